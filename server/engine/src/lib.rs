@@ -1,0 +1,3 @@
+//! The update engine and version comparison: pure functions, no IO.
+
+pub mod vercmp;

@@ -1,0 +1,242 @@
+//! Checks the version comparisons against the real tools on thousands of real and mutated versions.
+//!
+//! The versions come from this machine's apt lists and dpkg status. The truth for Debian is
+//! `dpkg --compare-versions`; for rpm it is python3-rpm (`rpm.ver` for full strings,
+//! `rpm.labelCompare` for epoch/version/release triples).
+
+use std::cmp::Ordering;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use patchman_engine::vercmp::{deb_cmp_version, deb_split, rpm_cmp_evr, rpm_cmp_version, rpm_split};
+
+#[path = "vercmp_real_tools/corpus.rs"]
+mod corpus;
+
+use corpus::{Corpus, Rng, Tool};
+
+const MIN_PAIRS: usize = 5000;
+const PYTHON: &str = "/usr/bin/python3";
+
+fn corpus() -> &'static Corpus {
+    static CORPUS: OnceLock<Corpus> = OnceLock::new();
+    CORPUS.get_or_init(corpus::load)
+}
+
+#[test]
+fn deb_cmp_version_agrees_with_dpkg() {
+    let pairs = corpus::pairs(corpus(), Tool::Dpkg, 1000, 2200);
+    let answers = dpkg_compare(&pairs);
+    let (mut checked, mut rejected, mut warned) = (0, 0, 0);
+    let mut disagreements = Vec::new();
+    for ((a, b), answer) in pairs.iter().zip(&answers) {
+        let ours = deb_cmp_version(a, b);
+        assert_eq!(deb_cmp_version(b, a), ours.reverse(), "deb_cmp_version is not antisymmetric on {a:?} {b:?}");
+        let Some(truth) = answer else {
+            rejected += 1;
+            continue;
+        };
+        checked += 1;
+        warned += usize::from(dpkg_warns(a) || dpkg_warns(b));
+        if ours != *truth {
+            disagreements.push(format!("{a:?} vs {b:?}: dpkg says {truth:?}, deb_cmp_version says {ours:?}"));
+        }
+    }
+    eprintln!(
+        "dpkg: {checked} pairs checked ({warned} with a version dpkg warns about), {rejected} skipped: dpkg rejects them"
+    );
+    report(&disagreements, "dpkg --compare-versions");
+    assert!(checked >= MIN_PAIRS, "only {checked} pairs dpkg accepts; need {MIN_PAIRS}");
+}
+
+#[test]
+fn rpm_comparisons_agree_with_python3_rpm() {
+    let import = Command::new(PYTHON).args(["-c", "import rpm"]).output();
+    if !import.is_ok_and(|out| out.status.success()) {
+        panic!("python3-rpm is missing: run .ci/setup");
+    }
+    let pairs = corpus::pairs(corpus(), Tool::Rpm, 2000, 4000);
+    let triples = evr_triples(&pairs);
+    let lines = pairs.iter().map(|(a, b)| format!("{a}\t{b}"));
+    let lines: Vec<String> = lines.chain(triples.iter().map(|t| t.join("\t"))).collect();
+    let answers = python_rpm(&lines);
+
+    let (mut full, mut evr, mut rejected) = (0, 0, 0);
+    let mut disagreements = Vec::new();
+    for ((a, b), answer) in pairs.iter().zip(&answers) {
+        let ours = rpm_cmp_version(a, b);
+        assert_eq!(rpm_cmp_version(b, a), ours.reverse(), "rpm_cmp_version is not antisymmetric on {a:?} {b:?}");
+        if answer == "E" {
+            rejected += 1;
+            continue;
+        }
+        let fields: Vec<&str> = answer.split('\t').collect();
+        let [truth, ea, va, ra, eb, vb, rb] = fields[..] else {
+            panic!("unexpected answer from python3-rpm: {answer:?}")
+        };
+        full += 1;
+        let truth = ordering(truth);
+        if ours != truth {
+            disagreements.push(format!("{a:?} vs {b:?}: rpm.ver says {truth:?}, rpm_cmp_version says {ours:?}"));
+        }
+        for (s, e, v, r) in [(a, ea, va, ra), (b, eb, vb, rb)] {
+            // rpm reports a missing release as None, printed "-" (never part of a release).
+            let rpm_parts = (saturating(e), v, if r == "-" { "" } else { r });
+            if rpm_split(s) != rpm_parts {
+                disagreements.push(format!("rpm_split({s:?}) = {:?}, rpm.ver gives {rpm_parts:?}", rpm_split(s)));
+            }
+        }
+    }
+    for (t, answer) in triples.iter().zip(&answers[pairs.len()..]) {
+        if answer == "E" {
+            rejected += 1;
+            continue;
+        }
+        evr += 1;
+        let (truth, ea, eb) = (ordering(answer), saturating(&t[0]), saturating(&t[3]));
+        let ours = rpm_cmp_evr(ea, &t[1], &t[2], eb, &t[4], &t[5]);
+        if ours != truth {
+            disagreements.push(format!("{t:?}: rpm.labelCompare says {truth:?}, rpm_cmp_evr says {ours:?}"));
+        }
+    }
+    eprintln!("python3-rpm: {full} full-string pairs and {evr} (e, v, r) pairs checked, {rejected} rejected by rpm");
+    report(&disagreements, "python3-rpm");
+    assert!(full >= MIN_PAIRS && evr >= MIN_PAIRS, "too few pairs rpm accepts: {full} and {evr}; need {MIN_PAIRS}");
+}
+
+/// Asks dpkg about every pair: `Some(ordering)`, or `None` where dpkg rejects a version.
+/// Two `sh` workers each run a read loop of `dpkg --compare-versions` calls, one to two a pair.
+fn dpkg_compare(pairs: &[(String, String)]) -> Vec<Option<Ordering>> {
+    const SCRIPT: &str = r#"
+        while IFS='|' read -r a b; do
+            dpkg --compare-versions "$a" lt "$b" 2>/dev/null; r=$?
+            if [ "$r" = 1 ]; then
+                dpkg --compare-versions "$a" gt "$b" 2>/dev/null; r=$?
+                case $r in 0) echo '>';; 1) echo '=';; *) echo E;; esac
+            else
+                case $r in 0) echo '<';; *) echo E;; esac
+            fi
+        done"#;
+    let half = pairs.len().div_ceil(2).max(1);
+    let answers = std::thread::scope(|scope| {
+        let workers: Vec<_> = pairs
+            .chunks(half)
+            .map(|chunk| {
+                let input: String = chunk.iter().map(|(a, b)| format!("{a}|{b}\n")).collect();
+                scope.spawn(move || run_with_stdin(Command::new("sh").args(["-c", SCRIPT]), &input))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|_| panic!("a dpkg worker panicked")))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(answers.len(), pairs.len(), "dpkg workers answered {} of {} pairs", answers.len(), pairs.len());
+    answers
+        .iter()
+        .map(|line| match line.as_str() {
+            "<" => Some(Ordering::Less),
+            "=" => Some(Ordering::Equal),
+            ">" => Some(Ordering::Greater),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One python3-rpm process answers every line: `A<TAB>B` gets `cmp eA vA rA eB vB rB` from
+/// `rpm.ver`, six fields get `rpm.labelCompare`; `E` where rpm rejects a version.
+fn python_rpm(lines: &[String]) -> Vec<String> {
+    const SCRIPT: &str = r#"
+import sys, rpm
+def parts(v):
+    return [v.e or "", v.v, "-" if v.r is None else v.r]
+out = []
+for line in sys.stdin:
+    f = line.rstrip("\n").split("\t")
+    try:
+        if len(f) == 2:
+            a, b = rpm.ver(f[0]), rpm.ver(f[1])
+            out.append("\t".join([str((a > b) - (a < b))] + parts(a) + parts(b)))
+        else:
+            out.append(str(rpm.labelCompare(tuple(f[:3]), tuple(f[3:]))))
+    except ValueError:
+        out.append("E")
+sys.stdout.write("".join(o + "\n" for o in out))
+"#;
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let mut cmd = Command::new(PYTHON);
+    cmd.args(["-c", SCRIPT]).env("PYTHONIOENCODING", "utf-8");
+    let answers = run_with_stdin(&mut cmd, &input);
+    assert_eq!(answers.len(), lines.len(), "python3-rpm answered {} of {} lines", answers.len(), lines.len());
+    answers
+}
+
+/// (epoch, version, release) pairs for `labelCompare`: real versions split, with epochs and
+/// releases varied so that empty releases and the largest epochs are compared too.
+fn evr_triples(pairs: &[(String, String)]) -> Vec<[String; 6]> {
+    let mut rng = Rng::new(0x05ee_de71);
+    let epochs = ["0", "0", "0", "1", "2", "10", "4294967295"];
+    let mut out = Vec::new();
+    for (a, b) in pairs {
+        let ((_, va, ra), (_, vb, rb)) = (rpm_split(a), rpm_split(b));
+        let ra = if rng.below(8) == 0 { "" } else { ra };
+        let rb = if rng.below(8) == 0 { "" } else { rb };
+        let (ea, eb) = (rng.one_of(&epochs), rng.one_of(&epochs));
+        out.push([ea, va, ra, eb, vb, rb].map(str::to_owned));
+    }
+    out
+}
+
+/// Runs `cmd` with `input` on stdin and returns its stdout lines; panics if it fails.
+fn run_with_stdin(cmd: &mut Command, input: &str) -> Vec<String> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("while starting {cmd:?}: {e}"));
+    let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin for {cmd:?}"));
+    let out = std::thread::scope(|scope| {
+        scope.spawn(move || stdin.write_all(input.as_bytes()));
+        child.wait_with_output()
+    });
+    let out = out.unwrap_or_else(|e| panic!("while running {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed: {:?}", out.status);
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Whether dpkg warns about (but still compares) a version it parses: an upstream version not
+/// starting with a digit, or a character outside dpkg's sets.
+fn dpkg_warns(version: &str) -> bool {
+    let (_, upstream, revision) = deb_split(version);
+    !upstream.starts_with(|c: char| c.is_ascii_digit())
+        || !upstream.chars().all(|c| c.is_ascii_alphanumeric() || ".-+~:".contains(c))
+        || !revision.chars().all(|c| c.is_ascii_alphanumeric() || ".+~".contains(c))
+}
+
+fn ordering(answer: &str) -> Ordering {
+    match answer {
+        "-1" => Ordering::Less,
+        "0" => Ordering::Equal,
+        "1" => Ordering::Greater,
+        other => panic!("unexpected answer from python3-rpm: {other:?}"),
+    }
+}
+
+fn saturating(digits: &str) -> u32 {
+    match digits.parse::<u64>() {
+        Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
+        Err(_) if digits.is_empty() => 0,
+        Err(_) => u32::MAX,
+    }
+}
+
+fn report(disagreements: &[String], tool: &str) {
+    if disagreements.is_empty() {
+        return;
+    }
+    for d in disagreements.iter().take(20) {
+        eprintln!("disagreement: {d}");
+    }
+    panic!("{} disagreements with {tool} (the first 20 are above)", disagreements.len());
+}

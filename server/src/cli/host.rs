@@ -1,0 +1,91 @@
+//! `patchman host list|show|delete`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::store::Store;
+use crate::store::views::format_time;
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// List hosts.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one host: packages, repositories, modules, reports, transactions.
+    Show {
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a host and its token (it may enroll again).
+    Delete { name: String },
+}
+
+pub async fn run(command: HostCommand, store: &dyn Store) -> anyhow::Result<ExitCode> {
+    match command {
+        HostCommand::List { json } => {
+            let hosts = store.hosts().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hosts)?);
+            } else {
+                println!(
+                    "{:<40} {:<24} {:<8} {:>8} {:>5} {:<6} LAST REPORT",
+                    "HOST", "OS", "ARCH", "PACKAGES", "REPOS", "REBOOT"
+                );
+                for h in hosts {
+                    println!(
+                        "{:<40} {:<24} {:<8} {:>8} {:>5} {:<6} {}",
+                        h.hostname,
+                        h.os_variant,
+                        h.arch,
+                        h.package_count,
+                        h.repo_count,
+                        if h.reboot_required { "yes" } else { "no" },
+                        h.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned())
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HostCommand::Show { name, json } => {
+            let Some(host) = store.host(&name.to_ascii_lowercase()).await? else {
+                eprintln!("patchman: no host named {name}");
+                return Ok(ExitCode::from(2));
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&host)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let s = &host.summary;
+            println!("host:      {}", s.hostname);
+            println!("os:        {} ({})", s.os_variant, host.os_pretty_name);
+            println!("kernel:    {} {}", s.kernel, s.arch);
+            println!("reboot:    {}", if s.reboot_required { host.reboot_reason.as_str() } else { "not required" });
+            println!("tags:      {}", s.tags.join(", "));
+            println!("last seen: {}", s.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned()));
+            println!("\nrepositories ({}):", host.repos.len());
+            for r in &host.repos {
+                println!("  {:<60} priority {:>4}{}", r.name, r.priority, if r.security { "  security" } else { "" });
+            }
+            println!("\npackages ({}):", host.packages.len());
+            for p in &host.packages {
+                println!("  {:<48} {:<32} {}", p.name, p.evr, p.arch);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        HostCommand::Delete { name } => {
+            if store.delete_host(&name.to_ascii_lowercase()).await? {
+                println!("deleted host {name}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("patchman: no host named {name}");
+                Ok(ExitCode::from(2))
+            }
+        }
+    }
+}

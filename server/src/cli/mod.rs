@@ -1,0 +1,106 @@
+//! The `patchman` command line: `serve` and the admin subcommands.
+
+mod host;
+mod vercmp;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use patchman_engine::vercmp::VersionScheme;
+
+use crate::config::{Config, redact_url};
+use crate::store;
+
+#[derive(Debug, Parser)]
+#[command(name = "patchman", version, about = "Patch status monitoring for Linux fleets")]
+struct Cli {
+    /// TOML configuration file (then PATCHMAN_* environment variables override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: gRPC for hosts and the web UI on one address.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the key hosts enroll with (`patchman-client --enroll KEY`).
+    EnrollmentKey,
+    /// Compare version pairs read from stdin (`A B` per line): prints -1, 0 or 1 per line.
+    Vercmp {
+        #[arg(long = "type", value_parser = ["deb", "rpm"])]
+        kind: String,
+    },
+    /// Inspect hosts.
+    Host {
+        #[command(subcommand)]
+        command: host::HostCommand,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Vercmp { kind } = &cli.command {
+        let scheme = if kind == "deb" { VersionScheme::Deb } else { VersionScheme::Rpm };
+        return match vercmp::run(scheme, std::io::stdin().lock(), std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("patchman vercmp: {err:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("patchman: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("patchman: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let store = store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("while opening {}", redact_url(&config.database_url)))?;
+    match cli.command {
+        Command::Serve => crate::serve::serve(config, store).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => {
+            println!("migrations applied to {}", redact_url(&config.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EnrollmentKey => {
+            println!("{}", crate::serve::enrollment_key(&config, &*store).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Host { command } => host::run(command, &*store).await,
+        Command::Vercmp { .. } => unreachable!("vercmp runs without a database"),
+    }
+}
+
+/// Logs go to stderr; `PATCHMAN_LOG` (e.g. `debug`, `patchman_server=trace,info`) sets the level.
+fn init_logging() {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let filter: Targets = std::env::var("PATCHMAN_LOG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+}

@@ -1,0 +1,161 @@
+//! Server configuration: defaults, then a TOML file, then `PATCHMAN_*` environment variables.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Everything `patchman serve` and the admin commands can be told.
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The one address for gRPC and HTTP.
+    pub listen: SocketAddr,
+    /// `sqlite://path` (created on first start) or `postgres://…`.
+    pub database_url: String,
+    /// The site's enrollment key. When unset, the server generates one on first start and
+    /// keeps it in the database (`patchman enrollment-key` prints it).
+    pub enrollment_key: Option<String>,
+    /// Largest accepted gRPC message.
+    pub max_message_bytes: usize,
+    /// Most packages one report may list.
+    pub max_packages: usize,
+    /// Hosts that have not reported for this many days are shown as stale.
+    pub stale_after_days: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://patchman.db".to_owned(),
+            enrollment_key: None,
+            max_message_bytes: 32 * 1024 * 1024,
+            max_packages: 100_000,
+            stale_after_days: 14,
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("enrollment_key", &self.enrollment_key.as_ref().map(|_| "<redacted>"))
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("max_packages", &self.max_packages)
+            .field("stale_after_days", &self.stale_after_days)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl Config {
+    /// Defaults, overlaid with the TOML file when given, overlaid with the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+                toml::from_str(&text)
+                    .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("PATCHMAN_LISTEN") {
+            self.listen = v.parse().map_err(|e| env_err("PATCHMAN_LISTEN", e))?;
+        }
+        if let Some(v) = var("PATCHMAN_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = var("PATCHMAN_ENROLLMENT_KEY") {
+            self.enrollment_key = Some(v);
+        }
+        if let Some(path) = var("PATCHMAN_ENROLLMENT_KEY_FILE") {
+            let key = std::fs::read_to_string(&path).map_err(|e| env_err("PATCHMAN_ENROLLMENT_KEY_FILE", e))?;
+            self.enrollment_key = Some(key.trim().to_owned());
+        }
+        if let Some(v) = var("PATCHMAN_MAX_MESSAGE_BYTES") {
+            self.max_message_bytes = v.parse().map_err(|e| env_err("PATCHMAN_MAX_MESSAGE_BYTES", e))?;
+        }
+        if let Some(v) = var("PATCHMAN_MAX_PACKAGES") {
+            self.max_packages = v.parse().map_err(|e| env_err("PATCHMAN_MAX_PACKAGES", e))?;
+        }
+        if let Some(v) = var("PATCHMAN_STALE_AFTER_DAYS") {
+            self.stale_after_days = v.parse().map_err(|e| env_err("PATCHMAN_STALE_AFTER_DAYS", e))?;
+        }
+        if self.enrollment_key.as_deref().is_some_and(|k| k.trim().len() < 16) {
+            return Err(ConfigError::Env {
+                name: "PATCHMAN_ENROLLMENT_KEY",
+                message: "the enrollment key must be at least 16 characters".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn env_err(name: &'static str, err: impl fmt::Display) -> ConfigError {
+    ConfigError::Env { name, message: err.to_string() }
+}
+
+/// Hides the password of a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:<redacted>{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        let mut config: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nmax_packages = 5").unwrap();
+        assert_eq!(config.max_packages, 5);
+        assert_eq!(config.database_url, "sqlite://patchman.db");
+        config.apply_env(|name| (name == "PATCHMAN_LISTEN").then(|| "127.0.0.1:7000".to_owned())).unwrap();
+        assert_eq!(config.listen.port(), 7000);
+        assert_eq!(config.max_packages, 5);
+    }
+
+    #[test]
+    fn unknown_keys_and_short_keys_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"0.0.0.0:9000\"").is_err());
+        let mut config = Config::default();
+        let err = config.apply_env(|n| (n == "PATCHMAN_ENROLLMENT_KEY").then(|| "short".to_owned())).unwrap_err();
+        assert!(err.to_string().contains("PATCHMAN_ENROLLMENT_KEY"));
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let config = Config {
+            database_url: "postgres://pm:hunter2@db/pm".to_owned(),
+            enrollment_key: Some("a-very-secret-enrollment-key".to_owned()),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("very-secret"), "{shown}");
+    }
+}

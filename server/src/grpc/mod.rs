@@ -1,0 +1,103 @@
+//! The gRPC edge: `patchman.v1.ReportService`. Protobuf types stop here.
+
+pub mod validate;
+
+use std::sync::Arc;
+
+use patchman_proto as pb;
+use pb::report_service_server::{ReportService, ReportServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::auth::{self, TokenHash};
+use crate::ingest::{self, IngestError, now_ms};
+use crate::store::{EnrollOutcome, Enrollment, IngestOutcome, Store};
+
+pub struct ReportApi {
+    store: Arc<dyn Store>,
+    limits: validate::Limits,
+    enrollment_key: String,
+}
+
+impl ReportApi {
+    pub fn new(store: Arc<dyn Store>, limits: validate::Limits, enrollment_key: String) -> Self {
+        Self { store, limits, enrollment_key }
+    }
+
+    pub fn into_service(self, max_message_bytes: usize) -> ReportServiceServer<Self> {
+        ReportServiceServer::new(self).max_decoding_message_size(max_message_bytes)
+    }
+}
+
+fn bearer_token<T>(req: &Request<T>) -> Result<String, Status> {
+    let value = req
+        .metadata()
+        .get("authorization")
+        .ok_or_else(|| Status::unauthenticated("no host token: send `authorization: Bearer <token>` (enroll first)"))?;
+    let value = value.to_str().map_err(|_| Status::unauthenticated("the authorization header is not text"))?;
+    auth::bearer(value)
+        .map(str::to_owned)
+        .ok_or_else(|| Status::unauthenticated("the authorization header is not `Bearer <token>`"))
+}
+
+#[tonic::async_trait]
+impl ReportService for ReportApi {
+    async fn submit(&self, req: Request<pb::Report>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let token = bearer_token(&req)?;
+        let now = now_ms();
+        let report = validate::report(req.into_inner(), self.limits, now)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let report_id = report.report_id.clone();
+        let outcome = ingest::submit(&*self.store, &token, report, now).await.map_err(|err| match err {
+            IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
+            IngestError::WrongHost { hostname } => {
+                Status::permission_denied(format!("this token does not belong to host {hostname}"))
+            }
+            IngestError::Store(err) => {
+                tracing::error!(%err, report_id, "cannot store report");
+                Status::internal("the server could not store the report; nothing of it was stored")
+            }
+        })?;
+        let kind = match outcome {
+            IngestOutcome::Stored { .. } => pb::SubmitOutcome::Stored,
+            IngestOutcome::Unchanged { .. } => pb::SubmitOutcome::Unchanged,
+            IngestOutcome::Duplicate { .. } => pb::SubmitOutcome::Duplicate,
+            IngestOutcome::Superseded { .. } => pb::SubmitOutcome::Superseded,
+        };
+        Ok(Response::new(pb::SubmitResponse {
+            report_id,
+            outcome: kind as i32,
+            package_count: outcome.package_count(),
+        }))
+    }
+
+    async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
+        let req = req.into_inner();
+        if !auth::secrets_equal(&req.enrollment_key, &self.enrollment_key) {
+            return Err(Status::permission_denied("wrong enrollment key"));
+        }
+        let host = req.host.ok_or_else(|| Status::invalid_argument("host: is required"))?;
+        let hostname = validate::hostname(&host.hostname).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let machine_id = host.machine_id.trim().to_ascii_lowercase();
+        let token = auth::new_host_token();
+        let enrollment = Enrollment {
+            hostname: &hostname,
+            machine_id: &machine_id,
+            token_hash: &TokenHash::of(&token),
+            now_ms: now_ms(),
+        };
+        match self.store.enroll(&enrollment).await {
+            Ok(EnrollOutcome::Enrolled) => {
+                tracing::info!(hostname, "host enrolled");
+                Ok(Response::new(pb::EnrollResponse { host_token: token, hostname }))
+            }
+            Ok(EnrollOutcome::Conflict) => Err(Status::already_exists(format!(
+                "host {hostname} is already enrolled from another machine; an administrator can run \
+                 `patchman host delete {hostname}` to let it enroll again"
+            ))),
+            Err(err) => {
+                tracing::error!(%err, hostname, "cannot enroll host");
+                Err(Status::internal("the server could not enroll the host"))
+            }
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Turns a `patchman.v1.Report` into a domain `Report`, or says which field is wrong.
+//!
+//! Every rule here is about the shape of the data; whether the host may send it at all is
+//! decided by the store (token and hostname).
+
+use std::collections::HashMap;
+
+use patchman_proto as pb;
+
+use crate::report::{
+    ChangeAction, InstalledPackage, ModuleStream, Os, Package, PackageChange, PackageKind, Reboot, RepoUrl, Report,
+    ReportedRepo, Transaction, Trigger, UrlKind,
+};
+
+/// Limits that keep one report from exhausting the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_packages: usize,
+}
+
+pub const MAX_REPOS: usize = 2_000;
+pub const MAX_MODULES: usize = 2_000;
+pub const MAX_TAGS: usize = 64;
+pub const MAX_TRANSACTIONS: usize = 10_000;
+pub const MAX_CHANGES: usize = 100_000;
+const MAX_NAME: usize = 255;
+const MAX_URL: usize = 2_048;
+
+/// A field that failed validation, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+type Result<T> = std::result::Result<T, ValidationError>;
+
+fn bad(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
+    ValidationError { field: field.into(), message: message.into() }
+}
+
+/// Validates and converts. `now_ms` clamps host clocks that run ahead.
+pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
+    let report_id = token("report_id", &r.report_id, 128)?;
+    if r.generated_at_ms <= 0 {
+        return Err(bad("generated_at_ms", "must be a positive number of milliseconds since 1970"));
+    }
+    // A host whose clock runs ahead must not block every later report: clamp to our clock.
+    let generated_at_ms = r.generated_at_ms.min(now_ms);
+    let host = r.host.ok_or_else(|| bad("host", "is required"))?;
+    let hostname = hostname(&host.hostname)?;
+    let machine_id = host.machine_id.trim().to_ascii_lowercase();
+    if !machine_id.is_empty() && !(machine_id.len() == 32 && machine_id.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(bad("host.machine_id", "must be 32 hexadecimal digits or empty"));
+    }
+    let os = os(r.os.ok_or_else(|| bad("os", "is required"))?)?;
+    let kernel = token("kernel", &r.kernel, MAX_NAME)?;
+    let arch = token("arch", &r.arch, 64)?;
+    if r.packages.len() > limits.max_packages {
+        return Err(bad(
+            "packages",
+            format!("{} packages is more than the limit of {}", r.packages.len(), limits.max_packages),
+        ));
+    }
+    let packages = packages(r.packages)?;
+    if r.repos.len() > MAX_REPOS {
+        return Err(bad("repos", format!("{} repositories is more than the limit of {MAX_REPOS}", r.repos.len())));
+    }
+    let repos = r.repos.into_iter().enumerate().map(|(i, repo)| repository(i, repo)).collect::<Result<Vec<_>>>()?;
+    if r.modules.len() > MAX_MODULES {
+        return Err(bad("modules", format!("{} modules is more than the limit of {MAX_MODULES}", r.modules.len())));
+    }
+    let modules = r.modules.into_iter().enumerate().map(|(i, m)| module(i, m)).collect::<Result<Vec<_>>>()?;
+    let reboot = reboot(r.reboot.unwrap_or_default())?;
+    if r.tags.len() > MAX_TAGS {
+        return Err(bad("tags", format!("{} tags is more than the limit of {MAX_TAGS}", r.tags.len())));
+    }
+    let mut tags = r.tags.iter().enumerate().map(|(i, t)| tag(i, t)).collect::<Result<Vec<_>>>()?;
+    tags.sort();
+    tags.dedup();
+    let trigger = match pb::Trigger::try_from(r.trigger) {
+        Ok(pb::Trigger::Timer) => Trigger::Timer,
+        Ok(pb::Trigger::Transaction) => Trigger::Transaction,
+        Ok(pb::Trigger::Manual) => Trigger::Manual,
+        Ok(pb::Trigger::Unspecified) => return Err(bad("trigger", "is required")),
+        Err(_) => return Err(bad("trigger", format!("unknown value {}", r.trigger))),
+    };
+    let transactions = transactions(r.transactions)?;
+    let client_version = printable("client_version", &r.client_version, 128)?.to_owned();
+    Ok(Report {
+        report_id,
+        generated_at_ms,
+        hostname,
+        machine_id,
+        os,
+        kernel,
+        arch,
+        packages,
+        repos,
+        modules,
+        reboot,
+        tags,
+        trigger,
+        transactions,
+        client_version,
+    })
+}
+
+/// A host name: 1 to 253 characters of letters, digits, '-', '_' and '.'; lower-cased.
+pub fn hostname(raw: &str) -> Result<String> {
+    let name = raw.trim().trim_end_matches('.');
+    if name.is_empty() {
+        return Err(bad("host.hostname", "must not be empty"));
+    }
+    if name.len() > 253 {
+        return Err(bad("host.hostname", "is longer than 253 characters"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(bad(
+            "host.hostname",
+            format!("contains {c:?}; only letters, digits, '-', '_' and '.' are allowed"),
+        ));
+    }
+    if name.starts_with('.') || name.contains("..") {
+        return Err(bad("host.hostname", "has an empty label"));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+fn os(o: pb::OperatingSystem) -> Result<Os> {
+    let id = token("os.id", &o.id, 64)?;
+    let id_like = o
+        .id_like
+        .iter()
+        .enumerate()
+        .map(|(i, s)| token(&format!("os.id_like[{i}]"), s, 64))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Os {
+        id,
+        id_like,
+        name: printable("os.name", &o.name, MAX_NAME)?.to_owned(),
+        version_id: printable("os.version_id", &o.version_id, 64)?.to_owned(),
+        pretty_name: printable("os.pretty_name", &o.pretty_name, MAX_NAME)?.to_owned(),
+        cpe_name: printable("os.cpe_name", &o.cpe_name, MAX_NAME)?.to_owned(),
+        codename: printable("os.codename", &o.codename, 64)?.to_owned(),
+        version_detail: printable("os.version_detail", &o.version_detail, 64)?.to_owned(),
+    })
+}
+
+fn package_kind(field: &str, raw: i32) -> Result<PackageKind> {
+    match pb::PackageKind::try_from(raw) {
+        Ok(pb::PackageKind::Deb) => Ok(PackageKind::Deb),
+        Ok(pb::PackageKind::Rpm) => Ok(PackageKind::Rpm),
+        Ok(pb::PackageKind::Unspecified) => Err(bad(field, "is required (deb or rpm)")),
+        Err(_) => Err(bad(field, format!("unknown value {raw}"))),
+    }
+}
+
+fn packages(list: Vec<pb::Package>) -> Result<Vec<InstalledPackage>> {
+    let mut seen: HashMap<Package, usize> = HashMap::with_capacity(list.len());
+    let mut out = Vec::with_capacity(list.len());
+    for (i, p) in list.into_iter().enumerate() {
+        let f = |name: &str| format!("packages[{i}].{name}");
+        let package = Package {
+            kind: package_kind(&f("kind"), p.kind)?,
+            name: token(&f("name"), &p.name, MAX_NAME)?,
+            epoch: p.epoch,
+            version: token(&f("version"), &p.version, MAX_NAME)?,
+            release: optional_token(&f("release"), &p.release, MAX_NAME)?,
+            arch: token(&f("arch"), &p.arch, 64)?,
+        };
+        if let Some(first) = seen.insert(package.clone(), i) {
+            return Err(bad(
+                format!("packages[{i}]"),
+                format!("duplicates packages[{first}] ({} {})", package.name, package.evr()),
+            ));
+        }
+        out.push(InstalledPackage {
+            package,
+            source_name: optional_token(&f("source_name"), &p.source_name, MAX_NAME)?,
+            source_version: optional_token(&f("source_version"), &p.source_version, MAX_NAME)?,
+        });
+    }
+    Ok(out)
+}
+
+fn repository(i: usize, r: pb::Repository) -> Result<ReportedRepo> {
+    let f = |name: &str| format!("repos[{i}].{name}");
+    let kind = package_kind(&f("kind"), r.kind)?;
+    let repo_id = printable(&f("id"), &r.id, MAX_NAME)?.to_owned();
+    if repo_id.is_empty() {
+        return Err(bad(f("id"), "must not be empty"));
+    }
+    if !(-100_000..=100_000).contains(&r.priority) {
+        return Err(bad(f("priority"), format!("{} is out of range", r.priority)));
+    }
+    if r.urls.is_empty() {
+        return Err(bad(f("urls"), "at least one URL is required"));
+    }
+    if r.urls.len() > 64 {
+        return Err(bad(f("urls"), "more than 64 URLs"));
+    }
+    let mut urls = Vec::with_capacity(r.urls.len());
+    for (j, u) in r.urls.into_iter().enumerate() {
+        let uf = format!("repos[{i}].urls[{j}]");
+        let kind = match pb::UrlKind::try_from(u.kind) {
+            Ok(pb::UrlKind::Baseurl) => UrlKind::Baseurl,
+            Ok(pb::UrlKind::Mirrorlist) => UrlKind::Mirrorlist,
+            Ok(pb::UrlKind::Metalink) => UrlKind::Metalink,
+            Ok(pb::UrlKind::Apt) => UrlKind::Apt,
+            Ok(pb::UrlKind::Unspecified) => return Err(bad(format!("{uf}.kind"), "is required")),
+            Err(_) => return Err(bad(format!("{uf}.kind"), format!("unknown value {}", u.kind))),
+        };
+        urls.push(RepoUrl { url: url(&format!("{uf}.url"), &u.url)?, kind });
+    }
+    urls.dedup();
+    Ok(ReportedRepo {
+        kind,
+        name: printable(&f("name"), &r.name, MAX_NAME)?.to_owned(),
+        repo_id,
+        priority: r.priority,
+        urls,
+        suite: optional_token(&f("suite"), &r.suite, MAX_NAME)?,
+        component: optional_token(&f("component"), &r.component, MAX_NAME)?,
+        architecture: optional_token(&f("architecture"), &r.architecture, 64)?,
+    })
+}
+
+/// An absolute http, https, ftp or file URL without whitespace; a trailing '/' is dropped.
+fn url(field: &str, raw: &str) -> Result<String> {
+    let u = raw.trim();
+    if u.is_empty() {
+        return Err(bad(field, "must not be empty"));
+    }
+    if u.len() > MAX_URL {
+        return Err(bad(field, format!("is longer than {MAX_URL} characters")));
+    }
+    let Some((scheme, rest)) = u.split_once("://").or_else(|| u.split_once(':').filter(|(s, _)| *s == "file")) else {
+        return Err(bad(field, format!("{u:?} is not an absolute URL")));
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https" | "ftp" | "file") {
+        return Err(bad(field, format!("scheme {scheme:?} is not supported (http, https, ftp, file)")));
+    }
+    if rest.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(field, format!("{u:?} is not a valid URL")));
+    }
+    Ok(u.trim_end_matches('/').to_owned())
+}
+
+fn module(i: usize, m: pb::ModuleStream) -> Result<ModuleStream> {
+    let f = |name: &str| format!("modules[{i}].{name}");
+    let profiles = m
+        .profiles
+        .iter()
+        .enumerate()
+        .map(|(j, p)| token(&format!("modules[{i}].profiles[{j}]"), p, MAX_NAME))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ModuleStream {
+        name: token(&f("name"), &m.name, MAX_NAME)?,
+        stream: token(&f("stream"), &m.stream, MAX_NAME)?,
+        profiles,
+    })
+}
+
+fn reboot(r: pb::Reboot) -> Result<Reboot> {
+    if r.packages.len() > 10_000 {
+        return Err(bad("reboot.packages", "more than 10000 packages"));
+    }
+    let packages = r
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| token(&format!("reboot.packages[{i}]"), p, MAX_NAME))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Reboot { required: r.required, reason: printable("reboot.reason", &r.reason, 1_024)?.to_owned(), packages })
+}
+
+fn tag(i: usize, raw: &str) -> Result<String> {
+    let t = raw.trim();
+    let field = format!("tags[{i}]");
+    if t.is_empty() || t.len() > 64 {
+        return Err(bad(field, "must be 1 to 64 characters"));
+    }
+    if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))) {
+        return Err(bad(
+            field,
+            format!("contains {c:?}; only letters, digits, '-', '_', '.', ':' and '/' are allowed"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+fn transactions(list: Vec<pb::Transaction>) -> Result<Vec<Transaction>> {
+    if list.len() > MAX_TRANSACTIONS {
+        return Err(bad("transactions", format!("more than {MAX_TRANSACTIONS} transactions")));
+    }
+    let total: usize = list.iter().map(|t| t.changes.len()).sum();
+    if total > MAX_CHANGES {
+        return Err(bad("transactions", format!("more than {MAX_CHANGES} package changes in all")));
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (i, t) in list.into_iter().enumerate() {
+        let f = |name: &str| format!("transactions[{i}].{name}");
+        if t.finished_at_ms <= 0 {
+            return Err(bad(f("finished_at_ms"), "must be a positive number of milliseconds since 1970"));
+        }
+        let mut changes = Vec::with_capacity(t.changes.len());
+        for (j, c) in t.changes.into_iter().enumerate() {
+            let cf = |name: &str| format!("transactions[{i}].changes[{j}].{name}");
+            let action = match pb::ChangeAction::try_from(c.action) {
+                Ok(pb::ChangeAction::Installed) => ChangeAction::Installed,
+                Ok(pb::ChangeAction::Upgraded) => ChangeAction::Upgraded,
+                Ok(pb::ChangeAction::Downgraded) => ChangeAction::Downgraded,
+                Ok(pb::ChangeAction::Removed) => ChangeAction::Removed,
+                Ok(pb::ChangeAction::Reinstalled) => ChangeAction::Reinstalled,
+                Ok(pb::ChangeAction::Unspecified) => return Err(bad(cf("action"), "is required")),
+                Err(_) => return Err(bad(cf("action"), format!("unknown value {}", c.action))),
+            };
+            changes.push(PackageChange {
+                action,
+                name: token(&cf("name"), &c.name, MAX_NAME)?,
+                arch: optional_token(&cf("arch"), &c.arch, 64)?,
+                old_version: optional_token(&cf("old_version"), &c.old_version, MAX_NAME)?,
+                new_version: optional_token(&cf("new_version"), &c.new_version, MAX_NAME)?,
+            });
+        }
+        out.push(Transaction {
+            transaction_id: token(&f("transaction_id"), &t.transaction_id, 128)?,
+            finished_at_ms: t.finished_at_ms,
+            tool: optional_token(&f("tool"), &t.tool, 64)?,
+            changes,
+        });
+    }
+    Ok(out)
+}
+
+/// A required single word: not empty, no whitespace or control characters.
+fn token(field: &str, raw: &str, max: usize) -> Result<String> {
+    if raw.is_empty() {
+        return Err(bad(field, "must not be empty"));
+    }
+    optional_token(field, raw, max)
+}
+
+/// An optional single word: no whitespace or control characters.
+fn optional_token(field: &str, raw: &str, max: usize) -> Result<String> {
+    if raw.len() > max {
+        return Err(bad(field, format!("is longer than {max} bytes")));
+    }
+    if let Some(c) = raw.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(field, format!("contains {c:?}; no whitespace or control characters are allowed")));
+    }
+    Ok(raw.to_owned())
+}
+
+/// Free text on one line: no control characters.
+fn printable<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str> {
+    if raw.len() > max {
+        return Err(bad(field, format!("is longer than {max} bytes")));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(bad(field, "contains control characters"));
+    }
+    Ok(raw.trim())
+}

@@ -1,0 +1,38 @@
+//! Ingest: from a validated report to a committed one. Protocol-agnostic: the gRPC service
+//! (and later the Patchman-compatible upload) call `submit`.
+
+mod prepare;
+
+use crate::auth::TokenHash;
+use crate::report::Report;
+use crate::store::{IngestOutcome, IngestRejection, Store, StoreError};
+
+pub use self::prepare::{
+    Digest, Digests, PreparedPackage, PreparedRepo, PreparedReport, os_names, package_id, prepare,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unknown host token")]
+    UnknownToken,
+    #[error("the token does not belong to host {hostname}")]
+    WrongHost { hostname: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Stores a report sent with `token`; returns once it is committed.
+pub async fn submit(store: &dyn Store, token: &str, report: Report, now_ms: i64) -> Result<IngestOutcome, IngestError> {
+    let hostname = report.hostname.clone();
+    let prepared = prepare(report);
+    match store.ingest(&TokenHash::of(token), &prepared, now_ms).await? {
+        Ok(outcome) => Ok(outcome),
+        Err(IngestRejection::UnknownToken) => Err(IngestError::UnknownToken),
+        Err(IngestRejection::WrongHost { .. }) => Err(IngestError::WrongHost { hostname }),
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}

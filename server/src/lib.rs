@@ -1,0 +1,15 @@
+//! The patchman server: receives host reports over gRPC, stores them, works out which hosts
+//! need which updates, and shows it all on a web UI on the same port.
+//!
+//! Codemap: `grpc` (edge) → `ingest` → `store` (the only SQL); `web` (edge); `cli` (admin
+//! commands); `report` holds the domain types every layer shares.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod grpc;
+pub mod ingest;
+pub mod report;
+pub mod serve;
+pub mod store;
+pub mod web;

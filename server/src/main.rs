@@ -1,0 +1,7 @@
+//! `patchman`: the server and its admin commands.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    patchman_server::cli::main()
+}

@@ -1,0 +1,215 @@
+//! A validated host report as the server's domain type: what `grpc` (and later `compat`)
+//! produce and `ingest` consumes. No protobuf types here.
+
+use serde::Serialize;
+
+/// deb or rpm; the numbers are stored in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageKind {
+    Deb = 1,
+    Rpm = 2,
+}
+
+impl PackageKind {
+    pub fn from_i64(v: i64) -> Option<Self> {
+        match v {
+            1 => Some(Self::Deb),
+            2 => Some(Self::Rpm),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Deb => "deb",
+            Self::Rpm => "rpm",
+        }
+    }
+}
+
+/// One installed (or available) package, its version split as its package manager does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Package {
+    pub kind: PackageKind,
+    pub name: String,
+    pub epoch: u32,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
+}
+
+impl Package {
+    /// "[epoch:]version[-release]" as the package manager prints it.
+    pub fn evr(&self) -> String {
+        format_evr(self.epoch, &self.version, &self.release)
+    }
+}
+
+pub fn format_evr(epoch: u32, version: &str, release: &str) -> String {
+    let mut s = String::with_capacity(version.len() + release.len() + 4);
+    if epoch != 0 {
+        s.push_str(&epoch.to_string());
+        s.push(':');
+    }
+    s.push_str(version);
+    if !release.is_empty() {
+        s.push('-');
+        s.push_str(release);
+    }
+    s
+}
+
+/// An installed package and, for deb, its source package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledPackage {
+    pub package: Package,
+    pub source_name: String,
+    pub source_version: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlKind {
+    Baseurl = 1,
+    Mirrorlist = 2,
+    Metalink = 3,
+    Apt = 4,
+}
+
+impl UrlKind {
+    pub fn from_i64(v: i64) -> Option<Self> {
+        match v {
+            1 => Some(Self::Baseurl),
+            2 => Some(Self::Mirrorlist),
+            3 => Some(Self::Metalink),
+            4 => Some(Self::Apt),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoUrl {
+    pub url: String,
+    pub kind: UrlKind,
+}
+
+/// A repository as a host reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReportedRepo {
+    pub kind: PackageKind,
+    pub repo_id: String,
+    pub name: String,
+    pub priority: i32,
+    pub urls: Vec<RepoUrl>,
+    pub suite: String,
+    pub component: String,
+    pub architecture: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleStream {
+    pub name: String,
+    pub stream: String,
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Os {
+    pub id: String,
+    pub id_like: Vec<String>,
+    pub name: String,
+    pub version_id: String,
+    pub pretty_name: String,
+    pub cpe_name: String,
+    pub codename: String,
+    pub version_detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Reboot {
+    pub required: bool,
+    pub reason: String,
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Timer = 1,
+    Transaction = 2,
+    Manual = 3,
+}
+
+impl Trigger {
+    pub fn from_i64(v: i64) -> Option<Self> {
+        match v {
+            1 => Some(Self::Timer),
+            2 => Some(Self::Transaction),
+            3 => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeAction {
+    Installed = 1,
+    Upgraded = 2,
+    Downgraded = 3,
+    Removed = 4,
+    Reinstalled = 5,
+}
+
+impl ChangeAction {
+    pub fn from_i64(v: i64) -> Option<Self> {
+        match v {
+            1 => Some(Self::Installed),
+            2 => Some(Self::Upgraded),
+            3 => Some(Self::Downgraded),
+            4 => Some(Self::Removed),
+            5 => Some(Self::Reinstalled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageChange {
+    pub action: ChangeAction,
+    pub name: String,
+    pub arch: String,
+    pub old_version: String,
+    pub new_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transaction {
+    pub transaction_id: String,
+    pub finished_at_ms: i64,
+    pub tool: String,
+    pub changes: Vec<PackageChange>,
+}
+
+/// A report that passed validation: every required field is present and sane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub report_id: String,
+    pub generated_at_ms: i64,
+    /// Lower-cased.
+    pub hostname: String,
+    pub machine_id: String,
+    pub os: Os,
+    pub kernel: String,
+    pub arch: String,
+    pub packages: Vec<InstalledPackage>,
+    pub repos: Vec<ReportedRepo>,
+    pub modules: Vec<ModuleStream>,
+    pub reboot: Reboot,
+    pub tags: Vec<String>,
+    pub trigger: Trigger,
+    pub transactions: Vec<Transaction>,
+    pub client_version: String,
+}

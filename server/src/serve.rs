@@ -1,0 +1,63 @@
+//! `patchman serve`: gRPC and HTTP on one listener.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::grpc::{ReportApi, validate::Limits};
+use crate::store::Store;
+use crate::web::{self, WebState};
+
+/// The key hosts enroll with: the configured one, else the one generated on first start.
+pub async fn enrollment_key(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
+    if let Some(key) = &config.enrollment_key {
+        return Ok(key.trim().to_owned());
+    }
+    let key = store
+        .setting_or_insert("enrollment_key", &crate::auth::new_secret("pme_"))
+        .await
+        .context("while reading the enrollment key")?;
+    Ok(key)
+}
+
+/// The whole application: gRPC services merged with the web routes.
+pub fn app(store: Arc<dyn Store>, config: &Config, enrollment_key: String) -> anyhow::Result<Router> {
+    let limits = Limits { max_packages: config.max_packages };
+    let reports = ReportApi::new(store.clone(), limits, enrollment_key).into_service(config.max_message_bytes);
+    let grpc = tonic::service::Routes::new(reports).into_axum_router();
+    Ok(grpc.merge(web::router(WebState::new(store)?)))
+}
+
+pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let key = enrollment_key(&config, &*store).await?;
+    let app = app(store, &config, key)?;
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts that pass port 0 read the real address from this line.
+    println!("patchman listening on {addr}");
+    tracing::info!(%addr, "listening for gRPC and HTTP");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("while serving")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

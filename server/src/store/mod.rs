@@ -1,0 +1,115 @@
+//! The store: the only module that speaks SQL. One `Store` trait, one implementation per
+//! dialect, chosen by the database URL.
+
+mod known;
+mod migrations;
+pub mod sqlite;
+pub mod views;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use self::known::KnownPackages;
+pub use self::views::{HostDetail, HostSummary};
+use crate::auth::TokenHash;
+use crate::ingest::PreparedReport;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL scheme {0:?}: use sqlite:// or postgres://")]
+    UnsupportedScheme(String),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("package id {0} is already used by another package (hash collision)")]
+    PackageIdCollision(i64),
+    #[error("unexpected data in the database: {0}")]
+    Corrupt(String),
+}
+
+/// What happened to a report that the host was allowed to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// The host's state changed and was written.
+    Stored { package_count: u32, added: u32, removed: u32 },
+    /// Same state as before: only last-seen was refreshed.
+    Unchanged { package_count: u32 },
+    /// This report id was stored before.
+    Duplicate { package_count: u32 },
+    /// A report generated later is already applied; only transactions were kept.
+    Superseded { package_count: u32 },
+}
+
+impl IngestOutcome {
+    pub fn package_count(self) -> u32 {
+        match self {
+            Self::Stored { package_count, .. }
+            | Self::Unchanged { package_count }
+            | Self::Duplicate { package_count }
+            | Self::Superseded { package_count } => package_count,
+        }
+    }
+}
+
+/// Why a report was refused before anything was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestRejection {
+    /// The token belongs to no host.
+    UnknownToken,
+    /// The token belongs to another host.
+    WrongHost { token_host: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrollOutcome {
+    /// A new host, or a known host re-enrolling from the same machine: the token is stored.
+    Enrolled,
+    /// The hostname is enrolled from another machine.
+    Conflict,
+}
+
+/// A host that asks to enroll, with the hash of the token it will receive.
+#[derive(Debug, Clone)]
+pub struct Enrollment<'a> {
+    pub hostname: &'a str,
+    pub machine_id: &'a str,
+    pub token_hash: &'a TokenHash,
+    pub now_ms: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A value from the settings table.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a value only if the key has none; returns the value the key has afterwards.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn enroll(&self, enrollment: &Enrollment<'_>) -> StoreResult<EnrollOutcome>;
+
+    /// Authenticates the token against the report's hostname and, if it matches, stores the
+    /// report in one transaction: all of it or nothing.
+    async fn ingest(
+        &self,
+        token_hash: &TokenHash,
+        report: &PreparedReport,
+        now_ms: i64,
+    ) -> StoreResult<Result<IngestOutcome, IngestRejection>>;
+
+    async fn hosts(&self) -> StoreResult<Vec<HostSummary>>;
+    async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>>;
+    /// Deletes a host with everything that belongs to it; false if there is none.
+    async fn delete_host(&self, hostname: &str) -> StoreResult<bool>;
+}
+
+/// Opens (and creates, for SQLite) the database and applies pending migrations.
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        other => Err(StoreError::UnsupportedScheme(other.to_owned())),
+    }
+}

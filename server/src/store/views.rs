@@ -1,0 +1,127 @@
+//! Read models the store returns to the CLI and the web UI. Times are milliseconds since the
+//! Unix epoch; serialised as RFC 3339 strings.
+
+use serde::{Serialize, Serializer};
+
+use crate::report::PackageKind;
+
+/// One line of `patchman host list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostSummary {
+    pub hostname: String,
+    pub domain: String,
+    pub os_group: String,
+    pub os_variant: String,
+    pub arch: String,
+    pub kernel: String,
+    pub package_count: i64,
+    pub repo_count: i64,
+    pub reboot_required: bool,
+    pub tags: Vec<String>,
+    #[serde(serialize_with = "opt_time")]
+    pub last_seen_at: Option<i64>,
+}
+
+/// `patchman host show NAME`.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostDetail {
+    #[serde(flatten)]
+    pub summary: HostSummary,
+    pub machine_id: String,
+    pub os_id: String,
+    pub os_pretty_name: String,
+    pub os_cpe_name: String,
+    pub reboot_reason: String,
+    pub use_host_repos: bool,
+    pub client_version: String,
+    #[serde(serialize_with = "time")]
+    pub enrolled_at: i64,
+    #[serde(serialize_with = "opt_time")]
+    pub last_changed_at: Option<i64>,
+    pub packages: Vec<PackageView>,
+    pub repos: Vec<HostRepoView>,
+    pub modules: Vec<ModuleView>,
+    pub reports: Vec<ReportView>,
+    pub transactions: Vec<TransactionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageView {
+    pub name: String,
+    pub epoch: i64,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
+    pub kind: PackageKind,
+    /// "[epoch:]version[-release]".
+    pub evr: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub source_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRepoView {
+    pub id: i64,
+    pub name: String,
+    pub kind: PackageKind,
+    pub repo_key: String,
+    pub priority: i64,
+    pub enabled: bool,
+    pub security: bool,
+    pub urls: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModuleView {
+    pub name: String,
+    pub stream: String,
+    pub profiles: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    pub report_id: String,
+    #[serde(serialize_with = "time")]
+    pub generated_at: i64,
+    #[serde(serialize_with = "time")]
+    pub received_at: i64,
+    pub trigger: String,
+    pub package_count: i64,
+    pub added: i64,
+    pub removed: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionView {
+    pub transaction_id: String,
+    #[serde(serialize_with = "time")]
+    pub finished_at: i64,
+    pub tool: String,
+    pub changes: Vec<ChangeView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeView {
+    pub action: String,
+    pub name: String,
+    pub arch: String,
+    pub old_version: String,
+    pub new_version: String,
+}
+
+/// Milliseconds since the epoch as RFC 3339 (UTC, seconds precision).
+pub fn format_time(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn time<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_time(*ms))
+}
+
+fn opt_time<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ms {
+        Some(ms) => s.serialize_str(&format_time(*ms)),
+        None => s.serialize_none(),
+    }
+}

@@ -1,0 +1,87 @@
+//! A real `patchman serve` process on 127.0.0.1:0 with its own SQLite file.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+pub const ENROLLMENT_KEY: &str = "test-enrollment-key-0123456789";
+
+/// The server process; killed when dropped.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub dir: TempDir,
+    bin: PathBuf,
+    child: Child,
+}
+
+impl Server {
+    /// Starts `bin serve` with a fresh SQLite database and the test enrollment key.
+    pub fn start(bin: &Path, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("patchman.db").display());
+        Self::start_with(bin, dir, database_url, env)
+    }
+
+    pub fn start_with(bin: &Path, dir: TempDir, database_url: String, env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(bin);
+        cmd.arg("serve")
+            .env("PATCHMAN_LISTEN", "127.0.0.1:0")
+            .env("PATCHMAN_DATABASE_URL", &database_url)
+            .env("PATCHMAN_ENROLLMENT_KEY", ENROLLMENT_KEY)
+            .env("PATCHMAN_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut reader = BufReader::new(stdout);
+        while !line.starts_with("patchman listening on ") {
+            line.clear();
+            let n = reader.read_line(&mut line).expect("read server stdout");
+            assert!(n > 0 && Instant::now() < deadline, "the server exited before listening");
+        }
+        let addr = line.trim().trim_start_matches("patchman listening on ").parse().expect("an address");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Self { addr, database_url, dir, bin: bin.to_owned(), child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Runs `patchman ARGS` against this server's database; returns stdout.
+    #[track_caller]
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = crate::run(Command::new(&self.bin).args(args).env("PATCHMAN_DATABASE_URL", &self.database_url));
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
+    /// The path of the SQLite file (for SQLite servers).
+    pub fn db_path(&self) -> PathBuf {
+        PathBuf::from(self.database_url.trim_start_matches("sqlite://"))
+    }
+
+    pub fn stop(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,221 @@
+//! Bad input: every malformed report is refused with the right code and a message naming the
+//! field, and leaves the database exactly as it was.
+
+use bytes::{Buf as _, BufMut as _};
+use patchman_proto as pb;
+use prost::Message as _;
+use tonic::Code;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+use crate::support::{client, enroll, fingerprint, good_report, package, start_server, submit};
+
+type Mutation = fn(&mut pb::Report);
+
+/// (what is wrong, how to make it so, expected code, text the message must contain)
+const CASES: &[(&str, Mutation, Code, &str)] = &[
+    ("empty hostname", |r| r.host.as_mut().unwrap().hostname.clear(), Code::InvalidArgument, "host.hostname"),
+    ("no host", |r| r.host = None, Code::InvalidArgument, "host: is required"),
+    (
+        "hostname with a space",
+        |r| r.host.as_mut().unwrap().hostname = "web 01".into(),
+        Code::InvalidArgument,
+        "host.hostname",
+    ),
+    (
+        "machine id not hex",
+        |r| r.host.as_mut().unwrap().machine_id = "zz".into(),
+        Code::InvalidArgument,
+        "host.machine_id",
+    ),
+    ("no report id", |r| r.report_id.clear(), Code::InvalidArgument, "report_id"),
+    ("no generation time", |r| r.generated_at_ms = 0, Code::InvalidArgument, "generated_at_ms"),
+    ("no os", |r| r.os = None, Code::InvalidArgument, "os: is required"),
+    ("empty os id", |r| r.os.as_mut().unwrap().id.clear(), Code::InvalidArgument, "os.id"),
+    ("empty kernel", |r| r.kernel.clear(), Code::InvalidArgument, "kernel"),
+    ("empty arch", |r| r.arch.clear(), Code::InvalidArgument, "arch"),
+    ("package without name", |r| r.packages[1].name.clear(), Code::InvalidArgument, "packages[1].name"),
+    ("package without version", |r| r.packages[2].version.clear(), Code::InvalidArgument, "packages[2].version"),
+    (
+        "package version with a space",
+        |r| r.packages[0].version = "1 2".into(),
+        Code::InvalidArgument,
+        "packages[0].version",
+    ),
+    ("package without kind", |r| r.packages[0].kind = 0, Code::InvalidArgument, "packages[0].kind"),
+    ("unknown package kind", |r| r.packages[0].kind = 7, Code::InvalidArgument, "packages[0].kind: unknown value 7"),
+    (
+        "duplicate packages",
+        |r| r.packages.push(r.packages[0].clone()),
+        Code::InvalidArgument,
+        "packages[3]: duplicates packages[0]",
+    ),
+    (
+        "too many packages",
+        |r| r.packages = (0..1001).map(|i| package(&format!("p{i}"), "1", "1")).collect(),
+        Code::InvalidArgument,
+        "packages: 1001 packages is more than the limit of 1000",
+    ),
+    ("unspecified trigger", |r| r.trigger = 0, Code::InvalidArgument, "trigger: is required"),
+    ("unknown trigger", |r| r.trigger = 9, Code::InvalidArgument, "trigger: unknown value 9"),
+    ("repository without URL", |r| r.repos[0].urls.clear(), Code::InvalidArgument, "repos[0].urls"),
+    (
+        "repository URL scheme",
+        |r| r.repos[0].urls[0].url = "gopher://x/y".into(),
+        Code::InvalidArgument,
+        "repos[0].urls[0].url",
+    ),
+    ("repository URL kind", |r| r.repos[0].urls[0].kind = 12, Code::InvalidArgument, "repos[0].urls[0].kind"),
+    ("repository without kind", |r| r.repos[0].kind = 0, Code::InvalidArgument, "repos[0].kind"),
+    ("tag with a space", |r| r.tags = vec!["a b".into()], Code::InvalidArgument, "tags[0]"),
+    (
+        "module without stream",
+        |r| r.modules = vec![pb::ModuleStream { name: "nginx".into(), ..Default::default() }],
+        Code::InvalidArgument,
+        "modules[0].stream",
+    ),
+    (
+        "transaction change without action",
+        |r| {
+            r.transactions = vec![pb::Transaction {
+                transaction_id: "t1".into(),
+                finished_at_ms: 1,
+                tool: "apt".into(),
+                changes: vec![pb::PackageChange { name: "bash".into(), ..Default::default() }],
+            }]
+        },
+        Code::InvalidArgument,
+        "transactions[0].changes[0].action",
+    ),
+];
+
+#[tokio::test]
+async fn bad_reports_are_refused_and_change_nothing() {
+    let server = start_server(&[("PATCHMAN_MAX_PACKAGES", "1000"), ("PATCHMAN_MAX_MESSAGE_BYTES", "1048576")]);
+    let mut c = client(&server).await;
+    let token = enroll(&mut c, "web01.example.org", "0123456789abcdef0123456789abcdef").await;
+    let other_token = enroll(&mut c, "db01.example.org", "").await;
+    submit(&mut c, Some(&token), good_report("web01.example.org", "r1")).await.expect("a good report is stored");
+    let before = fingerprint(&server).await;
+
+    let mut checked = 0;
+    for (what, mutate, code, text) in CASES {
+        let mut report = good_report("web01.example.org", &format!("bad-{checked}"));
+        mutate(&mut report);
+        let status = submit(&mut c, Some(&token), report).await.expect_err(what);
+        assert_eq!(status.code(), *code, "{what}: {status:?}");
+        assert!(status.message().contains(text), "{what}: message {:?} does not contain {text:?}", status.message());
+        checked += 1;
+    }
+
+    // Authentication: no token, a made-up token, another host's token.
+    let report = || good_report("web01.example.org", "auth");
+    let status = submit(&mut c, None, report()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = submit(&mut c, Some("pmh_madeup"), report()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = submit(&mut c, Some(&other_token), report()).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    checked += 3;
+
+    // Bytes that are not a valid message: invalid UTF-8 in a string, garbage, too large.
+    let mut bytes = good_report("web01.example.org", "utf8").encode_to_vec();
+    let at = bytes.windows(6).position(|w| w == b"zlib1g").expect("the package name is in the encoding");
+    bytes[at..at + 2].copy_from_slice(&[0xff, 0xfe]);
+    let status = submit_raw(&server, &token, bytes).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("Package.name") && status.message().contains("UTF-8"), "{status:?}");
+    let status = submit_raw(&server, &token, vec![0x0a, 0xff, 0xff, 0xff, 0x0f, 1, 2]).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let mut huge = good_report("web01.example.org", "huge");
+    huge.client_version = "x".repeat(2 << 20);
+    let status = submit(&mut c, Some(&token), huge).await.unwrap_err();
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(status.message().contains("too large"), "{status:?}");
+    checked += 3;
+
+    assert!(checked >= 20, "only {checked} bad reports checked");
+    assert_eq!(fingerprint(&server).await, before, "a refused report changed the database");
+}
+
+/// A report that fails half way through its transaction (a trigger refuses the last write)
+/// leaves no trace: packages, repositories and links written before the failure are gone.
+#[tokio::test]
+async fn a_report_failing_half_way_is_rolled_back() {
+    let server = start_server(&[]);
+    let mut c = client(&server).await;
+    let token = enroll(&mut c, "web01.example.org", "").await;
+    submit(&mut c, Some(&token), good_report("web01.example.org", "r1")).await.unwrap();
+    {
+        use std::str::FromStr as _;
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&server.database_url).unwrap();
+        let mut conn = sqlx::ConnectOptions::connect(&opts).await.unwrap();
+        sqlx::query(
+            "CREATE TRIGGER fail_late BEFORE INSERT ON reports WHEN NEW.report_id = 'r2' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let before = fingerprint(&server).await;
+    let mut report = good_report("web01.example.org", "r2");
+    report.packages.push(package("curl", "7.88.1", "10+deb12u8"));
+    report.repos[0].urls.push(pb::RepoUrl {
+        url: "http://mirror.example.org/debian/dists/bookworm/main/binary-amd64".into(),
+        kind: pb::UrlKind::Apt as i32,
+    });
+    report.tags = vec!["changed".into()];
+    let status = submit(&mut c, Some(&token), report).await.unwrap_err();
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    assert!(!status.message().contains("injected"), "internal details leaked: {status:?}");
+    assert_eq!(fingerprint(&server).await, before, "a failed report left part of itself behind");
+}
+
+/// Sends already-encoded bytes as a `Submit` request.
+async fn submit_raw(
+    server: &patchman_testkit::server::Server,
+    token: &str,
+    bytes: Vec<u8>,
+) -> Result<pb::SubmitResponse, tonic::Status> {
+    let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let mut req = tonic::Request::new(bytes);
+    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let path = http::uri::PathAndQuery::from_static("/patchman.v1.ReportService/Submit");
+    grpc.unary(req, path, RawCodec).await.map(|r| r.into_inner())
+}
+
+#[derive(Debug, Clone, Copy)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = pb::SubmitResponse;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = pb::SubmitResponse;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        let bytes = src.copy_to_bytes(src.remaining());
+        pb::SubmitResponse::decode(bytes).map(Some).map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}

@@ -1,0 +1,181 @@
+//! End to end: the real `patchman-client` collects a fixture root (this Debian machine's own
+//! files; a Rocky Linux 9 root whose rpm database is built by rpm itself) and reports it to a
+//! real server; `patchman host show --json` must show exactly what the host has.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use patchman_testkit::rpm::{RpmSpec, build, install_justdb, query_installed};
+use patchman_testkit::server::{ENROLLMENT_KEY, Server};
+use patchman_testkit::{run, workspace_root, write};
+use serde_json::Value;
+
+use crate::support::{host_json, start_server};
+
+/// `patchman-client`, built next to this test binary by `cargo build --workspace`.
+fn client_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe.parent().and_then(Path::parent).map(|d| d.join("patchman-client")).expect("target dir");
+    assert!(
+        bin.is_file(),
+        "{} is missing: build the workspace first (`cargo build --workspace`, or `bash .ci/test`)",
+        bin.display()
+    );
+    bin
+}
+
+fn report(server: &Server, root: &Path, state: &Path, extra: &[&str]) -> String {
+    let out = run(Command::new(client_bin())
+        .args(["--server", &server.url(), "--root", root.to_str().unwrap(), "--state-dir", state.to_str().unwrap()])
+        .args(["--enroll", ENROLLMENT_KEY, "--trigger", "manual"])
+        .args(extra));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn copy_into(root: &Path, abs: &str) {
+    let dest = root.join(abs.trim_start_matches('/'));
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::copy(abs, &dest).unwrap_or_else(|e| panic!("copy {abs}: {e}"));
+}
+
+fn names(list: &Value, key: &str) -> Vec<String> {
+    list.as_array().unwrap().iter().map(|v| v[key].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn this_debian_machine_end_to_end() {
+    let server = start_server(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    for f in
+        ["/var/lib/dpkg/status", "/etc/os-release", "/etc/debian_version", "/etc/apt/sources.list.d/debian.sources"]
+    {
+        copy_into(&root, f);
+    }
+    let out =
+        report(&server, &root, &tmp.path().join("state"), &["--hostname", "deb12.example.org", "--tags", "web,prod"]);
+    assert!(out.contains("stored"), "{out}");
+
+    // What dpkg itself says is installed.
+    let dpkg = run(Command::new("dpkg-query").args([
+        "-W",
+        "-f",
+        "${db:Status-Abbrev}|${Package}|${Version}|${Architecture}\n",
+    ]));
+    let mut want: Vec<String> = String::from_utf8_lossy(&dpkg.stdout)
+        .lines()
+        .filter(|l| l.starts_with("ii") || l.starts_with("hi"))
+        .map(|l| l.split('|').skip(1).collect::<Vec<_>>().join(" "))
+        .collect();
+    want.sort();
+    let host = host_json(&server, "deb12.example.org");
+    let mut got: Vec<String> = host["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!("{} {} {}", p["name"].as_str().unwrap(), p["evr"].as_str().unwrap(), p["arch"].as_str().unwrap())
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "stored packages differ from dpkg-query");
+    assert_eq!(host["package_count"].as_u64().unwrap() as usize, want.len());
+
+    let debian_version = std::fs::read_to_string("/etc/debian_version").unwrap();
+    assert_eq!(host["os_variant"], format!("Debian {}", debian_version.trim()));
+    assert_eq!(host["os_group"], "Debian 12");
+    assert_eq!(host["domain"], "example.org");
+    assert_eq!(host["tags"], serde_json::json!(["prod", "web"]));
+    let repos = host["repos"].as_array().unwrap();
+    let urls: Vec<&str> =
+        repos.iter().flat_map(|r| r["urls"].as_array().unwrap()).map(|u| u.as_str().unwrap()).collect();
+    assert!(urls.contains(&"http://deb.debian.org/debian/dists/bookworm/main/binary-amd64"), "{urls:?}");
+    let security: Vec<&str> =
+        repos.iter().filter(|r| r["security"] == true).map(|r| r["repo_key"].as_str().unwrap()).collect();
+    assert_eq!(security, ["deb.debian.org/debian-security bookworm-security/main amd64"], "{repos:?}");
+
+    // The same state again only refreshes last-seen.
+    let out =
+        report(&server, &root, &tmp.path().join("state"), &["--hostname", "deb12.example.org", "--tags", "web,prod"]);
+    assert!(out.contains("unchanged"), "{out}");
+    assert_eq!(host_json(&server, "deb12.example.org")["reports"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_rocky_linux_host_with_a_real_rpm_database_end_to_end() {
+    let server = start_server(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let specs = [
+        RpmSpec::new("bash", "5.1.8-9.el9", "x86_64"),
+        RpmSpec::new("openssl-libs", "1:3.0.7-27.el9", "x86_64"),
+        RpmSpec::new("glibc", "2.34-100.el9_4.2", "i686"),
+        RpmSpec::new("glibc", "2.34-100.el9_4.2", "x86_64"),
+        RpmSpec::new("kernel-core", "5.14.0-362.8.1.el9_3", "x86_64"),
+        RpmSpec::new("kernel-core", "5.14.0-427.13.1.el9_4", "x86_64"),
+        RpmSpec::new("nginx", "1:1.22.1-4.module+el9.4.0+17782+d8adfaa0", "x86_64"),
+        RpmSpec::new("tzdata", "2024a-1.el9", "noarch"),
+    ];
+    let rpms = build(&tmp.path().join("rpmbuild"), &specs);
+    install_justdb(&root, &rpms);
+    std::fs::copy(workspace_root().join("libreport/testdata/os-release/rocky-9.4"), {
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        root.join("etc/os-release")
+    })
+    .unwrap();
+    write(
+        &root.join("etc/yum.repos.d/rocky.repo"),
+        "[baseos]\nname=Rocky Linux $releasever - BaseOS\n\
+         mirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever$rltype\n\
+         #baseurl=http://dl.rockylinux.org/$contentdir/$releasever/BaseOS/$basearch/os/\ngpgcheck=1\nenabled=1\n\n\
+         [appstream]\nname=Rocky Linux $releasever - AppStream\n\
+         baseurl=http://dl.rockylinux.org/$contentdir/$releasever/AppStream/$basearch/os/\npriority=10\n\n\
+         [devel]\nname=Rocky Linux $releasever - Devel\nbaseurl=http://dl.rockylinux.org/x\nenabled=0\n",
+    );
+    write(&root.join("etc/dnf/vars/contentdir"), "pub/rocky\n");
+    write(&root.join("etc/dnf/vars/rltype"), "\n");
+    write(
+        &root.join("etc/dnf/modules.d/nginx.module"),
+        "[nginx]\nname=nginx\nstream=1.22\nprofiles=common\nstate=enabled\n",
+    );
+    write(&root.join("etc/dnf/modules.d/php.module"), "[php]\nname=php\nstream=8.1\nprofiles=\nstate=disabled\n");
+
+    let out = report(
+        &server,
+        &root,
+        &tmp.path().join("state"),
+        &["--hostname", "rocky9.example.org", "--kernel", "5.14.0-362.8.1.el9_3.x86_64", "--arch", "x86_64"],
+    );
+    assert!(out.contains("stored"), "{out}");
+
+    let host = host_json(&server, "rocky9.example.org");
+    let mut got: Vec<String> = host["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let s = |k: &str| p[k].as_str().unwrap().to_owned();
+            format!("{} {} {} {} {}", s("name"), p["epoch"], s("version"), s("release"), s("arch"))
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, query_installed(&root), "stored packages differ from rpm -qa");
+    assert!(host["packages"].as_array().unwrap().iter().all(|p| p["kind"] == "rpm"));
+
+    assert_eq!(host["os_group"], "Rocky Linux 9");
+    assert_eq!(host["os_variant"], "Rocky Linux 9.4");
+    assert_eq!(host["kernel"], "5.14.0-362.8.1.el9_3.x86_64");
+    assert_eq!(host["reboot_required"], true);
+    assert!(host["reboot_reason"].as_str().unwrap().contains("5.14.0-427.13.1.el9_4"), "{}", host["reboot_reason"]);
+
+    let repos = &host["repos"];
+    assert_eq!(names(repos, "repo_key"), ["appstream", "baseos"]);
+    assert_eq!(repos[0]["urls"], serde_json::json!(["http://dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os"]));
+    assert_eq!(repos[0]["priority"], 10);
+    assert_eq!(
+        repos[1]["urls"],
+        serde_json::json!(["https://mirrors.rockylinux.org/mirrorlist?arch=x86_64&repo=BaseOS-9"])
+    );
+    assert_eq!(repos[1]["priority"], 99);
+    assert_eq!(host["modules"], serde_json::json!([{ "name": "nginx", "stream": "1.22", "profiles": "common" }]));
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the server: a real `patchman serve` process, a real SQLite file, real
+//! clients. One test binary for the crate keeps link time down.
+
+mod bad_reports;
+mod e2e;
+mod enroll;
+mod support;

@@ -1,0 +1,133 @@
+//! Shared helpers: a server, a gRPC client, a well-formed report, a database fingerprint.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr as _;
+
+use patchman_proto as pb;
+use patchman_testkit::server::{ENROLLMENT_KEY, Server};
+use pb::report_service_client::ReportServiceClient;
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteConnectOptions;
+use tonic::transport::Channel;
+
+pub fn start_server(env: &[(&str, &str)]) -> Server {
+    Server::start(Path::new(env!("CARGO_BIN_EXE_patchman")), env)
+}
+
+pub async fn client(server: &Server) -> ReportServiceClient<Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.expect("connect");
+    ReportServiceClient::new(channel).max_encoding_message_size(usize::MAX)
+}
+
+pub async fn enroll(client: &mut ReportServiceClient<Channel>, hostname: &str, machine_id: &str) -> String {
+    let req = pb::EnrollRequest {
+        enrollment_key: ENROLLMENT_KEY.to_owned(),
+        host: Some(pb::Host { hostname: hostname.to_owned(), machine_id: machine_id.to_owned() }),
+    };
+    client.enroll(req).await.expect("enroll").into_inner().host_token
+}
+
+pub async fn submit(
+    client: &mut ReportServiceClient<Channel>,
+    token: Option<&str>,
+    report: pb::Report,
+) -> Result<pb::SubmitResponse, tonic::Status> {
+    let mut req = tonic::Request::new(report);
+    if let Some(token) = token {
+        req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    client.submit(req).await.map(|r| r.into_inner())
+}
+
+pub fn package(name: &str, version: &str, release: &str) -> pb::Package {
+    pb::Package {
+        name: name.to_owned(),
+        epoch: 0,
+        version: version.to_owned(),
+        release: release.to_owned(),
+        arch: "amd64".to_owned(),
+        kind: pb::PackageKind::Deb as i32,
+        ..Default::default()
+    }
+}
+
+/// A small but complete Debian host report.
+pub fn good_report(hostname: &str, report_id: &str) -> pb::Report {
+    pb::Report {
+        report_id: report_id.to_owned(),
+        generated_at_ms: 1_700_000_000_000,
+        host: Some(pb::Host {
+            hostname: hostname.to_owned(),
+            machine_id: "0123456789abcdef0123456789abcdef".to_owned(),
+        }),
+        os: Some(pb::OperatingSystem {
+            id: "debian".into(),
+            name: "Debian GNU/Linux".into(),
+            version_id: "12".into(),
+            pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
+            codename: "bookworm".into(),
+            version_detail: "12.7".into(),
+            ..Default::default()
+        }),
+        kernel: "6.1.0-18-amd64".into(),
+        arch: "x86_64".into(),
+        packages: vec![
+            package("bash", "5.2.15", "2+b8"),
+            package("openssl", "3.0.15", "1~deb12u1"),
+            package("zlib1g", "1.2.13.dfsg", "1"),
+        ],
+        repos: vec![pb::Repository {
+            kind: pb::PackageKind::Deb as i32,
+            id: "deb.debian.org/debian bookworm/main amd64".into(),
+            name: "deb.debian.org/debian bookworm/main amd64".into(),
+            priority: 500,
+            urls: vec![pb::RepoUrl {
+                url: "http://deb.debian.org/debian/dists/bookworm/main/binary-amd64".into(),
+                kind: pb::UrlKind::Apt as i32,
+            }],
+            suite: "bookworm".into(),
+            component: "main".into(),
+            architecture: "amd64".into(),
+        }],
+        reboot: Some(pb::Reboot::default()),
+        tags: vec!["web".into()],
+        trigger: pb::Trigger::Manual as i32,
+        client_version: "test".into(),
+        ..Default::default()
+    }
+}
+
+/// Every row of every table, as text: equal fingerprints mean an unchanged database.
+pub async fn fingerprint(server: &Server) -> BTreeMap<String, String> {
+    let opts = SqliteConnectOptions::from_str(&server.database_url).unwrap().read_only(true);
+    let mut conn = sqlx::ConnectOptions::connect(&opts).await.expect("open the test database");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_sqlx%' ORDER BY name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA table_info({table})")))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| format!("hex({})", r.get::<String, _>(1)))
+            .collect();
+        let sql = format!(
+            "SELECT group_concat(row, char(10)) FROM (SELECT {} AS row FROM {table} ORDER BY 1)",
+            columns.join(" || '|' || ")
+        );
+        let dump: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut conn).await.unwrap();
+        out.insert(table, dump.unwrap_or_default());
+    }
+    out
+}
+
+/// `patchman host show NAME --json`.
+pub fn host_json(server: &Server, hostname: &str) -> serde_json::Value {
+    serde_json::from_str(&server.admin(&["host", "show", hostname, "--json"])).expect("host show prints JSON")
+}
