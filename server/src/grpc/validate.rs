@@ -51,7 +51,8 @@ pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
     let host = r.host.ok_or_else(|| bad("host", "is required"))?;
     let hostname = hostname(&host.hostname)?;
     let machine_id = host.machine_id.trim().to_ascii_lowercase();
-    if !machine_id.is_empty() && !(machine_id.len() == 32 && machine_id.bytes().all(|b| b.is_ascii_hexdigit())) {
+    let well_formed = machine_id.len() == 32 && machine_id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !machine_id.is_empty() && !well_formed {
         return Err(bad("host.machine_id", "must be 32 hexadecimal digits or empty"));
     }
     let os = os(r.os.ok_or_else(|| bad("os", "is required"))?)?;

@@ -15,7 +15,7 @@ const CAPACITY: usize = 4_000_000;
 
 impl KnownPackages {
     /// The ids of `candidates` not known to be stored.
-    pub fn unknown<'a, I: IntoIterator<Item = i64>>(&'a self, candidates: I) -> Vec<i64> {
+    pub fn unknown<I: IntoIterator<Item = i64>>(&self, candidates: I) -> Vec<i64> {
         let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
         candidates.into_iter().filter(|id| !ids.contains(id)).collect()
     }

@@ -1,6 +1,7 @@
 //! The store: the only module that speaks SQL. One `Store` trait, one implementation per
 //! dialect, chosen by the database URL.
 
+mod ingest_flow;
 mod known;
 mod migrations;
 pub mod sqlite;

@@ -66,6 +66,16 @@ impl Server {
         String::from_utf8(out.stdout).expect("UTF-8 output")
     }
 
+    /// The server's peak resident memory so far (VmHWM), in KiB.
+    pub fn peak_rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// The path of the SQLite file (for SQLite servers).
     pub fn db_path(&self) -> PathBuf {
         PathBuf::from(self.database_url.trim_start_matches("sqlite://"))

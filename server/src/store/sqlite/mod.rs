@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+use super::ingest_flow;
 use super::{
     EnrollOutcome, Enrollment, HostDetail, HostSummary, IngestOutcome, IngestRejection, KnownPackages, Store,
     StoreResult,
@@ -110,7 +111,15 @@ impl Store for SqliteStore {
         report: &PreparedReport,
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>> {
-        ingest::ingest(&self.writer, &self.known, token_hash, report, now_ms).await
+        let mut ops = ingest::SqliteIngest(self.writer.begin_with("BEGIN IMMEDIATE").await?);
+        let result = ingest_flow::ingest(&mut ops, &self.known, token_hash, report, now_ms).await?;
+        let ingested = match result {
+            Ok(ingested) => ingested,
+            Err(rejection) => return Ok(Err(rejection)),
+        };
+        ops.0.commit().await?;
+        self.known.remember(&ingested.new_packages);
+        Ok(Ok(ingested.outcome))
     }
 
     async fn hosts(&self) -> StoreResult<Vec<HostSummary>> {

@@ -1,0 +1,139 @@
+//! Talking to the server: enroll once, then submit reports. gRPC over HTTP/2 (tonic).
+
+mod convert;
+
+use std::time::Duration;
+
+use patchman_proto as pb;
+use pb::report_service_client::ReportServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::model::Report;
+
+pub use self::convert::report as to_proto;
+
+/// How long to wait for the server: a host must never hang on a dead server.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(5), request: Duration::from_secs(60) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("invalid server URL {url:?}: {message}")]
+    BadUrl { url: String, message: String },
+    #[error("cannot reach the server at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    /// The server answered with an error: retrying the same report will not help unless the
+    /// code is UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED or INTERNAL.
+    #[error("the server refused: {code:?}: {message}")]
+    Refused { code: tonic::Code, message: String },
+}
+
+impl SendError {
+    /// Whether sending the same thing later may succeed (keep it in the spool).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::BadUrl { .. } => false,
+            Self::Unreachable { .. } => true,
+            Self::Refused { code, .. } => matches!(
+                code,
+                tonic::Code::Unavailable
+                    | tonic::Code::DeadlineExceeded
+                    | tonic::Code::ResourceExhausted
+                    | tonic::Code::Internal
+                    | tonic::Code::Unknown
+                    | tonic::Code::Aborted
+            ),
+        }
+    }
+}
+
+/// The server's acknowledgement of a committed report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ack {
+    pub outcome: &'static str,
+    pub package_count: u32,
+}
+
+async fn connect(server: &str, timeouts: Timeouts) -> Result<ReportServiceClient<Channel>, SendError> {
+    let endpoint = Endpoint::from_shared(server.trim_end_matches('/').to_owned())
+        .map_err(|e| SendError::BadUrl { url: server.to_owned(), message: e.to_string() })?
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.request)
+        .tcp_nodelay(true);
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| SendError::Unreachable { url: server.to_owned(), message: source_chain(&e) })?;
+    Ok(ReportServiceClient::new(channel).max_decoding_message_size(1 << 20))
+}
+
+fn refused(status: tonic::Status) -> SendError {
+    if status.code() == tonic::Code::Unavailable {
+        return SendError::Unreachable { url: String::new(), message: status.message().to_owned() };
+    }
+    SendError::Refused { code: status.code(), message: status.message().to_owned() }
+}
+
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        cur = e.source();
+    }
+    s
+}
+
+/// Exchanges the site's enrollment key for this host's own token.
+pub async fn enroll(
+    server: &str,
+    key: &str,
+    hostname: &str,
+    machine_id: &str,
+    timeouts: Timeouts,
+) -> Result<String, SendError> {
+    let mut client = connect(server, timeouts).await?;
+    let req = pb::EnrollRequest {
+        enrollment_key: key.to_owned(),
+        host: Some(pb::Host { hostname: hostname.to_owned(), machine_id: machine_id.to_owned() }),
+    };
+    let resp = client.enroll(req).await.map_err(refused)?;
+    Ok(resp.into_inner().host_token)
+}
+
+/// Sends one report; returns once the server has committed it.
+pub async fn submit(server: &str, token: &str, report: &Report, timeouts: Timeouts) -> Result<Ack, SendError> {
+    let mut client = connect(server, timeouts).await?;
+    let mut req = tonic::Request::new(to_proto(report));
+    let value = format!("Bearer {token}").parse().map_err(|_| SendError::BadUrl {
+        url: server.to_owned(),
+        message: "the host token is not valid text".into(),
+    })?;
+    req.metadata_mut().insert("authorization", value);
+    let ack = client.submit(req).await.map_err(refused)?.into_inner();
+    let outcome = match pb::SubmitOutcome::try_from(ack.outcome) {
+        Ok(pb::SubmitOutcome::Stored) => "stored",
+        Ok(pb::SubmitOutcome::Unchanged) => "unchanged",
+        Ok(pb::SubmitOutcome::Duplicate) => "duplicate",
+        Ok(pb::SubmitOutcome::Superseded) => "superseded",
+        _ => "acknowledged",
+    };
+    Ok(Ack { outcome, package_count: ack.package_count })
+}
+
+/// Runs a future on a small single-threaded runtime: for callers that are not async (the
+/// command line, the apt hook, the Python module).
+pub fn block_on<F: std::future::Future>(fut: F) -> std::io::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(rt.block_on(fut))
+}

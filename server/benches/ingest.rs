@@ -1,0 +1,162 @@
+//! Ingest benchmark: N synthetic hosts report over gRPC to a real `patchman serve` (release
+//! build), first-time and then unchanged. Prints reports/s, ack latency and peak server RSS.
+//!
+//! cargo bench -p patchman-server --bench ingest -- [--hosts N] [--concurrency C] [--database-url URL]
+
+#[path = "fleet/mod.rs"]
+mod fleet;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use patchman_proto as pb;
+use patchman_testkit::server::{ENROLLMENT_KEY, Server};
+use pb::report_service_client::ReportServiceClient;
+use tonic::transport::{Channel, Endpoint};
+
+struct Args {
+    hosts: usize,
+    concurrency: usize,
+    database_url: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args { hosts: 2_000, concurrency: 32, database_url: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--hosts" => a.hosts = it.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
+            "--concurrency" => a.concurrency = it.next().and_then(|v| v.parse().ok()).expect("--concurrency C"),
+            "--database-url" => a.database_url = it.next(),
+            _ => {} // cargo bench passes --bench
+        }
+    }
+    a
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let t = Instant::now();
+    let fleet = Arc::new(fleet::fleet(args.hosts, 42));
+    let packages: usize = fleet.hosts.iter().map(|h| h.picks.len()).sum();
+    println!(
+        "fleet: {} hosts, {} packages in all ({:.0} per host), generated in {:.1} s",
+        fleet.hosts.len(),
+        packages,
+        packages as f64 / fleet.hosts.len() as f64,
+        t.elapsed().as_secs_f64()
+    );
+
+    let bin = Path::new(env!("CARGO_BIN_EXE_patchman"));
+    let server = match &args.database_url {
+        Some(url) => Server::start_with(bin, tempfile::tempdir().unwrap(), url.clone(), &[]),
+        None => Server::start(bin, &[]),
+    };
+    println!("server: {} on {}", server.database_url, server.addr);
+    let channels: Vec<Channel> = futures_channels(&server.url(), 4).await;
+
+    let t = Instant::now();
+    let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
+    println!("enrolled {} hosts in {:.1} s", tokens.len(), t.elapsed().as_secs_f64());
+
+    for (round, label) in [(0, "first-time"), (1, "unchanged")] {
+        let t = Instant::now();
+        let mut latencies = run_round(&fleet, &tokens, &channels, args.concurrency, round).await;
+        let elapsed = t.elapsed().as_secs_f64();
+        latencies.sort_unstable();
+        let pct =
+            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3;
+        println!(
+            "{label:>10}: {} reports in {elapsed:.2} s = {:.0} reports/s; ack latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            latencies.len(),
+            latencies.len() as f64 / elapsed,
+            pct(0.50),
+            pct(0.99),
+            pct(1.0)
+        );
+    }
+    println!("server peak RSS: {} MB", server.peak_rss_kb() / 1024);
+    if server.database_url.starts_with("sqlite://") {
+        let size: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", server.db_path().display())).ok())
+            .map(|m| m.len())
+            .sum();
+        println!("database size: {} MB", size / (1024 * 1024));
+    }
+}
+
+async fn futures_channels(url: &str, n: usize) -> Vec<Channel> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let ch = Endpoint::from_shared(url.to_owned()).unwrap().tcp_nodelay(true).connect().await.expect("connect");
+        out.push(ch);
+    }
+    out
+}
+
+async fn enroll_all(fleet: &Arc<fleet::Fleet>, channels: &[Channel], concurrency: usize) -> Vec<String> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); fleet.hosts.len()]));
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (fleet, next, tokens) = (fleet.clone(), next.clone(), tokens.clone());
+        let mut client = ReportServiceClient::new(channels[w % channels.len()].clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(host) = fleet.hosts.get(i) else { break };
+                let req = pb::EnrollRequest {
+                    enrollment_key: ENROLLMENT_KEY.into(),
+                    host: Some(pb::Host { hostname: host.hostname.clone(), machine_id: String::new() }),
+                };
+                let token = client.enroll(req).await.expect("enroll").into_inner().host_token;
+                tokens.lock().unwrap()[i] = token;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Arc::try_unwrap(tokens).unwrap().into_inner().unwrap()
+}
+
+async fn run_round(
+    fleet: &Arc<fleet::Fleet>,
+    tokens: &Arc<Vec<String>>,
+    channels: &[Channel],
+    concurrency: usize,
+    round: usize,
+) -> Vec<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (fleet, tokens, next) = (fleet.clone(), tokens.clone(), next.clone());
+        let client = ReportServiceClient::new(channels[w % channels.len()].clone()).max_encoding_message_size(64 << 20);
+        tasks.push(tokio::spawn(async move {
+            let mut client = client;
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(host) = fleet.hosts.get(i) else { break };
+                let report = fleet.report(host, format!("r{round}-{i}"), 1_700_000_000_000 + round as i64 * 1000);
+                let mut req = tonic::Request::new(report);
+                req.metadata_mut().insert("authorization", format!("Bearer {}", tokens[i]).parse().unwrap());
+                let t = Instant::now();
+                let ack = client.submit(req).await.expect("submit").into_inner();
+                latencies.push(t.elapsed());
+                let want = if round == 0 { pb::SubmitOutcome::Stored } else { pb::SubmitOutcome::Unchanged };
+                assert_eq!(ack.outcome, want as i32, "host {i} round {round}");
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}

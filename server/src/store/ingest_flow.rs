@@ -1,0 +1,206 @@
+//! How a report is stored, written once for every dialect: authenticate, recognise
+//! duplicates, stale and unchanged reports, then write only the sections that changed. Each
+//! dialect supplies the primitive statements (`IngestOps`) inside its own transaction.
+
+use async_trait::async_trait;
+
+use super::{IngestOutcome, IngestRejection, KnownPackages, StoreError, StoreResult};
+use crate::auth::TokenHash;
+use crate::ingest::{Digest, PreparedPackage, PreparedRepo, PreparedReport};
+use crate::report::{ModuleStream, RepoUrl, Transaction};
+
+/// The host a token belongs to, as far as ingest needs it.
+#[derive(Debug)]
+pub(crate) struct HostRow {
+    pub id: i64,
+    pub hostname: String,
+    pub last_generated_at: Option<i64>,
+    pub package_count: u32,
+    /// packages, repos, modules, meta.
+    pub digests: [Option<Vec<u8>>; 4],
+}
+
+/// The statements ingest needs, run inside one open transaction.
+#[async_trait]
+pub(crate) trait IngestOps: Send {
+    /// The token's host, locked against concurrent ingests of the same host.
+    async fn host_by_token(&mut self, token_hash: &TokenHash) -> StoreResult<Option<HostRow>>;
+    async fn report_seen(&mut self, host_id: i64, report_id: &str) -> StoreResult<bool>;
+    /// Stores a transaction record unless the host sent it before.
+    async fn insert_transaction(&mut self, host_id: i64, t: &Transaction, now: i64) -> StoreResult<()>;
+    async fn touch(&mut self, host_id: i64, now: i64, generated_at: Option<i64>) -> StoreResult<()>;
+    /// Inserts packages that are not stored yet; returns the id of a stored package whose
+    /// content differs from the one given with the same id (a hash collision), if any.
+    async fn upsert_packages(&mut self, packages: &[&PreparedPackage]) -> StoreResult<Option<i64>>;
+    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>>;
+    async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
+    async fn add_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
+    /// The repository that owns one of these URLs (the lowest id), if any.
+    async fn repo_by_urls(&mut self, urls: &[RepoUrl]) -> StoreResult<Option<i64>>;
+    async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64>;
+    /// Adds the URLs no repository owns yet as mirrors of `repo_id`.
+    async fn add_mirrors(&mut self, repo_id: i64, urls: &[RepoUrl], now: i64) -> StoreResult<()>;
+    async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()>;
+    /// Links exactly these (repo, priority) pairs to the host, keeping `enabled` on links
+    /// that stay.
+    async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)]) -> StoreResult<()>;
+    async fn set_host_modules(&mut self, host_id: i64, modules: &[ModuleStream]) -> StoreResult<()>;
+    /// The id of the OS variant, creating it and its group as needed.
+    async fn upsert_os(&mut self, group: &str, variant: &str) -> StoreResult<i64>;
+    async fn upsert_domain(&mut self, name: &str) -> StoreResult<i64>;
+    async fn set_host_tags(&mut self, host_id: i64, tags: &[String]) -> StoreResult<()>;
+    async fn update_host(&mut self, host_id: i64, update: &HostUpdate<'_>) -> StoreResult<()>;
+    async fn insert_report(
+        &mut self,
+        host_id: i64,
+        rep: &PreparedReport,
+        now: i64,
+        added: u32,
+        removed: u32,
+    ) -> StoreResult<()>;
+}
+
+/// The host columns a stored report sets.
+pub(crate) struct HostUpdate<'a> {
+    pub rep: &'a PreparedReport,
+    pub os_variant_id: i64,
+    pub domain_id: Option<i64>,
+    pub now: i64,
+}
+
+/// What the caller must do after committing.
+#[derive(Debug)]
+pub(crate) struct Ingested {
+    pub outcome: IngestOutcome,
+    /// Packages written by this transaction: remember them once it committed.
+    pub new_packages: Vec<i64>,
+}
+
+pub(crate) async fn ingest<O: IngestOps>(
+    ops: &mut O,
+    known: &KnownPackages,
+    token_hash: &TokenHash,
+    rep: &PreparedReport,
+    now: i64,
+) -> StoreResult<Result<Ingested, IngestRejection>> {
+    let r = &rep.report;
+    let Some(host) = ops.host_by_token(token_hash).await? else {
+        return Ok(Err(IngestRejection::UnknownToken));
+    };
+    if host.hostname != r.hostname {
+        return Ok(Err(IngestRejection::WrongHost { token_host: host.hostname }));
+    }
+    let done = |outcome| Ok(Ok(Ingested { outcome, new_packages: Vec::new() }));
+    if ops.report_seen(host.id, &r.report_id).await? {
+        return done(IngestOutcome::Duplicate { package_count: host.package_count });
+    }
+    for t in &r.transactions {
+        ops.insert_transaction(host.id, t, now).await?;
+    }
+    if host.last_generated_at.is_some_and(|g| g > r.generated_at_ms) {
+        ops.touch(host.id, now, None).await?;
+        return done(IngestOutcome::Superseded { package_count: host.package_count });
+    }
+    let d = &rep.digests;
+    let same = |i: usize, digest: &Digest| host.digests[i].as_deref() == Some(&digest[..]);
+    let changed = [!same(0, &d.packages), !same(1, &d.repos), !same(2, &d.modules), !same(3, &d.meta)];
+    if !changed.contains(&true) {
+        ops.touch(host.id, now, Some(r.generated_at_ms)).await?;
+        return done(IngestOutcome::Unchanged { package_count: host.package_count });
+    }
+
+    let (mut added, mut removed, mut new_packages) = (0, 0, Vec::new());
+    if changed[0] {
+        new_packages = known.unknown(rep.packages.iter().map(|p| p.id));
+        if !new_packages.is_empty() {
+            let mut wanted = new_packages.iter().peekable();
+            let rows: Vec<&PreparedPackage> =
+                rep.packages.iter().filter(|p| wanted.next_if(|id| **id == p.id).is_some()).collect();
+            if let Some(id) = ops.upsert_packages(&rows).await? {
+                return Err(StoreError::PackageIdCollision(id));
+            }
+        }
+        let mut current = ops.host_package_ids(host.id).await?;
+        current.sort_unstable();
+        let wanted: Vec<i64> = rep.packages.iter().map(|p| p.id).collect(); // sorted by prepare()
+        let (add, remove) = sorted_difference(&current, &wanted);
+        if !remove.is_empty() {
+            ops.remove_host_packages(host.id, &remove).await?;
+        }
+        if !add.is_empty() {
+            ops.add_host_packages(host.id, &add).await?;
+        }
+        (added, removed) = (add.len() as u32, remove.len() as u32);
+    }
+    if changed[1] {
+        let mut links = Vec::with_capacity(rep.repos.len());
+        for repo in &rep.repos {
+            links.push((resolve_repo(ops, repo, &r.arch, now).await?, repo.reported.priority));
+        }
+        ops.set_host_repos(host.id, &links).await?;
+    }
+    if changed[2] {
+        ops.set_host_modules(host.id, &r.modules).await?;
+    }
+    let os_variant_id = ops.upsert_os(&rep.os_group, &rep.os_variant).await?;
+    let domain_id = match rep.domain.as_str() {
+        "" => None,
+        d => Some(ops.upsert_domain(d).await?),
+    };
+    ops.update_host(host.id, &HostUpdate { rep, os_variant_id, domain_id, now }).await?;
+    ops.set_host_tags(host.id, &r.tags).await?;
+    ops.insert_report(host.id, rep, now, added, removed).await?;
+    let package_count = rep.packages.len() as u32;
+    Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages }))
+}
+
+/// The repository a reported one is: the one owning one of its URLs, or a new one. When two
+/// writers create the same new repository at once, the loser's copy owns no mirror and is
+/// dropped in favour of the winner's.
+async fn resolve_repo<O: IngestOps>(ops: &mut O, repo: &PreparedRepo, host_arch: &str, now: i64) -> StoreResult<i64> {
+    let urls = &repo.reported.urls;
+    if let Some(id) = ops.repo_by_urls(urls).await? {
+        ops.add_mirrors(id, urls, now).await?;
+        return Ok(id);
+    }
+    // rpm repositories have no architecture of their own: they serve the host's.
+    let arch = if repo.reported.architecture.is_empty() { host_arch } else { &repo.reported.architecture };
+    let created = ops.create_repo(repo, arch, now).await?;
+    ops.add_mirrors(created, urls, now).await?;
+    match ops.repo_by_urls(urls).await? {
+        Some(owner) if owner != created => {
+            ops.delete_repo(created).await?;
+            ops.add_mirrors(owner, urls, now).await?;
+            Ok(owner)
+        }
+        _ => Ok(created),
+    }
+}
+
+/// (in `wanted` only, in `current` only); both inputs sorted.
+pub(crate) fn sorted_difference(current: &[i64], wanted: &[i64]) -> (Vec<i64>, Vec<i64>) {
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (current.get(i), wanted.get(j)) {
+            (Some(c), Some(w)) if c == w => (i, j) = (i + 1, j + 1),
+            (Some(c), Some(w)) if c < w => (removed.push(*c), i += 1).1,
+            (_, Some(w)) => (added.push(*w), j += 1).1,
+            (Some(c), None) => (removed.push(*c), i += 1).1,
+            (None, None) => return (added, removed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorted_difference;
+
+    #[test]
+    fn difference_of_sorted_sets() {
+        assert_eq!(sorted_difference(&[1, 3, 5], &[1, 2, 5, 6]), (vec![2, 6], vec![3]));
+        assert_eq!(sorted_difference(&[], &[1]), (vec![1], vec![]));
+        assert_eq!(sorted_difference(&[1, 2], &[]), (vec![], vec![1, 2]));
+        assert_eq!(sorted_difference(&[4], &[4]), (vec![], vec![]));
+    }
+}
