@@ -63,3 +63,38 @@ impl<U: Message + Default> Decoder for StrictDecoder<U> {
         self.0.buffer_settings()
     }
 }
+
+/// The codec of `Submit`: the request stays raw bytes, the response is a prost message.
+#[derive(Debug, Default)]
+pub struct RawReportCodec<T, U> {
+    _pd: PhantomData<(T, U)>,
+}
+
+impl Codec for RawReportCodec<crate::SubmitResponse, crate::RawReport> {
+    type Encode = crate::SubmitResponse;
+    type Decode = crate::RawReport;
+    type Encoder = ProstEncoder<crate::SubmitResponse>;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstCodec::<crate::SubmitResponse, crate::SubmitResponse>::default().encoder()
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawDecoder
+    }
+}
+
+/// Takes the message's bytes as they are.
+#[derive(Debug)]
+pub struct RawDecoder;
+
+impl Decoder for RawDecoder {
+    type Item = crate::RawReport;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<crate::RawReport>, Status> {
+        use bytes::Buf as _;
+        Ok(Some(crate::RawReport { bytes: buf.copy_to_bytes(buf.remaining()) }))
+    }
+}

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use patchman_proto as pb;
+use patchman_testkit::grpc::submit_raw;
 use patchman_testkit::server::{ENROLLMENT_KEY, Server};
 use pb::report_service_client::ReportServiceClient;
 use tonic::transport::{Channel, Endpoint};
@@ -20,16 +21,20 @@ struct Args {
     hosts: usize,
     concurrency: usize,
     database_url: Option<String>,
+    unchanged_rounds: usize,
 }
 
 fn args() -> Args {
-    let mut a = Args { hosts: 2_000, concurrency: 32, database_url: None };
+    let mut a = Args { hosts: 2_000, concurrency: 16, database_url: None, unchanged_rounds: 1 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--hosts" => a.hosts = it.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
             "--concurrency" => a.concurrency = it.next().and_then(|v| v.parse().ok()).expect("--concurrency C"),
             "--database-url" => a.database_url = it.next(),
+            "--unchanged-rounds" => {
+                a.unchanged_rounds = it.next().and_then(|v| v.parse().ok()).expect("--unchanged-rounds N")
+            }
             _ => {} // cargo bench passes --bench
         }
     }
@@ -41,6 +46,7 @@ async fn main() {
     let args = args();
     let t = Instant::now();
     let fleet = Arc::new(fleet::fleet(args.hosts, 42));
+    let wire = Arc::new(fleet::WireCache::new(&fleet));
     let packages: usize = fleet.hosts.iter().map(|h| h.picks.len()).sum();
     println!(
         "fleet: {} hosts, {} packages in all ({:.0} per host), generated in {:.1} s",
@@ -62,9 +68,10 @@ async fn main() {
     let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
     println!("enrolled {} hosts in {:.1} s", tokens.len(), t.elapsed().as_secs_f64());
 
-    for (round, label) in [(0, "first-time"), (1, "unchanged")] {
+    for round in 0..=args.unchanged_rounds {
+        let label = if round == 0 { "first-time" } else { "unchanged" };
         let t = Instant::now();
-        let mut latencies = run_round(&fleet, &tokens, &channels, args.concurrency, round).await;
+        let mut latencies = run_round(&fleet, &wire, &tokens, &channels, args.concurrency, round).await;
         let elapsed = t.elapsed().as_secs_f64();
         latencies.sort_unstable();
         let pct =
@@ -126,6 +133,7 @@ async fn enroll_all(fleet: &Arc<fleet::Fleet>, channels: &[Channel], concurrency
 
 async fn run_round(
     fleet: &Arc<fleet::Fleet>,
+    wire: &Arc<fleet::WireCache>,
     tokens: &Arc<Vec<String>>,
     channels: &[Channel],
     concurrency: usize,
@@ -135,18 +143,15 @@ async fn run_round(
     let mut tasks = Vec::new();
     for w in 0..concurrency {
         let (fleet, tokens, next) = (fleet.clone(), tokens.clone(), next.clone());
-        let client = ReportServiceClient::new(channels[w % channels.len()].clone()).max_encoding_message_size(64 << 20);
+        let (channel, wire) = (channels[w % channels.len()].clone(), wire.clone());
         tasks.push(tokio::spawn(async move {
-            let mut client = client;
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(host) = fleet.hosts.get(i) else { break };
-                let report = fleet.report(host, format!("r{round}-{i}"), 1_700_000_000_000 + round as i64 * 1000);
-                let mut req = tonic::Request::new(report);
-                req.metadata_mut().insert("authorization", format!("Bearer {}", tokens[i]).parse().unwrap());
+                let bytes = wire.encode(&fleet, host, format!("r{round}-{i}"), 1_700_000_000_000 + round as i64 * 1000);
                 let t = Instant::now();
-                let ack = client.submit(req).await.expect("submit").into_inner();
+                let ack = submit_raw(channel.clone(), &tokens[i], bytes).await.expect("submit");
                 latencies.push(t.elapsed());
                 let want = if round == 0 { pb::SubmitOutcome::Stored } else { pb::SubmitOutcome::Unchanged };
                 assert_eq!(ack.outcome, want as i32, "host {i} round {round}");

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -40,6 +41,13 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     // Tests and scripts that pass port 0 read the real address from this line.
     println!("patchman listening on {addr}");
     tracing::info!(%addr, "listening for gRPC and HTTP");
+    // gRPC answers in several small writes: without TCP_NODELAY, Nagle's algorithm and the
+    // peer's delayed ACK hold the last one back for 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("while serving")?;
     Ok(())
 }

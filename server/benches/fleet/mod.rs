@@ -79,14 +79,19 @@ pub fn debian_lines(limit: usize) -> Vec<PackageLine> {
         }
         let out = Command::new("/usr/lib/apt/apt-helper").arg("cat-file").arg(&path).output().expect("apt-helper");
         let text = String::from_utf8_lossy(&out.stdout);
-        let (mut pkg, mut arch) = (String::new(), String::new());
-        for line in text.lines() {
+        let (mut pkg, mut arch, mut version) = (String::new(), String::new(), String::new());
+        for line in text.lines().chain([""]) {
             if let Some(v) = line.strip_prefix("Package: ") {
                 pkg = v.to_owned();
             } else if let Some(v) = line.strip_prefix("Architecture: ") {
                 arch = v.to_owned();
             } else if let Some(v) = line.strip_prefix("Version: ") {
-                by_name.entry((pkg.clone(), arch.clone())).or_default().push(v.to_owned());
+                version = v.to_owned();
+            } else if line.is_empty() && !pkg.is_empty() {
+                by_name
+                    .entry((std::mem::take(&mut pkg), std::mem::take(&mut arch)))
+                    .or_default()
+                    .push(std::mem::take(&mut version));
             }
         }
     }
@@ -284,26 +289,9 @@ pub fn fleet(n: usize, seed: u64) -> Fleet {
 }
 
 impl Fleet {
-    /// The report `host` would send now.
-    pub fn report(&self, host: &HostSpec, report_id: String, generated_at_ms: i64) -> pb::Report {
+    /// Everything of the report but its packages.
+    pub fn report_without_packages(&self, host: &HostSpec, report_id: String, generated_at_ms: i64) -> pb::Report {
         let p = &self.profiles[host.profile];
-        let packages = host
-            .picks
-            .iter()
-            .map(|&(line, v)| {
-                let line = &p.universe[line as usize];
-                let (epoch, version, release) = &line.versions[v as usize];
-                pb::Package {
-                    name: line.name.clone(),
-                    epoch: *epoch,
-                    version: version.clone(),
-                    release: release.clone(),
-                    arch: line.arch.clone(),
-                    kind: p.kind as i32,
-                    ..Default::default()
-                }
-            })
-            .collect();
         pb::Report {
             report_id,
             generated_at_ms,
@@ -311,7 +299,6 @@ impl Fleet {
             os: Some(p.os.clone()),
             kernel: p.kernel.clone(),
             arch: "x86_64".into(),
-            packages,
             repos: p.repos.clone(),
             reboot: Some(pb::Reboot::default()),
             tags: vec!["bench".into()],
@@ -319,5 +306,63 @@ impl Fleet {
             client_version: "bench".into(),
             ..Default::default()
         }
+    }
+}
+
+/// Encodes reports fast: each package's encoded `Report.packages` entry is made once per
+/// (line, version) and copied into every report that lists it. Field order does not matter in
+/// protobuf, so the packages go last.
+pub struct WireCache {
+    /// Per profile, per line, per version: the encoded field-7 entry.
+    entries: Vec<Vec<Vec<Vec<u8>>>>,
+}
+
+impl WireCache {
+    pub fn new(fleet: &Fleet) -> Self {
+        use prost::Message as _;
+        let entries = fleet
+            .profiles
+            .iter()
+            .map(|p| {
+                p.universe
+                    .iter()
+                    .map(|line| {
+                        line.versions
+                            .iter()
+                            .map(|(epoch, version, release)| {
+                                let pkg = pb::Package {
+                                    name: line.name.clone(),
+                                    epoch: *epoch,
+                                    version: version.clone(),
+                                    release: release.clone(),
+                                    arch: line.arch.clone(),
+                                    kind: p.kind as i32,
+                                    ..Default::default()
+                                };
+                                let mut buf = Vec::with_capacity(pkg.encoded_len() + 4);
+                                prost::encoding::message::encode(7, &pkg, &mut buf);
+                                buf
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Self { entries }
+    }
+
+    /// The encoded report `host` would send now.
+    pub fn encode(&self, fleet: &Fleet, host: &HostSpec, report_id: String, generated_at_ms: i64) -> Vec<u8> {
+        use prost::Message as _;
+        let mut head = fleet.report_without_packages(host, report_id, generated_at_ms);
+        head.packages.clear();
+        let entries = &self.entries[host.profile];
+        let size: usize = host.picks.iter().map(|&(l, v)| entries[l as usize][v as usize].len()).sum();
+        let mut buf = Vec::with_capacity(head.encoded_len() + size);
+        head.encode(&mut buf).expect("Vec grows");
+        for &(l, v) in &host.picks {
+            buf.extend_from_slice(&entries[l as usize][v as usize]);
+        }
+        buf
     }
 }

@@ -42,7 +42,7 @@ fn bad(field: impl Into<String>, message: impl Into<String>) -> ValidationError 
 
 /// Validates and converts. `now_ms` clamps host clocks that run ahead.
 pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
-    let report_id = token("report_id", &r.report_id, 128)?;
+    let report_id = token(named("report_id"), r.report_id, 128)?;
     if r.generated_at_ms <= 0 {
         return Err(bad("generated_at_ms", "must be a positive number of milliseconds since 1970"));
     }
@@ -56,8 +56,8 @@ pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
         return Err(bad("host.machine_id", "must be 32 hexadecimal digits or empty"));
     }
     let os = os(r.os.ok_or_else(|| bad("os", "is required"))?)?;
-    let kernel = token("kernel", &r.kernel, MAX_NAME)?;
-    let arch = token("arch", &r.arch, 64)?;
+    let kernel = token(named("kernel"), r.kernel, MAX_NAME)?;
+    let arch = token(named("arch"), r.arch, 64)?;
     if r.packages.len() > limits.max_packages {
         return Err(bad(
             "packages",
@@ -88,7 +88,7 @@ pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
         Err(_) => return Err(bad("trigger", format!("unknown value {}", r.trigger))),
     };
     let transactions = transactions(r.transactions)?;
-    let client_version = printable("client_version", &r.client_version, 128)?.to_owned();
+    let client_version = printable("client_version", r.client_version, 128)?;
     Ok(Report {
         report_id,
         generated_at_ms,
@@ -130,66 +130,68 @@ pub fn hostname(raw: &str) -> Result<String> {
 }
 
 fn os(o: pb::OperatingSystem) -> Result<Os> {
-    let id = token("os.id", &o.id, 64)?;
+    let id = token(named("os.id"), o.id, 64)?;
     let id_like = o
         .id_like
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, s)| token(&format!("os.id_like[{i}]"), s, 64))
+        .map(|(i, s)| token(|| format!("os.id_like[{i}]"), s, 64))
         .collect::<Result<Vec<_>>>()?;
     Ok(Os {
         id,
         id_like,
-        name: printable("os.name", &o.name, MAX_NAME)?.to_owned(),
-        version_id: printable("os.version_id", &o.version_id, 64)?.to_owned(),
-        pretty_name: printable("os.pretty_name", &o.pretty_name, MAX_NAME)?.to_owned(),
-        cpe_name: printable("os.cpe_name", &o.cpe_name, MAX_NAME)?.to_owned(),
-        codename: printable("os.codename", &o.codename, 64)?.to_owned(),
-        version_detail: printable("os.version_detail", &o.version_detail, 64)?.to_owned(),
+        name: printable("os.name", o.name, MAX_NAME)?,
+        version_id: printable("os.version_id", o.version_id, 64)?,
+        pretty_name: printable("os.pretty_name", o.pretty_name, MAX_NAME)?,
+        cpe_name: printable("os.cpe_name", o.cpe_name, MAX_NAME)?,
+        codename: printable("os.codename", o.codename, 64)?,
+        version_detail: printable("os.version_detail", o.version_detail, 64)?,
     })
 }
 
-fn package_kind(field: &str, raw: i32) -> Result<PackageKind> {
+fn package_kind<F: Fn() -> String>(field: F, raw: i32) -> Result<PackageKind> {
     match pb::PackageKind::try_from(raw) {
         Ok(pb::PackageKind::Deb) => Ok(PackageKind::Deb),
         Ok(pb::PackageKind::Rpm) => Ok(PackageKind::Rpm),
-        Ok(pb::PackageKind::Unspecified) => Err(bad(field, "is required (deb or rpm)")),
-        Err(_) => Err(bad(field, format!("unknown value {raw}"))),
+        Ok(pb::PackageKind::Unspecified) => Err(bad(field(), "is required (deb or rpm)")),
+        Err(_) => Err(bad(field(), format!("unknown value {raw}"))),
     }
 }
 
 fn packages(list: Vec<pb::Package>) -> Result<Vec<InstalledPackage>> {
-    let mut seen: HashMap<Package, usize> = HashMap::with_capacity(list.len());
     let mut out = Vec::with_capacity(list.len());
     for (i, p) in list.into_iter().enumerate() {
-        let f = |name: &str| format!("packages[{i}].{name}");
         let package = Package {
-            kind: package_kind(&f("kind"), p.kind)?,
-            name: token(&f("name"), &p.name, MAX_NAME)?,
+            kind: package_kind(|| format!("packages[{i}].kind"), p.kind)?,
+            name: token(|| format!("packages[{i}].name"), p.name, MAX_NAME)?,
             epoch: p.epoch,
-            version: token(&f("version"), &p.version, MAX_NAME)?,
-            release: optional_token(&f("release"), &p.release, MAX_NAME)?,
-            arch: token(&f("arch"), &p.arch, 64)?,
+            version: token(|| format!("packages[{i}].version"), p.version, MAX_NAME)?,
+            release: optional_token(|| format!("packages[{i}].release"), p.release, MAX_NAME)?,
+            arch: token(|| format!("packages[{i}].arch"), p.arch, 64)?,
         };
-        if let Some(first) = seen.insert(package.clone(), i) {
-            return Err(bad(
-                format!("packages[{i}]"),
-                format!("duplicates packages[{first}] ({} {})", package.name, package.evr()),
-            ));
-        }
         out.push(InstalledPackage {
             package,
-            source_name: optional_token(&f("source_name"), &p.source_name, MAX_NAME)?,
-            source_version: optional_token(&f("source_version"), &p.source_version, MAX_NAME)?,
+            source_name: optional_token(|| format!("packages[{i}].source_name"), p.source_name, MAX_NAME)?,
+            source_version: optional_token(|| format!("packages[{i}].source_version"), p.source_version, MAX_NAME)?,
         });
+    }
+    let mut seen: HashMap<&Package, usize> = HashMap::with_capacity(out.len());
+    for (i, p) in out.iter().enumerate() {
+        if let Some(first) = seen.insert(&p.package, i) {
+            let pkg = &p.package;
+            return Err(bad(
+                format!("packages[{i}]"),
+                format!("duplicates packages[{first}] ({} {})", pkg.name, pkg.evr()),
+            ));
+        }
     }
     Ok(out)
 }
 
 fn repository(i: usize, r: pb::Repository) -> Result<ReportedRepo> {
     let f = |name: &str| format!("repos[{i}].{name}");
-    let kind = package_kind(&f("kind"), r.kind)?;
-    let repo_id = printable(&f("id"), &r.id, MAX_NAME)?.to_owned();
+    let kind = package_kind(|| f("kind"), r.kind)?;
+    let repo_id = printable(&f("id"), r.id, MAX_NAME)?;
     if repo_id.is_empty() {
         return Err(bad(f("id"), "must not be empty"));
     }
@@ -218,13 +220,13 @@ fn repository(i: usize, r: pb::Repository) -> Result<ReportedRepo> {
     urls.dedup();
     Ok(ReportedRepo {
         kind,
-        name: printable(&f("name"), &r.name, MAX_NAME)?.to_owned(),
+        name: printable(&f("name"), r.name, MAX_NAME)?,
         repo_id,
         priority: r.priority,
         urls,
-        suite: optional_token(&f("suite"), &r.suite, MAX_NAME)?,
-        component: optional_token(&f("component"), &r.component, MAX_NAME)?,
-        architecture: optional_token(&f("architecture"), &r.architecture, 64)?,
+        suite: optional_token(|| f("suite"), r.suite, MAX_NAME)?,
+        component: optional_token(|| f("component"), r.component, MAX_NAME)?,
+        architecture: optional_token(|| f("architecture"), r.architecture, 64)?,
     })
 }
 
@@ -253,13 +255,13 @@ fn module(i: usize, m: pb::ModuleStream) -> Result<ModuleStream> {
     let f = |name: &str| format!("modules[{i}].{name}");
     let profiles = m
         .profiles
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(j, p)| token(&format!("modules[{i}].profiles[{j}]"), p, MAX_NAME))
+        .map(|(j, p)| token(|| format!("modules[{i}].profiles[{j}]"), p, MAX_NAME))
         .collect::<Result<Vec<_>>>()?;
     Ok(ModuleStream {
-        name: token(&f("name"), &m.name, MAX_NAME)?,
-        stream: token(&f("stream"), &m.stream, MAX_NAME)?,
+        name: token(|| f("name"), m.name, MAX_NAME)?,
+        stream: token(|| f("stream"), m.stream, MAX_NAME)?,
         profiles,
     })
 }
@@ -270,11 +272,11 @@ fn reboot(r: pb::Reboot) -> Result<Reboot> {
     }
     let packages = r
         .packages
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(i, p)| token(&format!("reboot.packages[{i}]"), p, MAX_NAME))
+        .map(|(i, p)| token(|| format!("reboot.packages[{i}]"), p, MAX_NAME))
         .collect::<Result<Vec<_>>>()?;
-    Ok(Reboot { required: r.required, reason: printable("reboot.reason", &r.reason, 1_024)?.to_owned(), packages })
+    Ok(Reboot { required: r.required, reason: printable("reboot.reason", r.reason, 1_024)?, packages })
 }
 
 fn tag(i: usize, raw: &str) -> Result<String> {
@@ -320,48 +322,61 @@ fn transactions(list: Vec<pb::Transaction>) -> Result<Vec<Transaction>> {
             };
             changes.push(PackageChange {
                 action,
-                name: token(&cf("name"), &c.name, MAX_NAME)?,
-                arch: optional_token(&cf("arch"), &c.arch, 64)?,
-                old_version: optional_token(&cf("old_version"), &c.old_version, MAX_NAME)?,
-                new_version: optional_token(&cf("new_version"), &c.new_version, MAX_NAME)?,
+                name: token(|| cf("name"), c.name, MAX_NAME)?,
+                arch: optional_token(|| cf("arch"), c.arch, 64)?,
+                old_version: optional_token(|| cf("old_version"), c.old_version, MAX_NAME)?,
+                new_version: optional_token(|| cf("new_version"), c.new_version, MAX_NAME)?,
             });
         }
         out.push(Transaction {
-            transaction_id: token(&f("transaction_id"), &t.transaction_id, 128)?,
+            transaction_id: token(|| f("transaction_id"), t.transaction_id, 128)?,
             finished_at_ms: t.finished_at_ms,
-            tool: optional_token(&f("tool"), &t.tool, 64)?,
+            tool: optional_token(|| f("tool"), t.tool, 64)?,
             changes,
         });
     }
     Ok(out)
 }
 
-/// A required single word: not empty, no whitespace or control characters.
-fn token(field: &str, raw: &str, max: usize) -> Result<String> {
+/// A required single word: not empty, no whitespace or control characters. `field` names
+/// the field and is only called when there is an error to report.
+fn token<F: Fn() -> String>(field: F, raw: String, max: usize) -> Result<String> {
     if raw.is_empty() {
-        return Err(bad(field, "must not be empty"));
+        return Err(bad(field(), "must not be empty"));
     }
     optional_token(field, raw, max)
 }
 
 /// An optional single word: no whitespace or control characters.
-fn optional_token(field: &str, raw: &str, max: usize) -> Result<String> {
+fn optional_token<F: Fn() -> String>(field: F, raw: String, max: usize) -> Result<String> {
     if raw.len() > max {
-        return Err(bad(field, format!("is longer than {max} bytes")));
+        return Err(bad(field(), format!("is longer than {max} bytes")));
     }
-    if let Some(c) = raw.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad(field, format!("contains {c:?}; no whitespace or control characters are allowed")));
+    // ASCII fast path: most values are plain words.
+    let clean = if raw.is_ascii() {
+        raw.bytes().all(|b| b > b' ' && b != 0x7f)
+    } else {
+        !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if !clean {
+        let c = raw.chars().find(|c| c.is_whitespace() || c.is_control()).unwrap_or(' ');
+        return Err(bad(field(), format!("contains {c:?}; no whitespace or control characters are allowed")));
     }
-    Ok(raw.to_owned())
+    Ok(raw)
 }
 
-/// Free text on one line: no control characters.
-fn printable<'a>(field: &str, raw: &'a str, max: usize) -> Result<&'a str> {
+/// Free text on one line: no control characters; trimmed.
+fn printable(field: &str, raw: String, max: usize) -> Result<String> {
     if raw.len() > max {
         return Err(bad(field, format!("is longer than {max} bytes")));
     }
     if raw.chars().any(char::is_control) {
         return Err(bad(field, "contains control characters"));
     }
-    Ok(raw.trim())
+    Ok(raw.trim().to_owned())
+}
+
+/// A constant field name.
+fn named(name: &'static str) -> impl Fn() -> String {
+    move || name.to_owned()
 }

@@ -21,11 +21,19 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// Stores a report sent with `token`; returns once it is committed.
-pub async fn submit(store: &dyn Store, token: &str, report: Report, now_ms: i64) -> Result<IngestOutcome, IngestError> {
+/// Stores a report sent with `token`; returns once it is committed. `wire_digest` is the
+/// digest of the report's state as encoded on the wire, kept for the unchanged fast path.
+pub async fn submit(
+    store: &dyn Store,
+    token: &str,
+    report: Report,
+    wire_digest: Option<Digest>,
+    now_ms: i64,
+) -> Result<IngestOutcome, IngestError> {
     let hostname = report.hostname.clone();
-    let prepared = prepare(report);
-    match store.ingest(&TokenHash::of(token), &prepared, now_ms).await? {
+    let mut prepared = prepare(report);
+    prepared.wire_digest = wire_digest;
+    match store.ingest(&TokenHash::of(token), prepared, now_ms).await? {
         Ok(outcome) => Ok(outcome),
         Err(IngestRejection::UnknownToken) => Err(IngestError::UnknownToken),
         Err(IngestRejection::WrongHost { .. }) => Err(IngestError::WrongHost { hostname }),

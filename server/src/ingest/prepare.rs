@@ -20,6 +20,8 @@ pub struct PreparedReport {
     /// The host name after its first dot, or empty.
     pub domain: String,
     pub digests: Digests,
+    /// The digest of the state fields as they came over the wire, when they did.
+    pub wire_digest: Option<Digest>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,10 +32,19 @@ pub struct Digests {
     pub meta: Digest,
 }
 
-#[derive(Debug, Clone)]
+/// A package of the report and its id.
+#[derive(Debug, Clone, Copy)]
 pub struct PreparedPackage {
     pub id: i64,
-    pub installed: InstalledPackage,
+    /// Its position in `report.packages`.
+    pub index: u32,
+}
+
+impl PreparedReport {
+    /// The package a `PreparedPackage` stands for.
+    pub fn installed(&self, p: PreparedPackage) -> &InstalledPackage {
+        &self.report.packages[p.index as usize]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -63,8 +74,12 @@ pub fn package_id(p: &Package) -> i64 {
 }
 
 pub fn prepare(report: Report) -> PreparedReport {
-    let mut packages: Vec<PreparedPackage> =
-        report.packages.iter().map(|p| PreparedPackage { id: package_id(&p.package), installed: p.clone() }).collect();
+    let mut packages: Vec<PreparedPackage> = report
+        .packages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| PreparedPackage { id: package_id(&p.package), index: i as u32 })
+        .collect();
     packages.sort_unstable_by_key(|p| p.id);
 
     let mut h = Xxh3::new();
@@ -73,7 +88,7 @@ pub fn prepare(report: Report) -> PreparedReport {
     }
     let packages_digest = h.digest128().to_le_bytes();
 
-    let mut sorted_repos = report.repos.clone();
+    let mut sorted_repos: Vec<&ReportedRepo> = report.repos.iter().collect();
     sorted_repos.sort();
     let mut h = Xxh3::new();
     for r in &sorted_repos {
@@ -89,7 +104,7 @@ pub fn prepare(report: Report) -> PreparedReport {
     }
     let repos_digest = h.digest128().to_le_bytes();
 
-    let mut modules = report.modules.clone();
+    let mut modules: Vec<&crate::report::ModuleStream> = report.modules.iter().collect();
     modules.sort();
     let mut h = Xxh3::new();
     for m in &modules {
@@ -114,6 +129,7 @@ pub fn prepare(report: Report) -> PreparedReport {
         os_group,
         domain,
         digests: Digests { packages: packages_digest, repos: repos_digest, modules: modules_digest, meta: meta_digest },
+        wire_digest: None,
         report,
     }
 }

@@ -4,10 +4,11 @@
 
 use async_trait::async_trait;
 
+use super::known::{KnownNames, NameKind};
 use super::{IngestOutcome, IngestRejection, KnownPackages, StoreError, StoreResult};
 use crate::auth::TokenHash;
-use crate::ingest::{Digest, PreparedPackage, PreparedRepo, PreparedReport};
-use crate::report::{ModuleStream, RepoUrl, Transaction};
+use crate::ingest::{Digest, PreparedRepo, PreparedReport};
+use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction};
 
 /// The host a token belongs to, as far as ingest needs it.
 #[derive(Debug)]
@@ -18,37 +19,44 @@ pub(crate) struct HostRow {
     pub package_count: u32,
     /// packages, repos, modules, meta.
     pub digests: [Option<Vec<u8>>; 4],
+    /// Whether a report with this report's id was stored before.
+    pub report_seen: bool,
 }
 
 /// The statements ingest needs, run inside one open transaction.
 #[async_trait]
 pub(crate) trait IngestOps: Send {
-    /// The token's host, locked against concurrent ingests of the same host.
-    async fn host_by_token(&mut self, token_hash: &TokenHash) -> StoreResult<Option<HostRow>>;
-    async fn report_seen(&mut self, host_id: i64, report_id: &str) -> StoreResult<bool>;
+    /// The token's host, locked against concurrent ingests of the same host, and whether it
+    /// sent `report_id` before.
+    async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>>;
     /// Stores a transaction record unless the host sent it before.
     async fn insert_transaction(&mut self, host_id: i64, t: &Transaction, now: i64) -> StoreResult<()>;
-    async fn touch(&mut self, host_id: i64, now: i64, generated_at: Option<i64>) -> StoreResult<()>;
+    /// Refreshes last-seen; with `applied`, also the generation time and wire digest of the
+    /// state the host now has (an unchanged report).
+    async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
     /// Inserts packages that are not stored yet; returns the id of a stored package whose
     /// content differs from the one given with the same id (a hash collision), if any.
-    async fn upsert_packages(&mut self, packages: &[&PreparedPackage]) -> StoreResult<Option<i64>>;
+    async fn upsert_packages(&mut self, packages: &[(i64, &InstalledPackage)]) -> StoreResult<Option<i64>>;
     async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>>;
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
     async fn add_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
-    /// The repository that owns one of these URLs (the lowest id), if any.
-    async fn repo_by_urls(&mut self, urls: &[RepoUrl]) -> StoreResult<Option<i64>>;
+    /// For each list of URLs, the repository that owns one of them (the lowest id), if any.
+    async fn repos_by_urls(&mut self, url_lists: &[&[RepoUrl]]) -> StoreResult<Vec<Option<i64>>>;
     async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64>;
-    /// Adds the URLs no repository owns yet as mirrors of `repo_id`.
-    async fn add_mirrors(&mut self, repo_id: i64, urls: &[RepoUrl], now: i64) -> StoreResult<()>;
+    /// Adds the URLs no repository owns yet as mirrors of the repository given with each.
+    async fn add_mirrors(&mut self, mirrors: &[(i64, &RepoUrl)], now: i64) -> StoreResult<()>;
     async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()>;
     /// Links exactly these (repo, priority) pairs to the host, keeping `enabled` on links
     /// that stay.
-    async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)]) -> StoreResult<()>;
-    async fn set_host_modules(&mut self, host_id: i64, modules: &[ModuleStream]) -> StoreResult<()>;
+    /// `fresh`: the host has never had any (nothing to delete).
+    async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)], fresh: bool) -> StoreResult<()>;
+    async fn set_host_modules(&mut self, host_id: i64, modules: &[ModuleStream], fresh: bool) -> StoreResult<()>;
     /// The id of the OS variant, creating it and its group as needed.
     async fn upsert_os(&mut self, group: &str, variant: &str) -> StoreResult<i64>;
     async fn upsert_domain(&mut self, name: &str) -> StoreResult<i64>;
-    async fn set_host_tags(&mut self, host_id: i64, tags: &[String]) -> StoreResult<()>;
+    /// The ids of these tags, creating the missing ones.
+    async fn upsert_tags(&mut self, tags: &[String]) -> StoreResult<Vec<i64>>;
+    async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()>;
     async fn update_host(&mut self, host_id: i64, update: &HostUpdate<'_>) -> StoreResult<()>;
     async fn insert_report(
         &mut self,
@@ -74,24 +82,27 @@ pub(crate) struct Ingested {
     pub outcome: IngestOutcome,
     /// Packages written by this transaction: remember them once it committed.
     pub new_packages: Vec<i64>,
+    /// Names looked up or written by this transaction: remember them once it committed.
+    pub new_names: Vec<(NameKind, String, i64)>,
 }
 
 pub(crate) async fn ingest<O: IngestOps>(
     ops: &mut O,
     known: &KnownPackages,
+    names: &KnownNames,
     token_hash: &TokenHash,
     rep: &PreparedReport,
     now: i64,
 ) -> StoreResult<Result<Ingested, IngestRejection>> {
     let r = &rep.report;
-    let Some(host) = ops.host_by_token(token_hash).await? else {
+    let Some(host) = ops.host_by_token(token_hash, &r.report_id).await? else {
         return Ok(Err(IngestRejection::UnknownToken));
     };
     if host.hostname != r.hostname {
         return Ok(Err(IngestRejection::WrongHost { token_host: host.hostname }));
     }
-    let done = |outcome| Ok(Ok(Ingested { outcome, new_packages: Vec::new() }));
-    if ops.report_seen(host.id, &r.report_id).await? {
+    let done = |outcome| Ok(Ok(Ingested { outcome, new_packages: Vec::new(), new_names: Vec::new() }));
+    if host.report_seen {
         return done(IngestOutcome::Duplicate { package_count: host.package_count });
     }
     for t in &r.transactions {
@@ -105,7 +116,8 @@ pub(crate) async fn ingest<O: IngestOps>(
     let same = |i: usize, digest: &Digest| host.digests[i].as_deref() == Some(&digest[..]);
     let changed = [!same(0, &d.packages), !same(1, &d.repos), !same(2, &d.modules), !same(3, &d.meta)];
     if !changed.contains(&true) {
-        ops.touch(host.id, now, Some(r.generated_at_ms)).await?;
+        let wire = rep.wire_digest.as_ref().map(|d| &d[..]);
+        ops.touch(host.id, now, Some((r.generated_at_ms, wire))).await?;
         return done(IngestOutcome::Unchanged { package_count: host.package_count });
     }
 
@@ -114,13 +126,18 @@ pub(crate) async fn ingest<O: IngestOps>(
         new_packages = known.unknown(rep.packages.iter().map(|p| p.id));
         if !new_packages.is_empty() {
             let mut wanted = new_packages.iter().peekable();
-            let rows: Vec<&PreparedPackage> =
-                rep.packages.iter().filter(|p| wanted.next_if(|id| **id == p.id).is_some()).collect();
+            let rows: Vec<(i64, &InstalledPackage)> = rep
+                .packages
+                .iter()
+                .filter(|p| wanted.next_if(|id| **id == p.id).is_some())
+                .map(|p| (p.id, rep.installed(*p)))
+                .collect();
             if let Some(id) = ops.upsert_packages(&rows).await? {
                 return Err(StoreError::PackageIdCollision(id));
             }
         }
-        let mut current = ops.host_package_ids(host.id).await?;
+        // A host's first state: it has no package rows to diff against.
+        let mut current = if host.digests[0].is_none() { Vec::new() } else { ops.host_package_ids(host.id).await? };
         current.sort_unstable();
         let wanted: Vec<i64> = rep.packages.iter().map(|p| p.id).collect(); // sorted by prepare()
         let (add, remove) = sorted_difference(&current, &wanted);
@@ -133,44 +150,75 @@ pub(crate) async fn ingest<O: IngestOps>(
         (added, removed) = (add.len() as u32, remove.len() as u32);
     }
     if changed[1] {
+        let url_lists: Vec<&[RepoUrl]> = rep.repos.iter().map(|r| &r.reported.urls[..]).collect();
+        let owners = ops.repos_by_urls(&url_lists).await?;
         let mut links = Vec::with_capacity(rep.repos.len());
-        for repo in &rep.repos {
-            links.push((resolve_repo(ops, repo, &r.arch, now).await?, repo.reported.priority));
+        for (repo, owner) in rep.repos.iter().zip(owners) {
+            let id = match owner {
+                Some(id) => id,
+                None => create_repo(ops, repo, &r.arch, now).await?,
+            };
+            links.push((id, repo.reported.priority));
         }
-        ops.set_host_repos(host.id, &links).await?;
+        let all: Vec<(i64, &RepoUrl)> = links
+            .iter()
+            .zip(&rep.repos)
+            .flat_map(|((id, _), repo)| repo.reported.urls.iter().map(|u| (*id, u)))
+            .collect();
+        ops.add_mirrors(&all, now).await?;
+        ops.set_host_repos(host.id, &links, host.digests[1].is_none()).await?;
     }
     if changed[2] {
-        ops.set_host_modules(host.id, &r.modules).await?;
+        ops.set_host_modules(host.id, &r.modules, host.digests[2].is_none()).await?;
     }
-    let os_variant_id = ops.upsert_os(&rep.os_group, &rep.os_variant).await?;
-    let domain_id = match rep.domain.as_str() {
-        "" => None,
-        d => Some(ops.upsert_domain(d).await?),
+    let mut new_names = Vec::new();
+    let os_key = format!("{}\0{}", rep.os_group, rep.os_variant);
+    let os_variant_id = match names.get(NameKind::OsVariant, &os_key) {
+        Some(id) => id,
+        None => {
+            let id = ops.upsert_os(&rep.os_group, &rep.os_variant).await?;
+            new_names.push((NameKind::OsVariant, os_key, id));
+            id
+        }
+    };
+    let domain_id = match (rep.domain.as_str(), names.get(NameKind::Domain, &rep.domain)) {
+        ("", _) => None,
+        (_, Some(id)) => Some(id),
+        (d, None) => {
+            let id = ops.upsert_domain(d).await?;
+            new_names.push((NameKind::Domain, d.to_owned(), id));
+            Some(id)
+        }
     };
     ops.update_host(host.id, &HostUpdate { rep, os_variant_id, domain_id, now }).await?;
-    ops.set_host_tags(host.id, &r.tags).await?;
+    if changed[3] {
+        let cached: Vec<Option<i64>> = r.tags.iter().map(|t| names.get(NameKind::Tag, t)).collect();
+        let tag_ids = if cached.iter().all(Option::is_some) {
+            cached.into_iter().flatten().collect()
+        } else {
+            let ids = ops.upsert_tags(&r.tags).await?;
+            new_names.extend(r.tags.iter().zip(&ids).map(|(t, id)| (NameKind::Tag, t.clone(), *id)));
+            ids
+        };
+        ops.set_host_tags(host.id, &tag_ids, host.digests[3].is_none()).await?;
+    }
     ops.insert_report(host.id, rep, now, added, removed).await?;
     let package_count = rep.packages.len() as u32;
-    Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages }))
+    Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages, new_names }))
 }
 
-/// The repository a reported one is: the one owning one of its URLs, or a new one. When two
-/// writers create the same new repository at once, the loser's copy owns no mirror and is
-/// dropped in favour of the winner's.
-async fn resolve_repo<O: IngestOps>(ops: &mut O, repo: &PreparedRepo, host_arch: &str, now: i64) -> StoreResult<i64> {
+/// A new repository for URLs no repository owns. When two writers create the same new
+/// repository at once, the loser's copy owns no mirror and is dropped for the winner's.
+async fn create_repo<O: IngestOps>(ops: &mut O, repo: &PreparedRepo, host_arch: &str, now: i64) -> StoreResult<i64> {
     let urls = &repo.reported.urls;
-    if let Some(id) = ops.repo_by_urls(urls).await? {
-        ops.add_mirrors(id, urls, now).await?;
-        return Ok(id);
-    }
     // rpm repositories have no architecture of their own: they serve the host's.
     let arch = if repo.reported.architecture.is_empty() { host_arch } else { &repo.reported.architecture };
     let created = ops.create_repo(repo, arch, now).await?;
-    ops.add_mirrors(created, urls, now).await?;
-    match ops.repo_by_urls(urls).await? {
+    let mirrors: Vec<(i64, &RepoUrl)> = urls.iter().map(|u| (created, u)).collect();
+    ops.add_mirrors(&mirrors, now).await?;
+    match ops.repos_by_urls(&[urls]).await?.pop().flatten() {
         Some(owner) if owner != created => {
             ops.delete_repo(created).await?;
-            ops.add_mirrors(owner, urls, now).await?;
             Ok(owner)
         }
         _ => Ok(created),

@@ -1,14 +1,33 @@
-//! Package ids this process knows to be in the database, so that a report whose packages are
-//! all known writes no package rows. Ids are added only after the transaction that wrote them
-//! committed.
+//! What this process knows to be in the database already, so that ingest skips writing it:
+//! package ids, and the ids of OS groups/variants, domains and tags (rows no code deletes).
+//! Entries are added only after the transaction that wrote them committed.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 /// Bounded: when full it starts again empty, which costs a few redundant upserts.
 #[derive(Debug, Default)]
 pub struct KnownPackages {
-    ids: Mutex<HashSet<i64>>,
+    ids: Mutex<HashSet<i64, BuildHasherDefault<IdHasher>>>,
+}
+
+/// Package ids are already uniformly distributed hashes: use them as their own hash.
+#[derive(Debug, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.0 = i as u64;
+    }
 }
 
 const CAPACITY: usize = 4_000_000;
@@ -26,5 +45,37 @@ impl KnownPackages {
             ids.clear();
         }
         ids.extend(stored.iter().copied());
+    }
+}
+
+/// Which small lookup table a name belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameKind {
+    /// An OS variant, keyed by "group\0variant" (the pair decides the row).
+    OsVariant,
+    Domain,
+    Tag,
+}
+
+/// Ids of names in the small lookup tables.
+#[derive(Debug, Default)]
+pub struct KnownNames {
+    ids: Mutex<HashMap<(NameKind, String), i64>>,
+}
+
+impl KnownNames {
+    pub fn get(&self, kind: NameKind, name: &str) -> Option<i64> {
+        let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        ids.get(&(kind, name.to_owned())).copied()
+    }
+
+    pub fn remember(&self, learned: &[(NameKind, String, i64)]) {
+        let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.len() > 100_000 {
+            ids.clear();
+        }
+        for (kind, name, id) in learned {
+            ids.insert((*kind, name.clone()), *id);
+        }
     }
 }

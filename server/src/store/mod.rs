@@ -96,9 +96,21 @@ pub trait Store: Send + Sync + 'static {
     async fn ingest(
         &self,
         token_hash: &TokenHash,
-        report: &PreparedReport,
+        report: PreparedReport,
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>>;
+
+    /// Refreshes last-seen of the token's host if it is `hostname`, its last applied state
+    /// had this wire digest and was generated no later than `generated_at`; returns the
+    /// host's package count then, `None` otherwise (the caller takes the full path).
+    async fn touch_if_unchanged(
+        &self,
+        token_hash: &TokenHash,
+        hostname: &str,
+        wire_digest: &[u8; 16],
+        generated_at: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>>;
 
     async fn hosts(&self) -> StoreResult<Vec<HostSummary>>;
     async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>>;

@@ -1,11 +1,9 @@
 //! Bad input: every malformed report is refused with the right code and a message naming the
 //! field, and leaves the database exactly as it was.
 
-use bytes::{Buf as _, BufMut as _};
 use patchman_proto as pb;
 use prost::Message as _;
 use tonic::Code;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use crate::support::{client, enroll, fingerprint, good_report, package, start_server, submit};
 
@@ -171,51 +169,11 @@ async fn a_report_failing_half_way_is_rolled_back() {
     assert_eq!(fingerprint(&server).await, before, "a failed report left part of itself behind");
 }
 
-/// Sends already-encoded bytes as a `Submit` request.
 async fn submit_raw(
     server: &patchman_testkit::server::Server,
     token: &str,
     bytes: Vec<u8>,
 ) -> Result<pb::SubmitResponse, tonic::Status> {
     let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.unwrap();
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let mut req = tonic::Request::new(bytes);
-    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let path = http::uri::PathAndQuery::from_static("/patchman.v1.ReportService/Submit");
-    grpc.unary(req, path, RawCodec).await.map(|r| r.into_inner())
-}
-
-#[derive(Debug, Clone, Copy)]
-struct RawCodec;
-
-impl Codec for RawCodec {
-    type Encode = Vec<u8>;
-    type Decode = pb::SubmitResponse;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
-    }
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
-    }
-}
-
-impl Encoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for RawCodec {
-    type Item = pb::SubmitResponse;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        pb::SubmitResponse::decode(bytes).map(Some).map_err(|e| tonic::Status::internal(e.to_string()))
-    }
+    patchman_testkit::grpc::submit_raw(channel, token, bytes).await
 }

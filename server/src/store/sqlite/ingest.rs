@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use sqlx::{Row, Sqlite, Transaction};
 
 use crate::auth::TokenHash;
-use crate::ingest::{PreparedPackage, PreparedRepo, PreparedReport};
-use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
+use crate::ingest::{PreparedRepo, PreparedReport};
+use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction as HostTransaction};
 use crate::store::StoreResult;
 use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps};
 
@@ -25,6 +25,23 @@ const UPSERT_TAG: &str =
     "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id";
 
 impl SqliteIngest {
+    /// The unchanged fast path: refresh last-seen if the state's wire digest matches.
+    pub(super) async fn touch_if_unchanged(&mut self, t: &super::writer::Touch) -> StoreResult<Option<u32>> {
+        let count: Option<i64> = sqlx::query_scalar(
+            "UPDATE hosts SET last_seen_at = $1, last_generated_at = $2 \
+             WHERE id = (SELECT host_id FROM host_tokens WHERE token_hash = $3) AND hostname = $4 \
+             AND wire_digest = $5 AND coalesce(last_generated_at, 0) <= $2 RETURNING package_count",
+        )
+        .bind(t.now)
+        .bind(t.generated_at)
+        .bind(&t.token_hash.0[..])
+        .bind(&t.hostname)
+        .bind(&t.wire_digest[..])
+        .fetch_optional(&mut *self.0)
+        .await?;
+        Ok(count.map(|c| c as u32))
+    }
+
     async fn upsert_name(&mut self, sql: &'static str, name: &str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(sql).bind(name).fetch_one(&mut *self.0).await?)
     }
@@ -32,13 +49,15 @@ impl SqliteIngest {
 
 #[async_trait]
 impl IngestOps for SqliteIngest {
-    async fn host_by_token(&mut self, token_hash: &TokenHash) -> StoreResult<Option<HostRow>> {
+    async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>> {
         // BEGIN IMMEDIATE already holds the database's write lock: no row lock is needed.
         let row = sqlx::query(
             "SELECT h.id, h.hostname, h.last_generated_at, h.package_count, h.packages_digest, h.repos_digest, \
-             h.modules_digest, h.meta_digest FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1",
+             h.modules_digest, h.meta_digest, EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.report_id = $2) \
+             FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1",
         )
         .bind(&token_hash.0[..])
+        .bind(report_id)
         .fetch_optional(&mut *self.0)
         .await?;
         Ok(row.map(|row| HostRow {
@@ -47,16 +66,8 @@ impl IngestOps for SqliteIngest {
             last_generated_at: row.get(2),
             package_count: row.get::<i64, _>(3) as u32,
             digests: [row.get(4), row.get(5), row.get(6), row.get(7)],
+            report_seen: row.get(8),
         }))
-    }
-
-    async fn report_seen(&mut self, host_id: i64, report_id: &str) -> StoreResult<bool> {
-        let seen = sqlx::query("SELECT 1 FROM reports WHERE host_id = $1 AND report_id = $2")
-            .bind(host_id)
-            .bind(report_id)
-            .fetch_optional(&mut *self.0)
-            .await?;
-        Ok(seen.is_some())
     }
 
     async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
@@ -89,25 +100,28 @@ impl IngestOps for SqliteIngest {
         Ok(())
     }
 
-    async fn touch(&mut self, host_id: i64, now: i64, generated_at: Option<i64>) -> StoreResult<()> {
+    async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()> {
+        let (generated_at, wire) = applied.unzip();
         sqlx::query(
-            "UPDATE hosts SET last_seen_at = $1, last_generated_at = coalesce($2, last_generated_at) WHERE id = $3",
+            "UPDATE hosts SET last_seen_at = $1, last_generated_at = coalesce($2, last_generated_at), \
+             wire_digest = CASE WHEN $2 IS NULL THEN wire_digest ELSE $3 END WHERE id = $4",
         )
         .bind(now)
         .bind(generated_at)
+        .bind(wire.flatten())
         .bind(host_id)
         .execute(&mut *self.0)
         .await?;
         Ok(())
     }
 
-    async fn upsert_packages(&mut self, packages: &[&PreparedPackage]) -> StoreResult<Option<i64>> {
+    async fn upsert_packages(&mut self, packages: &[(i64, &InstalledPackage)]) -> StoreResult<Option<i64>> {
         let rows: Vec<_> = packages
             .iter()
-            .map(|p| {
-                let (pkg, i) = (&p.installed.package, &p.installed);
+            .map(|(id, i)| {
+                let pkg = &i.package;
                 (
-                    p.id,
+                    *id,
                     pkg.kind as i64,
                     &pkg.name,
                     pkg.epoch,
@@ -163,14 +177,23 @@ impl IngestOps for SqliteIngest {
         Ok(())
     }
 
-    async fn repo_by_urls(&mut self, urls: &[RepoUrl]) -> StoreResult<Option<i64>> {
-        let urls: Vec<&str> = urls.iter().map(|u| u.url.as_str()).collect();
-        Ok(sqlx::query_scalar(
-            "SELECT m.repo_id FROM json_each($1) j JOIN mirrors m ON m.url = j.value ORDER BY m.repo_id LIMIT 1",
+    async fn repos_by_urls(&mut self, url_lists: &[&[RepoUrl]]) -> StoreResult<Vec<Option<i64>>> {
+        let pairs: Vec<(usize, &str)> =
+            url_lists.iter().enumerate().flat_map(|(i, urls)| urls.iter().map(move |u| (i, u.url.as_str()))).collect();
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT j.value->>0, min(m.repo_id) FROM json_each($1) j JOIN mirrors m ON m.url = j.value->>1 \
+             GROUP BY j.value->>0",
         )
-        .bind(json(&urls))
-        .fetch_optional(&mut *self.0)
-        .await?)
+        .bind(json(&pairs))
+        .fetch_all(&mut *self.0)
+        .await?;
+        let mut owners = vec![None; url_lists.len()];
+        for (i, repo_id) in rows {
+            if let Some(slot) = owners.get_mut(i as usize) {
+                *slot = Some(repo_id);
+            }
+        }
+        Ok(owners)
     }
 
     async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64> {
@@ -191,15 +214,14 @@ impl IngestOps for SqliteIngest {
         .await?)
     }
 
-    async fn add_mirrors(&mut self, repo_id: i64, urls: &[RepoUrl], now: i64) -> StoreResult<()> {
-        let urls: Vec<(&str, i64)> = urls.iter().map(|u| (u.url.as_str(), u.kind as i64)).collect();
+    async fn add_mirrors(&mut self, mirrors: &[(i64, &RepoUrl)], now: i64) -> StoreResult<()> {
+        let rows: Vec<(i64, &str, i64)> = mirrors.iter().map(|(id, u)| (*id, u.url.as_str(), u.kind as i64)).collect();
         sqlx::query(
-            "INSERT INTO mirrors (repo_id, url, url_kind, created_at) SELECT $1, j.value->>0, j.value->>1, $2 \
-             FROM json_each($3) j WHERE true ON CONFLICT (url) DO NOTHING",
+            "INSERT INTO mirrors (repo_id, url, url_kind, created_at) SELECT j.value->>0, j.value->>1, j.value->>2, $1 \
+             FROM json_each($2) j WHERE true ON CONFLICT (url) DO NOTHING",
         )
-        .bind(repo_id)
         .bind(now)
-        .bind(json(&urls))
+        .bind(json(&rows))
         .execute(&mut *self.0)
         .await?;
         Ok(())
@@ -210,26 +232,37 @@ impl IngestOps for SqliteIngest {
         Ok(())
     }
 
-    async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)]) -> StoreResult<()> {
-        let ids: Vec<i64> = links.iter().map(|l| l.0).collect();
-        sqlx::query("DELETE FROM host_repos WHERE host_id = $1 AND repo_id NOT IN (SELECT value FROM json_each($2))")
+    async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            let ids: Vec<i64> = links.iter().map(|l| l.0).collect();
+            sqlx::query(
+                "DELETE FROM host_repos WHERE host_id = $1 AND repo_id NOT IN (SELECT value FROM json_each($2))",
+            )
             .bind(host_id)
             .bind(json(&ids))
             .execute(&mut *self.0)
             .await?;
-        sqlx::query(
-            "INSERT INTO host_repos (host_id, repo_id, priority) SELECT $1, j.value->>0, j.value->>1 FROM json_each($2) j \
-             WHERE true ON CONFLICT (host_id, repo_id) DO UPDATE SET priority = excluded.priority",
-        )
-        .bind(host_id)
-        .bind(json(&links))
-        .execute(&mut *self.0)
-        .await?;
+        }
+        if !links.is_empty() {
+            sqlx::query(
+                "INSERT INTO host_repos (host_id, repo_id, priority) SELECT $1, j.value->>0, j.value->>1 \
+                 FROM json_each($2) j WHERE true ON CONFLICT (host_id, repo_id) DO UPDATE SET priority = excluded.priority",
+            )
+            .bind(host_id)
+            .bind(json(&links))
+            .execute(&mut *self.0)
+            .await?;
+        }
         Ok(())
     }
 
-    async fn set_host_modules(&mut self, host_id: i64, modules: &[ModuleStream]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM host_modules WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
+    async fn set_host_modules(&mut self, host_id: i64, modules: &[ModuleStream], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            sqlx::query("DELETE FROM host_modules WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
+        }
+        if modules.is_empty() {
+            return Ok(());
+        }
         let modules: Vec<_> = modules.iter().map(|m| (&m.name, &m.stream, m.profiles.join(","))).collect();
         sqlx::query(
             "INSERT INTO host_modules (host_id, name, stream, profiles) \
@@ -258,13 +291,22 @@ impl IngestOps for SqliteIngest {
         self.upsert_name(UPSERT_DOMAIN, name).await
     }
 
-    async fn set_host_tags(&mut self, host_id: i64, tags: &[String]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM host_tags WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
+    async fn upsert_tags(&mut self, tags: &[String]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(tags.len());
         for tag in tags {
-            let tag_id = self.upsert_name(UPSERT_TAG, tag).await?;
-            sqlx::query("INSERT INTO host_tags (host_id, tag_id) VALUES ($1, $2)")
+            ids.push(self.upsert_name(UPSERT_TAG, tag).await?);
+        }
+        Ok(ids)
+    }
+
+    async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            sqlx::query("DELETE FROM host_tags WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
+        }
+        if !tag_ids.is_empty() {
+            sqlx::query("INSERT INTO host_tags (host_id, tag_id) SELECT $1, value FROM json_each($2)")
                 .bind(host_id)
-                .bind(tag_id)
+                .bind(json(&tag_ids))
                 .execute(&mut *self.0)
                 .await?;
         }
@@ -279,7 +321,7 @@ impl IngestOps for SqliteIngest {
              os_cpe_name = $6, os_codename = $7, arch = $8, kernel = $9, reboot_required = $10, reboot_reason = $11, \
              reboot_packages = $12, client_version = $13, package_count = $14, last_seen_at = $15, \
              last_generated_at = $16, last_changed_at = $15, packages_digest = $17, repos_digest = $18, \
-             modules_digest = $19, meta_digest = $20 WHERE id = $21",
+             modules_digest = $19, meta_digest = $20, wire_digest = $21 WHERE id = $22",
         )
         .bind(&r.machine_id)
         .bind(u.domain_id)
@@ -301,6 +343,7 @@ impl IngestOps for SqliteIngest {
         .bind(&d.repos[..])
         .bind(&d.modules[..])
         .bind(&d.meta[..])
+        .bind(rep.wire_digest.as_ref().map(|d| &d[..]))
         .bind(host_id)
         .execute(&mut *self.0)
         .await?;

@@ -1,29 +1,33 @@
-//! The SQLite store: one file, one writer connection, a few reader connections (WAL).
+//! The SQLite store: one file (WAL), one writer task that commits reports in batches
+//! (`writer`), one connection for other writes, a few reader connections.
 
 mod hosts;
 mod ingest;
+mod writer;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{mpsc, oneshot};
 
-use super::ingest_flow;
+use super::known::KnownNames;
 use super::{
     EnrollOutcome, Enrollment, HostDetail, HostSummary, IngestOutcome, IngestRejection, KnownPackages, Store,
-    StoreResult,
+    StoreError, StoreResult,
 };
 use crate::auth::TokenHash;
 use crate::ingest::PreparedReport;
 
 pub struct SqliteStore {
-    /// Exactly one connection: SQLite has one writer at a time, and queuing here is cheaper
-    /// than retrying on SQLITE_BUSY.
+    /// Reports and unchanged touches go to the batching writer task.
+    reports: mpsc::Sender<writer::Job>,
+    /// One connection for the rare other writes (enrollment, settings, deletions).
     writer: SqlitePool,
     reader: SqlitePool,
-    known: KnownPackages,
 }
 
 impl SqliteStore {
@@ -36,12 +40,38 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
+            .pragma("temp_store", "memory")
+            .pragma("journal_size_limit", "67108864");
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         super::migrations::sqlite().run(&writer).await?;
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader, known: KnownPackages::default() })
+        // The batching writer checkpoints nothing itself: a commit never waits for one.
+        let batch_options = options.clone().pragma("wal_autocheckpoint", "0");
+        let batcher =
+            SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(batch_options).await?;
+        let reports = writer::spawn(batcher, Arc::new(KnownPackages::default()), Arc::new(KnownNames::default()));
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone().read_only(true)).await?;
+        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        tokio::spawn(checkpoint_forever(checkpointer));
+        Ok(Self { reports, writer, reader })
+    }
+
+    async fn send<T>(&self, job: writer::Job, rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
+        let stopped = || StoreError::Corrupt("the database writer stopped".to_owned());
+        self.reports.send(job).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+}
+
+/// Copies the write-ahead log back into the database file once a second, off the writer's
+/// path (the writer has automatic checkpoints off, so a commit never waits for one).
+async fn checkpoint_forever(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        // PASSIVE never blocks the writer.
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(%err, "WAL checkpoint failed");
+        }
     }
 }
 
@@ -108,18 +138,31 @@ impl Store for SqliteStore {
     async fn ingest(
         &self,
         token_hash: &TokenHash,
-        report: &PreparedReport,
+        report: PreparedReport,
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>> {
-        let mut ops = ingest::SqliteIngest(self.writer.begin_with("BEGIN IMMEDIATE").await?);
-        let result = ingest_flow::ingest(&mut ops, &self.known, token_hash, report, now_ms).await?;
-        let ingested = match result {
-            Ok(ingested) => ingested,
-            Err(rejection) => return Ok(Err(rejection)),
+        let (reply, rx) = oneshot::channel();
+        let job = writer::Job::Ingest { token_hash: *token_hash, report: Box::new(report), now: now_ms, reply };
+        self.send(job, rx).await
+    }
+
+    async fn touch_if_unchanged(
+        &self,
+        token_hash: &TokenHash,
+        hostname: &str,
+        wire_digest: &[u8; 16],
+        generated_at: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>> {
+        let (reply, rx) = oneshot::channel();
+        let touch = writer::Touch {
+            token_hash: *token_hash,
+            hostname: hostname.to_owned(),
+            wire_digest: *wire_digest,
+            generated_at,
+            now: now_ms,
         };
-        ops.0.commit().await?;
-        self.known.remember(&ingested.new_packages);
-        Ok(Ok(ingested.outcome))
+        self.send(writer::Job::Touch { touch, reply }, rx).await
     }
 
     async fn hosts(&self) -> StoreResult<Vec<HostSummary>> {

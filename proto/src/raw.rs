@@ -1,0 +1,168 @@
+//! A `Report` as it arrived: its bytes, decoded only when needed.
+//!
+//! Most reports repeat the host's previous state. `peek` walks the top-level fields without
+//! decoding the packages and hashes the ones that make up the host's state, so the server can
+//! recognise an unchanged report by one digest comparison.
+
+use bytes::{Buf, Bytes};
+use prost::Message;
+use prost::encoding::{WireType, decode_key, decode_varint};
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::Report;
+
+/// The encoded bytes of one `Report`.
+#[derive(Debug, Clone, Default)]
+pub struct RawReport {
+    pub bytes: Bytes,
+}
+
+/// What the server needs to know before deciding whether to decode the whole report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPeek {
+    pub report_id: String,
+    pub generated_at_ms: i64,
+    /// The `Trigger` number as sent.
+    pub trigger: i32,
+    /// `host.hostname` as sent (not normalised).
+    pub hostname: String,
+    /// Whether the report carries transaction records.
+    pub has_transactions: bool,
+    /// xxh3-128 of the fields that describe the host's state (host, os, kernel, arch,
+    /// packages, repos, modules, reboot, tags, client_version), in the order they came.
+    pub state_digest: [u8; 16],
+}
+
+/// Field numbers of `Report` that are host state (see report.proto).
+const STATE_FIELDS: [u32; 10] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 14];
+
+impl RawReport {
+    pub fn decode(&self) -> Result<Report, prost::DecodeError> {
+        Report::decode(self.bytes.clone())
+    }
+
+    /// Reads the top-level fields; `None` when the bytes are not a well-formed message (the
+    /// caller then decodes it and reports the error).
+    pub fn peek(&self) -> Option<ReportPeek> {
+        let mut buf = self.bytes.clone();
+        let mut peek = ReportPeek {
+            report_id: String::new(),
+            generated_at_ms: 0,
+            trigger: 0,
+            hostname: String::new(),
+            has_transactions: false,
+            state_digest: [0; 16],
+        };
+        let mut hasher = Xxh3::new();
+        while buf.has_remaining() {
+            let (tag, wire) = decode_key(&mut buf).ok()?;
+            let start = self.bytes.len() - buf.remaining();
+            match wire {
+                WireType::Varint => {
+                    let v = decode_varint(&mut buf).ok()?;
+                    match tag {
+                        2 => peek.generated_at_ms = v as i64,
+                        12 => peek.trigger = v as i32,
+                        _ => {}
+                    }
+                }
+                WireType::LengthDelimited => {
+                    let len = decode_varint(&mut buf).ok()? as usize;
+                    if len > buf.remaining() {
+                        return None;
+                    }
+                    let value = buf.copy_to_bytes(len);
+                    match tag {
+                        1 => peek.report_id = String::from_utf8(value.to_vec()).ok()?,
+                        3 => peek.hostname = host_name(value.clone())?,
+                        13 => peek.has_transactions = true,
+                        _ => {}
+                    }
+                }
+                WireType::SixtyFourBit if buf.remaining() >= 8 => buf.advance(8),
+                WireType::ThirtyTwoBit if buf.remaining() >= 4 => buf.advance(4),
+                _ => return None,
+            }
+            if STATE_FIELDS.contains(&tag) {
+                let end = self.bytes.len() - buf.remaining();
+                hasher.update(&tag.to_le_bytes());
+                hasher.update(&self.bytes[start..end]);
+            }
+        }
+        peek.state_digest = hasher.digest128().to_le_bytes();
+        Some(peek)
+    }
+}
+
+/// `Host.hostname` (field 1) from an encoded `Host`.
+fn host_name(mut buf: Bytes) -> Option<String> {
+    let mut name = String::new();
+    while buf.has_remaining() {
+        let (tag, wire) = decode_key(&mut buf).ok()?;
+        if wire != WireType::LengthDelimited {
+            return None;
+        }
+        let len = decode_varint(&mut buf).ok()? as usize;
+        if len > buf.remaining() {
+            return None;
+        }
+        let value = buf.copy_to_bytes(len);
+        if tag == 1 {
+            name = String::from_utf8(value.to_vec()).ok()?;
+        }
+    }
+    Some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Host, Package, Report, Transaction};
+
+    fn report() -> Report {
+        Report {
+            report_id: "r1".into(),
+            generated_at_ms: 1_700_000_000_123,
+            host: Some(Host { hostname: "web01.example.org".into(), machine_id: String::new() }),
+            kernel: "6.1.0".into(),
+            packages: vec![Package { name: "bash".into(), version: "5.2".into(), ..Default::default() }],
+            ..Default::default()
+        }
+    }
+
+    fn peek(r: &Report) -> ReportPeek {
+        RawReport { bytes: r.encode_to_vec().into() }.peek().expect("well formed")
+    }
+
+    #[test]
+    fn peek_reads_identity_and_hashes_only_state() {
+        let a = peek(&report());
+        assert_eq!(
+            (a.report_id.as_str(), a.generated_at_ms, a.hostname.as_str()),
+            ("r1", 1_700_000_000_123, "web01.example.org")
+        );
+        assert!(!a.has_transactions);
+
+        let mut other_id = report();
+        other_id.report_id = "r2".into();
+        other_id.generated_at_ms += 1;
+        other_id.trigger = 1;
+        assert_eq!(peek(&other_id).state_digest, a.state_digest, "id, time and trigger are not state");
+
+        let mut other_pkg = report();
+        other_pkg.packages[0].version = "5.3".into();
+        assert_ne!(peek(&other_pkg).state_digest, a.state_digest);
+
+        let mut with_tx = report();
+        with_tx.transactions.push(Transaction { transaction_id: "t".into(), ..Default::default() });
+        assert!(peek(&with_tx).has_transactions);
+        assert_eq!(peek(&with_tx).state_digest, a.state_digest);
+    }
+
+    #[test]
+    fn garbage_is_not_peekable() {
+        for bytes in [&[0x0a, 0xff, 0xff, 0xff, 0x0f, 1][..], &[0x0b], &[0x1a, 0x05, 0x0a]] {
+            assert_eq!(RawReport { bytes: Bytes::copy_from_slice(bytes) }.peek(), None, "{bytes:?}");
+        }
+    }
+}
