@@ -147,7 +147,8 @@ CREATE TABLE host_modules (
     PRIMARY KEY (host_id, name, stream)
 ) WITHOUT ROWID;
 
--- One row per report that changed a host's state.
+-- One row per report that was applied (outcome 1) or arrived after a newer one (outcome 4);
+-- unchanged reports only refresh hosts.last_seen_at.
 CREATE TABLE reports (
     id             INTEGER PRIMARY KEY,
     host_id        INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
@@ -155,6 +156,7 @@ CREATE TABLE reports (
     generated_at   INTEGER NOT NULL,
     received_at    INTEGER NOT NULL,
     trigger        INTEGER NOT NULL,
+    outcome        INTEGER NOT NULL,
     client_version TEXT NOT NULL DEFAULT '',
     package_count  INTEGER NOT NULL,
     added          INTEGER NOT NULL,
@@ -182,4 +184,26 @@ CREATE TABLE transaction_changes (
     old_version    TEXT NOT NULL DEFAULT '',
     new_version    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (transaction_id, seq)
+) WITHOUT ROWID;
+
+-- Background jobs, claimed through the database so that of several servers exactly one runs
+-- each due job; a lease that is not renewed (a killed server) lets another take over.
+CREATE TABLE jobs (
+    name        TEXT PRIMARY KEY,
+    interval_ms INTEGER NOT NULL,
+    due_at      INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    runs        INTEGER NOT NULL DEFAULT 0
+);
+
+-- One row per due run of a job: (name, due_at) is claimed once.
+CREATE TABLE job_runs (
+    name        TEXT NOT NULL,
+    due_at      INTEGER NOT NULL,
+    owner       TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 1,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    PRIMARY KEY (name, due_at)
 ) WITHOUT ROWID;

@@ -143,6 +143,14 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Timer => "timer",
+            Self::Transaction => "transaction",
+            Self::Manual => "manual",
+        }
+    }
+
     pub fn from_i64(v: i64) -> Option<Self> {
         match v {
             1 => Some(Self::Timer),
@@ -164,6 +172,16 @@ pub enum ChangeAction {
 }
 
 impl ChangeAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Installed => "installed",
+            Self::Upgraded => "upgraded",
+            Self::Downgraded => "downgraded",
+            Self::Removed => "removed",
+            Self::Reinstalled => "reinstalled",
+        }
+    }
+
     pub fn from_i64(v: i64) -> Option<Self> {
         match v {
             1 => Some(Self::Installed),

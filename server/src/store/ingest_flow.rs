@@ -58,14 +58,16 @@ pub(crate) trait IngestOps: Send {
     async fn upsert_tags(&mut self, tags: &[String]) -> StoreResult<Vec<i64>>;
     async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()>;
     async fn update_host(&mut self, host_id: i64, update: &HostUpdate<'_>) -> StoreResult<()>;
-    async fn insert_report(
-        &mut self,
-        host_id: i64,
-        rep: &PreparedReport,
-        now: i64,
-        added: u32,
-        removed: u32,
-    ) -> StoreResult<()>;
+    async fn insert_report(&mut self, host_id: i64, rep: &PreparedReport, now: i64, row: ReportRow) -> StoreResult<()>;
+}
+
+/// What `reports` records of a report besides the report itself.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReportRow {
+    /// `REPORT_STORED` or `REPORT_SUPERSEDED`.
+    pub outcome: i64,
+    pub added: u32,
+    pub removed: u32,
 }
 
 /// The host columns a stored report sets.
@@ -110,6 +112,8 @@ pub(crate) async fn ingest<O: IngestOps>(
     }
     if host.last_generated_at.is_some_and(|g| g > r.generated_at_ms) {
         ops.touch(host.id, now, None).await?;
+        let row = ReportRow { outcome: super::REPORT_SUPERSEDED, added: 0, removed: 0 };
+        ops.insert_report(host.id, rep, now, row).await?;
         return done(IngestOutcome::Superseded { package_count: host.package_count });
     }
     let d = &rep.digests;
@@ -202,7 +206,7 @@ pub(crate) async fn ingest<O: IngestOps>(
         };
         ops.set_host_tags(host.id, &tag_ids, host.digests[3].is_none()).await?;
     }
-    ops.insert_report(host.id, rep, now, added, removed).await?;
+    ops.insert_report(host.id, rep, now, ReportRow { outcome: super::REPORT_STORED, added, removed }).await?;
     let package_count = rep.packages.len() as u32;
     Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages, new_names }))
 }

@@ -13,7 +13,6 @@ pub fn sqlite() -> Migrator {
     migrator(embedded::SQLITE)
 }
 
-#[allow(dead_code)]
 pub fn postgres() -> Migrator {
     migrator(embedded::POSTGRES)
 }

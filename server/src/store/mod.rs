@@ -4,6 +4,8 @@
 mod ingest_flow;
 mod known;
 mod migrations;
+mod portable;
+pub mod postgres;
 pub mod sqlite;
 pub mod views;
 
@@ -17,6 +19,11 @@ use crate::auth::TokenHash;
 use crate::ingest::PreparedReport;
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// `reports.outcome` of a report whose state was applied.
+pub const REPORT_STORED: i64 = 1;
+/// `reports.outcome` of a report that arrived after a newer one of its host.
+pub const REPORT_SUPERSEDED: i64 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -120,9 +127,15 @@ pub trait Store: Send + Sync + 'static {
 
 /// Opens (and creates, for SQLite) the database and applies pending migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    connect_with(url, 16).await
+}
+
+/// As `connect`, with at most `max_connections` connections to PostgreSQL.
+pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
     let scheme = url.split_once(':').map(|(s, _)| s).unwrap_or_default();
     match scheme {
         "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(postgres::PgStore::open(url, max_connections).await?)),
         other => Err(StoreError::UnsupportedScheme(other.to_owned())),
     }
 }

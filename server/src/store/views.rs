@@ -89,6 +89,8 @@ pub struct ReportView {
     pub package_count: i64,
     pub added: i64,
     pub removed: i64,
+    /// A newer report of the host was already applied when this one arrived.
+    pub superseded: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

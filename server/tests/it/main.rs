@@ -4,4 +4,5 @@
 mod bad_reports;
 mod e2e;
 mod enroll;
+mod store_suite;
 mod support;

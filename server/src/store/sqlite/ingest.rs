@@ -9,7 +9,7 @@ use crate::auth::TokenHash;
 use crate::ingest::{PreparedRepo, PreparedReport};
 use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction as HostTransaction};
 use crate::store::StoreResult;
-use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps};
+use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps, ReportRow};
 
 pub(super) struct SqliteIngest(pub Transaction<'static, Sqlite>);
 
@@ -25,23 +25,6 @@ const UPSERT_TAG: &str =
     "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id";
 
 impl SqliteIngest {
-    /// The unchanged fast path: refresh last-seen if the state's wire digest matches.
-    pub(super) async fn touch_if_unchanged(&mut self, t: &super::writer::Touch) -> StoreResult<Option<u32>> {
-        let count: Option<i64> = sqlx::query_scalar(
-            "UPDATE hosts SET last_seen_at = $1, last_generated_at = $2 \
-             WHERE id = (SELECT host_id FROM host_tokens WHERE token_hash = $3) AND hostname = $4 \
-             AND wire_digest = $5 AND coalesce(last_generated_at, 0) <= $2 RETURNING package_count",
-        )
-        .bind(t.now)
-        .bind(t.generated_at)
-        .bind(&t.token_hash.0[..])
-        .bind(&t.hostname)
-        .bind(&t.wire_digest[..])
-        .fetch_optional(&mut *self.0)
-        .await?;
-        Ok(count.map(|c| c as u32))
-    }
-
     async fn upsert_name(&mut self, sql: &'static str, name: &str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(sql).bind(name).fetch_one(&mut *self.0).await?)
     }
@@ -350,28 +333,22 @@ impl IngestOps for SqliteIngest {
         Ok(())
     }
 
-    async fn insert_report(
-        &mut self,
-        host_id: i64,
-        rep: &PreparedReport,
-        now: i64,
-        added: u32,
-        removed: u32,
-    ) -> StoreResult<()> {
+    async fn insert_report(&mut self, host_id: i64, rep: &PreparedReport, now: i64, row: ReportRow) -> StoreResult<()> {
         let r = &rep.report;
         sqlx::query(
-            "INSERT INTO reports (host_id, report_id, generated_at, received_at, trigger, client_version, \
-             package_count, added, removed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO reports (host_id, report_id, generated_at, received_at, trigger, outcome, client_version, \
+             package_count, added, removed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(host_id)
         .bind(&r.report_id)
         .bind(r.generated_at_ms)
         .bind(now)
         .bind(r.trigger as i64)
+        .bind(row.outcome)
         .bind(&r.client_version)
         .bind(rep.packages.len() as i64)
-        .bind(i64::from(added))
-        .bind(i64::from(removed))
+        .bind(i64::from(row.added))
+        .bind(i64::from(row.removed))
         .execute(&mut *self.0)
         .await?;
         Ok(())

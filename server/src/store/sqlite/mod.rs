@@ -1,8 +1,8 @@
 //! The SQLite store: one file (WAL), one writer task that commits reports in batches
 //! (`writer`), one connection for other writes, a few reader connections.
 
-mod hosts;
 mod ingest;
+mod queries;
 mod writer;
 
 use std::str::FromStr;
@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{mpsc, oneshot};
 
@@ -78,61 +77,15 @@ async fn checkpoint_forever(pool: SqlitePool) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let row =
-            sqlx::query("SELECT value FROM settings WHERE key = ?").bind(key).fetch_optional(&self.reader).await?;
-        Ok(row.map(|r| r.get(0)))
+        queries::setting(&self.reader, key).await
     }
 
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&self.writer)
-            .await?;
-        let row = sqlx::query("SELECT value FROM settings WHERE key = ?").bind(key).fetch_one(&self.writer).await?;
-        Ok(row.get(0))
+        queries::setting_or_insert(&self.writer, key, value).await
     }
 
     async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let existing = sqlx::query(
-            "SELECT h.id, h.machine_id, (SELECT count(*) FROM host_tokens t WHERE t.host_id = h.id) \
-             FROM hosts h WHERE h.hostname = ?",
-        )
-        .bind(e.hostname)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let host_id: i64 = match existing {
-            None => sqlx::query("INSERT INTO hosts (hostname, machine_id, enrolled_at) VALUES (?, ?, ?) RETURNING id")
-                .bind(e.hostname)
-                .bind(e.machine_id)
-                .bind(e.now_ms)
-                .fetch_one(&mut *tx)
-                .await?
-                .get(0),
-            Some(row) => {
-                let (id, machine_id, tokens): (i64, String, i64) = (row.get(0), row.get(1), row.get(2));
-                let same_machine = !machine_id.is_empty() && machine_id == e.machine_id;
-                if !(same_machine || tokens == 0) {
-                    return Ok(EnrollOutcome::Conflict);
-                }
-                sqlx::query("DELETE FROM host_tokens WHERE host_id = ?").bind(id).execute(&mut *tx).await?;
-                sqlx::query("UPDATE hosts SET machine_id = ? WHERE id = ?")
-                    .bind(e.machine_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                id
-            }
-        };
-        sqlx::query("INSERT INTO host_tokens (token_hash, host_id, created_at) VALUES (?, ?, ?)")
-            .bind(&e.token_hash.0[..])
-            .bind(host_id)
-            .bind(e.now_ms)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(EnrollOutcome::Enrolled)
+        queries::enroll(&self.writer, e).await
     }
 
     async fn ingest(
@@ -166,15 +119,14 @@ impl Store for SqliteStore {
     }
 
     async fn hosts(&self) -> StoreResult<Vec<HostSummary>> {
-        hosts::list(&self.reader).await
+        queries::list_hosts(&self.reader).await
     }
 
     async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>> {
-        hosts::detail(&self.reader, hostname).await
+        queries::host_detail(&self.reader, hostname).await
     }
 
     async fn delete_host(&self, hostname: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM hosts WHERE hostname = ?").bind(hostname).execute(&self.writer).await?;
-        Ok(done.rows_affected() > 0)
+        queries::delete_host(&self.writer, hostname).await
     }
 }

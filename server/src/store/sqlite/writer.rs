@@ -130,7 +130,16 @@ async fn write_batch(
                 }
             }
             Job::Touch { touch, reply } => {
-                let result = ops.touch_if_unchanged(&touch).await;
+                let t = &touch;
+                let result = super::queries::touch_if_unchanged(
+                    &mut ops.0,
+                    &t.token_hash,
+                    &t.hostname,
+                    &t.wire_digest,
+                    t.generated_at,
+                    t.now,
+                )
+                .await;
                 (result.is_ok(), Done::Touch(reply, result))
             }
         };

@@ -1,0 +1,312 @@
+//! Queries written once for both dialects: plain SQL with `$n` parameters, no
+//! dialect-specific functions. `portable_queries!` expands them inside each dialect's module,
+//! where `Db` names that dialect's `sqlx::Database` and `BEGIN_WRITE` its write-transaction
+//! statement.
+
+macro_rules! portable_queries {
+    () => {
+        use std::collections::HashMap;
+
+        use sqlx::Row as _;
+
+        use crate::report::{ChangeAction, PackageKind, Trigger, format_evr};
+        use crate::store::views::{
+            ChangeView, HostDetail, HostRepoView, HostSummary, ModuleView, PackageView, ReportView, TransactionView,
+        };
+        use crate::store::{EnrollOutcome, Enrollment, StoreError, StoreResult};
+
+        type Pool = sqlx::Pool<Db>;
+
+        const SUMMARY: &str = "SELECT h.id, h.hostname, coalesce(d.name, ''), coalesce(g.name, ''), \
+             coalesce(v.name, ''), h.arch, h.kernel, h.package_count, \
+             (SELECT count(*) FROM host_repos hr WHERE hr.host_id = h.id), h.reboot_required, h.last_seen_at, \
+             h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, h.use_host_repos, \
+             h.client_version, h.enrolled_at, h.last_changed_at \
+             FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
+             LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
+
+        fn summary(row: &<Db as sqlx::Database>::Row, tags: Vec<String>) -> HostSummary {
+            HostSummary {
+                hostname: row.get(1),
+                domain: row.get(2),
+                os_group: row.get(3),
+                os_variant: row.get(4),
+                arch: row.get(5),
+                kernel: row.get(6),
+                package_count: row.get(7),
+                repo_count: row.get(8),
+                reboot_required: row.get(9),
+                tags,
+                last_seen_at: row.get(10),
+            }
+        }
+
+        /// Tag names per host id (all hosts, or one).
+        async fn tags(pool: &Pool, host_id: Option<i64>) -> StoreResult<HashMap<i64, Vec<String>>> {
+            let rows: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT ht.host_id, t.name FROM host_tags ht JOIN tags t ON t.id = ht.tag_id \
+                 WHERE $1 IS NULL OR ht.host_id = $1 ORDER BY t.name",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+            for (host, tag) in rows {
+                out.entry(host).or_default().push(tag);
+            }
+            Ok(out)
+        }
+
+        pub(super) async fn list_hosts(pool: &Pool) -> StoreResult<Vec<HostSummary>> {
+            let sql = format!("{SUMMARY} ORDER BY h.hostname");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+            let mut tags = tags(pool, None).await?;
+            Ok(rows.iter().map(|r| summary(r, tags.remove(&r.get::<i64, _>(0)).unwrap_or_default())).collect())
+        }
+
+        pub(super) async fn host_detail(pool: &Pool, hostname: &str) -> StoreResult<Option<HostDetail>> {
+            let sql = format!("{SUMMARY} WHERE h.hostname = $1");
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hostname).fetch_optional(pool).await? else {
+                return Ok(None);
+            };
+            let host_id: i64 = row.get(0);
+            let tags = tags(pool, Some(host_id)).await?.remove(&host_id).unwrap_or_default();
+            Ok(Some(HostDetail {
+                summary: summary(&row, tags),
+                machine_id: row.get(11),
+                os_id: row.get(12),
+                os_pretty_name: row.get(13),
+                os_cpe_name: row.get(14),
+                reboot_reason: row.get(15),
+                use_host_repos: row.get(16),
+                client_version: row.get(17),
+                enrolled_at: row.get(18),
+                last_changed_at: row.get(19),
+                packages: host_packages(pool, host_id).await?,
+                repos: host_repos(pool, host_id).await?,
+                modules: host_modules(pool, host_id).await?,
+                reports: host_reports(pool, host_id).await?,
+                transactions: host_transactions(pool, host_id).await?,
+            }))
+        }
+
+        fn kind(v: i64) -> StoreResult<PackageKind> {
+            PackageKind::from_i64(v).ok_or_else(|| StoreError::Corrupt(format!("package kind {v}")))
+        }
+
+        async fn host_packages(pool: &Pool, host_id: i64) -> StoreResult<Vec<PackageView>> {
+            let rows = sqlx::query(
+                "SELECT p.name, p.epoch, p.version, p.release, p.arch, p.kind, p.source_name FROM host_packages hp \
+                 JOIN packages p ON p.id = hp.package_id WHERE hp.host_id = $1 \
+                 ORDER BY p.name, p.arch, p.epoch, p.version, p.release",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let (epoch, version, release): (i64, String, String) = (r.get(1), r.get(2), r.get(3));
+                    Ok(PackageView {
+                        name: r.get(0),
+                        evr: format_evr(epoch as u32, &version, &release),
+                        epoch,
+                        version,
+                        release,
+                        arch: r.get(4),
+                        kind: kind(r.get(5))?,
+                        source_name: r.get(6),
+                    })
+                })
+                .collect()
+        }
+
+        async fn host_repos(pool: &Pool, host_id: i64) -> StoreResult<Vec<HostRepoView>> {
+            let rows = sqlx::query(
+                "SELECT r.id, r.name, r.kind, r.repo_key, hr.priority, hr.enabled, r.security \
+                 FROM host_repos hr JOIN repos r ON r.id = hr.repo_id WHERE hr.host_id = $1 ORDER BY r.name, r.id",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            let urls: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT m.repo_id, m.url FROM host_repos hr JOIN mirrors m ON m.repo_id = hr.repo_id \
+                 WHERE hr.host_id = $1 ORDER BY m.id",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let id: i64 = r.get(0);
+                    Ok(HostRepoView {
+                        id,
+                        name: r.get(1),
+                        kind: kind(r.get(2))?,
+                        repo_key: r.get(3),
+                        priority: r.get(4),
+                        enabled: r.get(5),
+                        security: r.get(6),
+                        urls: urls.iter().filter(|(repo, _)| *repo == id).map(|(_, u)| u.clone()).collect(),
+                    })
+                })
+                .collect()
+        }
+
+        async fn host_modules(pool: &Pool, host_id: i64) -> StoreResult<Vec<ModuleView>> {
+            let rows: Vec<(String, String, String)> = sqlx::query_as(
+                "SELECT name, stream, profiles FROM host_modules WHERE host_id = $1 ORDER BY name, stream",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows.into_iter().map(|(name, stream, profiles)| ModuleView { name, stream, profiles }).collect())
+        }
+
+        async fn host_reports(pool: &Pool, host_id: i64) -> StoreResult<Vec<ReportView>> {
+            let rows = sqlx::query(
+                "SELECT report_id, generated_at, received_at, trigger, package_count, added, removed, outcome \
+                 FROM reports WHERE host_id = $1 ORDER BY received_at DESC, id DESC LIMIT 10",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|r| ReportView {
+                    report_id: r.get(0),
+                    generated_at: r.get(1),
+                    received_at: r.get(2),
+                    trigger: Trigger::from_i64(r.get(3)).map_or("unknown", Trigger::as_str).to_owned(),
+                    package_count: r.get(4),
+                    added: r.get(5),
+                    removed: r.get(6),
+                    superseded: r.get::<i64, _>(7) == crate::store::REPORT_SUPERSEDED,
+                })
+                .collect())
+        }
+
+        async fn host_transactions(pool: &Pool, host_id: i64) -> StoreResult<Vec<TransactionView>> {
+            let rows = sqlx::query(
+                "SELECT t.id, t.transaction_id, t.finished_at, t.tool, c.action, c.name, c.arch, c.old_version, \
+                 c.new_version FROM transactions t LEFT JOIN transaction_changes c ON c.transaction_id = t.id \
+                 WHERE t.host_id = $1 ORDER BY t.finished_at, t.id, c.seq",
+            )
+            .bind(host_id)
+            .fetch_all(pool)
+            .await?;
+            let mut out: Vec<TransactionView> = Vec::new();
+            let mut last_id = None;
+            for r in &rows {
+                let id: i64 = r.get(0);
+                if last_id != Some(id) {
+                    last_id = Some(id);
+                    out.push(TransactionView {
+                        transaction_id: r.get(1),
+                        finished_at: r.get(2),
+                        tool: r.get(3),
+                        changes: Vec::new(),
+                    });
+                }
+                let Some(action) = r.get::<Option<i64>, _>(4) else { continue };
+                if let Some(t) = out.last_mut() {
+                    t.changes.push(ChangeView {
+                        action: ChangeAction::from_i64(action).map_or("unknown", ChangeAction::as_str).to_owned(),
+                        name: r.get(5),
+                        arch: r.get(6),
+                        old_version: r.get(7),
+                        new_version: r.get(8),
+                    });
+                }
+            }
+            Ok(out)
+        }
+
+        pub(super) async fn setting(pool: &Pool, key: &str) -> StoreResult<Option<String>> {
+            Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(pool).await?)
+        }
+
+        pub(super) async fn setting_or_insert(pool: &Pool, key: &str, value: &str) -> StoreResult<String> {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(value)
+                .execute(pool)
+                .await?;
+            Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_one(pool).await?)
+        }
+
+        pub(super) async fn enroll(pool: &Pool, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let existing: Option<(i64, String, i64)> = sqlx::query_as(
+                "SELECT h.id, h.machine_id, (SELECT count(*) FROM host_tokens t WHERE t.host_id = h.id) \
+                 FROM hosts h WHERE h.hostname = $1",
+            )
+            .bind(e.hostname)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let host_id: i64 = match existing {
+                None => {
+                    sqlx::query_scalar(
+                        "INSERT INTO hosts (hostname, machine_id, enrolled_at) VALUES ($1, $2, $3) RETURNING id",
+                    )
+                    .bind(e.hostname)
+                    .bind(e.machine_id)
+                    .bind(e.now_ms)
+                    .fetch_one(&mut *tx)
+                    .await?
+                }
+                Some((id, machine_id, tokens)) => {
+                    let same_machine = !machine_id.is_empty() && machine_id == e.machine_id;
+                    if !(same_machine || tokens == 0) {
+                        return Ok(EnrollOutcome::Conflict);
+                    }
+                    sqlx::query("DELETE FROM host_tokens WHERE host_id = $1").bind(id).execute(&mut *tx).await?;
+                    sqlx::query("UPDATE hosts SET machine_id = $1 WHERE id = $2")
+                        .bind(e.machine_id)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    id
+                }
+            };
+            sqlx::query("INSERT INTO host_tokens (token_hash, host_id, created_at) VALUES ($1, $2, $3)")
+                .bind(&e.token_hash.0[..])
+                .bind(host_id)
+                .bind(e.now_ms)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(EnrollOutcome::Enrolled)
+        }
+
+        /// The unchanged fast path: refresh last-seen if the state's wire digest matches.
+        pub(super) async fn touch_if_unchanged(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            token_hash: &crate::auth::TokenHash,
+            hostname: &str,
+            wire_digest: &[u8; 16],
+            generated_at: i64,
+            now: i64,
+        ) -> StoreResult<Option<u32>> {
+            let count: Option<i64> = sqlx::query_scalar(
+                "UPDATE hosts SET last_seen_at = $1, last_generated_at = $2 \
+                 WHERE id = (SELECT host_id FROM host_tokens WHERE token_hash = $3) AND hostname = $4 \
+                 AND wire_digest = $5 AND coalesce(last_generated_at, 0) <= $2 RETURNING package_count",
+            )
+            .bind(now)
+            .bind(generated_at)
+            .bind(&token_hash.0[..])
+            .bind(hostname)
+            .bind(&wire_digest[..])
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(count.map(|c| c as u32))
+        }
+
+        pub(super) async fn delete_host(pool: &Pool, hostname: &str) -> StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM hosts WHERE hostname = $1").bind(hostname).execute(pool).await?;
+            Ok(done.rows_affected() > 0)
+        }
+    };
+}
+
+pub(crate) use portable_queries;

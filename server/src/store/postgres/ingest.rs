@@ -1,0 +1,412 @@
+//! The PostgreSQL statements of ingest (`IngestOps`). Bulk rows travel as arrays unpacked by
+//! `unnest`, in ascending id order so that concurrent transactions take row locks in the same
+//! order and cannot deadlock on them.
+
+use async_trait::async_trait;
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::auth::TokenHash;
+use crate::ingest::{PreparedRepo, PreparedReport};
+use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction as HostTransaction};
+use crate::store::StoreResult;
+use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps, ReportRow};
+
+pub(super) struct PgIngest(pub Transaction<'static, Postgres>);
+
+impl PgIngest {
+    /// The id of a name in a small (id, name UNIQUE) table. Never `ON CONFLICT DO UPDATE`:
+    /// that would lock a row every report of the same OS shares.
+    async fn name_id(&mut self, table: NameTable, name: &str) -> StoreResult<i64> {
+        let (insert, select) = table.sql();
+        if let Some(id) = sqlx::query_scalar(insert).bind(name).fetch_optional(&mut *self.0).await? {
+            return Ok(id);
+        }
+        // Inserted by someone else meanwhile; a new statement sees it once committed.
+        Ok(sqlx::query_scalar(select).bind(name).fetch_one(&mut *self.0).await?)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum NameTable {
+    OsGroups,
+    Domains,
+    Tags,
+}
+
+impl NameTable {
+    fn sql(self) -> (&'static str, &'static str) {
+        match self {
+            Self::OsGroups => (
+                "INSERT INTO os_groups (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id",
+                "SELECT id FROM os_groups WHERE name = $1",
+            ),
+            Self::Domains => (
+                "INSERT INTO domains (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id",
+                "SELECT id FROM domains WHERE name = $1",
+            ),
+            Self::Tags => (
+                "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id",
+                "SELECT id FROM tags WHERE name = $1",
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl IngestOps for PgIngest {
+    async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>> {
+        // FOR UPDATE: two reports of one host arriving at two servers are applied one after
+        // the other, the second seeing the first's result.
+        let row = sqlx::query(
+            "SELECT h.id, h.hostname, h.last_generated_at, h.package_count, h.packages_digest, h.repos_digest, \
+             h.modules_digest, h.meta_digest, EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.report_id = $2) \
+             FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1 FOR UPDATE OF h",
+        )
+        .bind(&token_hash.0[..])
+        .bind(report_id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        Ok(row.map(|row| HostRow {
+            id: row.get(0),
+            hostname: row.get(1),
+            last_generated_at: row.get(2),
+            package_count: row.get::<i64, _>(3) as u32,
+            digests: [row.get(4), row.get(5), row.get(6), row.get(7)],
+            report_seen: row.get(8),
+        }))
+    }
+
+    async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO transactions (host_id, transaction_id, finished_at, received_at, tool) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, transaction_id) DO NOTHING RETURNING id",
+        )
+        .bind(host_id)
+        .bind(&t.transaction_id)
+        .bind(t.finished_at_ms)
+        .bind(now)
+        .bind(&t.tool)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        let Some(id) = inserted else { return Ok(()) };
+        let seq: Vec<i64> = (0..t.changes.len() as i64).collect();
+        let action: Vec<i64> = t.changes.iter().map(|c| c.action as i64).collect();
+        let name: Vec<&str> = t.changes.iter().map(|c| c.name.as_str()).collect();
+        let arch: Vec<&str> = t.changes.iter().map(|c| c.arch.as_str()).collect();
+        let old: Vec<&str> = t.changes.iter().map(|c| c.old_version.as_str()).collect();
+        let new: Vec<&str> = t.changes.iter().map(|c| c.new_version.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO transaction_changes (transaction_id, seq, action, name, arch, old_version, new_version) \
+             SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[])",
+        )
+        .bind(id)
+        .bind(&seq)
+        .bind(&action)
+        .bind(&name)
+        .bind(&arch)
+        .bind(&old)
+        .bind(&new)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()> {
+        let (generated_at, wire) = applied.unzip();
+        sqlx::query(
+            "UPDATE hosts SET last_seen_at = $1, last_generated_at = coalesce($2, last_generated_at), \
+             wire_digest = CASE WHEN $2::bigint IS NULL THEN wire_digest ELSE $3 END WHERE id = $4",
+        )
+        .bind(now)
+        .bind(generated_at)
+        .bind(wire.flatten())
+        .bind(host_id)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_packages(&mut self, packages: &[(i64, &InstalledPackage)]) -> StoreResult<Option<i64>> {
+        let id: Vec<i64> = packages.iter().map(|(id, _)| *id).collect();
+        let kind: Vec<i64> = packages.iter().map(|(_, p)| p.package.kind as i64).collect();
+        let name: Vec<&str> = packages.iter().map(|(_, p)| p.package.name.as_str()).collect();
+        let epoch: Vec<i64> = packages.iter().map(|(_, p)| i64::from(p.package.epoch)).collect();
+        let version: Vec<&str> = packages.iter().map(|(_, p)| p.package.version.as_str()).collect();
+        let release: Vec<&str> = packages.iter().map(|(_, p)| p.package.release.as_str()).collect();
+        let arch: Vec<&str> = packages.iter().map(|(_, p)| p.package.arch.as_str()).collect();
+        let source_name: Vec<&str> = packages.iter().map(|(_, p)| p.source_name.as_str()).collect();
+        let source_version: Vec<&str> = packages.iter().map(|(_, p)| p.source_version.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+             $7::text[], $8::text[], $9::text[]) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&kind)
+        .bind(&name)
+        .bind(&epoch)
+        .bind(&version)
+        .bind(&release)
+        .bind(&arch)
+        .bind(&source_name)
+        .bind(&source_version)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(sqlx::query_scalar(
+            "SELECT p.id FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+             $7::text[]) AS j(id, kind, name, epoch, version, release, arch) JOIN packages p ON p.id = j.id \
+             WHERE (p.kind, p.name, p.epoch, p.version, p.release, p.arch) \
+             IS DISTINCT FROM (j.kind, j.name, j.epoch, j.version, j.release, j.arch) LIMIT 1",
+        )
+        .bind(&id)
+        .bind(&kind)
+        .bind(&name)
+        .bind(&epoch)
+        .bind(&version)
+        .bind(&release)
+        .bind(&arch)
+        .fetch_optional(&mut *self.0)
+        .await?)
+    }
+
+    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT package_id FROM host_packages WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_all(&mut *self.0)
+            .await?)
+    }
+
+    async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM host_packages WHERE host_id = $1 AND package_id = ANY($2)")
+            .bind(host_id)
+            .bind(ids)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn add_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {
+        sqlx::query("INSERT INTO host_packages (host_id, package_id) SELECT $1, unnest($2::bigint[])")
+            .bind(host_id)
+            .bind(ids)
+            .execute(&mut *self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn repos_by_urls(&mut self, url_lists: &[&[RepoUrl]]) -> StoreResult<Vec<Option<i64>>> {
+        let (index, url): (Vec<i64>, Vec<&str>) = url_lists
+            .iter()
+            .enumerate()
+            .flat_map(|(i, urls)| urls.iter().map(move |u| (i as i64, u.url.as_str())))
+            .unzip();
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT j.i, min(m.repo_id) FROM unnest($1::bigint[], $2::text[]) AS j(i, url) \
+             JOIN mirrors m ON m.url = j.url GROUP BY j.i",
+        )
+        .bind(&index)
+        .bind(&url)
+        .fetch_all(&mut *self.0)
+        .await?;
+        let mut owners = vec![None; url_lists.len()];
+        for (i, repo_id) in rows {
+            if let Some(slot) = owners.get_mut(i as usize) {
+                *slot = Some(repo_id);
+            }
+        }
+        Ok(owners)
+    }
+
+    async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64> {
+        let r = &repo.reported;
+        Ok(sqlx::query_scalar(
+            "INSERT INTO repos (kind, repo_key, name, suite, component, arch, security, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(r.kind as i64)
+        .bind(&r.repo_id)
+        .bind(&repo.display_name)
+        .bind(&r.suite)
+        .bind(&r.component)
+        .bind(arch)
+        .bind(repo.security)
+        .bind(now)
+        .fetch_one(&mut *self.0)
+        .await?)
+    }
+
+    async fn add_mirrors(&mut self, mirrors: &[(i64, &RepoUrl)], now: i64) -> StoreResult<()> {
+        let mut sorted: Vec<&(i64, &RepoUrl)> = mirrors.iter().collect();
+        sorted.sort_by(|a, b| a.1.url.cmp(&b.1.url));
+        let repo: Vec<i64> = sorted.iter().map(|m| m.0).collect();
+        let url: Vec<&str> = sorted.iter().map(|m| m.1.url.as_str()).collect();
+        let kind: Vec<i64> = sorted.iter().map(|m| m.1.kind as i64).collect();
+        sqlx::query(
+            "INSERT INTO mirrors (repo_id, url, url_kind, created_at) \
+             SELECT r, u, k, $4 FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS j(r, u, k) \
+             ON CONFLICT (url) DO NOTHING",
+        )
+        .bind(&repo)
+        .bind(&url)
+        .bind(&kind)
+        .bind(now)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM repos WHERE id = $1").bind(repo_id).execute(&mut *self.0).await?;
+        Ok(())
+    }
+
+    async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)], fresh: bool) -> StoreResult<()> {
+        let repo: Vec<i64> = links.iter().map(|l| l.0).collect();
+        let priority: Vec<i64> = links.iter().map(|l| i64::from(l.1)).collect();
+        if !fresh {
+            sqlx::query("DELETE FROM host_repos WHERE host_id = $1 AND NOT (repo_id = ANY($2))")
+                .bind(host_id)
+                .bind(&repo)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        if !links.is_empty() {
+            sqlx::query(
+                "INSERT INTO host_repos (host_id, repo_id, priority) SELECT $1, r, p \
+                 FROM unnest($2::bigint[], $3::bigint[]) AS j(r, p) \
+                 ON CONFLICT (host_id, repo_id) DO UPDATE SET priority = excluded.priority",
+            )
+            .bind(host_id)
+            .bind(&repo)
+            .bind(&priority)
+            .execute(&mut *self.0)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn set_host_modules(&mut self, host_id: i64, modules: &[ModuleStream], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            sqlx::query("DELETE FROM host_modules WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
+        }
+        if modules.is_empty() {
+            return Ok(());
+        }
+        let name: Vec<&str> = modules.iter().map(|m| m.name.as_str()).collect();
+        let stream: Vec<&str> = modules.iter().map(|m| m.stream.as_str()).collect();
+        let profiles: Vec<String> = modules.iter().map(|m| m.profiles.join(",")).collect();
+        sqlx::query(
+            "INSERT INTO host_modules (host_id, name, stream, profiles) \
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(host_id)
+        .bind(&name)
+        .bind(&stream)
+        .bind(&profiles)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_os(&mut self, group: &str, variant: &str) -> StoreResult<i64> {
+        let group_id = self.name_id(NameTable::OsGroups, group).await?;
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO os_variants (name, os_group_id) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING id",
+        )
+        .bind(variant)
+        .bind(group_id)
+        .fetch_optional(&mut *self.0)
+        .await?;
+        match inserted {
+            Some(id) => Ok(id),
+            None => Ok(sqlx::query_scalar("SELECT id FROM os_variants WHERE name = $1")
+                .bind(variant)
+                .fetch_one(&mut *self.0)
+                .await?),
+        }
+    }
+
+    async fn upsert_domain(&mut self, name: &str) -> StoreResult<i64> {
+        self.name_id(NameTable::Domains, name).await
+    }
+
+    async fn upsert_tags(&mut self, tags: &[String]) -> StoreResult<Vec<i64>> {
+        let mut ids = Vec::with_capacity(tags.len());
+        for tag in tags {
+            ids.push(self.name_id(NameTable::Tags, tag).await?);
+        }
+        Ok(ids)
+    }
+
+    async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            sqlx::query("DELETE FROM host_tags WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
+        }
+        if !tag_ids.is_empty() {
+            sqlx::query("INSERT INTO host_tags (host_id, tag_id) SELECT $1, unnest($2::bigint[])")
+                .bind(host_id)
+                .bind(tag_ids)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn update_host(&mut self, host_id: i64, u: &HostUpdate<'_>) -> StoreResult<()> {
+        let (rep, r) = (u.rep, &u.rep.report);
+        let d = &rep.digests;
+        sqlx::query(
+            "UPDATE hosts SET machine_id = $1, domain_id = $2, os_variant_id = $3, os_id = $4, os_pretty_name = $5, \
+             os_cpe_name = $6, os_codename = $7, arch = $8, kernel = $9, reboot_required = $10, reboot_reason = $11, \
+             reboot_packages = $12, client_version = $13, package_count = $14, last_seen_at = $15, \
+             last_generated_at = $16, last_changed_at = $15, packages_digest = $17, repos_digest = $18, \
+             modules_digest = $19, meta_digest = $20, wire_digest = $21 WHERE id = $22",
+        )
+        .bind(&r.machine_id)
+        .bind(u.domain_id)
+        .bind(u.os_variant_id)
+        .bind(&r.os.id)
+        .bind(&r.os.pretty_name)
+        .bind(&r.os.cpe_name)
+        .bind(&r.os.codename)
+        .bind(&r.arch)
+        .bind(&r.kernel)
+        .bind(r.reboot.required)
+        .bind(&r.reboot.reason)
+        .bind(r.reboot.packages.join(" "))
+        .bind(&r.client_version)
+        .bind(rep.packages.len() as i64)
+        .bind(u.now)
+        .bind(r.generated_at_ms)
+        .bind(&d.packages[..])
+        .bind(&d.repos[..])
+        .bind(&d.modules[..])
+        .bind(&d.meta[..])
+        .bind(rep.wire_digest.as_ref().map(|d| &d[..]))
+        .bind(host_id)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_report(&mut self, host_id: i64, rep: &PreparedReport, now: i64, row: ReportRow) -> StoreResult<()> {
+        let r = &rep.report;
+        sqlx::query(
+            "INSERT INTO reports (host_id, report_id, generated_at, received_at, trigger, outcome, client_version, \
+             package_count, added, removed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(host_id)
+        .bind(&r.report_id)
+        .bind(r.generated_at_ms)
+        .bind(now)
+        .bind(r.trigger as i64)
+        .bind(row.outcome)
+        .bind(&r.client_version)
+        .bind(rep.packages.len() as i64)
+        .bind(i64::from(row.added))
+        .bind(i64::from(row.removed))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,133 @@
+//! The PostgreSQL store, for large fleets: any number of `patchman serve` processes share one
+//! database. Each report is one transaction; the host's row lock orders reports of one host.
+
+mod ingest;
+mod queries;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::ingest_flow;
+use super::known::{KnownNames, KnownPackages};
+use super::{
+    EnrollOutcome, Enrollment, HostDetail, HostSummary, IngestOutcome, IngestRejection, Store, StoreError, StoreResult,
+};
+use crate::auth::TokenHash;
+use crate::ingest::PreparedReport;
+
+pub struct PgStore {
+    pool: PgPool,
+    known: KnownPackages,
+    names: KnownNames,
+}
+
+/// How often a transaction that lost a deadlock or serialization race is tried again.
+const RETRIES: usize = 5;
+
+impl PgStore {
+    /// Connects and applies pending migrations (under an advisory lock, so several servers
+    /// starting at once apply them once).
+    pub async fn open(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)?.application_name("patchman");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        super::migrations::postgres().run(&pool).await?;
+        Ok(Self { pool, known: KnownPackages::default(), names: KnownNames::default() })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Whether another attempt of the same transaction can succeed: it lost a deadlock or a
+/// serialization race, or hit a unique key another transaction was inserting.
+fn retryable(err: &StoreError) -> bool {
+    let StoreError::Db(sqlx::Error::Database(db)) = err else { return false };
+    matches!(db.code().as_deref(), Some("40001" | "40P01" | "23505"))
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+        queries::setting(&self.pool, key).await
+    }
+
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        queries::setting_or_insert(&self.pool, key, value).await
+    }
+
+    async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
+        let mut attempt = 0;
+        loop {
+            match queries::enroll(&self.pool, e).await {
+                Err(err) if retryable(&err) && attempt < RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest(
+        &self,
+        token_hash: &TokenHash,
+        report: PreparedReport,
+        now_ms: i64,
+    ) -> StoreResult<Result<IngestOutcome, IngestRejection>> {
+        let mut attempt = 0;
+        loop {
+            let mut ops = ingest::PgIngest(self.pool.begin().await?);
+            let result = ingest_flow::ingest(&mut ops, &self.known, &self.names, token_hash, &report, now_ms).await;
+            let result = match result {
+                Ok(Ok(ingested)) => ops.0.commit().await.map(|()| Ok(ingested)).map_err(StoreError::from),
+                other => other,
+            };
+            match result {
+                Ok(Ok(ingested)) => {
+                    self.known.remember(&ingested.new_packages);
+                    self.names.remember(&ingested.new_names);
+                    return Ok(Ok(ingested.outcome));
+                }
+                Ok(Err(rejection)) => return Ok(Err(rejection)),
+                Err(err) if retryable(&err) && attempt < RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(%err, attempt, "retrying a report's transaction");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn touch_if_unchanged(
+        &self,
+        token_hash: &TokenHash,
+        hostname: &str,
+        wire_digest: &[u8; 16],
+        generated_at: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>> {
+        let mut tx = self.pool.begin().await?;
+        // Only last-seen changes here: not worth waiting for the log flush of every report.
+        sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
+        let count = queries::touch_if_unchanged(&mut tx, token_hash, hostname, wire_digest, generated_at, now_ms).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    async fn hosts(&self) -> StoreResult<Vec<HostSummary>> {
+        queries::list_hosts(&self.pool).await
+    }
+
+    async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>> {
+        queries::host_detail(&self.pool, hostname).await
+    }
+
+    async fn delete_host(&self, hostname: &str) -> StoreResult<bool> {
+        queries::delete_host(&self.pool, hostname).await
+    }
+}

@@ -1,0 +1,257 @@
+//! One store test suite, run against SQLite and against PostgreSQL (a fresh database per test
+//! on the server `PATCHMAN_TEST_PG_URL` names). Each story drives the `Store` trait directly.
+
+use std::sync::Arc;
+
+use patchman_server::auth::TokenHash;
+use patchman_server::ingest::prepare;
+use patchman_server::report::{
+    InstalledPackage, ModuleStream, Os, Package, PackageKind, Reboot, Report, ReportedRepo, RepoUrl, Trigger, UrlKind,
+};
+use patchman_server::store::{self, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, Store};
+
+async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    (store::connect(&url).await.expect("open SQLite"), dir)
+}
+
+async fn postgres(label: &str) -> Arc<dyn Store> {
+    let url = patchman_testkit::pg::fresh_database(label);
+    store::connect(&url).await.expect("open PostgreSQL")
+}
+
+/// Runs each story once per backend.
+macro_rules! stories {
+    ($($story:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let (store, _dir) = super::sqlite().await;
+                super::$story(store).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                super::$story(super::postgres(stringify!($story)).await).await;
+            })*
+        }
+    };
+}
+
+stories!(
+    a_report_round_trips,
+    unchanged_duplicate_and_superseded_reports,
+    rejected_reports_write_nothing,
+    hosts_share_repositories_by_url,
+    the_unchanged_fast_path_needs_the_same_wire_state,
+    deleting_a_host_removes_its_rows,
+    concurrent_reports_of_one_host_end_consistent,
+);
+
+fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
+    InstalledPackage {
+        package: Package {
+            kind: PackageKind::Deb,
+            name: name.into(),
+            epoch: 0,
+            version: version.into(),
+            release: release.into(),
+            arch: "amd64".into(),
+        },
+        source_name: String::new(),
+        source_version: String::new(),
+    }
+}
+
+fn apt_repo(suite: &str, url: &str) -> ReportedRepo {
+    ReportedRepo {
+        kind: PackageKind::Deb,
+        repo_id: format!("deb.debian.org/debian {suite}/main amd64"),
+        name: String::new(),
+        priority: 500,
+        urls: vec![RepoUrl { url: url.into(), kind: UrlKind::Apt }],
+        suite: suite.into(),
+        component: "main".into(),
+        architecture: "amd64".into(),
+    }
+}
+
+fn report(hostname: &str, report_id: &str, generated_at_ms: i64, packages: Vec<InstalledPackage>) -> Report {
+    Report {
+        report_id: report_id.into(),
+        generated_at_ms,
+        hostname: hostname.into(),
+        machine_id: String::new(),
+        os: Os {
+            id: "debian".into(),
+            name: "Debian GNU/Linux".into(),
+            version_id: "12".into(),
+            version_detail: "12.7".into(),
+            ..Os::default()
+        },
+        kernel: "6.1.0-18-amd64".into(),
+        arch: "x86_64".into(),
+        packages,
+        repos: vec![
+            apt_repo("bookworm", "http://deb.debian.org/debian/dists/bookworm/main/binary-amd64"),
+            apt_repo("bookworm-security", "http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64"),
+        ],
+        modules: Vec::new(),
+        reboot: Reboot::default(),
+        tags: vec!["web".into()],
+        trigger: Trigger::Timer,
+        transactions: Vec::new(),
+        client_version: "test".into(),
+    }
+}
+
+async fn enroll(store: &dyn Store, hostname: &str) -> TokenHash {
+    let token = TokenHash::of(&format!("token-of-{hostname}"));
+    let e = Enrollment { hostname, machine_id: "", token_hash: &token, now_ms: 1 };
+    assert_eq!(store.enroll(&e).await.unwrap(), EnrollOutcome::Enrolled);
+    token
+}
+
+async fn ingest(store: &dyn Store, token: &TokenHash, r: Report) -> IngestOutcome {
+    store.ingest(token, prepare(r), 1_000).await.expect("store").expect("accepted")
+}
+
+fn base_packages() -> Vec<InstalledPackage> {
+    vec![pkg("bash", "5.2.15", "2+b8"), pkg("openssl", "3.0.15", "1~deb12u1"), pkg("zlib1g", "1.2.13.dfsg", "1")]
+}
+
+async fn a_report_round_trips(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "web01.example.org").await;
+    let mut r = report("web01.example.org", "r1", 100, base_packages());
+    r.modules = vec![ModuleStream { name: "nginx".into(), stream: "1.22".into(), profiles: vec!["common".into()] }];
+    r.tags = vec!["prod".into(), "web".into()];
+    let outcome = ingest(&*store, &token, r).await;
+    assert_eq!(outcome, IngestOutcome::Stored { package_count: 3, added: 3, removed: 0 });
+
+    let host = store.host("web01.example.org").await.unwrap().expect("the host");
+    let evrs: Vec<String> = host.packages.iter().map(|p| format!("{} {}", p.name, p.evr)).collect();
+    assert_eq!(evrs, ["bash 5.2.15-2+b8", "openssl 3.0.15-1~deb12u1", "zlib1g 1.2.13.dfsg-1"]);
+    assert_eq!(host.summary.os_group, "Debian 12");
+    assert_eq!(host.summary.os_variant, "Debian 12.7");
+    assert_eq!(host.summary.domain, "example.org");
+    assert_eq!(host.summary.tags, ["prod", "web"]);
+    assert_eq!(host.repos.len(), 2);
+    let security: Vec<(&str, bool)> = host.repos.iter().map(|r| (r.repo_key.as_str(), r.security)).collect();
+    assert_eq!(
+        security,
+        [("deb.debian.org/debian bookworm-security/main amd64", true), ("deb.debian.org/debian bookworm/main amd64", false)]
+    );
+    assert_eq!(host.modules.len(), 1);
+    assert_eq!(host.reports.len(), 1);
+    let list = store.hosts().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].package_count, 3);
+    assert_eq!(list[0].repo_count, 2);
+}
+
+async fn unchanged_duplicate_and_superseded_reports(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "h.example.org").await;
+    ingest(&*store, &token, report("h.example.org", "r1", 100, base_packages())).await;
+    let same = ingest(&*store, &token, report("h.example.org", "r2", 200, base_packages())).await;
+    assert_eq!(same, IngestOutcome::Unchanged { package_count: 3 });
+    let again = ingest(&*store, &token, report("h.example.org", "r1", 100, base_packages())).await;
+    assert_eq!(again, IngestOutcome::Duplicate { package_count: 3 });
+
+    let mut newer = base_packages();
+    newer[1] = pkg("openssl", "3.0.16", "1~deb12u1");
+    newer.push(pkg("curl", "7.88.1", "10+deb12u8"));
+    let stored = ingest(&*store, &token, report("h.example.org", "r3", 300, newer)).await;
+    assert_eq!(stored, IngestOutcome::Stored { package_count: 4, added: 2, removed: 1 });
+
+    // An older report arriving late changes no state but is recorded.
+    let late = ingest(&*store, &token, report("h.example.org", "r0", 50, vec![pkg("bash", "1", "1")])).await;
+    assert_eq!(late, IngestOutcome::Superseded { package_count: 4 });
+    let host = store.host("h.example.org").await.unwrap().unwrap();
+    assert_eq!(host.packages.len(), 4);
+    assert!(host.packages.iter().any(|p| p.name == "openssl" && p.version == "3.0.16"));
+    let superseded: Vec<(&str, bool)> = host.reports.iter().map(|r| (r.report_id.as_str(), r.superseded)).collect();
+    assert!(superseded.contains(&("r0", true)) && superseded.contains(&("r3", false)), "{superseded:?}");
+}
+
+async fn rejected_reports_write_nothing(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "a.example.org").await;
+    let other = enroll(&*store, "b.example.org").await;
+    ingest(&*store, &token, report("a.example.org", "r1", 100, base_packages())).await;
+    let unknown = store.ingest(&TokenHash::of("nobody"), prepare(report("a.example.org", "x", 200, vec![])), 2).await;
+    assert_eq!(unknown.unwrap(), Err(IngestRejection::UnknownToken));
+    let wrong = store.ingest(&other, prepare(report("a.example.org", "y", 200, vec![])), 2).await;
+    assert!(matches!(wrong.unwrap(), Err(IngestRejection::WrongHost { .. })));
+    let host = store.host("a.example.org").await.unwrap().unwrap();
+    assert_eq!(host.packages.len(), 3);
+    assert_eq!(host.reports.len(), 1);
+    assert!(store.host("b.example.org").await.unwrap().unwrap().packages.is_empty());
+}
+
+async fn hosts_share_repositories_by_url(store: Arc<dyn Store>) {
+    let a = enroll(&*store, "a.example.org").await;
+    let b = enroll(&*store, "b.example.org").await;
+    ingest(&*store, &a, report("a.example.org", "r1", 100, base_packages())).await;
+    let mut rb = report("b.example.org", "r1", 100, base_packages());
+    // A second URL for the bookworm repository: a new mirror of the same repository.
+    rb.repos[0].urls.push(RepoUrl {
+        url: "http://mirror.example.org/debian/dists/bookworm/main/binary-amd64".into(),
+        kind: UrlKind::Apt,
+    });
+    ingest(&*store, &b, rb).await;
+    let ha = store.host("a.example.org").await.unwrap().unwrap();
+    let hb = store.host("b.example.org").await.unwrap().unwrap();
+    let ids = |h: &store::HostDetail| h.repos.iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(&ha), ids(&hb), "both hosts use the same repository rows");
+    let bookworm = |h: &store::HostDetail| h.repos.iter().find(|r| r.repo_key.contains(" bookworm/")).unwrap().urls.len();
+    assert_eq!(bookworm(&hb), 2, "{:?}", hb.repos);
+    assert_eq!(bookworm(&ha), 2, "mirrors belong to the repository, not to one host");
+}
+
+async fn the_unchanged_fast_path_needs_the_same_wire_state(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "f.example.org").await;
+    let mut prepared = prepare(report("f.example.org", "r1", 100, base_packages()));
+    prepared.wire_digest = Some([7; 16]);
+    store.ingest(&token, prepared, 10).await.unwrap().unwrap();
+    let touch = |digest: [u8; 16], generated_at: i64| {
+        let store = store.clone();
+        async move { store.touch_if_unchanged(&token, "f.example.org", &digest, generated_at, 20).await.unwrap() }
+    };
+    assert_eq!(touch([7; 16], 200).await, Some(3));
+    assert_eq!(touch([8; 16], 300).await, None, "another state takes the full path");
+    assert_eq!(touch([7; 16], 150).await, None, "an older report takes the full path");
+    let wrong_host = store.touch_if_unchanged(&token, "g.example.org", &[7; 16], 400, 20).await.unwrap();
+    assert_eq!(wrong_host, None);
+    assert_eq!(store.host("f.example.org").await.unwrap().unwrap().summary.last_seen_at, Some(20));
+}
+
+async fn deleting_a_host_removes_its_rows(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "d.example.org").await;
+    ingest(&*store, &token, report("d.example.org", "r1", 100, base_packages())).await;
+    assert!(store.delete_host("d.example.org").await.unwrap());
+    assert!(!store.delete_host("d.example.org").await.unwrap());
+    assert!(store.host("d.example.org").await.unwrap().is_none());
+    let gone = store.ingest(&token, prepare(report("d.example.org", "r2", 200, vec![])), 2).await.unwrap();
+    assert_eq!(gone, Err(IngestRejection::UnknownToken));
+}
+
+async fn concurrent_reports_of_one_host_end_consistent(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "c.example.org").await;
+    let mut tasks = Vec::new();
+    for i in 0..24i64 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let packages = vec![pkg("bash", "5.2.15", &format!("{i}")), pkg(&format!("only-{i}"), "1", "1")];
+            let r = report("c.example.org", &format!("r{i}"), 1_000 + i, packages);
+            store.ingest(&token, prepare(r), 5).await.unwrap().unwrap()
+        }));
+    }
+    for t in tasks {
+        let outcome = t.await.unwrap();
+        assert!(matches!(outcome, IngestOutcome::Stored { .. } | IngestOutcome::Superseded { .. }), "{outcome:?}");
+    }
+    let host = store.host("c.example.org").await.unwrap().unwrap();
+    let names: Vec<String> = host.packages.iter().map(|p| format!("{}-{}", p.name, p.release)).collect();
+    assert_eq!(names, ["bash-23", "only-23-1"], "the report generated last wins");
+}
