@@ -23,6 +23,42 @@ pub struct Config {
     pub max_packages: usize,
     /// Hosts that have not reported for this many days are shown as stale.
     pub stale_after_days: u32,
+    /// Most connections to PostgreSQL per server.
+    pub database_max_connections: u32,
+    /// Background jobs.
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]`: background work shared out between the servers of one database.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// How long a server's claim on a running job lasts without renewal; a job whose server
+    /// died is taken over after this.
+    pub lease_seconds: u64,
+    /// How often old reports and transactions are pruned.
+    pub prune_interval_seconds: u64,
+    /// Report rows kept per host.
+    pub reports_kept_per_host: i64,
+    /// Transaction records are kept this long.
+    pub transactions_kept_days: u64,
+    /// A no-op job that holds its lease for `probe_duration_ms`, every `probe_interval_ms`
+    /// (0: off): shows jobs being shared out and taken over.
+    pub probe_interval_ms: u64,
+    pub probe_duration_ms: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 60,
+            prune_interval_seconds: 3_600,
+            reports_kept_per_host: 50,
+            transactions_kept_days: 365,
+            probe_interval_ms: 0,
+            probe_duration_ms: 0,
+        }
+    }
 }
 
 impl Default for Config {
@@ -34,6 +70,8 @@ impl Default for Config {
             max_message_bytes: 32 * 1024 * 1024,
             max_packages: 100_000,
             stale_after_days: 14,
+            database_max_connections: 16,
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -47,6 +85,8 @@ impl fmt::Debug for Config {
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_packages", &self.max_packages)
             .field("stale_after_days", &self.stale_after_days)
+            .field("database_max_connections", &self.database_max_connections)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }
@@ -91,15 +131,17 @@ impl Config {
             let key = std::fs::read_to_string(&path).map_err(|e| env_err("PATCHMAN_ENROLLMENT_KEY_FILE", e))?;
             self.enrollment_key = Some(key.trim().to_owned());
         }
-        if let Some(v) = var("PATCHMAN_MAX_MESSAGE_BYTES") {
-            self.max_message_bytes = v.parse().map_err(|e| env_err("PATCHMAN_MAX_MESSAGE_BYTES", e))?;
-        }
-        if let Some(v) = var("PATCHMAN_MAX_PACKAGES") {
-            self.max_packages = v.parse().map_err(|e| env_err("PATCHMAN_MAX_PACKAGES", e))?;
-        }
-        if let Some(v) = var("PATCHMAN_STALE_AFTER_DAYS") {
-            self.stale_after_days = v.parse().map_err(|e| env_err("PATCHMAN_STALE_AFTER_DAYS", e))?;
-        }
+        parse_env(&var, "PATCHMAN_MAX_MESSAGE_BYTES", &mut self.max_message_bytes)?;
+        parse_env(&var, "PATCHMAN_MAX_PACKAGES", &mut self.max_packages)?;
+        parse_env(&var, "PATCHMAN_STALE_AFTER_DAYS", &mut self.stale_after_days)?;
+        parse_env(&var, "PATCHMAN_DATABASE_MAX_CONNECTIONS", &mut self.database_max_connections)?;
+        let jobs = &mut self.jobs;
+        parse_env(&var, "PATCHMAN_JOB_LEASE_SECONDS", &mut jobs.lease_seconds)?;
+        parse_env(&var, "PATCHMAN_PRUNE_INTERVAL_SECONDS", &mut jobs.prune_interval_seconds)?;
+        parse_env(&var, "PATCHMAN_REPORTS_KEPT_PER_HOST", &mut jobs.reports_kept_per_host)?;
+        parse_env(&var, "PATCHMAN_TRANSACTIONS_KEPT_DAYS", &mut jobs.transactions_kept_days)?;
+        parse_env(&var, "PATCHMAN_PROBE_INTERVAL_MS", &mut jobs.probe_interval_ms)?;
+        parse_env(&var, "PATCHMAN_PROBE_DURATION_MS", &mut jobs.probe_duration_ms)?;
         if self.enrollment_key.as_deref().is_some_and(|k| k.trim().len() < 16) {
             return Err(ConfigError::Env {
                 name: "PATCHMAN_ENROLLMENT_KEY",
@@ -108,6 +150,21 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Overrides `field` with the parsed value of the variable `name`, if it is set.
+fn parse_env<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    field: &mut T,
+) -> Result<(), ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    if let Some(v) = var(name) {
+        *field = v.trim().parse().map_err(|e| env_err(name, e))?;
+    }
+    Ok(())
 }
 
 fn env_err(name: &'static str, err: impl fmt::Display) -> ConfigError {

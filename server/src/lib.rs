@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod grpc;
 pub mod ingest;
+pub mod jobs;
 pub mod report;
 pub mod serve;
 pub mod store;

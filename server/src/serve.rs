@@ -1,6 +1,7 @@
 //! `patchman serve`: gRPC and HTTP on one listener.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -9,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
+use crate::jobs::{Job, Probe, PruneReports, SchedulerConfig};
 use crate::store::Store;
 use crate::web::{self, WebState};
 
@@ -32,8 +34,28 @@ pub fn app(store: Arc<dyn Store>, config: &Config, enrollment_key: String) -> an
     Ok(grpc.merge(web::router(WebState::new(store)?)))
 }
 
+/// The jobs this server runs, from the configuration.
+pub fn jobs(config: &Config) -> Vec<Arc<dyn Job>> {
+    let j = &config.jobs;
+    let mut jobs: Vec<Arc<dyn Job>> = vec![Arc::new(PruneReports {
+        interval: Duration::from_secs(j.prune_interval_seconds.max(1)),
+        keep_per_host: j.reports_kept_per_host.max(1),
+        keep_transactions: Duration::from_secs(j.transactions_kept_days * 86_400),
+    })];
+    if j.probe_interval_ms > 0 {
+        jobs.push(Arc::new(Probe {
+            interval: Duration::from_millis(j.probe_interval_ms),
+            duration: Duration::from_millis(j.probe_duration_ms),
+        }));
+    }
+    jobs
+}
+
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let key = enrollment_key(&config, &*store).await?;
+    let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
+    tracing::info!(owner = scheduler.owner, "running background jobs");
+    tokio::spawn(crate::jobs::run(store.clone(), jobs(&config), scheduler));
     let app = app(store, &config, key)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;

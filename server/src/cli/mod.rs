@@ -13,6 +13,7 @@ use patchman_engine::vercmp::VersionScheme;
 
 use crate::config::{Config, redact_url};
 use crate::store;
+use crate::store::views::format_time;
 
 #[derive(Debug, Parser)]
 #[command(name = "patchman", version, about = "Patch status monitoring for Linux fleets")]
@@ -30,6 +31,19 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy every row of one database into another, empty one (e.g. SQLite to PostgreSQL).
+    /// Stop the servers first.
+    CopyDb {
+        #[arg(long, value_name = "URL")]
+        from: String,
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
+    /// List the background jobs: interval, next due time, current lease, runs.
+    Jobs {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the key hosts enroll with (`patchman-client --enroll KEY`).
     EnrollmentKey,
     /// Compare version pairs read from stdin (`A B` per line): prints -1, 0 or 1 per line.
@@ -57,6 +71,22 @@ pub fn main() -> ExitCode {
         };
     }
     init_logging();
+    if let Command::CopyDb { from, to } = &cli.command {
+        let (from, to) = (from.clone(), to.clone());
+        return block(async move {
+            let counts = store::copy::copy_db(&from, &to).await?;
+            for (table, rows) in counts {
+                println!("{table:<20} {rows:>10} rows");
+            }
+            println!("copied {} to {}", redact_url(&from), redact_url(&to));
+            Ok(ExitCode::SUCCESS)
+        });
+    }
+    block(run(cli))
+}
+
+/// Runs a future to completion on a new multi-threaded runtime; errors end the process.
+fn block(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {
@@ -64,7 +94,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(fut) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("patchman: {err:#}");
@@ -75,7 +105,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
-    let store = store::connect(&config.database_url)
+    let store = store::connect_with(&config.database_url, config.database_max_connections)
         .await
         .with_context(|| format!("while opening {}", redact_url(&config.database_url)))?;
     match cli.command {
@@ -89,7 +119,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Host { command } => host::run(command, &*store).await,
-        Command::Vercmp { .. } => unreachable!("vercmp runs without a database"),
+        Command::Jobs { json } => {
+            let jobs = store.jobs().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else {
+                println!("{:<16} {:>10} {:<22} {:>6} LEASE", "JOB", "EVERY", "NEXT DUE", "RUNS");
+                for j in jobs {
+                    let lease = j.lease_owner.map(|o| format!("held by {o}")).unwrap_or_default();
+                    let every = humantime::format_duration(std::time::Duration::from_millis(j.interval_ms as u64));
+                    println!(
+                        "{:<16} {:>10} {:<22} {:>6} {lease}",
+                        j.name,
+                        every.to_string(),
+                        format_time(j.due_at),
+                        j.runs
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Vercmp { .. } | Command::CopyDb { .. } => unreachable!("handled before a store is opened"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The store: the only module that speaks SQL. One `Store` trait, one implementation per
 //! dialect, chosen by the database URL.
 
+pub mod copy;
 mod ingest_flow;
 mod known;
 mod migrations;
@@ -72,6 +73,17 @@ pub enum IngestRejection {
     WrongHost { token_host: String },
 }
 
+/// A due job this process now holds the lease of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub name: String,
+    /// The due time of this run: with the name, it identifies the run.
+    pub due_at: i64,
+    pub interval_ms: i64,
+    /// 1 for a first attempt; more when taking over from an owner whose lease expired.
+    pub attempt: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnrollOutcome {
     /// A new host, or a known host re-enrolling from the same machine: the token is stored.
@@ -123,6 +135,20 @@ pub trait Store: Send + Sync + 'static {
     async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>>;
     /// Deletes a host with everything that belongs to it; false if there is none.
     async fn delete_host(&self, hostname: &str) -> StoreResult<bool>;
+
+    /// Declares a job (or updates its interval), first due at `first_due` if it is new.
+    async fn register_job(&self, name: &str, interval_ms: i64, first_due: i64) -> StoreResult<()>;
+    /// Claims a due job whose lease is free or expired, for `lease_ms`.
+    async fn claim_job(&self, owner: &str, now: i64, lease_ms: i64) -> StoreResult<Option<ClaimedJob>>;
+    /// Extends a held lease until `until`; false when it was lost.
+    async fn renew_job(&self, name: &str, owner: &str, until: i64) -> StoreResult<bool>;
+    /// Records the run finished and schedules the next at `next_due`; false when the lease
+    /// was lost (the new owner finishes it).
+    async fn finish_job(&self, job: &ClaimedJob, owner: &str, now: i64, next_due: i64) -> StoreResult<bool>;
+    async fn jobs(&self) -> StoreResult<Vec<views::JobView>>;
+    /// Keeps the newest `keep` report rows per host and transactions finished after
+    /// `transactions_before`; returns how many rows were deleted.
+    async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64>;
 }
 
 /// Opens (and creates, for SQLite) the database and applies pending migrations.

@@ -302,6 +302,128 @@ macro_rules! portable_queries {
             Ok(count.map(|c| c as u32))
         }
 
+        pub(super) async fn register_job(pool: &Pool, name: &str, interval_ms: i64, first_due: i64) -> StoreResult<()> {
+            sqlx::query(
+                "INSERT INTO jobs (name, interval_ms, due_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET interval_ms = excluded.interval_ms",
+            )
+            .bind(name)
+            .bind(interval_ms)
+            .bind(first_due)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        /// Claims the job due longest ago whose lease is free or expired, and records the run.
+        pub(super) async fn claim_job(
+            pool: &Pool,
+            owner: &str,
+            now: i64,
+            lease_ms: i64,
+        ) -> StoreResult<Option<crate::store::ClaimedJob>> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let claimed: Option<(String, i64, i64)> = sqlx::query_as(CLAIM_JOB)
+                .bind(owner)
+                .bind(now)
+                .bind(now + lease_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((name, due_at, interval_ms)) = claimed else { return Ok(None) };
+            let attempt: i64 = sqlx::query_scalar(
+                "INSERT INTO job_runs (name, due_at, owner, started_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name, due_at) DO UPDATE SET owner = excluded.owner, \
+                 attempts = job_runs.attempts + 1, started_at = excluded.started_at RETURNING attempts",
+            )
+            .bind(&name)
+            .bind(due_at)
+            .bind(owner)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(Some(crate::store::ClaimedJob { name, due_at, interval_ms, attempt }))
+        }
+
+        /// Extends the lease; false when another owner has taken the job over.
+        pub(super) async fn renew_job(pool: &Pool, name: &str, owner: &str, until: i64) -> StoreResult<bool> {
+            let done = sqlx::query("UPDATE jobs SET lease_until = $1 WHERE name = $2 AND lease_owner = $3")
+                .bind(until)
+                .bind(name)
+                .bind(owner)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
+        /// Marks the run finished and schedules the next; false when the lease was lost.
+        pub(super) async fn finish_job(
+            pool: &Pool,
+            job: &crate::store::ClaimedJob,
+            owner: &str,
+            now: i64,
+            next_due: i64,
+        ) -> StoreResult<bool> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let done = sqlx::query(
+                "UPDATE jobs SET due_at = $1, lease_owner = NULL, lease_until = NULL, runs = runs + 1 \
+                 WHERE name = $2 AND lease_owner = $3 AND due_at = $4",
+            )
+            .bind(next_due)
+            .bind(&job.name)
+            .bind(owner)
+            .bind(job.due_at)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query("UPDATE job_runs SET finished_at = $1 WHERE name = $2 AND due_at = $3")
+                .bind(now)
+                .bind(&job.name)
+                .bind(job.due_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        pub(super) async fn jobs(pool: &Pool) -> StoreResult<Vec<crate::store::views::JobView>> {
+            let rows: Vec<(String, i64, i64, Option<String>, Option<i64>, i64)> = sqlx::query_as(
+                "SELECT name, interval_ms, due_at, lease_owner, lease_until, runs FROM jobs ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(name, interval_ms, due_at, lease_owner, lease_until, runs)| crate::store::views::JobView {
+                    name,
+                    interval_ms,
+                    due_at,
+                    lease_owner,
+                    lease_until,
+                    runs,
+                })
+                .collect())
+        }
+
+        /// Keeps the newest `keep` report rows of each host and transactions newer than
+        /// `transactions_before`; returns how many rows went.
+        pub(super) async fn prune_reports(pool: &Pool, keep: i64, transactions_before: i64) -> StoreResult<u64> {
+            let reports = sqlx::query(
+                "DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER \
+                 (PARTITION BY host_id ORDER BY received_at DESC, id DESC) AS n FROM reports) r WHERE r.n > $1)",
+            )
+            .bind(keep)
+            .execute(pool)
+            .await?;
+            let transactions = sqlx::query("DELETE FROM transactions WHERE finished_at < $1")
+                .bind(transactions_before)
+                .execute(pool)
+                .await?;
+            Ok(reports.rows_affected() + transactions.rows_affected())
+        }
+
         pub(super) async fn delete_host(pool: &Pool, hostname: &str) -> StoreResult<bool> {
             let done = sqlx::query("DELETE FROM hosts WHERE hostname = $1").bind(hostname).execute(pool).await?;
             Ok(done.rows_affected() > 0)

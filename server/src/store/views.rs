@@ -127,3 +127,16 @@ fn opt_time<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
         None => s.serialize_none(),
     }
 }
+
+/// A background job as `patchman jobs` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobView {
+    pub name: String,
+    pub interval_ms: i64,
+    #[serde(serialize_with = "time")]
+    pub due_at: i64,
+    pub lease_owner: Option<String>,
+    #[serde(serialize_with = "opt_time")]
+    pub lease_until: Option<i64>,
+    pub runs: i64,
+}

@@ -45,6 +45,13 @@ pub fn with_database(url: &str, name: &str) -> String {
     out
 }
 
+/// Runs one SQL statement with psql and returns its rows, one line each, columns separated
+/// by `|`.
+pub fn query(url: &str, sql: &str) -> Vec<String> {
+    let out = run(Command::new("psql").arg(url).args(["-v", "ON_ERROR_STOP=1", "-AtXqc"]).arg(sql));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

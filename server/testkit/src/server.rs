@@ -55,6 +55,16 @@ impl Server {
         Self { addr, database_url, dir, bin: bin.to_owned(), child }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, as a crash.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

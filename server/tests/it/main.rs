@@ -2,7 +2,9 @@
 //! clients. One test binary for the crate keeps link time down.
 
 mod bad_reports;
+mod copy_db;
 mod e2e;
 mod enroll;
+mod scale_out;
 mod store_suite;
 mod support;

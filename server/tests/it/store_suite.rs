@@ -6,7 +6,7 @@ use std::sync::Arc;
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
 use patchman_server::report::{
-    InstalledPackage, ModuleStream, Os, Package, PackageKind, Reboot, Report, ReportedRepo, RepoUrl, Trigger, UrlKind,
+    InstalledPackage, ModuleStream, Os, Package, PackageKind, Reboot, RepoUrl, Report, ReportedRepo, Trigger, UrlKind,
 };
 use patchman_server::store::{self, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, Store};
 
@@ -48,9 +48,10 @@ stories!(
     the_unchanged_fast_path_needs_the_same_wire_state,
     deleting_a_host_removes_its_rows,
     concurrent_reports_of_one_host_end_consistent,
+    jobs_are_claimed_once_and_taken_over_after_the_lease,
 );
 
-fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
+pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
     InstalledPackage {
         package: Package {
             kind: PackageKind::Deb,
@@ -78,7 +79,7 @@ fn apt_repo(suite: &str, url: &str) -> ReportedRepo {
     }
 }
 
-fn report(hostname: &str, report_id: &str, generated_at_ms: i64, packages: Vec<InstalledPackage>) -> Report {
+pub(crate) fn report(hostname: &str, report_id: &str, generated_at_ms: i64, packages: Vec<InstalledPackage>) -> Report {
     Report {
         report_id: report_id.into(),
         generated_at_ms,
@@ -96,7 +97,10 @@ fn report(hostname: &str, report_id: &str, generated_at_ms: i64, packages: Vec<I
         packages,
         repos: vec![
             apt_repo("bookworm", "http://deb.debian.org/debian/dists/bookworm/main/binary-amd64"),
-            apt_repo("bookworm-security", "http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64"),
+            apt_repo(
+                "bookworm-security",
+                "http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64",
+            ),
         ],
         modules: Vec::new(),
         reboot: Reboot::default(),
@@ -107,18 +111,18 @@ fn report(hostname: &str, report_id: &str, generated_at_ms: i64, packages: Vec<I
     }
 }
 
-async fn enroll(store: &dyn Store, hostname: &str) -> TokenHash {
+pub(crate) async fn enroll(store: &dyn Store, hostname: &str) -> TokenHash {
     let token = TokenHash::of(&format!("token-of-{hostname}"));
     let e = Enrollment { hostname, machine_id: "", token_hash: &token, now_ms: 1 };
     assert_eq!(store.enroll(&e).await.unwrap(), EnrollOutcome::Enrolled);
     token
 }
 
-async fn ingest(store: &dyn Store, token: &TokenHash, r: Report) -> IngestOutcome {
+pub(crate) async fn ingest(store: &dyn Store, token: &TokenHash, r: Report) -> IngestOutcome {
     store.ingest(token, prepare(r), 1_000).await.expect("store").expect("accepted")
 }
 
-fn base_packages() -> Vec<InstalledPackage> {
+pub(crate) fn base_packages() -> Vec<InstalledPackage> {
     vec![pkg("bash", "5.2.15", "2+b8"), pkg("openssl", "3.0.15", "1~deb12u1"), pkg("zlib1g", "1.2.13.dfsg", "1")]
 }
 
@@ -141,7 +145,10 @@ async fn a_report_round_trips(store: Arc<dyn Store>) {
     let security: Vec<(&str, bool)> = host.repos.iter().map(|r| (r.repo_key.as_str(), r.security)).collect();
     assert_eq!(
         security,
-        [("deb.debian.org/debian bookworm-security/main amd64", true), ("deb.debian.org/debian bookworm/main amd64", false)]
+        [
+            ("deb.debian.org/debian bookworm-security/main amd64", true),
+            ("deb.debian.org/debian bookworm/main amd64", false)
+        ]
     );
     assert_eq!(host.modules.len(), 1);
     assert_eq!(host.reports.len(), 1);
@@ -204,7 +211,8 @@ async fn hosts_share_repositories_by_url(store: Arc<dyn Store>) {
     let hb = store.host("b.example.org").await.unwrap().unwrap();
     let ids = |h: &store::HostDetail| h.repos.iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(&ha), ids(&hb), "both hosts use the same repository rows");
-    let bookworm = |h: &store::HostDetail| h.repos.iter().find(|r| r.repo_key.contains(" bookworm/")).unwrap().urls.len();
+    let bookworm =
+        |h: &store::HostDetail| h.repos.iter().find(|r| r.repo_key.contains(" bookworm/")).unwrap().urls.len();
     assert_eq!(bookworm(&hb), 2, "{:?}", hb.repos);
     assert_eq!(bookworm(&ha), 2, "mirrors belong to the repository, not to one host");
 }
@@ -254,4 +262,24 @@ async fn concurrent_reports_of_one_host_end_consistent(store: Arc<dyn Store>) {
     let host = store.host("c.example.org").await.unwrap().unwrap();
     let names: Vec<String> = host.packages.iter().map(|p| format!("{}-{}", p.name, p.release)).collect();
     assert_eq!(names, ["bash-23", "only-23-1"], "the report generated last wins");
+}
+
+async fn jobs_are_claimed_once_and_taken_over_after_the_lease(store: Arc<dyn Store>) {
+    store.register_job("a", 1_000, 0).await.unwrap();
+    let first = store.claim_job("x", 10, 100).await.unwrap().expect("due");
+    assert_eq!((first.name.as_str(), first.due_at, first.attempt), ("a", 0, 1));
+    assert_eq!(store.claim_job("y", 50, 100).await.unwrap(), None, "leased to x");
+    assert!(store.renew_job("a", "x", 150).await.unwrap());
+    assert_eq!(store.claim_job("y", 120, 100).await.unwrap(), None, "renewed until 150");
+    let taken = store.claim_job("y", 200, 100).await.unwrap().expect("x's lease expired");
+    assert_eq!((taken.due_at, taken.attempt), (0, 2));
+    assert!(!store.renew_job("a", "x", 400).await.unwrap());
+    assert!(!store.finish_job(&first, "x", 250, 1_000).await.unwrap(), "x lost the lease");
+    assert!(store.finish_job(&taken, "y", 260, 1_000).await.unwrap());
+    assert_eq!(store.claim_job("x", 500, 100).await.unwrap(), None, "not due before 1000");
+    let jobs = store.jobs().await.unwrap();
+    assert_eq!((jobs[0].runs, jobs[0].due_at, jobs[0].lease_owner.as_deref()), (1, 1_000, None));
+    // Registering again keeps the schedule.
+    store.register_job("a", 2_000, 0).await.unwrap();
+    assert_eq!(store.jobs().await.unwrap()[0].due_at, 1_000);
 }

@@ -100,7 +100,12 @@ pub fn good_report(hostname: &str, report_id: &str) -> pb::Report {
 
 /// Every row of every table, as text: equal fingerprints mean an unchanged database.
 pub async fn fingerprint(server: &Server) -> BTreeMap<String, String> {
-    let opts = SqliteConnectOptions::from_str(&server.database_url).unwrap().read_only(true);
+    fingerprint_url(&server.database_url).await
+}
+
+/// As `fingerprint`, for a SQLite URL.
+pub async fn fingerprint_url(url: &str) -> BTreeMap<String, String> {
+    let opts = SqliteConnectOptions::from_str(url).unwrap().read_only(true);
     let mut conn = sqlx::ConnectOptions::connect(&opts).await.expect("open the test database");
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_sqlx%' ORDER BY name",

@@ -114,7 +114,8 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         // Only last-seen changes here: not worth waiting for the log flush of every report.
         sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
-        let count = queries::touch_if_unchanged(&mut tx, token_hash, hostname, wire_digest, generated_at, now_ms).await?;
+        let count =
+            queries::touch_if_unchanged(&mut tx, token_hash, hostname, wire_digest, generated_at, now_ms).await?;
         tx.commit().await?;
         Ok(count)
     }
@@ -129,5 +130,29 @@ impl Store for PgStore {
 
     async fn delete_host(&self, hostname: &str) -> StoreResult<bool> {
         queries::delete_host(&self.pool, hostname).await
+    }
+
+    async fn register_job(&self, name: &str, interval_ms: i64, first_due: i64) -> StoreResult<()> {
+        queries::register_job(&self.pool, name, interval_ms, first_due).await
+    }
+
+    async fn claim_job(&self, owner: &str, now: i64, lease_ms: i64) -> StoreResult<Option<super::ClaimedJob>> {
+        queries::claim_job(&self.pool, owner, now, lease_ms).await
+    }
+
+    async fn renew_job(&self, name: &str, owner: &str, until: i64) -> StoreResult<bool> {
+        queries::renew_job(&self.pool, name, owner, until).await
+    }
+
+    async fn finish_job(&self, job: &super::ClaimedJob, owner: &str, now: i64, next_due: i64) -> StoreResult<bool> {
+        queries::finish_job(&self.pool, job, owner, now, next_due).await
+    }
+
+    async fn jobs(&self) -> StoreResult<Vec<super::views::JobView>> {
+        queries::jobs(&self.pool).await
+    }
+
+    async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64> {
+        queries::prune_reports(&self.pool, keep, transactions_before).await
     }
 }

@@ -3,4 +3,9 @@
 type Db = sqlx::Postgres;
 const BEGIN_WRITE: &str = "BEGIN";
 
+/// SKIP LOCKED: servers claiming at the same moment each get a different job, or none.
+const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
+     WHERE name = (SELECT name FROM jobs WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+     ORDER BY due_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name, due_at, interval_ms";
+
 crate::store::portable::portable_queries!();

@@ -129,4 +129,28 @@ impl Store for SqliteStore {
     async fn delete_host(&self, hostname: &str) -> StoreResult<bool> {
         queries::delete_host(&self.writer, hostname).await
     }
+
+    async fn register_job(&self, name: &str, interval_ms: i64, first_due: i64) -> StoreResult<()> {
+        queries::register_job(&self.writer, name, interval_ms, first_due).await
+    }
+
+    async fn claim_job(&self, owner: &str, now: i64, lease_ms: i64) -> StoreResult<Option<super::ClaimedJob>> {
+        queries::claim_job(&self.writer, owner, now, lease_ms).await
+    }
+
+    async fn renew_job(&self, name: &str, owner: &str, until: i64) -> StoreResult<bool> {
+        queries::renew_job(&self.writer, name, owner, until).await
+    }
+
+    async fn finish_job(&self, job: &super::ClaimedJob, owner: &str, now: i64, next_due: i64) -> StoreResult<bool> {
+        queries::finish_job(&self.writer, job, owner, now, next_due).await
+    }
+
+    async fn jobs(&self) -> StoreResult<Vec<super::views::JobView>> {
+        queries::jobs(&self.reader).await
+    }
+
+    async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64> {
+        queries::prune_reports(&self.writer, keep, transactions_before).await
+    }
 }

@@ -4,4 +4,9 @@ type Db = sqlx::Sqlite;
 /// Takes the write lock at once, so a transaction never fails to upgrade from reading.
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
+/// One job at a time holds SQLite's write lock: no row locking needed.
+const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
+     WHERE name = (SELECT name FROM jobs WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+     ORDER BY due_at, name LIMIT 1) RETURNING name, due_at, interval_ms";
+
 crate::store::portable::portable_queries!();

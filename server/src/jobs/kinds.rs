@@ -1,0 +1,57 @@
+//! The jobs a server runs.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::Job;
+use crate::ingest::now_ms;
+use crate::store::Store;
+
+/// Keeps the newest report rows of each host and recent transactions.
+pub struct PruneReports {
+    pub interval: Duration,
+    pub keep_per_host: i64,
+    pub keep_transactions: Duration,
+}
+
+#[async_trait]
+impl Job for PruneReports {
+    fn name(&self) -> &'static str {
+        "prune-reports"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, store: &dyn Store) -> anyhow::Result<()> {
+        let before = now_ms() - self.keep_transactions.as_millis() as i64;
+        let deleted = store.prune_reports(self.keep_per_host, before).await?;
+        tracing::info!(deleted, "pruned old reports and transactions");
+        Ok(())
+    }
+}
+
+/// Does nothing for a while: a visible way to check that jobs are shared out between servers
+/// and taken over after a crash. Off unless configured.
+pub struct Probe {
+    pub interval: Duration,
+    pub duration: Duration,
+}
+
+#[async_trait]
+impl Job for Probe {
+    fn name(&self) -> &'static str {
+        "probe"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, _store: &dyn Store) -> anyhow::Result<()> {
+        tokio::time::sleep(self.duration).await;
+        Ok(())
+    }
+}

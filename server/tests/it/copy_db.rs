@@ -1,0 +1,91 @@
+//! `patchman copy-db`: SQLite → PostgreSQL → SQLite gives back every row, and the copy is a
+//! working database.
+
+use std::path::Path;
+use std::process::Command;
+
+use patchman_server::ingest::prepare;
+use patchman_server::report::{ChangeAction, ModuleStream, PackageChange, Transaction};
+use patchman_server::store::{self, IngestOutcome};
+use patchman_testkit::run;
+
+use crate::store_suite::{base_packages, enroll, ingest, pkg, report};
+use crate::support::fingerprint_url;
+
+fn patchman(args: &[&str]) -> std::process::Output {
+    Command::new(Path::new(env!("CARGO_BIN_EXE_patchman"))).args(args).env("PATCHMAN_LOG", "warn").output().unwrap()
+}
+
+fn host_json(url: &str, host: &str) -> serde_json::Value {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_patchman"))
+        .args(["host", "show", host, "--json"])
+        .env("PATCHMAN_DATABASE_URL", url));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_db_round_trip_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = format!("sqlite://{}", dir.path().join("a.db").display());
+    let b = format!("sqlite://{}", dir.path().join("b.db").display());
+    let pg = patchman_testkit::pg::fresh_database("copydb");
+    {
+        let store = store::connect(&a).await.unwrap();
+        for i in 0..30 {
+            let host = format!("h{i:02}.example.org");
+            let token = enroll(&*store, &host).await;
+            let mut packages = base_packages();
+            packages.push(pkg(&format!("extra-{}", i % 7), "1.0", &format!("{i}")));
+            let mut r = report(&host, "r1", 100, packages);
+            r.modules = vec![ModuleStream { name: "nginx".into(), stream: "1.22".into(), profiles: vec![] }];
+            r.tags = vec![format!("rack{}", i % 3)];
+            r.transactions = vec![Transaction {
+                transaction_id: format!("t{i}"),
+                finished_at_ms: 50,
+                tool: "apt".into(),
+                changes: vec![PackageChange {
+                    action: ChangeAction::Installed,
+                    name: "bash".into(),
+                    arch: "amd64".into(),
+                    old_version: String::new(),
+                    new_version: "5.2.15-2+b8".into(),
+                }],
+            }];
+            ingest(&*store, &token, r).await;
+        }
+        store.register_job("prune-reports", 60_000, 5).await.unwrap();
+    }
+
+    let out = patchman(&["copy-db", "--from", &a, "--to", &pg]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(printed.lines().any(|l| l.starts_with("hosts") && l.trim_end().ends_with("30 rows")), "{printed}");
+    let out = patchman(&["copy-db", "--from", &pg, "--to", &b]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let (fa, fb) = (fingerprint_url(&a).await, fingerprint_url(&b).await);
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    for (table, rows) in &fa {
+        assert_eq!(rows, &fb[table], "table {table} differs after SQLite → PostgreSQL → SQLite");
+    }
+    assert!(!fa["host_packages"].is_empty() && !fa["transaction_changes"].is_empty());
+    for host in ["h00.example.org", "h13.example.org", "h29.example.org"] {
+        let (ja, jp) = (host_json(&a, host), host_json(&pg, host));
+        assert_eq!(ja, jp, "{host} reads differently on PostgreSQL");
+        assert_eq!(ja["packages"].as_array().unwrap().len(), 4);
+    }
+
+    // The copy is a working database: new hosts get fresh ids, existing ones keep reporting.
+    let store = store::connect(&pg).await.unwrap();
+    let token = enroll(&*store, "new.example.org").await;
+    let outcome = ingest(&*store, &token, report("new.example.org", "r1", 100, base_packages())).await;
+    assert_eq!(outcome, IngestOutcome::Stored { package_count: 3, added: 3, removed: 0 });
+    let old = patchman_server::auth::TokenHash::of("token-of-h05.example.org");
+    let again = store.ingest(&old, prepare(report("h05.example.org", "r2", 200, base_packages())), 9).await.unwrap();
+    assert!(matches!(again, Ok(IngestOutcome::Stored { .. })), "{again:?}");
+
+    // A database that already holds hosts is not overwritten.
+    let out = patchman(&["copy-db", "--from", &a, "--to", &pg]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"), "{}", String::from_utf8_lossy(&out.stderr));
+}
