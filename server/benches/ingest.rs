@@ -1,7 +1,11 @@
 //! Ingest benchmark: N synthetic hosts report over gRPC to a real `patchman serve` (release
 //! build), first-time and then unchanged. Prints reports/s, ack latency and peak server RSS.
 //!
-//! cargo bench -p patchman-server --bench ingest -- [--hosts N] [--concurrency C] [--database-url URL]
+//! cargo bench -p patchman-server --bench ingest -- [--hosts N] [--concurrency C]
+//!     [--database-url URL] [--servers K] [--unchanged-rounds R]
+//!
+//! With `--servers K` (PostgreSQL), K servers share the database and requests alternate
+//! between them.
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -22,16 +26,18 @@ struct Args {
     concurrency: usize,
     database_url: Option<String>,
     unchanged_rounds: usize,
+    servers: usize,
 }
 
 fn args() -> Args {
-    let mut a = Args { hosts: 2_000, concurrency: 16, database_url: None, unchanged_rounds: 1 };
+    let mut a = Args { hosts: 2_000, concurrency: 16, database_url: None, unchanged_rounds: 1, servers: 1 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--hosts" => a.hosts = it.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
             "--concurrency" => a.concurrency = it.next().and_then(|v| v.parse().ok()).expect("--concurrency C"),
             "--database-url" => a.database_url = it.next(),
+            "--servers" => a.servers = it.next().and_then(|v| v.parse().ok()).expect("--servers K"),
             "--unchanged-rounds" => {
                 a.unchanged_rounds = it.next().and_then(|v| v.parse().ok()).expect("--unchanged-rounds N")
             }
@@ -57,12 +63,20 @@ async fn main() {
     );
 
     let bin = Path::new(env!("CARGO_BIN_EXE_patchman"));
-    let server = match &args.database_url {
+    let first = match &args.database_url {
         Some(url) => Server::start_with(bin, tempfile::tempdir().unwrap(), url.clone(), &[]),
         None => Server::start(bin, &[]),
     };
-    println!("server: {} on {}", server.database_url, server.addr);
-    let channels: Vec<Channel> = futures_channels(&server.url(), 4).await;
+    let mut servers = vec![first];
+    for _ in 1..args.servers {
+        let url = servers[0].database_url.clone();
+        servers.push(Server::start_with(bin, tempfile::tempdir().unwrap(), url, &[]));
+    }
+    let mut channels: Vec<Channel> = Vec::new();
+    for s in &servers {
+        println!("server: {} on {}", s.database_url, s.addr);
+        channels.extend(futures_channels(&s.url(), 4).await);
+    }
 
     let t = Instant::now();
     let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
@@ -85,7 +99,10 @@ async fn main() {
             pct(1.0)
         );
     }
-    println!("server peak RSS: {} MB", server.peak_rss_kb() / 1024);
+    for s in &servers {
+        println!("server peak RSS: {} MB", s.peak_rss_kb() / 1024);
+    }
+    let server = &servers[0];
     if server.database_url.starts_with("sqlite://") {
         let size: u64 = ["", "-wal"]
             .iter()
@@ -143,13 +160,16 @@ async fn run_round(
     let mut tasks = Vec::new();
     for w in 0..concurrency {
         let (fleet, tokens, next) = (fleet.clone(), tokens.clone(), next.clone());
-        let (channel, wire) = (channels[w % channels.len()].clone(), wire.clone());
+        let wire = wire.clone();
+        let channels = channels.to_vec();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(host) = fleet.hosts.get(i) else { break };
                 let bytes = wire.encode(&fleet, host, format!("r{round}-{i}"), 1_700_000_000_000 + round as i64 * 1000);
+                // Alternate servers per request (channels are grouped per server).
+                let channel = channels[(i % channels.len() + w) % channels.len()].clone();
                 let t = Instant::now();
                 let ack = submit_raw(channel.clone(), &tokens[i], bytes).await.expect("submit");
                 latencies.push(t.elapsed());
