@@ -1,0 +1,107 @@
+//! A repository prepared for lookups: its packages by name, newest first; which module
+//! streams each package belongs to; its errata by package name. Built once per repository
+//! revision and shared by every host that uses the repository.
+
+use std::cmp::Ordering;
+
+use crate::hash::FxHashMap;
+use crate::model::{Pkg, RepoData};
+
+/// A repository with its lookup tables.
+#[derive(Debug, Clone, Default)]
+pub struct IndexedRepo {
+    pub data: RepoData,
+    /// Package name → indices into `data.packages`, newest version first.
+    by_name: FxHashMap<Box<str>, Vec<u32>>,
+    /// Package id → indices into `data.modules` of the streams that contain it.
+    streams_of: FxHashMap<i64, Vec<u32>>,
+    /// Stream index → the package names it provides.
+    stream_names: Vec<Vec<Box<str>>>,
+    /// Package name → (erratum index, index into that erratum's fixed packages).
+    errata_by_name: FxHashMap<Box<str>, Vec<(u32, u32)>>,
+    /// Debian/Ubuntu versioned kernel images (`linux-image-<abi>-<flavour>`).
+    kernel_images: Vec<u32>,
+}
+
+impl IndexedRepo {
+    pub fn new(data: RepoData) -> Self {
+        let mut by_name: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
+        let mut by_id: FxHashMap<i64, u32> = FxHashMap::default();
+        for (i, p) in data.packages.iter().enumerate() {
+            by_name.entry(p.name.clone()).or_default().push(i as u32);
+            by_id.insert(p.id, i as u32);
+        }
+        for list in by_name.values_mut() {
+            // Newest first; equal versions (other arches) keep their order.
+            list.sort_by(|a, b| data.packages[*b as usize].cmp_evr(&data.packages[*a as usize]));
+        }
+        let mut streams_of: FxHashMap<i64, Vec<u32>> = FxHashMap::default();
+        let mut stream_names = Vec::with_capacity(data.modules.len());
+        for (s, stream) in data.modules.iter().enumerate() {
+            let mut names: Vec<Box<str>> = Vec::new();
+            for id in &stream.artifacts {
+                streams_of.entry(*id).or_default().push(s as u32);
+                if let Some(&i) = by_id.get(id) {
+                    names.push(data.packages[i as usize].name.clone());
+                }
+            }
+            names.sort();
+            names.dedup();
+            stream_names.push(names);
+        }
+        let mut errata_by_name: FxHashMap<Box<str>, Vec<(u32, u32)>> = FxHashMap::default();
+        for (e, erratum) in data.errata.iter().enumerate() {
+            for (f, fixed) in erratum.fixed.iter().enumerate() {
+                errata_by_name.entry(fixed.name.clone()).or_default().push((e as u32, f as u32));
+            }
+        }
+        let kernel_images = (0..data.packages.len() as u32)
+            .filter(|i| {
+                crate::kernel::deb_kernel_parts(&data.packages[*i as usize].name).is_some_and(|k| k.0 == "linux-image-")
+            })
+            .collect();
+        Self { data, by_name, streams_of, stream_names, errata_by_name, kernel_images }
+    }
+
+    /// The packages named `name`, newest first.
+    pub fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Pkg> + 'a {
+        self.by_name.get(name).into_iter().flatten().map(|i| &self.data.packages[*i as usize])
+    }
+
+    /// The Debian/Ubuntu versioned kernel images this repository offers.
+    pub fn kernel_images(&self) -> impl Iterator<Item = &Pkg> + '_ {
+        self.kernel_images.iter().map(|i| &self.data.packages[*i as usize])
+    }
+
+    /// Whether this repository offers exactly this package.
+    pub fn contains(&self, p: &Pkg) -> bool {
+        self.named(&p.name).any(|q| q.id == p.id)
+    }
+
+    /// The (module, stream) pairs a package belongs to; empty for a non-modular package.
+    pub fn streams_of(&self, id: i64) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.streams_of.get(&id).into_iter().flatten().map(|s| {
+            let m = &self.data.modules[*s as usize];
+            (&*m.name, &*m.stream)
+        })
+    }
+
+    /// Every (module, stream, provided names) this repository offers.
+    pub fn streams(&self) -> impl Iterator<Item = (&str, &str, &[Box<str>])> + '_ {
+        self.data.modules.iter().zip(&self.stream_names).map(|(m, names)| (&*m.name, &*m.stream, &names[..]))
+    }
+
+    /// Security errata of this repository fixing a package named like `p`'s with a version
+    /// newer than `installed` and not newer than `candidate`.
+    pub fn security_erratum(&self, installed: &Pkg, candidate: &Pkg) -> Option<&str> {
+        self.errata_by_name.get(&*candidate.name)?.iter().find_map(|&(e, f)| {
+            let erratum = &self.data.errata[e as usize];
+            let fixed = &erratum.fixed[f as usize];
+            let arch_fits = fixed.arch == candidate.arch || &*fixed.arch == "noarch";
+            let in_range = fixed.kind == candidate.kind
+                && fixed.cmp_evr(installed) == Ordering::Greater
+                && fixed.cmp_evr(candidate) != Ordering::Greater;
+            (erratum.security && arch_fits && in_range).then_some(&*erratum.name)
+        })
+    }
+}
