@@ -42,6 +42,8 @@ pub struct JobsConfig {
     pub reports_kept_per_host: i64,
     /// Transaction records are kept this long.
     pub transactions_kept_days: u64,
+    /// How often hosts left stale are recomputed (reports trigger their host at once).
+    pub recompute_interval_seconds: u64,
     /// A no-op job that holds its lease for `probe_duration_ms`, every `probe_interval_ms`
     /// (0: off): shows jobs being shared out and taken over.
     pub probe_interval_ms: u64,
@@ -55,6 +57,7 @@ impl Default for JobsConfig {
             prune_interval_seconds: 3_600,
             reports_kept_per_host: 50,
             transactions_kept_days: 365,
+            recompute_interval_seconds: 60,
             probe_interval_ms: 0,
             probe_duration_ms: 0,
         }
@@ -140,6 +143,7 @@ impl Config {
         parse_env(&var, "PATCHMAN_PRUNE_INTERVAL_SECONDS", &mut jobs.prune_interval_seconds)?;
         parse_env(&var, "PATCHMAN_REPORTS_KEPT_PER_HOST", &mut jobs.reports_kept_per_host)?;
         parse_env(&var, "PATCHMAN_TRANSACTIONS_KEPT_DAYS", &mut jobs.transactions_kept_days)?;
+        parse_env(&var, "PATCHMAN_RECOMPUTE_INTERVAL_SECONDS", &mut jobs.recompute_interval_seconds)?;
         parse_env(&var, "PATCHMAN_PROBE_INTERVAL_MS", &mut jobs.probe_interval_ms)?;
         parse_env(&var, "PATCHMAN_PROBE_DURATION_MS", &mut jobs.probe_duration_ms)?;
         if self.enrollment_key.as_deref().is_some_and(|k| k.trim().len() < 16) {

@@ -10,8 +10,9 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
-use crate::jobs::{Job, Probe, PruneReports, SchedulerConfig};
+use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, SchedulerConfig};
 use crate::store::Store;
+use crate::updates::Updater;
 use crate::web::{self, WebState};
 
 /// The key hosts enroll with: the configured one, else the one generated on first start.
@@ -27,21 +28,32 @@ pub async fn enrollment_key(config: &Config, store: &dyn Store) -> anyhow::Resul
 }
 
 /// The whole application: gRPC services merged with the web routes.
-pub fn app(store: Arc<dyn Store>, config: &Config, enrollment_key: String) -> anyhow::Result<Router> {
+pub fn app(
+    store: Arc<dyn Store>,
+    updater: Arc<Updater>,
+    config: &Config,
+    enrollment_key: String,
+) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
-    let reports = ReportApi::new(store.clone(), limits, enrollment_key).into_service(config.max_message_bytes);
+    let reports = ReportApi::new(store.clone(), updater, limits, enrollment_key).into_service(config.max_message_bytes);
     let grpc = tonic::service::Routes::new(reports).into_axum_router();
     Ok(grpc.merge(web::router(WebState::new(store)?)))
 }
 
 /// The jobs this server runs, from the configuration.
-pub fn jobs(config: &Config) -> Vec<Arc<dyn Job>> {
+pub fn jobs(config: &Config, updater: &Arc<Updater>) -> Vec<Arc<dyn Job>> {
     let j = &config.jobs;
-    let mut jobs: Vec<Arc<dyn Job>> = vec![Arc::new(PruneReports {
-        interval: Duration::from_secs(j.prune_interval_seconds.max(1)),
-        keep_per_host: j.reports_kept_per_host.max(1),
-        keep_transactions: Duration::from_secs(j.transactions_kept_days * 86_400),
-    })];
+    let mut jobs: Vec<Arc<dyn Job>> = vec![
+        Arc::new(PruneReports {
+            interval: Duration::from_secs(j.prune_interval_seconds.max(1)),
+            keep_per_host: j.reports_kept_per_host.max(1),
+            keep_transactions: Duration::from_secs(j.transactions_kept_days * 86_400),
+        }),
+        Arc::new(RecomputeStale {
+            interval: Duration::from_secs(j.recompute_interval_seconds.max(1)),
+            updater: updater.clone(),
+        }),
+    ];
     if j.probe_interval_ms > 0 {
         jobs.push(Arc::new(Probe {
             interval: Duration::from_millis(j.probe_interval_ms),
@@ -53,10 +65,12 @@ pub fn jobs(config: &Config) -> Vec<Arc<dyn Job>> {
 
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let key = enrollment_key(&config, &*store).await?;
+    let updater = Updater::new(store.clone());
+    tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
     tracing::info!(owner = scheduler.owner, "running background jobs");
-    tokio::spawn(crate::jobs::run(store.clone(), jobs(&config), scheduler));
-    let app = app(store, &config, key)?;
+    tokio::spawn(crate::jobs::run(store.clone(), jobs(&config, &updater), scheduler));
+    let app = app(store, updater, &config, key)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;

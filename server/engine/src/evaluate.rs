@@ -25,7 +25,7 @@ pub fn evaluate(host: &HostInput, repos: &[RepoUse]) -> Verdict {
     let modules = ModuleView::new(host, repos);
     let mut groups: FxHashMap<(Kind, &str, &str), Vec<&Pkg>> = FxHashMap::default();
     let mut not_in_repos = Vec::new();
-    for p in &host.installed {
+    for p in host.installed.iter().map(|p| &**p) {
         groups.entry((p.kind, &p.name, &p.arch)).or_default().push(p);
         if !repos.iter().any(|r| r.repo.contains(p)) {
             not_in_repos.push(p.id);

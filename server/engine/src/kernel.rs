@@ -4,6 +4,7 @@
 //! kernel is older than the newest installed one.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::model::{Kind, Pkg};
 
@@ -56,9 +57,9 @@ pub fn series(abi: &str) -> &str {
 }
 
 /// The installed kernel package the host runs, if the host has it as a package.
-pub fn running_image<'a>(installed: &'a [Pkg], kernel: &str) -> Option<&'a Pkg> {
+pub fn running_image<'a>(installed: &'a [Arc<Pkg>], kernel: &str) -> Option<&'a Pkg> {
     let deb = format!("linux-image-{kernel}");
-    installed.iter().find(|p| match p.kind {
+    installed.iter().map(|p| &**p).find(|p| match p.kind {
         Kind::Deb => *p.name == deb,
         Kind::Rpm => {
             RPM_KERNEL_IMAGES.contains(&&*p.name) && format!("{}-{}.{}", p.version, p.release, p.arch) == kernel
@@ -68,7 +69,7 @@ pub fn running_image<'a>(installed: &'a [Pkg], kernel: &str) -> Option<&'a Pkg> 
 
 /// Why a reboot is due: a kernel of the running one's kind and flavour newer than it is
 /// installed. `None` when the running kernel is the newest or is not a known package.
-pub fn reboot_reason(installed: &[Pkg], kernel: &str) -> Option<String> {
+pub fn reboot_reason(installed: &[Arc<Pkg>], kernel: &str) -> Option<String> {
     let running = running_image(installed, kernel)?;
     let same_line = |p: &&Pkg| match running.kind {
         Kind::Rpm => p.name == running.name && p.arch == running.arch,
@@ -77,7 +78,7 @@ pub fn reboot_reason(installed: &[Pkg], kernel: &str) -> Option<String> {
             _ => false,
         },
     };
-    let newest = installed.iter().filter(same_line).max_by(|a, b| a.cmp_evr(b))?;
+    let newest = installed.iter().map(|p| &**p).filter(same_line).max_by(|a, b| a.cmp_evr(b))?;
     (newest.cmp_evr(running) == Ordering::Greater).then(|| match running.kind {
         Kind::Rpm => format!("running kernel {} is older than installed {}-{}", kernel, newest.version, newest.release),
         Kind::Deb => format!(

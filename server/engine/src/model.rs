@@ -2,6 +2,7 @@
 //! errata, a host, and the verdict. Plain data; the caller fills it from the store.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use crate::vercmp::{deb_cmp_parts, rpm_cmp_evr};
 
@@ -95,7 +96,8 @@ pub struct HostInput {
     pub machine_arch: String,
     /// `uname -r`, e.g. "6.1.0-18-amd64" or "5.14.0-427.13.1.el9_4.x86_64".
     pub kernel: String,
-    pub installed: Vec<Pkg>,
+    /// Shared: many hosts hold the same package rows.
+    pub installed: Vec<Arc<Pkg>>,
     /// Module streams the host enabled: (module, stream).
     pub enabled_modules: Vec<(String, String)>,
 }

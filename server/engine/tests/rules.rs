@@ -43,6 +43,7 @@ fn uses(repos: Vec<(RepoData, i32)>) -> Vec<RepoUse> {
 }
 
 fn host(kernel: &str, installed: Vec<Pkg>) -> HostInput {
+    let installed = installed.into_iter().map(Arc::new).collect();
     HostInput { machine_arch: "x86_64".into(), kernel: kernel.into(), installed, enabled_modules: Vec::new() }
 }
 
@@ -51,6 +52,7 @@ fn summary(h: &HostInput, repos: &[RepoUse], v: &Verdict) -> Vec<String> {
     let find = |id: i64| {
         h.installed
             .iter()
+            .map(|p| &**p)
             .chain(repos.iter().flat_map(|r| r.repo.data.packages.iter()))
             .find(|p| p.id == id)
             .map(|p| format!("{}.{} {}", p.name, p.arch, p.evr()))

@@ -39,6 +39,12 @@ enum Command {
         #[arg(long, value_name = "URL")]
         to: String,
     },
+    /// Work out which hosts need which updates: every host, or one.
+    FindUpdates {
+        /// Only this host.
+        #[arg(long)]
+        host: Option<String>,
+    },
     /// List the background jobs: interval, next due time, current lease, runs.
     Jobs {
         #[arg(long)]
@@ -119,6 +125,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Host { command } => host::run(command, &*store).await,
+        Command::FindUpdates { host } => {
+            let updater = crate::updates::Updater::new(store.clone());
+            let started = std::time::Instant::now();
+            let stats = match host {
+                Some(name) => {
+                    let Some(id) = store.host_id(&name.to_ascii_lowercase()).await? else {
+                        eprintln!("patchman: no host named {name}");
+                        return Ok(ExitCode::from(2));
+                    };
+                    store.mark_stale(Some(&[id])).await?;
+                    updater.recompute(&[id]).await?
+                }
+                None => updater.recompute_all().await?,
+            };
+            println!(
+                "{} hosts, {} updates, {} verdicts changed or refreshed in {:.2} s",
+                stats.hosts,
+                stats.updates,
+                stats.saved,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Jobs { json } => {
             let jobs = store.jobs().await?;
             if json {

@@ -11,16 +11,18 @@ use tonic::{Request, Response, Status};
 use crate::auth::{self, TokenHash};
 use crate::ingest::{self, IngestError, now_ms};
 use crate::store::{EnrollOutcome, Enrollment, IngestOutcome, Store};
+use crate::updates::Updater;
 
 pub struct ReportApi {
     store: Arc<dyn Store>,
+    updater: Arc<Updater>,
     limits: validate::Limits,
     enrollment_key: String,
 }
 
 impl ReportApi {
-    pub fn new(store: Arc<dyn Store>, limits: validate::Limits, enrollment_key: String) -> Self {
-        Self { store, limits, enrollment_key }
+    pub fn new(store: Arc<dyn Store>, updater: Arc<Updater>, limits: validate::Limits, enrollment_key: String) -> Self {
+        Self { store, updater, limits, enrollment_key }
     }
 
     pub fn into_service(self, max_message_bytes: usize) -> ReportServiceServer<Self> {
@@ -106,6 +108,10 @@ impl ReportService for ReportApi {
                 }
                 IngestError::Store(err) => storage_failed(&err, &report_id),
             })?;
+        if matches!(outcome, IngestOutcome::Stored { .. }) {
+            // The host's state changed: its updates are recomputed right after the ack.
+            self.updater.notify();
+        }
         Ok(ack(report_id, outcome))
     }
 

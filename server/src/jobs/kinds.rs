@@ -55,3 +55,29 @@ impl Job for Probe {
         Ok(())
     }
 }
+
+/// Recomputes hosts left stale: by a server that stopped before it got to them, or by a
+/// repository refresh. Reports normally trigger their host's recomputation at once.
+pub struct RecomputeStale {
+    pub interval: Duration,
+    pub updater: std::sync::Arc<crate::updates::Updater>,
+}
+
+#[async_trait]
+impl Job for RecomputeStale {
+    fn name(&self) -> &'static str {
+        "recompute-stale"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, _store: &dyn Store) -> anyhow::Result<()> {
+        let stats = self.updater.recompute_stale().await?;
+        if stats.hosts > 0 {
+            tracing::info!(hosts = stats.hosts, updates = stats.updates, "recomputed stale hosts");
+        }
+        Ok(())
+    }
+}

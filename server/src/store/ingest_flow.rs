@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 
 use super::known::{KnownNames, NameKind};
-use super::{IngestOutcome, IngestRejection, KnownPackages, StoreError, StoreResult};
+use super::{IngestOutcome, IngestRejection, KnownPackages, PackageRow, StoreError, StoreResult};
 use crate::auth::TokenHash;
 use crate::ingest::{Digest, PreparedRepo, PreparedReport};
-use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction};
+use crate::report::{ModuleStream, RepoUrl, Transaction};
 
 /// The host a token belongs to, as far as ingest needs it.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ pub(crate) trait IngestOps: Send {
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
     /// Inserts packages that are not stored yet; returns the id of a stored package whose
     /// content differs from the one given with the same id (a hash collision), if any.
-    async fn upsert_packages(&mut self, packages: &[(i64, &InstalledPackage)]) -> StoreResult<Option<i64>>;
+    async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>>;
     async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>>;
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
     async fn add_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
@@ -130,11 +130,19 @@ pub(crate) async fn ingest<O: IngestOps>(
         new_packages = known.unknown(rep.packages.iter().map(|p| p.id));
         if !new_packages.is_empty() {
             let mut wanted = new_packages.iter().peekable();
-            let rows: Vec<(i64, &InstalledPackage)> = rep
+            let rows: Vec<PackageRow> = rep
                 .packages
                 .iter()
                 .filter(|p| wanted.next_if(|id| **id == p.id).is_some())
-                .map(|p| (p.id, rep.installed(*p)))
+                .map(|p| {
+                    let i = rep.installed(*p);
+                    PackageRow {
+                        id: p.id,
+                        package: &i.package,
+                        source_name: &i.source_name,
+                        source_version: &i.source_version,
+                    }
+                })
                 .collect();
             if let Some(id) = ops.upsert_packages(&rows).await? {
                 return Err(StoreError::PackageIdCollision(id));

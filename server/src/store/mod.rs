@@ -6,6 +6,7 @@ mod ingest_flow;
 mod known;
 mod migrations;
 mod portable;
+mod portable_updates;
 pub mod postgres;
 pub mod sqlite;
 pub mod views;
@@ -71,6 +72,40 @@ pub enum IngestRejection {
     UnknownToken,
     /// The token belongs to another host.
     WrongHost { token_host: String },
+}
+
+/// A package row to write: the package, its id, and (for deb) its source.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackageRow<'a> {
+    pub id: i64,
+    pub package: &'a crate::report::Package,
+    pub source_name: &'a str,
+    pub source_version: &'a str,
+}
+
+/// What the engine needs of one host, with its packages as ids (the caller resolves them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostWork {
+    pub host_id: i64,
+    /// The version of the state this was read from: a verdict is saved only for it.
+    pub state_version: i64,
+    pub kernel: String,
+    pub arch: String,
+    pub package_ids: Vec<i64>,
+    /// Enabled module streams.
+    pub modules: Vec<(String, String)>,
+    /// The repositories whose packages count for the host, with the host's priority.
+    pub repos: Vec<(i64, i32)>,
+}
+
+/// A verdict to save for a host, with the state version it was computed from.
+#[derive(Debug, Clone)]
+pub struct VerdictRecord<'a> {
+    pub host_id: i64,
+    pub state_version: i64,
+    /// Digest of the verdict: an unchanged verdict rewrites no rows.
+    pub digest: [u8; 16],
+    pub verdict: &'a patchman_engine::Verdict,
 }
 
 /// A due job this process now holds the lease of.
@@ -149,6 +184,28 @@ pub trait Store: Send + Sync + 'static {
     /// Keeps the newest `keep` report rows per host and transactions finished after
     /// `transactions_before`; returns how many rows were deleted.
     async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64>;
+
+    /// (repository id, revision) of every enabled repository.
+    async fn repo_revisions(&self) -> StoreResult<Vec<(i64, i64)>>;
+    /// A repository as the engine needs it, with its revision.
+    async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>>;
+    async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>>;
+    async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<HostWork>>;
+    /// Hosts whose updates need computing, lowest ids first.
+    async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>>;
+    /// Marks hosts (all, or these) for recomputation.
+    async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
+    async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>>;
+    /// Saves verdicts computed from the hosts' current state; returns how many were saved.
+    async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize>;
+    /// Replaces what a repository offers; true when something changed (the hosts using it
+    /// are then marked for recomputation).
+    async fn replace_repo_contents(
+        &self,
+        repo_id: i64,
+        contents: &crate::contents::RepoContents,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
 }
 
 /// Opens (and creates, for SQLite) the database and applies pending migrations.

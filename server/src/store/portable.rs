@@ -21,7 +21,8 @@ macro_rules! portable_queries {
              coalesce(v.name, ''), h.arch, h.kernel, h.package_count, \
              (SELECT count(*) FROM host_repos hr WHERE hr.host_id = h.id), h.reboot_required, h.last_seen_at, \
              h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, h.use_host_repos, \
-             h.client_version, h.enrolled_at, h.last_changed_at \
+             h.client_version, h.enrolled_at, h.last_changed_at, h.security_update_count, h.bugfix_update_count, \
+             h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason \
              FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
              LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
 
@@ -35,9 +36,13 @@ macro_rules! portable_queries {
                 kernel: row.get(6),
                 package_count: row.get(7),
                 repo_count: row.get(8),
-                reboot_required: row.get(9),
+                reboot_required: row.get::<bool, _>(9) || !row.get::<String, _>(24).is_empty(),
                 tags,
                 last_seen_at: row.get(10),
+                security_updates: row.get(20),
+                bugfix_updates: row.get(21),
+                unknown_packages: row.get(22),
+                updates_current: !row.get::<bool, _>(23),
             }
         }
 
@@ -77,12 +82,17 @@ macro_rules! portable_queries {
                 os_id: row.get(12),
                 os_pretty_name: row.get(13),
                 os_cpe_name: row.get(14),
-                reboot_reason: row.get(15),
+                reboot_reason: {
+                    let (host, kernel): (String, String) = (row.get(15), row.get(24));
+                    [host, kernel].into_iter().filter(|r| !r.is_empty()).collect::<Vec<_>>().join("; ")
+                },
                 use_host_repos: row.get(16),
                 client_version: row.get(17),
                 enrolled_at: row.get(18),
                 last_changed_at: row.get(19),
                 packages: host_packages(pool, host_id).await?,
+                updates: host_updates(pool, host_id).await?,
+                packages_not_in_repos: host_unknown_packages(pool, host_id).await?,
                 repos: host_repos(pool, host_id).await?,
                 modules: host_modules(pool, host_id).await?,
                 reports: host_reports(pool, host_id).await?,

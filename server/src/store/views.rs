@@ -20,6 +20,12 @@ pub struct HostSummary {
     pub tags: Vec<String>,
     #[serde(serialize_with = "opt_time")]
     pub last_seen_at: Option<i64>,
+    pub security_updates: i64,
+    pub bugfix_updates: i64,
+    /// Installed packages no repository of the host offers.
+    pub unknown_packages: i64,
+    /// Whether the updates shown were computed from the host's current state.
+    pub updates_current: bool,
 }
 
 /// `patchman host show NAME`.
@@ -39,6 +45,9 @@ pub struct HostDetail {
     #[serde(serialize_with = "opt_time")]
     pub last_changed_at: Option<i64>,
     pub packages: Vec<PackageView>,
+    pub updates: Vec<UpdateView>,
+    /// "name version arch" of installed packages that no repository of the host offers.
+    pub packages_not_in_repos: Vec<String>,
     pub repos: Vec<HostRepoView>,
     pub modules: Vec<ModuleView>,
     pub reports: Vec<ReportView>,
@@ -57,6 +66,24 @@ pub struct PackageView {
     pub evr: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub source_name: String,
+}
+
+/// One update a host needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateView {
+    pub name: String,
+    pub arch: String,
+    pub installed: String,
+    pub available: String,
+    /// The package to install: the same name, or for a kernel update a newer ABI's package.
+    pub available_name: String,
+    pub available_arch: String,
+    pub security: bool,
+    pub kernel: bool,
+    pub repo: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub erratum: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

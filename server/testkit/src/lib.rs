@@ -2,6 +2,7 @@
 //! real `patchman serve`, and find the tools tests need (failing loudly when one is missing).
 
 pub mod grpc;
+pub mod http;
 pub mod pg;
 pub mod rpm;
 pub mod server;

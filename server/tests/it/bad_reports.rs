@@ -5,7 +5,7 @@ use patchman_proto as pb;
 use prost::Message as _;
 use tonic::Code;
 
-use crate::support::{client, enroll, fingerprint, good_report, package, start_server, submit};
+use crate::support::{client, enroll, fingerprint, good_report, package, settled, start_server, submit};
 
 type Mutation = fn(&mut pb::Report);
 
@@ -93,6 +93,7 @@ async fn bad_reports_are_refused_and_change_nothing() {
     let token = enroll(&mut c, "web01.example.org", "0123456789abcdef0123456789abcdef").await;
     let other_token = enroll(&mut c, "db01.example.org", "").await;
     submit(&mut c, Some(&token), good_report("web01.example.org", "r1")).await.expect("a good report is stored");
+    settled(&server, "web01.example.org").await;
     let before = fingerprint(&server).await;
 
     let mut checked = 0;
@@ -143,6 +144,7 @@ async fn a_report_failing_half_way_is_rolled_back() {
     let mut c = client(&server).await;
     let token = enroll(&mut c, "web01.example.org", "").await;
     submit(&mut c, Some(&token), good_report("web01.example.org", "r1")).await.unwrap();
+    settled(&server, "web01.example.org").await;
     {
         use std::str::FromStr as _;
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&server.database_url).unwrap();

@@ -14,6 +14,7 @@ async fn a_host_cannot_overwrite_another_hosts_inventory() {
     let db = enroll(&mut c, "db01.example.org", "22222222222222222222222222222222").await;
     assert_ne!(web, db);
     submit(&mut c, Some(&web), good_report("web01.example.org", "w1")).await.unwrap();
+    crate::support::settled(&server, "web01.example.org").await;
     let before = fingerprint(&server).await;
 
     // db01's token, a report claiming to be web01 with other packages.

@@ -98,7 +98,8 @@ pub fn good_report(hostname: &str, report_id: &str) -> pb::Report {
     }
 }
 
-/// Every row of every table, as text: equal fingerprints mean an unchanged database.
+/// Every row of every table but the scheduler's (`jobs`, `job_runs`), as text: equal
+/// fingerprints mean an unchanged database.
 pub async fn fingerprint(server: &Server) -> BTreeMap<String, String> {
     fingerprint_url(&server.database_url).await
 }
@@ -108,7 +109,7 @@ pub async fn fingerprint_url(url: &str) -> BTreeMap<String, String> {
     let opts = SqliteConnectOptions::from_str(url).unwrap().read_only(true);
     let mut conn = sqlx::ConnectOptions::connect(&opts).await.expect("open the test database");
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_sqlx%' ORDER BY name",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_sqlx%' AND name NOT LIKE 'job%' ORDER BY name",
     )
     .fetch_all(&mut conn)
     .await
@@ -135,4 +136,15 @@ pub async fn fingerprint_url(url: &str) -> BTreeMap<String, String> {
 /// `patchman host show NAME --json`.
 pub fn host_json(server: &Server, hostname: &str) -> serde_json::Value {
     serde_json::from_str(&server.admin(&["host", "show", hostname, "--json"])).expect("host show prints JSON")
+}
+
+/// Waits until the server has computed the host's updates from its current state.
+pub async fn settled(server: &Server, hostname: &str) {
+    for _ in 0..200 {
+        if host_json(server, hostname)["updates_current"] == true {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the updates of {hostname} were never computed");
 }

@@ -7,9 +7,9 @@ use sqlx::{Postgres, Row, Transaction};
 
 use crate::auth::TokenHash;
 use crate::ingest::{PreparedRepo, PreparedReport};
-use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction as HostTransaction};
-use crate::store::StoreResult;
+use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
 use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps, ReportRow};
+use crate::store::{PackageRow, StoreResult};
 
 pub(super) struct PgIngest(pub Transaction<'static, Postgres>);
 
@@ -126,47 +126,8 @@ impl IngestOps for PgIngest {
         Ok(())
     }
 
-    async fn upsert_packages(&mut self, packages: &[(i64, &InstalledPackage)]) -> StoreResult<Option<i64>> {
-        let id: Vec<i64> = packages.iter().map(|(id, _)| *id).collect();
-        let kind: Vec<i64> = packages.iter().map(|(_, p)| p.package.kind as i64).collect();
-        let name: Vec<&str> = packages.iter().map(|(_, p)| p.package.name.as_str()).collect();
-        let epoch: Vec<i64> = packages.iter().map(|(_, p)| i64::from(p.package.epoch)).collect();
-        let version: Vec<&str> = packages.iter().map(|(_, p)| p.package.version.as_str()).collect();
-        let release: Vec<&str> = packages.iter().map(|(_, p)| p.package.release.as_str()).collect();
-        let arch: Vec<&str> = packages.iter().map(|(_, p)| p.package.arch.as_str()).collect();
-        let source_name: Vec<&str> = packages.iter().map(|(_, p)| p.source_name.as_str()).collect();
-        let source_version: Vec<&str> = packages.iter().map(|(_, p)| p.source_version.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
-             $7::text[], $8::text[], $9::text[]) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(&kind)
-        .bind(&name)
-        .bind(&epoch)
-        .bind(&version)
-        .bind(&release)
-        .bind(&arch)
-        .bind(&source_name)
-        .bind(&source_version)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(sqlx::query_scalar(
-            "SELECT p.id FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
-             $7::text[]) AS j(id, kind, name, epoch, version, release, arch) JOIN packages p ON p.id = j.id \
-             WHERE (p.kind, p.name, p.epoch, p.version, p.release, p.arch) \
-             IS DISTINCT FROM (j.kind, j.name, j.epoch, j.version, j.release, j.arch) LIMIT 1",
-        )
-        .bind(&id)
-        .bind(&kind)
-        .bind(&name)
-        .bind(&epoch)
-        .bind(&version)
-        .bind(&release)
-        .bind(&arch)
-        .fetch_optional(&mut *self.0)
-        .await?)
+    async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>> {
+        super::bulk::upsert_packages(&mut self.0, packages).await
     }
 
     async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
@@ -360,7 +321,8 @@ impl IngestOps for PgIngest {
              os_cpe_name = $6, os_codename = $7, arch = $8, kernel = $9, reboot_required = $10, reboot_reason = $11, \
              reboot_packages = $12, client_version = $13, package_count = $14, last_seen_at = $15, \
              last_generated_at = $16, last_changed_at = $15, packages_digest = $17, repos_digest = $18, \
-             modules_digest = $19, meta_digest = $20, wire_digest = $21 WHERE id = $22",
+             modules_digest = $19, meta_digest = $20, wire_digest = $21, \
+             state_version = state_version + 1, updates_stale = $23 WHERE id = $22",
         )
         .bind(&r.machine_id)
         .bind(u.domain_id)
@@ -384,6 +346,7 @@ impl IngestOps for PgIngest {
         .bind(&d.meta[..])
         .bind(rep.wire_digest.as_ref().map(|d| &d[..]))
         .bind(host_id)
+        .bind(true)
         .execute(&mut *self.0)
         .await?;
         Ok(())

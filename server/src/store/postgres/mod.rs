@@ -1,6 +1,7 @@
 //! The PostgreSQL store, for large fleets: any number of `patchman serve` processes share one
 //! database. Each report is one transaction; the host's row lock orders reports of one host.
 
+mod bulk;
 mod ingest;
 mod queries;
 
@@ -154,5 +155,46 @@ impl Store for PgStore {
 
     async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64> {
         queries::prune_reports(&self.pool, keep, transactions_before).await
+    }
+
+    async fn repo_revisions(&self) -> StoreResult<Vec<(i64, i64)>> {
+        queries::repo_revisions(&self.pool).await
+    }
+
+    async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>> {
+        queries::repo_data(&self.pool, repo_id).await
+    }
+
+    async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>> {
+        queries::packages_by_ids(&self.pool, ids).await
+    }
+
+    async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<super::HostWork>> {
+        queries::host_work(&self.pool, host_ids).await
+    }
+
+    async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>> {
+        queries::stale_hosts(&self.pool, limit).await
+    }
+
+    async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64> {
+        queries::mark_stale(&self.pool, host_ids).await
+    }
+
+    async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>> {
+        queries::host_id(&self.pool, hostname).await
+    }
+
+    async fn save_verdicts(&self, verdicts: &[super::VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize> {
+        queries::save_verdicts(&self.pool, verdicts, now_ms).await
+    }
+
+    async fn replace_repo_contents(
+        &self,
+        repo_id: i64,
+        contents: &crate::contents::RepoContents,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        queries::replace_repo_contents(&self.pool, &self.known, repo_id, contents, now_ms).await
     }
 }

@@ -9,3 +9,4 @@ const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
      ORDER BY due_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name, due_at, interval_ms";
 
 crate::store::portable::portable_queries!();
+crate::store::portable_updates::portable_update_queries!();

@@ -5,17 +5,14 @@
 use async_trait::async_trait;
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::bulk::json;
 use crate::auth::TokenHash;
 use crate::ingest::{PreparedRepo, PreparedReport};
-use crate::report::{InstalledPackage, ModuleStream, RepoUrl, Transaction as HostTransaction};
-use crate::store::StoreResult;
+use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
 use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps, ReportRow};
+use crate::store::{PackageRow, StoreResult};
 
 pub(super) struct SqliteIngest(pub Transaction<'static, Sqlite>);
-
-fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serialises to JSON")
-}
 
 const UPSERT_OS_GROUP: &str =
     "INSERT INTO os_groups (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id";
@@ -98,41 +95,8 @@ impl IngestOps for SqliteIngest {
         Ok(())
     }
 
-    async fn upsert_packages(&mut self, packages: &[(i64, &InstalledPackage)]) -> StoreResult<Option<i64>> {
-        let rows: Vec<_> = packages
-            .iter()
-            .map(|(id, i)| {
-                let pkg = &i.package;
-                (
-                    *id,
-                    pkg.kind as i64,
-                    &pkg.name,
-                    pkg.epoch,
-                    &pkg.version,
-                    &pkg.release,
-                    &pkg.arch,
-                    &i.source_name,
-                    &i.source_version,
-                )
-            })
-            .collect();
-        let rows = json(&rows);
-        sqlx::query(
-            "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
-             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, \
-             j.value->>7, j.value->>8 FROM json_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&rows)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(sqlx::query_scalar(
-            "SELECT p.id FROM json_each($1) j JOIN packages p ON p.id = j.value->>0 \
-             WHERE p.kind <> j.value->>1 OR p.name <> j.value->>2 OR p.epoch <> j.value->>3 \
-             OR p.version <> j.value->>4 OR p.release <> j.value->>5 OR p.arch <> j.value->>6 LIMIT 1",
-        )
-        .bind(&rows)
-        .fetch_optional(&mut *self.0)
-        .await?)
+    async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>> {
+        super::bulk::upsert_packages(&mut self.0, packages).await
     }
 
     async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
@@ -304,7 +268,8 @@ impl IngestOps for SqliteIngest {
              os_cpe_name = $6, os_codename = $7, arch = $8, kernel = $9, reboot_required = $10, reboot_reason = $11, \
              reboot_packages = $12, client_version = $13, package_count = $14, last_seen_at = $15, \
              last_generated_at = $16, last_changed_at = $15, packages_digest = $17, repos_digest = $18, \
-             modules_digest = $19, meta_digest = $20, wire_digest = $21 WHERE id = $22",
+             modules_digest = $19, meta_digest = $20, wire_digest = $21, \
+             state_version = state_version + 1, updates_stale = $23 WHERE id = $22",
         )
         .bind(&r.machine_id)
         .bind(u.domain_id)
@@ -328,6 +293,7 @@ impl IngestOps for SqliteIngest {
         .bind(&d.meta[..])
         .bind(rep.wire_digest.as_ref().map(|d| &d[..]))
         .bind(host_id)
+        .bind(true)
         .execute(&mut *self.0)
         .await?;
         Ok(())

@@ -1,6 +1,7 @@
 //! The SQLite store: one file (WAL), one writer task that commits reports in batches
 //! (`writer`), one connection for other writes, a few reader connections.
 
+mod bulk;
 mod ingest;
 mod queries;
 mod writer;
@@ -27,6 +28,8 @@ pub struct SqliteStore {
     /// One connection for the rare other writes (enrollment, settings, deletions).
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Shared with the batching writer.
+    known: Arc<KnownPackages>,
 }
 
 impl SqliteStore {
@@ -47,11 +50,12 @@ impl SqliteStore {
         let batch_options = options.clone().pragma("wal_autocheckpoint", "0");
         let batcher =
             SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(batch_options).await?;
-        let reports = writer::spawn(batcher, Arc::new(KnownPackages::default()), Arc::new(KnownNames::default()));
+        let known = Arc::new(KnownPackages::default());
+        let reports = writer::spawn(batcher, known.clone(), Arc::new(KnownNames::default()));
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone().read_only(true)).await?;
         let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
         tokio::spawn(checkpoint_forever(checkpointer));
-        Ok(Self { reports, writer, reader })
+        Ok(Self { reports, writer, reader, known })
     }
 
     async fn send<T>(&self, job: writer::Job, rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
@@ -152,5 +156,46 @@ impl Store for SqliteStore {
 
     async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64> {
         queries::prune_reports(&self.writer, keep, transactions_before).await
+    }
+
+    async fn repo_revisions(&self) -> StoreResult<Vec<(i64, i64)>> {
+        queries::repo_revisions(&self.reader).await
+    }
+
+    async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>> {
+        queries::repo_data(&self.reader, repo_id).await
+    }
+
+    async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>> {
+        queries::packages_by_ids(&self.reader, ids).await
+    }
+
+    async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<super::HostWork>> {
+        queries::host_work(&self.reader, host_ids).await
+    }
+
+    async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>> {
+        queries::stale_hosts(&self.reader, limit).await
+    }
+
+    async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64> {
+        queries::mark_stale(&self.writer, host_ids).await
+    }
+
+    async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>> {
+        queries::host_id(&self.reader, hostname).await
+    }
+
+    async fn save_verdicts(&self, verdicts: &[super::VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize> {
+        queries::save_verdicts(&self.writer, verdicts, now_ms).await
+    }
+
+    async fn replace_repo_contents(
+        &self,
+        repo_id: i64,
+        contents: &crate::contents::RepoContents,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        queries::replace_repo_contents(&self.writer, &self.known, repo_id, contents, now_ms).await
     }
 }

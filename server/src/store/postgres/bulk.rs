@@ -1,0 +1,119 @@
+//! PostgreSQL's ways with many rows at once: arrays unpacked by `unnest`. Used by ingest,
+//! repository contents and the engine's verdicts.
+
+use sqlx::PgConnection;
+
+use crate::store::{PackageRow, StoreResult};
+
+/// The parameter for `id_list`.
+pub(super) fn ids_param(ids: &[i64]) -> Vec<i64> {
+    ids.to_vec()
+}
+
+/// The parameter for `text_list`.
+pub(super) fn texts_param(texts: &[String]) -> Vec<String> {
+    texts.to_vec()
+}
+
+/// A subquery of one column `v`: the ids bound at parameter `n`.
+pub(super) fn id_list(n: usize) -> String {
+    format!("SELECT unnest(${n}::bigint[]) AS v")
+}
+
+/// A subquery of one column `v`: the texts bound at parameter `n`.
+pub(super) fn text_list(n: usize) -> String {
+    format!("SELECT unnest(${n}::text[]) AS v")
+}
+
+/// Inserts packages not stored yet, in id order (concurrent writers lock rows in the same
+/// order); returns the id of a stored package whose content differs from the one given with
+/// the same id (a hash collision), if any.
+pub(super) async fn upsert_packages(conn: &mut PgConnection, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>> {
+    let mut rows: Vec<&PackageRow> = packages.iter().collect();
+    rows.sort_by_key(|r| r.id);
+    let id: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let kind: Vec<i64> = rows.iter().map(|r| r.package.kind as i64).collect();
+    let name: Vec<&str> = rows.iter().map(|r| r.package.name.as_str()).collect();
+    let epoch: Vec<i64> = rows.iter().map(|r| i64::from(r.package.epoch)).collect();
+    let version: Vec<&str> = rows.iter().map(|r| r.package.version.as_str()).collect();
+    let release: Vec<&str> = rows.iter().map(|r| r.package.release.as_str()).collect();
+    let arch: Vec<&str> = rows.iter().map(|r| r.package.arch.as_str()).collect();
+    let source_name: Vec<&str> = rows.iter().map(|r| r.source_name).collect();
+    let source_version: Vec<&str> = rows.iter().map(|r| r.source_version).collect();
+    sqlx::query(
+        "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+         $7::text[], $8::text[], $9::text[]) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(&kind)
+    .bind(&name)
+    .bind(&epoch)
+    .bind(&version)
+    .bind(&release)
+    .bind(&arch)
+    .bind(&source_name)
+    .bind(&source_version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT p.id FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+         $7::text[]) AS j(id, kind, name, epoch, version, release, arch) JOIN packages p ON p.id = j.id \
+         WHERE (p.kind, p.name, p.epoch, p.version, p.release, p.arch) \
+         IS DISTINCT FROM (j.kind, j.name, j.epoch, j.version, j.release, j.arch) LIMIT 1",
+    )
+    .bind(&id)
+    .bind(&kind)
+    .bind(&name)
+    .bind(&epoch)
+    .bind(&version)
+    .bind(&release)
+    .bind(&arch)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The installed package ids of each host.
+pub(super) async fn host_package_ids(conn: &mut PgConnection, host_ids: &[i64]) -> StoreResult<Vec<(i64, Vec<i64>)>> {
+    Ok(sqlx::query_as(
+        "SELECT host_id, array_agg(package_id) FROM host_packages WHERE host_id = ANY($1) GROUP BY host_id",
+    )
+    .bind(host_ids)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Writes a host's updates.
+pub(super) async fn insert_host_updates(
+    conn: &mut PgConnection,
+    host_id: i64,
+    updates: &[patchman_engine::Update],
+) -> StoreResult<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let installed: Vec<i64> = updates.iter().map(|u| u.installed).collect();
+    let candidate: Vec<i64> = updates.iter().map(|u| u.candidate).collect();
+    let repo: Vec<i64> = updates.iter().map(|u| u.repo).collect();
+    let security: Vec<bool> = updates.iter().map(|u| u.security).collect();
+    let kind: Vec<i64> =
+        updates.iter().map(|u| if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 }).collect();
+    let erratum: Vec<&str> = updates.iter().map(|u| u.erratum.as_deref().unwrap_or("")).collect();
+    let reason: Vec<&str> = updates.iter().map(|u| u.reason.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
+         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[], \
+         $7::text[], $8::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(host_id)
+    .bind(&installed)
+    .bind(&candidate)
+    .bind(&repo)
+    .bind(&security)
+    .bind(&kind)
+    .bind(&erratum)
+    .bind(&reason)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! SQLite's ways with many rows at once: lists travel as one JSON parameter, unpacked by
+//! `json_each`. Used by ingest, repository contents and the engine's verdicts.
+
+use sqlx::SqliteConnection;
+
+use crate::store::{PackageRow, StoreResult};
+
+pub(super) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises to JSON")
+}
+
+/// The parameter for `id_list`.
+pub(super) fn ids_param(ids: &[i64]) -> String {
+    json(&ids)
+}
+
+/// The parameter for `text_list`.
+pub(super) fn texts_param(texts: &[String]) -> String {
+    json(&texts)
+}
+
+/// A subquery of one column `v`: the ids bound at parameter `n`.
+pub(super) fn id_list(n: usize) -> String {
+    format!("SELECT value AS v FROM json_each(${n})")
+}
+
+/// A subquery of one column `v`: the texts bound at parameter `n`.
+pub(super) fn text_list(n: usize) -> String {
+    format!("SELECT value AS v FROM json_each(${n})")
+}
+
+/// Inserts packages not stored yet; returns the id of a stored package whose content differs
+/// from the one given with the same id (a hash collision), if any.
+pub(super) async fn upsert_packages(
+    conn: &mut SqliteConnection,
+    packages: &[PackageRow<'_>],
+) -> StoreResult<Option<i64>> {
+    let rows: Vec<_> = packages
+        .iter()
+        .map(|r| {
+            let p = r.package;
+            (r.id, p.kind as i64, &p.name, p.epoch, &p.version, &p.release, &p.arch, r.source_name, r.source_version)
+        })
+        .collect();
+    let rows = json(&rows);
+    sqlx::query(
+        "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
+         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, \
+         j.value->>7, j.value->>8 FROM json_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&rows)
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query_scalar(
+        "SELECT p.id FROM json_each($1) j JOIN packages p ON p.id = j.value->>0 \
+         WHERE p.kind <> j.value->>1 OR p.name <> j.value->>2 OR p.epoch <> j.value->>3 \
+         OR p.version <> j.value->>4 OR p.release <> j.value->>5 OR p.arch <> j.value->>6 LIMIT 1",
+    )
+    .bind(&rows)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The installed package ids of each host.
+pub(super) async fn host_package_ids(
+    conn: &mut SqliteConnection,
+    host_ids: &[i64],
+) -> StoreResult<Vec<(i64, Vec<i64>)>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT host_id, group_concat(package_id) FROM host_packages \
+         WHERE host_id IN (SELECT value FROM json_each($1)) GROUP BY host_id",
+    )
+    .bind(ids_param(host_ids))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(h, list)| (h, list.split(',').filter_map(|id| id.parse().ok()).collect())).collect())
+}
+
+/// Writes a host's updates.
+pub(super) async fn insert_host_updates(
+    conn: &mut SqliteConnection,
+    host_id: i64,
+    updates: &[patchman_engine::Update],
+) -> StoreResult<()> {
+    if updates.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = updates
+        .iter()
+        .map(|u| {
+            let kind = if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 };
+            (u.installed, u.candidate, u.repo, u.security, kind, u.erratum.as_deref().unwrap_or(""), &u.reason)
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
+         SELECT $1, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6 \
+         FROM json_each($2) j WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(host_id)
+    .bind(json(&rows))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
