@@ -1,25 +1,41 @@
 //! `patchman-client`: collect this host's state and report it to the patchman server.
+//!
+//! Every report goes through the spool (`<state-dir>/spool`): a normal run spools the new
+//! state, then delivers everything the spool holds; `--flush` only delivers; `--detach` (for
+//! package-manager hooks) only spools and leaves delivery to a detached `--flush`.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use libreport::collect::{CollectOptions, collect};
+use libreport::hooks::{ClientConfig, Reporter};
 use libreport::model::{Report, Trigger};
-use libreport::state::{DEFAULT_STATE_DIR, StateDir};
+use libreport::spool::Spool;
+use libreport::spool::deliver::{DeliverError, Delivery, deliver};
+use libreport::state::StateDir;
 use libreport::transport::{self, SendError, Timeouts};
+
+/// How long a delivery waits for another one to finish (it then sends what is left).
+const DELIVERY_LOCK_WAIT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Parser)]
 #[command(name = "patchman-client", version, about = "Report this host's packages to a patchman server")]
 struct Args {
-    /// The server, e.g. http://patchman.example.org:8080 (or PATCHMAN_SERVER).
+    /// The server, e.g. http://patchman.example.org:8080 (or PATCHMAN_SERVER, or `server` in
+    /// the config file).
     #[arg(long, env = "PATCHMAN_SERVER")]
     server: Option<String>,
+    /// The configuration file (default: PATCHMAN_CONFIG, else /etc/patchman/client.toml when
+    /// it exists). Command-line options win over it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Read the host's files under this directory instead of /.
-    #[arg(long, default_value = "/")]
-    root: PathBuf,
+    #[arg(long)]
+    root: Option<PathBuf>,
     /// Report under this host name instead of the host's own.
     #[arg(long)]
     hostname: Option<String>,
@@ -29,14 +45,25 @@ struct Args {
     /// Enroll with the site's enrollment key first and keep the host token.
     #[arg(long, value_name = "KEY", env = "PATCHMAN_ENROLLMENT_KEY")]
     enroll: Option<String>,
-    /// Where the host token (and the spool) live.
-    #[arg(long, default_value = DEFAULT_STATE_DIR)]
-    state_dir: PathBuf,
+    /// Where the host token and the spool live (default /var/lib/patchman).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
     /// Print the report as JSON and send nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Why this report is sent: timer, transaction or manual (default: manual on a
-    /// terminal, timer otherwise).
+    /// Deliver what the spool holds (states and transaction records not yet acknowledged)
+    /// and collect nothing new.
+    #[arg(long, conflicts_with_all = ["dry_run", "detach"])]
+    flush: bool,
+    /// For package-manager hooks: collect and spool, start a detached `--flush`, and return at
+    /// once. Always exits 0; prints one line on error.
+    #[arg(long, conflicts_with = "dry_run")]
+    detach: bool,
+    /// With --detach: the tool named in the transaction record (dnf5, dpkg, ...).
+    #[arg(long, default_value = "patchman-client")]
+    tool: String,
+    /// Why this report is sent: timer, transaction or manual (default: transaction with
+    /// --detach, else manual on a terminal, timer otherwise).
     #[arg(long, value_parser = ["timer", "transaction", "manual"])]
     trigger: Option<String>,
     /// Use this kernel release instead of `uname -r` (for fixture roots).
@@ -49,6 +76,16 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.detach {
+        // Even a bug costs one line, never a backtrace or a failed transaction.
+        std::panic::set_hook(Box::new(|_| {}));
+        match std::panic::catch_unwind(|| detach(&args)) {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => eprintln!("patchman-client: {err}"),
+            Err(_) => eprintln!("patchman-client: internal error (a bug); the report waits for the next run"),
+        }
+        return ExitCode::SUCCESS;
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -58,19 +95,65 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    let options =
-        CollectOptions { root: args.root.clone(), hostname: args.hostname, kernel: args.kernel, arch: args.arch };
-    let state = collect(&options).with_context(|| format!("while collecting from {}", args.root.display()))?;
-    let trigger = match args.trigger.as_deref() {
+/// The configuration file with the command line laid over it.
+fn config(args: &Args) -> anyhow::Result<ClientConfig> {
+    let mut config = ClientConfig::load(args.config.as_deref()).context("while reading the configuration")?;
+    if let Some(server) = &args.server {
+        config.server = Some(server.clone());
+    }
+    if let Some(dir) = &args.state_dir {
+        config.state_dir = dir.clone();
+    }
+    if let Some(root) = &args.root {
+        config.root = root.clone();
+    }
+    if let Some(name) = &args.hostname {
+        config.hostname = Some(name.clone());
+    }
+    let tags: Vec<String> = args.tags.iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+    if !tags.is_empty() {
+        config.tags = tags;
+    }
+    Ok(config)
+}
+
+fn trigger(args: &Args) -> Trigger {
+    match args.trigger.as_deref() {
         Some("timer") => Trigger::Timer,
         Some("transaction") => Trigger::Transaction,
         Some(_) => Trigger::Manual,
+        None if args.detach => Trigger::Transaction,
         None if std::io::stdin().is_terminal() => Trigger::Manual,
         None => Trigger::Timer,
+    }
+}
+
+/// Hook mode: errors are one line each (no chains), the exit status is always success.
+fn detach(args: &Args) -> Result<(), String> {
+    let mut config = config(args).map_err(|e| format!("{e:#}"))?;
+    // This very program delivers the spool.
+    if let Ok(exe) = std::env::current_exe() {
+        config.client = exe;
+    }
+    let mut reporter = Reporter::new(config, &args.tool);
+    reporter.report(trigger(args)).map(drop).map_err(|e| e.to_string())
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    let spool_dir = config.state_dir.join("spool");
+    let report = if args.flush {
+        None
+    } else {
+        let options = CollectOptions {
+            root: config.root.clone(),
+            hostname: config.hostname.clone(),
+            kernel: args.kernel.clone(),
+            arch: args.arch.clone(),
+        };
+        let state = collect(&options).with_context(|| format!("while collecting from {}", config.root.display()))?;
+        Some(Report::new(state, trigger(&args), config.tags.clone(), Vec::new()))
     };
-    let tags = args.tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
-    let report = Report::new(state, trigger, tags, Vec::new());
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         // A closed pipe (`| head`) is not an error worth reporting.
@@ -78,21 +161,35 @@ fn run(args: Args) -> anyhow::Result<()> {
             serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from).and_then(|()| writeln!(out));
         return Ok(());
     }
-    let Some(server) = args.server else { bail!("no server: pass --server URL or set PATCHMAN_SERVER") };
-    let state_dir = StateDir::new(&args.state_dir);
+    let Some(server) = config.server.clone() else {
+        bail!("no server: pass --server URL, set PATCHMAN_SERVER or `server` in the config file")
+    };
+    let spool = Spool::open(&spool_dir).context("while opening the spool")?;
+    if let Some(report) = &report {
+        spool.add(Some(report), None).context("while spooling the report")?;
+    }
+    let Some(lock) = spool.lock_delivery(DELIVERY_LOCK_WAIT).context("while locking the spool")? else {
+        eprintln!("another patchman-client is delivering the spool; it sends this report too");
+        return Ok(());
+    };
+    // Enrolling needs the host's name: the new report's, else the spooled state's.
+    let host = match &report {
+        Some(r) => Some((r.state.hostname.clone(), r.state.machine_id.clone())),
+        None => spool.pending()?.state.map(|s| (s.state.hostname, s.state.machine_id)),
+    };
+    let state_dir = StateDir::new(&config.state_dir);
     let timeouts = Timeouts::default();
-    transport::block_on(async {
+    let delivery = transport::block_on(async {
         let enroll = || async {
-            let Some(key) = &args.enroll else {
+            let (Some(key), Some((hostname, machine_id))) = (&args.enroll, &host) else {
                 bail!(
                     "this host is not enrolled: run once with --enroll KEY (`patchman enrollment-key` on the server prints it)"
                 )
             };
-            let token = transport::enroll(&server, key, &report.state.hostname, &report.state.machine_id, timeouts)
-                .await
-                .context("while enrolling")?;
+            let token =
+                transport::enroll(&server, key, hostname, machine_id, timeouts).await.context("while enrolling")?;
             state_dir.save_token(&token).context("while saving the host token")?;
-            eprintln!("enrolled {} with {server}", report.state.hostname);
+            eprintln!("enrolled {hostname} with {server}");
             Ok(token)
         };
         // --enroll is idempotent: a stored token is used; the key is spent only when there is
@@ -100,17 +197,42 @@ fn run(args: Args) -> anyhow::Result<()> {
         let stored = state_dir.token().context("while reading the host token")?;
         let token = match stored {
             Some(token) => token,
+            None if args.flush && spool.pending()?.is_empty() => return Ok(Delivery::default()),
             None => enroll().await?,
         };
-        let ack = match transport::submit(&server, &token, &report, timeouts).await {
-            Err(SendError::Refused { code: tonic::Code::Unauthenticated, .. }) if args.enroll.is_some() => {
+        match deliver(&spool, &lock, &server, &token, timeouts).await {
+            Err(DeliverError::Send(SendError::Refused { code: tonic::Code::Unauthenticated, .. }))
+                if args.enroll.is_some() =>
+            {
                 let token = enroll().await?;
-                transport::submit(&server, &token, &report, timeouts).await
+                deliver(&spool, &lock, &server, &token, timeouts).await
             }
             other => other,
         }
-        .context("while sending the report")?;
-        eprintln!("report {} {}: {} packages", report.report_id, ack.outcome, ack.package_count);
-        Ok(())
-    })?
+        .context("while delivering (what was not acknowledged waits in the spool)")
+    })??;
+    summarise(&delivery, &spool);
+    Ok(())
+}
+
+fn summarise(delivery: &Delivery, spool: &Spool) {
+    for (report_id, ack) in &delivery.reports {
+        eprintln!("report {report_id} {}: {} packages", ack.outcome, ack.package_count);
+    }
+    if delivery.transactions > 0 {
+        eprintln!("delivered {} transaction records", delivery.transactions);
+    }
+    if delivery.waiting_for_state > 0 {
+        eprintln!(
+            "{} transaction records wait for a state to carry them: run patchman-client without --flush",
+            delivery.waiting_for_state
+        );
+    }
+    if delivery.reports.is_empty() {
+        eprintln!("nothing to deliver");
+    }
+    let dropped = spool.dropped();
+    if dropped > 0 {
+        eprintln!("{dropped} transaction records were refused while the spool was full ({})", spool.dir().display());
+    }
 }
