@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -27,6 +27,81 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Background jobs.
     pub jobs: JobsConfig,
+    /// Repository refresh.
+    pub repos: ReposConfig,
+}
+
+/// `[repos]`: how repositories are refreshed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReposConfig {
+    /// How often `patchman serve` refreshes every repository (0: never).
+    pub refresh_interval_seconds: u64,
+    /// A mirror failing this many times in a row is disabled (0: never).
+    pub max_mirror_failures: i64,
+    /// Most mirrors taken from one mirrorlist or metalink.
+    pub mirrors_per_list: usize,
+    pub timeout_seconds: u64,
+    pub connect_timeout_seconds: u64,
+    /// Largest metadata file fetched, compressed or not.
+    pub max_file_megabytes: u64,
+    pub max_redirects: usize,
+    /// Proxy for every repository; else `https_proxy`/`http_proxy` from the environment.
+    pub proxy: Option<String>,
+    /// OpenPGP keyrings that apt repositories must be signed with (e.g.
+    /// /usr/share/keyrings/debian-archive-keyring.gpg). Empty: Release files are not verified
+    /// unless a `[[repos.source]]` names a keyring.
+    pub keyrings: Vec<PathBuf>,
+    /// Settings for repositories whose URL starts with a prefix.
+    #[serde(rename = "source")]
+    pub sources: Vec<SourceConfig>,
+}
+
+impl Default for ReposConfig {
+    fn default() -> Self {
+        Self {
+            refresh_interval_seconds: 4 * 3_600,
+            max_mirror_failures: 20,
+            mirrors_per_list: 5,
+            timeout_seconds: 60,
+            connect_timeout_seconds: 15,
+            max_file_megabytes: 1_024,
+            max_redirects: 5,
+            proxy: None,
+            keyrings: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// `[[repos.source]]`: keyring and credentials for the repositories under `url_prefix`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SourceConfig {
+    pub url_prefix: String,
+    /// Keyrings for these repositories (instead of the global ones).
+    pub keyrings: Vec<PathBuf>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The password, read from a file (preferred over `password`).
+    pub password_file: Option<PathBuf>,
+    /// A TLS client certificate and its key, PEM.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+impl fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceConfig")
+            .field("url_prefix", &self.url_prefix)
+            .field("keyrings", &self.keyrings)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
+            .finish()
+    }
 }
 
 /// `[jobs]`: background work shared out between the servers of one database.
@@ -75,6 +150,7 @@ impl Default for Config {
             stale_after_days: 14,
             database_max_connections: 16,
             jobs: JobsConfig::default(),
+            repos: ReposConfig::default(),
         }
     }
 }
@@ -90,6 +166,7 @@ impl fmt::Debug for Config {
             .field("stale_after_days", &self.stale_after_days)
             .field("database_max_connections", &self.database_max_connections)
             .field("jobs", &self.jobs)
+            .field("repos", &self.repos)
             .finish()
     }
 }
@@ -146,6 +223,15 @@ impl Config {
         parse_env(&var, "PATCHMAN_RECOMPUTE_INTERVAL_SECONDS", &mut jobs.recompute_interval_seconds)?;
         parse_env(&var, "PATCHMAN_PROBE_INTERVAL_MS", &mut jobs.probe_interval_ms)?;
         parse_env(&var, "PATCHMAN_PROBE_DURATION_MS", &mut jobs.probe_duration_ms)?;
+        let repos = &mut self.repos;
+        parse_env(&var, "PATCHMAN_REFRESH_INTERVAL_SECONDS", &mut repos.refresh_interval_seconds)?;
+        parse_env(&var, "PATCHMAN_MAX_MIRROR_FAILURES", &mut repos.max_mirror_failures)?;
+        if let Some(v) = var("PATCHMAN_REPOS_PROXY") {
+            repos.proxy = Some(v);
+        }
+        if let Some(v) = var("PATCHMAN_REPOS_KEYRINGS") {
+            repos.keyrings = v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect();
+        }
         if self.enrollment_key.as_deref().is_some_and(|k| k.trim().len() < 16) {
             return Err(ConfigError::Env {
                 name: "PATCHMAN_ENROLLMENT_KEY",

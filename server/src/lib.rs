@@ -7,10 +7,14 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod contents;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;
+pub mod refresh;
 pub mod report;
+pub mod repos;
 pub mod serve;
 pub mod store;
+pub mod updates;
 pub mod web;

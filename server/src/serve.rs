@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
-use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, SchedulerConfig};
+use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, RefreshRepos, SchedulerConfig};
 use crate::store::Store;
 use crate::updates::Updater;
 use crate::web::{self, WebState};
@@ -41,7 +41,7 @@ pub fn app(
 }
 
 /// The jobs this server runs, from the configuration.
-pub fn jobs(config: &Config, updater: &Arc<Updater>) -> Vec<Arc<dyn Job>> {
+pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> anyhow::Result<Vec<Arc<dyn Job>>> {
     let j = &config.jobs;
     let mut jobs: Vec<Arc<dyn Job>> = vec![
         Arc::new(PruneReports {
@@ -54,13 +54,20 @@ pub fn jobs(config: &Config, updater: &Arc<Updater>) -> Vec<Arc<dyn Job>> {
             updater: updater.clone(),
         }),
     ];
+    if config.repos.refresh_interval_seconds > 0 {
+        jobs.push(Arc::new(RefreshRepos {
+            interval: Duration::from_secs(config.repos.refresh_interval_seconds),
+            refresher: crate::refresh::Refresher::new(store.clone(), &config.repos)?,
+            updater: updater.clone(),
+        }));
+    }
     if j.probe_interval_ms > 0 {
         jobs.push(Arc::new(Probe {
             interval: Duration::from_millis(j.probe_interval_ms),
             duration: Duration::from_millis(j.probe_duration_ms),
         }));
     }
-    jobs
+    Ok(jobs)
 }
 
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
@@ -69,7 +76,7 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
     tracing::info!(owner = scheduler.owner, "running background jobs");
-    tokio::spawn(crate::jobs::run(store.clone(), jobs(&config, &updater), scheduler));
+    tokio::spawn(crate::jobs::run(store.clone(), jobs(&config, &store, &updater)?, scheduler));
     let app = app(store, updater, &config, key)?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 use crate::arch::compatible;
-use crate::hash::{FxHashMap, FxHashSet};
+use crate::hash::{FxHashMap, FxHashSet, name_hash};
 use crate::index::IndexedRepo;
 use crate::kernel;
 use crate::model::{HostInput, Kind, Pkg, Update, UpdateKind, Verdict};
@@ -23,24 +23,45 @@ pub struct RepoUse {
 /// data yields fewer verdicts, not an error.
 pub fn evaluate(host: &HostInput, repos: &[RepoUse]) -> Verdict {
     let modules = ModuleView::new(host, repos);
-    let mut groups: FxHashMap<(Kind, &str, &str), Vec<&Pkg>> = FxHashMap::default();
-    let mut not_in_repos = Vec::new();
-    for p in host.installed.iter().map(|p| &**p) {
-        groups.entry((p.kind, &p.name, &p.arch)).or_default().push(p);
-        if !repos.iter().any(|r| r.repo.contains(p)) {
-            not_in_repos.push(p.id);
-        }
-    }
+    // Installed packages grouped by (name, kind, arch), newest last within a group; the name
+    // hash is computed once per package and orders the groups.
+    let mut installed: Vec<(u64, &Pkg)> = host.installed.iter().map(|p| (name_hash(&p.name), &**p)).collect();
+    installed.sort_by(|(ha, a), (hb, b)| {
+        (ha, &a.name, a.kind, &a.arch).cmp(&(hb, &b.name, b.kind, &b.arch)).then_with(|| a.cmp_evr(b))
+    });
     let mut updates = Vec::new();
-    for ((kind, name, _), installed) in groups {
-        if kind == Kind::Rpm && kernel::rpm_install_only(name) {
-            // Several installed kernels are normal: only a version newer than all counts.
-            if let Some(newest) = installed.iter().copied().max_by(|a, b| a.cmp_evr(b)) {
-                updates.extend(best_update(host, repos, &modules, newest));
-            }
-        } else {
-            updates.extend(installed.into_iter().filter_map(|p| best_update(host, repos, &modules, p)));
+    let mut not_in_repos = Vec::new();
+    let mut lists: Vec<&[u32]> = Vec::with_capacity(repos.len());
+    let mut i = 0;
+    let mut group: Vec<&Pkg> = Vec::new();
+    while i < installed.len() {
+        let (hash, first) = installed[i];
+        let same = |p: &&Pkg| p.name == first.name && p.kind == first.kind && p.arch == first.arch;
+        let end = i + installed[i..].iter().take_while(|(h, p)| *h == hash && same(p)).count();
+        lists.clear();
+        lists.extend(repos.iter().map(|r| r.repo.lookup(hash)));
+        group.clear();
+        group.extend(installed[i..end].iter().map(|(_, p)| *p));
+        // "From no repository": no repository offers the name for this arch at all (an older
+        // version gone from the repository after an update does not count).
+        let offered = repos.iter().zip(&lists).any(|(r, l)| {
+            l.iter().map(|&k| r.repo.pkg(k)).any(|c| {
+                c.kind == first.kind
+                    && c.name == first.name
+                    && compatible(first.kind, &first.arch, &c.arch, &host.machine_arch)
+            })
+        });
+        if !offered {
+            not_in_repos.extend(group.iter().map(|p| p.id));
         }
+        let look = Lookup { host, repos, modules: &modules, lists: &lists };
+        if first.kind == Kind::Rpm && kernel::rpm_install_only(&first.name) {
+            // Several installed kernels are normal: only a version newer than all counts.
+            updates.extend(look.best_update(group[group.len() - 1]));
+        } else {
+            updates.extend(group.iter().filter_map(|p| look.best_update(p)));
+        }
+        i = end;
     }
     updates.extend(deb_kernel_update(host, repos));
     updates.sort_by_key(|u| (u.installed, u.candidate));
@@ -54,12 +75,15 @@ struct ModuleView {
     active: FxHashSet<(Box<str>, Box<str>)>,
     /// Names provided by an active stream: non-modular packages of these names are hidden.
     masked: FxHashSet<Box<str>>,
+    /// No repository of the host has module streams: every package is allowed.
+    none: bool,
 }
 
 impl ModuleView {
     fn new(host: &HostInput, repos: &[RepoUse]) -> Self {
-        let mut view = Self { active: FxHashSet::default(), masked: FxHashSet::default() };
-        if repos.iter().all(|r| r.repo.data.modules.is_empty()) {
+        let none = repos.iter().all(|r| r.repo.data.modules.is_empty());
+        let mut view = Self { active: FxHashSet::default(), masked: FxHashSet::default(), none };
+        if none {
             return view;
         }
         let enabled: FxHashMap<&str, &str> =
@@ -85,6 +109,9 @@ impl ModuleView {
     /// A modular package is a candidate only from an active stream; a non-modular one only
     /// when no active stream provides its name.
     fn allows(&self, repo: &IndexedRepo, p: &Pkg) -> bool {
+        if self.none {
+            return true;
+        }
         let mut streams = repo.streams_of(p.id).peekable();
         if streams.peek().is_none() {
             return !self.masked.contains(&*p.name);
@@ -93,79 +120,109 @@ impl ModuleView {
     }
 }
 
-/// The candidate for one installed package and the repository slot it comes from.
-fn best_update(host: &HostInput, repos: &[RepoUse], modules: &ModuleView, inst: &Pkg) -> Option<Update> {
-    let usable = |r: &RepoUse, c: &Pkg| {
-        c.kind == inst.kind
-            && compatible(inst.kind, &inst.arch, &c.arch, &host.machine_arch)
-            && modules.allows(&r.repo, c)
-    };
-    let (slot, cand) = match inst.kind {
-        Kind::Rpm => rpm_candidate(repos, inst, usable)?,
-        Kind::Deb => apt_candidate(repos, inst, usable)?,
-    };
-    if cand.cmp_evr(inst) != Ordering::Greater {
-        return None;
-    }
-    Some(classify(repos, slot, inst, cand, UpdateKind::Package))
+/// One package name looked up in every repository of the host.
+struct Lookup<'a> {
+    host: &'a HostInput,
+    repos: &'a [RepoUse],
+    modules: &'a ModuleView,
+    /// Per repository, the packages of the name, newest first.
+    lists: &'a [&'a [u32]],
 }
 
-/// dnf: among the repositories that offer the name, only those of the best (lowest)
-/// priority count, and the newest version among them wins.
-fn rpm_candidate<'a>(
-    repos: &'a [RepoUse],
-    inst: &Pkg,
-    usable: impl Fn(&RepoUse, &Pkg) -> bool,
-) -> Option<(usize, &'a Pkg)> {
-    let mut best: Option<(i32, usize, &Pkg)> = None;
-    for (slot, r) in repos.iter().enumerate() {
-        // Newest first: the first usable package is this repository's best.
-        let Some(c) = r.repo.named(&inst.name).find(|c| usable(r, c)) else { continue };
-        let better = match best {
-            None => true,
-            Some((p, _, b)) => r.priority < p || (r.priority == p && c.cmp_evr(b) == Ordering::Greater),
+impl<'a> Lookup<'a> {
+    /// The repository's usable packages of the name, newest first.
+    fn usable(&self, slot: usize, inst: &'a Pkg) -> impl Iterator<Item = &'a Pkg> + 'a {
+        let (r, list, host, modules) = (&self.repos[slot], self.lists[slot], self.host, self.modules);
+        list.iter().map(move |&k| r.repo.pkg(k)).filter(move |c| {
+            c.kind == inst.kind
+                && c.name == inst.name
+                && compatible(inst.kind, &inst.arch, &c.arch, &host.machine_arch)
+                && modules.allows(&r.repo, c)
+        })
+    }
+
+    fn offers(&self, slot: usize, p: &Pkg) -> bool {
+        self.lists[slot].iter().any(|&k| self.repos[slot].repo.pkg(k).id == p.id)
+    }
+
+    /// The update for one installed package, if a newer candidate exists.
+    fn best_update(&self, inst: &'a Pkg) -> Option<Update> {
+        let (slot, cand) = match inst.kind {
+            Kind::Rpm => self.rpm_candidate(inst)?,
+            Kind::Deb => self.apt_candidate(inst)?,
         };
-        if better {
-            best = Some((r.priority, slot, c));
+        if cand.cmp_evr(inst) != Ordering::Greater {
+            return None;
         }
+        let offered_by_security =
+            (0..self.repos.len()).find(|&s| self.repos[s].repo.data.security && self.offers(s, cand));
+        let erratum = self.repos.iter().find_map(|r| r.repo.security_erratum(inst, cand));
+        Some(classify(
+            self.repos,
+            offered_by_security.unwrap_or(slot),
+            inst,
+            cand,
+            UpdateKind::Package,
+            offered_by_security.is_some(),
+            erratum,
+        ))
     }
-    best.map(|(_, slot, c)| (slot, c))
-}
 
-/// apt: the candidate is the version with the highest pin, then the highest version; the
-/// installed version has at least pin 100. Pins of 0 or less never make a candidate, and a
-/// version older than the installed one only with a pin of 1000 or more (a downgrade).
-fn apt_candidate<'a>(
-    repos: &'a [RepoUse],
-    inst: &Pkg,
-    usable: impl Fn(&RepoUse, &Pkg) -> bool,
-) -> Option<(usize, &'a Pkg)> {
-    let installed_pin = repos.iter().filter(|r| r.repo.contains(inst)).map(|r| r.priority).fold(100, i32::max);
-    let mut best: (i32, Option<(usize, &Pkg)>) = (installed_pin, None);
-    for (slot, r) in repos.iter().enumerate() {
-        if r.priority <= 0 {
-            continue;
+    /// dnf: among the repositories that offer the name, only those of the best (lowest)
+    /// priority count, and the newest version among them wins.
+    fn rpm_candidate(&self, inst: &'a Pkg) -> Option<(usize, &'a Pkg)> {
+        let mut best: Option<(i32, usize, &Pkg)> = None;
+        for slot in 0..self.repos.len() {
+            // Newest first: the first usable package is this repository's best.
+            let Some(c) = self.usable(slot, inst).next() else { continue };
+            let priority = self.repos[slot].priority;
+            let better = match best {
+                None => true,
+                Some((p, _, b)) => priority < p || (priority == p && c.cmp_evr(b) == Ordering::Greater),
+            };
+            if better {
+                best = Some((priority, slot, c));
+            }
         }
-        for c in r.repo.named(&inst.name).filter(|c| usable(r, c)) {
-            let newer = |b: &Pkg| c.cmp_evr(b) == Ordering::Greater;
-            if r.priority < 1000 && c.cmp_evr(inst) == Ordering::Less {
+        best.map(|(_, slot, c)| (slot, c))
+    }
+
+    /// apt: the candidate is the version with the highest pin, then the highest version; the
+    /// installed version has at least pin 100. Pins of 0 or less never make a candidate, and a
+    /// version older than the installed one only with a pin of 1000 or more (a downgrade).
+    fn apt_candidate(&self, inst: &'a Pkg) -> Option<(usize, &'a Pkg)> {
+        let installed_pin =
+            (0..self.repos.len()).filter(|&s| self.offers(s, inst)).map(|s| self.repos[s].priority).fold(100, i32::max);
+        let mut best: (i32, Option<(usize, &Pkg)>) = (installed_pin, None);
+        for slot in 0..self.repos.len() {
+            let pin = self.repos[slot].priority;
+            if pin <= 0 {
                 continue;
             }
-            let better = r.priority > best.0 || (r.priority == best.0 && best.1.map_or(newer(inst), |(_, b)| newer(b)));
-            if better {
-                best = (r.priority, Some((slot, c)));
+            for c in self.usable(slot, inst) {
+                if pin < 1000 && c.cmp_evr(inst) == Ordering::Less {
+                    break; // newest first: the rest are older still
+                }
+                let newer = |b: &Pkg| c.cmp_evr(b) == Ordering::Greater;
+                if pin > best.0 || (pin == best.0 && best.1.map_or(newer(inst), |(_, b)| newer(b))) {
+                    best = (pin, Some((slot, c)));
+                }
             }
         }
+        best.1
     }
-    best.1
 }
 
-/// Security or bugfix, and the reason: from a security repository (for apt: the candidate
-/// version is in one), or fixing a security erratum newer than the installed version.
-fn classify(repos: &[RepoUse], slot: usize, inst: &Pkg, cand: &Pkg, kind: UpdateKind) -> Update {
-    let offered_by_security = repos.iter().position(|r| r.repo.data.security && r.repo.contains(cand));
-    let erratum = repos.iter().find_map(|r| r.repo.security_erratum(inst, cand));
-    let slot = offered_by_security.unwrap_or(slot);
+/// The update with its classification and reason.
+fn classify(
+    repos: &[RepoUse],
+    slot: usize,
+    inst: &Pkg,
+    cand: &Pkg,
+    kind: UpdateKind,
+    from_security_repo: bool,
+    erratum: Option<&str>,
+) -> Update {
     let r = &repos[slot];
     let weight = match cand.kind {
         Kind::Rpm => format!("priority {}", r.priority),
@@ -182,7 +239,7 @@ fn classify(repos: &[RepoUse], slot: usize, inst: &Pkg, cand: &Pkg, kind: Update
         installed: inst.id,
         candidate: cand.id,
         repo: r.repo.data.id,
-        security: offered_by_security.is_some() || erratum.is_some(),
+        security: from_security_repo || erratum.is_some(),
         kind,
         erratum: erratum.map(Box::from),
         reason,
@@ -211,5 +268,7 @@ fn deb_kernel_update(host: &HostInput, repos: &[RepoUse]) -> Option<Update> {
     let (slot, cand) = best?;
     // Installed already (waiting for a reboot): nothing to update.
     let installed = host.installed.iter().any(|p| p.name == cand.name && p.cmp_evr(cand) != Ordering::Less);
-    (!installed).then(|| classify(repos, slot, running, cand, UpdateKind::Kernel))
+    let security = repos.iter().position(|r| r.repo.data.security && r.repo.contains(cand));
+    (!installed)
+        .then(|| classify(repos, security.unwrap_or(slot), running, cand, UpdateKind::Kernel, security.is_some(), None))
 }

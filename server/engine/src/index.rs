@@ -4,15 +4,16 @@
 
 use std::cmp::Ordering;
 
-use crate::hash::FxHashMap;
+use crate::hash::{FxHashMap, name_hash};
 use crate::model::{Pkg, RepoData};
 
 /// A repository with its lookup tables.
 #[derive(Debug, Clone, Default)]
 pub struct IndexedRepo {
     pub data: RepoData,
-    /// Package name → indices into `data.packages`, newest version first.
-    by_name: FxHashMap<Box<str>, Vec<u32>>,
+    /// Name hash → indices into `data.packages`, newest version first. Names whose hashes
+    /// collide share a list; lookups filter by name.
+    by_name: FxHashMap<u64, Vec<u32>>,
     /// Package id → indices into `data.modules` of the streams that contain it.
     streams_of: FxHashMap<i64, Vec<u32>>,
     /// Stream index → the package names it provides.
@@ -25,10 +26,10 @@ pub struct IndexedRepo {
 
 impl IndexedRepo {
     pub fn new(data: RepoData) -> Self {
-        let mut by_name: FxHashMap<Box<str>, Vec<u32>> = FxHashMap::default();
+        let mut by_name: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
         let mut by_id: FxHashMap<i64, u32> = FxHashMap::default();
         for (i, p) in data.packages.iter().enumerate() {
-            by_name.entry(p.name.clone()).or_default().push(i as u32);
+            by_name.entry(name_hash(&p.name)).or_default().push(i as u32);
             by_id.insert(p.id, i as u32);
         }
         for list in by_name.values_mut() {
@@ -64,8 +65,18 @@ impl IndexedRepo {
     }
 
     /// The packages named `name`, newest first.
-    pub fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Pkg> + 'a {
-        self.by_name.get(name).into_iter().flatten().map(|i| &self.data.packages[*i as usize])
+    pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Pkg> + 'a {
+        self.lookup(name_hash(name)).iter().map(|i| &self.data.packages[*i as usize]).filter(move |p| &*p.name == name)
+    }
+
+    /// Indices (for `pkg`) of the packages whose name hashes to `hash`, newest first: filter
+    /// them by name (a collision puts two names in one list).
+    pub fn lookup(&self, hash: u64) -> &[u32] {
+        self.by_name.get(&hash).map_or(&[], Vec::as_slice)
+    }
+
+    pub fn pkg(&self, index: u32) -> &Pkg {
+        &self.data.packages[index as usize]
     }
 
     /// The Debian/Ubuntu versioned kernel images this repository offers.

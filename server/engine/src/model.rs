@@ -133,7 +133,8 @@ pub struct Update {
 pub struct Verdict {
     /// Sorted by installed package id, then candidate id.
     pub updates: Vec<Update>,
-    /// Installed packages that no repository of the host offers, sorted.
+    /// Installed packages whose name (for a compatible arch) no repository of the host offers
+    /// in any version, sorted.
     pub not_in_repos: Vec<i64>,
     /// Why the host needs a reboot, as far as its packages tell (a newer kernel is installed
     /// than the one running).

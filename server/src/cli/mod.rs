@@ -1,6 +1,7 @@
 //! The `patchman` command line: `serve` and the admin subcommands.
 
 mod host;
+mod repo;
 mod vercmp;
 
 use std::io::IsTerminal as _;
@@ -38,6 +39,20 @@ enum Command {
         from: String,
         #[arg(long, value_name = "URL")]
         to: String,
+    },
+    /// Refresh the package lists of every enabled repository (or one) from their mirrors.
+    RefreshRepos {
+        /// Only this repository (its id in `patchman repo list`).
+        #[arg(long)]
+        repo: Option<i64>,
+        /// Fetch and parse everything again, even metadata that did not change.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Inspect and link repositories.
+    Repo {
+        #[command(subcommand)]
+        command: repo::RepoCommand,
     },
     /// Work out which hosts need which updates: every host, or one.
     FindUpdates {
@@ -125,6 +140,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Host { command } => host::run(command, &*store).await,
+        Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
+        Command::Repo { command } => repo::run(command, &*store).await,
         Command::FindUpdates { host } => {
             let updater = crate::updates::Updater::new(store.clone());
             let started = std::time::Instant::now();

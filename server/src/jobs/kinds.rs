@@ -81,3 +81,36 @@ impl Job for RecomputeStale {
         Ok(())
     }
 }
+
+/// Refreshes every repository, then lets the updater recompute the hosts of changed ones.
+pub struct RefreshRepos {
+    pub interval: Duration,
+    pub refresher: crate::refresh::Refresher,
+    pub updater: std::sync::Arc<crate::updates::Updater>,
+}
+
+#[async_trait]
+impl Job for RefreshRepos {
+    fn name(&self) -> &'static str {
+        "refresh-repos"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, _store: &dyn Store) -> anyhow::Result<()> {
+        let summary = self.refresher.run(None, false, &crate::refresh::Progress::Log).await?;
+        tracing::info!(
+            repos = summary.repos,
+            changed = summary.changed,
+            failed = summary.failed.len(),
+            merged = summary.merged,
+            "refreshed repositories"
+        );
+        if summary.changed > 0 || summary.merged > 0 {
+            self.updater.notify();
+        }
+        Ok(())
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use self::kinds::{Probe, PruneReports, RecomputeStale};
+pub use self::kinds::{Probe, PruneReports, RecomputeStale, RefreshRepos};
 use crate::ingest::now_ms;
 use crate::store::{ClaimedJob, Store};
 

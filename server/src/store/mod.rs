@@ -108,6 +108,46 @@ pub struct VerdictRecord<'a> {
     pub verdict: &'a patchman_engine::Verdict,
 }
 
+/// A repository to refresh and its mirrors, best first.
+#[derive(Debug, Clone)]
+pub struct RefreshTarget {
+    pub repo_id: i64,
+    pub kind: crate::report::PackageKind,
+    pub name: String,
+    pub repo_key: String,
+    pub security_manual: bool,
+    pub mirrors: Vec<MirrorState>,
+}
+
+/// A mirror and what its last good refresh saw.
+#[derive(Debug, Clone)]
+pub struct MirrorState {
+    pub id: i64,
+    pub url: String,
+    pub kind: crate::report::UrlKind,
+    pub enabled: bool,
+    pub fail_count: i64,
+    pub checksum: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// The result of trying one mirror.
+#[derive(Debug, Clone)]
+pub struct MirrorAttempt<'a> {
+    pub mirror_id: i64,
+    pub ok: bool,
+    /// Why it failed; empty on success.
+    pub error: &'a str,
+    /// On success: the metadata's checksum (unchanged metadata keeps the stored one).
+    pub checksum: Option<&'a str>,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    pub valid_until_passed: bool,
+    pub max_failures: i64,
+    pub now: i64,
+}
+
 /// A due job this process now holds the lease of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedJob {
@@ -191,6 +231,23 @@ pub trait Store: Send + Sync + 'static {
     async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>>;
     async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>>;
     async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<HostWork>>;
+    async fn repos(&self) -> StoreResult<Vec<views::RepoView>>;
+    async fn refresh_targets(&self, only: Option<i64>) -> StoreResult<Vec<RefreshTarget>>;
+    /// Records a mirror attempt; true when the mirror is now disabled.
+    async fn record_mirror(&self, attempt: &MirrorAttempt<'_>) -> StoreResult<bool>;
+    async fn set_repo_release(
+        &self,
+        repo_id: i64,
+        origin: &str,
+        label: &str,
+        codename: &str,
+        security: Option<bool>,
+    ) -> StoreResult<()>;
+    async fn add_found_mirrors(&self, repo_id: i64, urls: &[String], now_ms: i64) -> StoreResult<Vec<MirrorState>>;
+    /// Makes `gone` part of `keep`.
+    async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()>;
+    /// Repositories that are the same one: (keep, gone) pairs.
+    async fn duplicate_repos(&self) -> StoreResult<Vec<(i64, i64)>>;
     /// Hosts whose updates need computing, lowest ids first.
     async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>>;
     /// Marks hosts (all, or these) for recomputation.

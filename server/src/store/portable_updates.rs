@@ -194,6 +194,260 @@ macro_rules! portable_update_queries {
                 .collect())
         }
 
+        /// Every repository with its mirrors, package and host counts.
+        pub(super) async fn repos(pool: &Pool) -> StoreResult<Vec<crate::store::views::RepoView>> {
+            let rows = sqlx::query(
+                "SELECT r.id, r.kind, r.name, r.repo_key, r.suite, r.component, r.arch, r.security, r.enabled, r.revision, \
+                 (SELECT count(*) FROM repo_packages rp WHERE rp.repo_id = r.id), \
+                 (SELECT count(*) FROM host_repos hr WHERE hr.repo_id = r.id), r.refreshed_at FROM repos r ORDER BY r.name, r.id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mirrors = sqlx::query(
+                "SELECT repo_id, id, url, enabled, fail_count, last_error, last_success_at, valid_until_passed \
+                 FROM mirrors ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mut by_repo: HashMap<i64, Vec<crate::store::views::MirrorView>> = HashMap::new();
+            for m in &mirrors {
+                by_repo.entry(m.get(0)).or_default().push(crate::store::views::MirrorView {
+                    id: m.get(1),
+                    url: m.get(2),
+                    enabled: m.get(3),
+                    fail_count: m.get(4),
+                    last_error: m.get(5),
+                    last_success_at: m.get(6),
+                    valid_until_passed: m.get(7),
+                });
+            }
+            rows.iter()
+                .map(|r| {
+                    let id: i64 = r.get(0);
+                    Ok(crate::store::views::RepoView {
+                        id,
+                        kind: kind(r.get(1))?,
+                        name: r.get(2),
+                        repo_key: r.get(3),
+                        suite: r.get(4),
+                        component: r.get(5),
+                        arch: r.get(6),
+                        security: r.get(7),
+                        enabled: r.get(8),
+                        revision: r.get(9),
+                        package_count: r.get(10),
+                        host_count: r.get(11),
+                        refreshed_at: r.get(12),
+                        mirrors: by_repo.remove(&id).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        }
+
+        /// Enabled repositories (or one) with their mirrors, best first: enabled before disabled,
+        /// fewest failures first.
+        pub(super) async fn refresh_targets(pool: &Pool, only: Option<i64>) -> StoreResult<Vec<crate::store::RefreshTarget>> {
+            let repos: Vec<(i64, i64, String, String, bool)> = sqlx::query_as(
+                "SELECT id, kind, name, repo_key, security_manual FROM repos WHERE enabled = $1 AND ($2 IS NULL OR id = $2) ORDER BY id",
+            )
+            .bind(true)
+            .bind(only)
+            .fetch_all(pool)
+            .await?;
+            let mirrors = sqlx::query(
+                "SELECT m.repo_id, m.id, m.url, m.url_kind, m.enabled, m.fail_count, m.checksum, m.etag, m.last_modified \
+                 FROM mirrors m JOIN repos r ON r.id = m.repo_id WHERE r.enabled = $1 ORDER BY m.fail_count, m.id",
+            )
+            .bind(true)
+            .fetch_all(pool)
+            .await?;
+            let mut by_repo: HashMap<i64, Vec<crate::store::MirrorState>> = HashMap::new();
+            for m in &mirrors {
+                let kind: i64 = m.get(3);
+                by_repo.entry(m.get(0)).or_default().push(crate::store::MirrorState {
+                    id: m.get(1),
+                    url: m.get(2),
+                    kind: crate::report::UrlKind::from_i64(kind).ok_or_else(|| StoreError::Corrupt(format!("url kind {kind}")))?,
+                    enabled: m.get(4),
+                    fail_count: m.get(5),
+                    checksum: m.get(6),
+                    etag: m.get(7),
+                    last_modified: m.get(8),
+                });
+            }
+            repos
+                .into_iter()
+                .map(|(id, k, name, key, security_manual)| {
+                    Ok(crate::store::RefreshTarget {
+                        repo_id: id,
+                        kind: kind(k)?,
+                        name,
+                        repo_key: key,
+                        security_manual,
+                        mirrors: by_repo.remove(&id).unwrap_or_default(),
+                    })
+                })
+                .collect()
+        }
+
+        /// Records one attempt at a mirror. A success resets its failure count; the
+        /// `max_failures`-th failure in a row disables it. Returns whether it is now disabled.
+        pub(super) async fn record_mirror(pool: &Pool, r: &crate::store::MirrorAttempt<'_>) -> StoreResult<bool> {
+            let disabled: bool = if r.ok {
+                sqlx::query(
+                    "UPDATE mirrors SET last_attempt_at = $2, last_success_at = $2, fail_count = 0, last_error = '', \
+                     checksum = coalesce($3, checksum), etag = $4, last_modified = $5, valid_until_passed = $6, enabled = $7 \
+                     WHERE id = $1",
+                )
+                .bind(r.mirror_id)
+                .bind(r.now)
+                .bind(r.checksum)
+                .bind(r.etag)
+                .bind(r.last_modified)
+                .bind(r.valid_until_passed)
+                .bind(true)
+                .execute(pool)
+                .await?;
+                false
+            } else {
+                sqlx::query_scalar(
+                    "UPDATE mirrors SET last_attempt_at = $2, fail_count = fail_count + 1, last_error = $3, \
+                     enabled = CASE WHEN fail_count + 1 >= $4 THEN $5 ELSE enabled END WHERE id = $1 RETURNING enabled",
+                )
+                .bind(r.mirror_id)
+                .bind(r.now)
+                .bind(r.error)
+                .bind(r.max_failures)
+                .bind(false)
+                .fetch_optional(pool)
+                .await?
+                .is_some_and(|enabled: bool| !enabled)
+            };
+            Ok(disabled)
+        }
+
+        /// What the (In)Release says of an apt repository; the security flag follows it unless
+        /// an administrator set it by hand.
+        pub(super) async fn set_repo_release(
+            pool: &Pool,
+            repo_id: i64,
+            origin: &str,
+            label: &str,
+            codename: &str,
+            security: Option<bool>,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "UPDATE repos SET release_origin = $2, release_label = $3, release_codename = $4, \
+                 security = CASE WHEN security_manual = $6 OR $5 IS NULL THEN security ELSE $5 END WHERE id = $1",
+            )
+            .bind(repo_id)
+            .bind(origin)
+            .bind(label)
+            .bind(codename)
+            .bind(security)
+            .bind(true)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        /// Adds mirrors found in a mirrorlist or metalink; returns the repository's mirrors
+        /// with those URLs (new or known).
+        pub(super) async fn add_found_mirrors(
+            pool: &Pool,
+            repo_id: i64,
+            urls: &[String],
+            now: i64,
+        ) -> StoreResult<Vec<crate::store::MirrorState>> {
+            let mut out = Vec::new();
+            for url in urls {
+                sqlx::query(
+                    "INSERT INTO mirrors (repo_id, url, url_kind, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (url) DO NOTHING",
+                )
+                .bind(repo_id)
+                .bind(url)
+                .bind(crate::report::UrlKind::Baseurl as i64)
+                .bind(now)
+                .execute(pool)
+                .await?;
+                let m = sqlx::query(
+                    "SELECT id, url, enabled, fail_count, checksum, etag, last_modified FROM mirrors WHERE url = $1 AND repo_id = $2",
+                )
+                .bind(url)
+                .bind(repo_id)
+                .fetch_optional(pool)
+                .await?;
+                if let Some(m) = m {
+                    out.push(crate::store::MirrorState {
+                        id: m.get(0),
+                        url: m.get(1),
+                        kind: crate::report::UrlKind::Baseurl,
+                        enabled: m.get(2),
+                        fail_count: m.get(3),
+                        checksum: m.get(4),
+                        etag: m.get(5),
+                        last_modified: m.get(6),
+                    });
+                }
+            }
+            Ok(out)
+        }
+
+        /// Moves everything of repository `gone` (mirrors, hosts, OS groups) to `keep` and
+        /// deletes `gone`: they are one repository.
+        pub(super) async fn merge_repos(pool: &Pool, keep: i64, gone: i64) -> StoreResult<()> {
+            if keep == gone {
+                return Ok(());
+            }
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            sqlx::query("UPDATE mirrors SET repo_id = $1 WHERE repo_id = $2").bind(keep).bind(gone).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO host_repos (host_id, repo_id, priority, enabled) SELECT host_id, $1, priority, enabled \
+                 FROM host_repos WHERE repo_id = $2 ON CONFLICT (host_id, repo_id) DO NOTHING",
+            )
+            .bind(keep)
+            .bind(gone)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO os_group_repos (os_group_id, repo_id) SELECT os_group_id, $1 FROM os_group_repos \
+                 WHERE repo_id = $2 ON CONFLICT DO NOTHING",
+            )
+            .bind(keep)
+            .bind(gone)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 \
+                 WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1)",
+            )
+            .bind(gone)
+            .bind(true)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM repos WHERE id = $1").bind(gone).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        /// Pairs (keep, gone) of repositories that are one: rpm repositories with the same repo
+        /// id whose mirrors serve the same metadata; apt repositories whose Release names the
+        /// same origin, suite and component for the same architecture.
+        pub(super) async fn duplicate_repos(pool: &Pool) -> StoreResult<Vec<(i64, i64)>> {
+            Ok(sqlx::query_as(
+                "SELECT min(a.id), b.id FROM repos a JOIN repos b ON b.id > a.id AND a.kind = b.kind AND ( \
+                 (a.kind = $1 AND a.repo_key = b.repo_key AND EXISTS (SELECT 1 FROM mirrors ma JOIN mirrors mb \
+                   ON ma.checksum = mb.checksum WHERE ma.repo_id = a.id AND mb.repo_id = b.id AND ma.checksum IS NOT NULL)) \
+                 OR (a.kind = $2 AND a.release_origin <> '' AND a.release_origin = b.release_origin \
+                   AND a.release_codename = b.release_codename AND a.component = b.component AND a.arch = b.arch)) \
+                 GROUP BY b.id ORDER BY b.id",
+            )
+            .bind(PackageKind::Rpm as i64)
+            .bind(PackageKind::Deb as i64)
+            .fetch_all(pool)
+            .await?)
+        }
+
         pub(super) async fn stale_hosts(pool: &Pool, limit: i64) -> StoreResult<Vec<i64>> {
             Ok(sqlx::query_scalar("SELECT id FROM hosts WHERE updates_stale = $1 ORDER BY id LIMIT $2")
                 .bind(true)

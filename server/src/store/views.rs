@@ -167,3 +167,35 @@ pub struct JobView {
     pub lease_until: Option<i64>,
     pub runs: i64,
 }
+
+/// A repository as `patchman repo list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoView {
+    pub id: i64,
+    pub kind: PackageKind,
+    pub name: String,
+    pub repo_key: String,
+    pub suite: String,
+    pub component: String,
+    pub arch: String,
+    pub security: bool,
+    pub enabled: bool,
+    pub revision: i64,
+    pub package_count: i64,
+    pub host_count: i64,
+    #[serde(serialize_with = "opt_time")]
+    pub refreshed_at: Option<i64>,
+    pub mirrors: Vec<MirrorView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorView {
+    pub id: i64,
+    pub url: String,
+    pub enabled: bool,
+    pub fail_count: i64,
+    pub last_error: String,
+    #[serde(serialize_with = "opt_time")]
+    pub last_success_at: Option<i64>,
+    pub valid_until_passed: bool,
+}

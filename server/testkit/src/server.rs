@@ -34,6 +34,9 @@ impl Server {
             .env("PATCHMAN_DATABASE_URL", &database_url)
             .env("PATCHMAN_ENROLLMENT_KEY", ENROLLMENT_KEY)
             .env("PATCHMAN_LOG", "warn")
+            // Tests reach nothing outside the machine: no background refresh of the
+            // repositories hosts report (tests refresh loopback repositories explicitly).
+            .env("PATCHMAN_REFRESH_INTERVAL_SECONDS", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::support::{host_json, start_server};
 
 /// `patchman-client`, built next to this test binary by `cargo build --workspace`.
-fn client_bin() -> PathBuf {
+pub fn client_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let bin = exe.parent().and_then(Path::parent).map(|d| d.join("patchman-client")).expect("target dir");
     assert!(

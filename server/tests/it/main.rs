@@ -5,6 +5,7 @@ mod bad_reports;
 mod copy_db;
 mod e2e;
 mod enroll;
+mod real_debian;
 mod scale_out;
 mod store_suite;
 mod support;

@@ -173,6 +173,10 @@ impl Store for PgStore {
         queries::host_work(&self.pool, host_ids).await
     }
 
+    async fn repos(&self) -> StoreResult<Vec<super::views::RepoView>> {
+        queries::repos(&self.pool).await
+    }
+
     async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>> {
         queries::stale_hosts(&self.pool, limit).await
     }
@@ -196,5 +200,41 @@ impl Store for PgStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         queries::replace_repo_contents(&self.pool, &self.known, repo_id, contents, now_ms).await
+    }
+
+    async fn refresh_targets(&self, only: Option<i64>) -> StoreResult<Vec<super::RefreshTarget>> {
+        queries::refresh_targets(&self.pool, only).await
+    }
+
+    async fn record_mirror(&self, attempt: &super::MirrorAttempt<'_>) -> StoreResult<bool> {
+        queries::record_mirror(&self.pool, attempt).await
+    }
+
+    async fn set_repo_release(
+        &self,
+        repo_id: i64,
+        origin: &str,
+        label: &str,
+        codename: &str,
+        security: Option<bool>,
+    ) -> StoreResult<()> {
+        queries::set_repo_release(&self.pool, repo_id, origin, label, codename, security).await
+    }
+
+    async fn add_found_mirrors(
+        &self,
+        repo_id: i64,
+        urls: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<super::MirrorState>> {
+        queries::add_found_mirrors(&self.pool, repo_id, urls, now_ms).await
+    }
+
+    async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()> {
+        queries::merge_repos(&self.pool, keep, gone).await
+    }
+
+    async fn duplicate_repos(&self) -> StoreResult<Vec<(i64, i64)>> {
+        queries::duplicate_repos(&self.pool).await
     }
 }

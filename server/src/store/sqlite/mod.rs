@@ -52,8 +52,11 @@ impl SqliteStore {
             SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(batch_options).await?;
         let known = Arc::new(KnownPackages::default());
         let reports = writer::spawn(batcher, known.clone(), Arc::new(KnownNames::default()));
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(options.clone().read_only(true)).await?;
-        let checkpointer = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        // Readers share the operating system's page cache; a small cache of their own each.
+        let reader_options = options.clone().read_only(true).pragma("cache_size", "-8192");
+        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(reader_options).await?;
+        let checkpointer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.pragma("cache_size", "-1024")).await?;
         tokio::spawn(checkpoint_forever(checkpointer));
         Ok(Self { reports, writer, reader, known })
     }
@@ -174,6 +177,10 @@ impl Store for SqliteStore {
         queries::host_work(&self.reader, host_ids).await
     }
 
+    async fn repos(&self) -> StoreResult<Vec<super::views::RepoView>> {
+        queries::repos(&self.reader).await
+    }
+
     async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>> {
         queries::stale_hosts(&self.reader, limit).await
     }
@@ -197,5 +204,41 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<bool> {
         queries::replace_repo_contents(&self.writer, &self.known, repo_id, contents, now_ms).await
+    }
+
+    async fn refresh_targets(&self, only: Option<i64>) -> StoreResult<Vec<super::RefreshTarget>> {
+        queries::refresh_targets(&self.reader, only).await
+    }
+
+    async fn record_mirror(&self, attempt: &super::MirrorAttempt<'_>) -> StoreResult<bool> {
+        queries::record_mirror(&self.writer, attempt).await
+    }
+
+    async fn set_repo_release(
+        &self,
+        repo_id: i64,
+        origin: &str,
+        label: &str,
+        codename: &str,
+        security: Option<bool>,
+    ) -> StoreResult<()> {
+        queries::set_repo_release(&self.writer, repo_id, origin, label, codename, security).await
+    }
+
+    async fn add_found_mirrors(
+        &self,
+        repo_id: i64,
+        urls: &[String],
+        now_ms: i64,
+    ) -> StoreResult<Vec<super::MirrorState>> {
+        queries::add_found_mirrors(&self.writer, repo_id, urls, now_ms).await
+    }
+
+    async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()> {
+        queries::merge_repos(&self.writer, keep, gone).await
+    }
+
+    async fn duplicate_repos(&self) -> StoreResult<Vec<(i64, i64)>> {
+        queries::duplicate_repos(&self.reader).await
     }
 }

@@ -1,0 +1,160 @@
+//! Update-engine benchmark: 10,000 hosts of ~1,000 packages over 20 OS variants whose
+//! repositories hold ~150,000 packages. Prints the time to index the repositories, to
+//! evaluate every host (all cores), per host, and the memory used.
+//!
+//! cargo bench -p patchman-server --bench engine -- [--hosts N] [--variants V] [--scale S]
+//!     [--store sqlite|postgres://…]
+//!
+//! With `--store`, the same world is also stored (hosts ingested, repositories filled) and
+//! the server's updater recomputes it from the database: all hosts, then single hosts.
+
+mod world;
+
+use std::time::Instant;
+
+use patchman_engine::evaluate;
+
+fn rss_mb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    kb("VmHWM:").unwrap_or(0) / 1024
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut hosts, mut variants, mut scale, mut store) = (10_000usize, 20usize, 1.0f64, None);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
+            "--variants" => variants = args.next().and_then(|v| v.parse().ok()).expect("--variants V"),
+            "--scale" => scale = args.next().and_then(|v| v.parse().ok()).expect("--scale S"),
+            "--store" => store = args.next(),
+            _ => {}
+        }
+    }
+    let t = Instant::now();
+    let world = world::world(variants, hosts, scale, 7);
+    let installed: usize = world.hosts.iter().map(|h| h.1.len()).sum();
+    println!(
+        "world: {} hosts ({} installed packages), {} variants, {} repository packages; built in {:.1} s, peak RSS {} MB",
+        hosts,
+        installed,
+        variants,
+        world.package_count(),
+        t.elapsed().as_secs_f64(),
+        rss_mb()
+    );
+
+    let t = Instant::now();
+    let indexes = world.index();
+    println!("index: {:.2} s, peak RSS {} MB", t.elapsed().as_secs_f64(), rss_mb());
+
+    let inputs: Vec<_> = (0..hosts).map(|h| (world.hosts[h].0, world.input(h))).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = Instant::now();
+    let chunk = inputs.len().div_ceil(threads);
+    let (updates, security) = std::thread::scope(|s| {
+        let handles: Vec<_> = inputs
+            .chunks(chunk)
+            .map(|part| {
+                let indexes = &indexes;
+                s.spawn(move || {
+                    part.iter().fold((0usize, 0usize), |(u, sec), (v, input)| {
+                        let verdict = evaluate(input, &indexes[*v]);
+                        (u + verdict.updates.len(), sec + verdict.updates.iter().filter(|x| x.security).count())
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    });
+    let all = t.elapsed();
+    println!(
+        "evaluate all: {hosts} hosts in {:.2} s on {threads} threads ({:.0} hosts/s); {updates} updates ({security} security)",
+        all.as_secs_f64(),
+        hosts as f64 / all.as_secs_f64()
+    );
+    let mut one: Vec<f64> = inputs
+        .iter()
+        .take(200)
+        .map(|(v, input)| {
+            let t = Instant::now();
+            std::hint::black_box(evaluate(input, &indexes[*v]));
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    one.sort_by(f64::total_cmp);
+    println!("evaluate one host: median {:.2} ms, p99 {:.2} ms", one[one.len() / 2], one[one.len() * 99 / 100]);
+    println!("peak RSS: {} MB", rss_mb());
+    drop(indexes);
+    if let Some(url) = store {
+        tokio::runtime::Runtime::new().unwrap().block_on(stored(&world, &url));
+    }
+}
+
+/// The same world through the store and the server's updater.
+async fn stored(world: &world::World, url: &str) {
+    use patchman_server::auth::TokenHash;
+    use patchman_server::store::Enrollment;
+    let dir = tempfile::tempdir().unwrap();
+    let url =
+        if url == "sqlite" { format!("sqlite://{}", dir.path().join("engine.db").display()) } else { url.to_owned() };
+    let store = patchman_server::store::connect(&url).await.expect("open the store");
+    let t = Instant::now();
+    for h in 0..world.hosts.len() {
+        let name = world::stored::hostname(h);
+        let token = TokenHash::of(&name);
+        store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
+        let report = patchman_server::ingest::prepare(world::stored::report(world, h));
+        store.ingest(&token, report, 2).await.unwrap().unwrap();
+    }
+    let repos = store.repos().await.unwrap();
+    for r in &repos {
+        let url = &r.mirrors[0].url;
+        let (v, n) = (0..world.variants.len())
+            .flat_map(|v| (0..3).map(move |n| (v, n)))
+            .find(|(v, n)| world::stored::repo_url(*v, *n) == *url)
+            .expect("a repository of the world");
+        store.replace_repo_contents(r.id, &world::stored::contents(world, v, n), 3).await.unwrap();
+    }
+    println!(
+        "store {}: {} hosts and {} repositories stored in {:.1} s",
+        url.split(':').next().unwrap(),
+        world.hosts.len(),
+        repos.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    let updater = patchman_server::updates::Updater::new(store.clone());
+    for round in ["cold caches", "warm caches"] {
+        let t = Instant::now();
+        let stats = updater.recompute_all().await.unwrap();
+        println!(
+            "recompute all ({round}): {} hosts, {} updates, {} verdicts written in {:.2} s; peak RSS {} MB",
+            stats.hosts,
+            stats.updates,
+            stats.saved,
+            t.elapsed().as_secs_f64(),
+            rss_mb()
+        );
+    }
+    let mut one = Vec::new();
+    for h in (0..world.hosts.len()).step_by((world.hosts.len() / 100).max(1)) {
+        let id = store.host_id(&world::stored::hostname(h)).await.unwrap().unwrap();
+        store.mark_stale(Some(&[id])).await.unwrap();
+        let t = Instant::now();
+        updater.recompute(&[id]).await.unwrap();
+        one.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    one.sort_by(f64::total_cmp);
+    println!(
+        "recompute one host (load, evaluate, save): median {:.2} ms, p99 {:.2} ms",
+        one[one.len() / 2],
+        one[one.len() * 99 / 100]
+    );
+}

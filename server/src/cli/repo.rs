@@ -1,0 +1,105 @@
+//! `patchman refresh-repos` and `patchman repo list|link`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::refresh::{Progress, Refresher};
+use crate::store::Store;
+use crate::store::views::format_time;
+use crate::updates::Updater;
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCommand {
+    /// List repositories with their mirrors, package and host counts.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make repository OTHER part of repository ID: they are the same repository under
+    /// other mirrors (its mirrors and hosts move to ID).
+    Link { id: i64, other: i64 },
+}
+
+/// Refreshes repositories, then recomputes the hosts whose repositories changed.
+pub async fn refresh(
+    config: &Config,
+    store: Arc<dyn Store>,
+    only: Option<i64>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let refresher = Refresher::new(store.clone(), &config.repos)?;
+    let summary = refresher.run(only, force, &Progress::auto()).await?;
+    let stats = Updater::new(store).recompute_stale().await?;
+    println!(
+        "{} repositories: {} changed, {} unchanged, {} failed, {} merged; {} hosts recomputed",
+        summary.repos,
+        summary.changed,
+        summary.unchanged,
+        summary.failed.len(),
+        summary.merged,
+        stats.hosts
+    );
+    for (repo, reason) in &summary.failed {
+        println!("  failed: {repo}: {reason}");
+    }
+    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub async fn run(command: RepoCommand, store: &dyn Store) -> anyhow::Result<ExitCode> {
+    match command {
+        RepoCommand::List { json } => {
+            let repos = store.repos().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&repos)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{:>5} {:<4} {:<56} {:>8} {:>6} {:<8} REFRESHED",
+                "ID", "KIND", "NAME", "PACKAGES", "HOSTS", "FLAGS"
+            );
+            for r in repos {
+                let mut flags = Vec::new();
+                if r.security {
+                    flags.push("security");
+                }
+                if !r.enabled {
+                    flags.push("disabled");
+                }
+                if r.mirrors.iter().any(|m| !m.enabled || m.fail_count > 0) {
+                    flags.push("failing");
+                }
+                println!(
+                    "{:>5} {:<4} {:<56} {:>8} {:>6} {:<8} {}",
+                    r.id,
+                    r.kind.as_str(),
+                    r.name,
+                    r.package_count,
+                    r.host_count,
+                    flags.join(","),
+                    r.refreshed_at.map(format_time).unwrap_or_else(|| "never".to_owned())
+                );
+                for m in &r.mirrors {
+                    let state = if !m.enabled {
+                        format!("disabled after {} failures: {}", m.fail_count, m.last_error)
+                    } else if m.fail_count > 0 {
+                        format!("{} failures: {}", m.fail_count, m.last_error)
+                    } else if m.valid_until_passed {
+                        "ok, but its Release is past Valid-Until".to_owned()
+                    } else {
+                        "ok".to_owned()
+                    };
+                    println!("        {}  {state}", m.url);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RepoCommand::Link { id, other } => {
+            store.merge_repos(id, other).await?;
+            println!("repository {other} is now part of repository {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
