@@ -6,6 +6,7 @@ mod copy_db;
 mod e2e;
 mod enroll;
 mod real_debian;
+mod real_rpm;
 mod scale_out;
 mod store_suite;
 mod support;
