@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: build real rpm packages and databases, run a
 //! real `patchman serve`, and find the tools tests need (failing loudly when one is missing).
 
+pub mod apt;
 pub mod grpc;
 pub mod http;
 pub mod pg;

@@ -202,9 +202,15 @@ fn updates_match_dnf_check_update_in_an_installroot() {
     repo(&www, &rpmbuild, "epel", &[spec("foo", "2.0-1.el9", "noarch"), spec("bar", "2.0-1.el9", "noarch")]);
     let baseos = www.join("baseos");
     write(&tmp.path().join("updateinfo.xml"), UPDATEINFO);
-    run(Command::new("modifyrepo_c").args(["--mdtype=updateinfo"]).arg(tmp.path().join("updateinfo.xml")).arg(baseos.join("repodata")));
+    run(Command::new("modifyrepo_c")
+        .args(["--mdtype=updateinfo"])
+        .arg(tmp.path().join("updateinfo.xml"))
+        .arg(baseos.join("repodata")));
     write(&tmp.path().join("modules.yaml"), MODULES);
-    run(Command::new("modifyrepo_c").args(["--mdtype=modules"]).arg(tmp.path().join("modules.yaml")).arg(appstream.join("repodata")));
+    run(Command::new("modifyrepo_c")
+        .args(["--mdtype=modules"])
+        .arg(tmp.path().join("modules.yaml"))
+        .arg(appstream.join("repodata")));
 
     let conf = tmp.path().join("dnf.conf");
     write(
@@ -216,7 +222,8 @@ fn updates_match_dnf_check_update_in_an_installroot() {
         ),
     );
     write(&root.join("etc/yum.repos.d/old.repo"), format!("[old]\nname=old\nbaseurl=file://{}\n", old.display()));
-    let installed = ["bash", "glibc.x86_64", "glibc.i686", "openssl-libs", "curl", "foo", "bar", "nginx", "perl", "tzdata"];
+    let installed =
+        ["bash", "glibc.x86_64", "glibc.i686", "openssl-libs", "curl", "foo", "bar", "nginx", "perl", "tzdata"];
     run(dnf(&conf, &root).arg("install").args(installed));
     run(dnf(&conf, &root).args(["install", "kernel-core-5.14.0-362.8.1.el9_3", "kernel-core-5.14.0-427.13.1.el9_4"]));
     std::fs::remove_file(root.join("etc/yum.repos.d/old.repo")).unwrap();
@@ -232,7 +239,10 @@ fn updates_match_dnf_check_update_in_an_installroot() {
     );
     run(dnf(&conf, &root).args(["module", "enable", "nginx:1.20"]));
     assert!(root.join("etc/dnf/modules.d/nginx.module").is_file());
-    write(&root.join("etc/os-release"), std::fs::read(patchman_testkit::workspace_root().join("libreport/testdata/os-release/rocky-9.4")).unwrap());
+    write(
+        &root.join("etc/os-release"),
+        std::fs::read(patchman_testkit::workspace_root().join("libreport/testdata/os-release/rocky-9.4")).unwrap(),
+    );
     let want = check_update(&conf, &root, &[]);
     let want_security = check_update(&conf, &root, &["--security"]);
     assert!(want.len() >= 5 && !want_security.is_empty(), "the scenario must give dnf something to say: {want:?}");
@@ -240,7 +250,14 @@ fn updates_match_dnf_check_update_in_an_installroot() {
     let server = start_server(&[]);
     let client = crate::e2e::client_bin();
     run(Command::new(client)
-        .args(["--server", &server.url(), "--root", root.to_str().unwrap(), "--state-dir", tmp.path().join("state").to_str().unwrap()])
+        .args([
+            "--server",
+            &server.url(),
+            "--root",
+            root.to_str().unwrap(),
+            "--state-dir",
+            tmp.path().join("state").to_str().unwrap(),
+        ])
         .args(["--enroll", patchman_testkit::server::ENROLLMENT_KEY, "--hostname", "rocky.example.org"])
         .args(["--kernel", "5.14.0-427.13.1.el9_4.x86_64", "--arch", "x86_64"]));
     let refreshed = server.admin(&["refresh-repos"]);

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use super::fixtures::{GpgKey, build_debs, debian_keyring, fetcher, scan_packages, write_release};
+use super::fixtures::{GpgKey, KeyringOf as _, build_debs, debian_keyring, fetcher, scan_packages, write_release};
 use crate::repos::test_server::TestServer;
 use crate::repos::{AptMirror, Refreshed, RepoError, Seen, Snapshot, refresh_apt};
 
