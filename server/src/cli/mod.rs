@@ -141,7 +141,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Host { command } => host::run(command, &*store).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
-        Command::Repo { command } => repo::run(command, &*store).await,
+        Command::Repo { command } => repo::run(command, store).await,
         Command::FindUpdates { host } => {
             let updater = crate::updates::Updater::new(store.clone());
             let started = std::time::Instant::now();

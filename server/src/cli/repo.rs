@@ -21,6 +21,22 @@ pub enum RepoCommand {
     /// Make repository OTHER part of repository ID: they are the same repository under
     /// other mirrors (its mirrors and hosts move to ID).
     Link { id: i64, other: i64 },
+    /// Mark a repository as carrying security updates or not (by hand), or give the flag back
+    /// to its metadata (`auto`: a `-security` suite, or what its Release says).
+    Security {
+        id: i64,
+        #[arg(value_enum)]
+        flag: SecurityFlag,
+    },
+    /// Enable a mirror that was disabled after failing too often, forgetting its failures.
+    EnableMirror { mirror_id: i64 },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SecurityFlag {
+    Yes,
+    No,
+    Auto,
 }
 
 /// Refreshes repositories, then recomputes the hosts whose repositories changed.
@@ -48,7 +64,7 @@ pub async fn refresh(
     Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-pub async fn run(command: RepoCommand, store: &dyn Store) -> anyhow::Result<ExitCode> {
+pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<ExitCode> {
     match command {
         RepoCommand::List { json } => {
             let repos = store.repos().await?;
@@ -91,7 +107,7 @@ pub async fn run(command: RepoCommand, store: &dyn Store) -> anyhow::Result<Exit
                     } else {
                         "ok".to_owned()
                     };
-                    println!("        {}  {state}", m.url);
+                    println!("        mirror {:<5} {}  {state}", m.id, m.url);
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -99,6 +115,26 @@ pub async fn run(command: RepoCommand, store: &dyn Store) -> anyhow::Result<Exit
         RepoCommand::Link { id, other } => {
             store.merge_repos(id, other).await?;
             println!("repository {other} is now part of repository {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+        RepoCommand::Security { id, flag } => {
+            let security = match flag {
+                SecurityFlag::Yes => Some(true),
+                SecurityFlag::No => Some(false),
+                SecurityFlag::Auto => None,
+            };
+            if !store.set_repo_security(id, security).await? {
+                anyhow::bail!("no repository {id}");
+            }
+            let stats = Updater::new(store.clone()).recompute_stale().await?;
+            println!("repository {id}: security {flag:?}; {} hosts recomputed", stats.hosts);
+            Ok(ExitCode::SUCCESS)
+        }
+        RepoCommand::EnableMirror { mirror_id } => {
+            if !store.enable_mirror(mirror_id).await? {
+                anyhow::bail!("no mirror {mirror_id}");
+            }
+            println!("mirror {mirror_id} enabled");
             Ok(ExitCode::SUCCESS)
         }
     }

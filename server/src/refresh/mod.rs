@@ -227,10 +227,15 @@ impl Refresher {
                 let changed = self.store.replace_repo_contents(t.repo_id, &contents, now).await?;
                 if let Some(release) = &snapshot.apt {
                     let text = |v: &Option<String>| v.clone().unwrap_or_default();
-                    let security = (!t.security_manual && release.security).then_some(true);
                     let codename = release.codename.clone().or_else(|| release.suite.clone()).unwrap_or_default();
                     self.store
-                        .set_repo_release(t.repo_id, &text(&release.origin), &text(&release.label), &codename, security)
+                        .set_repo_release(
+                            t.repo_id,
+                            &text(&release.origin),
+                            &text(&release.label),
+                            &codename,
+                            release.security,
+                        )
                         .await?;
                 }
                 let answered = Answered {

@@ -6,6 +6,7 @@ mod ingest_flow;
 mod known;
 mod migrations;
 mod portable;
+mod portable_repos;
 mod portable_updates;
 pub mod postgres;
 pub mod sqlite;
@@ -115,7 +116,6 @@ pub struct RefreshTarget {
     pub kind: crate::report::PackageKind,
     pub name: String,
     pub repo_key: String,
-    pub security_manual: bool,
     pub mirrors: Vec<MirrorState>,
 }
 
@@ -241,8 +241,12 @@ pub trait Store: Send + Sync + 'static {
         origin: &str,
         label: &str,
         codename: &str,
-        security: Option<bool>,
+        security: bool,
     ) -> StoreResult<()>;
+    /// Sets a repository's security flag by hand, or (`None`) gives it back to its metadata.
+    async fn set_repo_security(&self, repo_id: i64, security: Option<bool>) -> StoreResult<bool>;
+    /// Enables a disabled mirror again, its failures forgotten.
+    async fn enable_mirror(&self, mirror_id: i64) -> StoreResult<bool>;
     async fn add_found_mirrors(&self, repo_id: i64, urls: &[String], now_ms: i64) -> StoreResult<Vec<MirrorState>>;
     /// Makes `gone` part of `keep`.
     async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()>;

@@ -16,6 +16,8 @@ pub struct Server {
     pub database_url: String,
     pub dir: TempDir,
     bin: PathBuf,
+    /// The environment the server was given; admin commands get it too (same configuration).
+    env: Vec<(String, String)>,
     child: Child,
 }
 
@@ -55,7 +57,8 @@ impl Server {
         let addr = line.trim().trim_start_matches("patchman listening on ").parse().expect("an address");
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
-        Self { addr, database_url, dir, bin: bin.to_owned(), child }
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self { addr, database_url, dir, bin: bin.to_owned(), env, child }
     }
 
     pub fn pid(&self) -> u32 {
@@ -75,8 +78,20 @@ impl Server {
     /// Runs `patchman ARGS` against this server's database; returns stdout.
     #[track_caller]
     pub fn admin(&self, args: &[&str]) -> String {
-        let out = crate::run(Command::new(&self.bin).args(args).env("PATCHMAN_DATABASE_URL", &self.database_url));
+        let out = crate::run(&mut self.admin_command(args));
         String::from_utf8(out.stdout).expect("UTF-8 output")
+    }
+
+    fn admin_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).env("PATCHMAN_DATABASE_URL", &self.database_url).env("PATCHMAN_LOG", "warn");
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        cmd
+    }
+
+    /// Runs `patchman ARGS` against this server's database, whatever its exit status.
+    pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
+        self.admin_command(args).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
     }
 
     /// The server's peak resident memory so far (VmHWM), in KiB.

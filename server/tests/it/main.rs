@@ -7,6 +7,7 @@ mod e2e;
 mod enroll;
 mod real_debian;
 mod real_rpm;
+mod refresh;
 mod scale_out;
 mod store_suite;
 mod support;

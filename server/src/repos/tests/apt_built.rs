@@ -168,3 +168,26 @@ async fn flat_repository() {
     assert_eq!(server.hits("/Packages.gz"), 1);
     assert!(Path::new(&dir.path().join("Packages.gz")).is_file());
 }
+
+/// Packages files that grew after the Release was signed (a stanza appended: the first bytes
+/// still hash as listed) are refused, from each compression.
+#[tokio::test]
+async fn packages_grown_after_signing_are_refused() {
+    let repo = Repo::build();
+    build_debs(repo.dir.path(), &[("hello-tiny", "1.2-1", "amd64")]);
+    scan_packages(repo.dir.path(), &repo.dists().join("main/binary-amd64"));
+    let server = TestServer::serve(repo.dir.path());
+    let bin = repo.dists().join("main/binary-amd64");
+    for (keep, gone) in [("Packages.xz", None), ("Packages.gz", Some("Packages.xz")), ("Packages", Some("Packages.gz"))]
+    {
+        if let Some(gone) = gone {
+            std::fs::remove_file(bin.join(gone)).expect("rm");
+        }
+        server.reset_log();
+        let err = refresh_apt(&fetcher(), &repo.mirror(&server), &Seen::default(), Some(&repo.key.keyring()), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepoError::SizeMismatch { .. }), "{keep}: {err}");
+        assert_eq!(server.hits(&format!("/dists/stable/main/binary-amd64/{keep}")), 1);
+    }
+}

@@ -216,9 +216,17 @@ impl Store for PgStore {
         origin: &str,
         label: &str,
         codename: &str,
-        security: Option<bool>,
+        security: bool,
     ) -> StoreResult<()> {
         queries::set_repo_release(&self.pool, repo_id, origin, label, codename, security).await
+    }
+
+    async fn set_repo_security(&self, repo_id: i64, security: Option<bool>) -> StoreResult<bool> {
+        queries::set_repo_security(&self.pool, repo_id, security).await
+    }
+
+    async fn enable_mirror(&self, mirror_id: i64) -> StoreResult<bool> {
+        queries::enable_mirror(&self.pool, mirror_id).await
     }
 
     async fn add_found_mirrors(

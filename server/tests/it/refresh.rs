@@ -1,0 +1,448 @@
+//! Repository refresh through the real server and its commands: hosts report mirrors on
+//! loopback, `patchman refresh-repos` fetches them. Failover from a dead mirror, failure
+//! counts reset on success, mirrors disabled after too many failures and enabled again by
+//! hand, tampered or badly signed metadata rejected while the previous package list stays,
+//! mirrors of one repository merged (automatically and with `repo link`), mirrorlists
+//! expanded, and the security flag set by hand.
+
+use std::path::Path;
+use std::process::Command;
+
+use patchman_proto as pb;
+use patchman_testkit::apt::{GpgKey, build_debs, scan_packages, write_release};
+use patchman_testkit::http::FileServer;
+use patchman_testkit::rpm::{RpmSpec, build};
+use patchman_testkit::server::Server;
+use patchman_testkit::{require_tool, run, write};
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::support::{client, enroll, good_report, host_json, package, settled, start_server, submit};
+
+/// A deb repository (`dists/<suite>/main/binary-amd64`) built with dpkg-deb and
+/// apt-ftparchive, signed with a throwaway key.
+struct AptRepo {
+    dir: TempDir,
+    key: GpgKey,
+}
+
+impl AptRepo {
+    fn build(debs: &[(&str, &str, &str)]) -> Self {
+        let dir = TempDir::new().unwrap();
+        let key = GpgKey::generate(dir.path(), "ed25519");
+        let repo = AptRepo { dir, key };
+        repo.add(debs);
+        repo.sign_with(&repo.key, "patchman-tests");
+        repo
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn dists(&self) -> std::path::PathBuf {
+        self.root().join("dists/stable")
+    }
+
+    /// Adds packages and rewrites the Packages files (the Release is not touched).
+    fn add(&self, debs: &[(&str, &str, &str)]) {
+        build_debs(self.root(), debs);
+        scan_packages(self.root(), &self.dists().join("main/binary-amd64"));
+    }
+
+    /// A new Release naming `origin`, as InRelease and Release + Release.gpg signed by `key`.
+    fn sign_with(&self, key: &GpgKey, origin: &str) {
+        self.sign_edited(key, |r| r.replace("Origin: patchman-tests", &format!("Origin: {origin}")));
+    }
+
+    /// A new Release, edited before it is signed.
+    fn sign_edited(&self, key: &GpgKey, edit: impl FnOnce(String) -> String) {
+        write_release(&self.dists(), Some("stable"));
+        let release = std::fs::read_to_string(self.dists().join("Release")).unwrap();
+        write(&self.dists().join("Release"), edit(release));
+        key.clearsign(&self.dists().join("Release"), &self.dists().join("InRelease"));
+        key.detach_sign(&self.dists().join("Release"), &self.dists().join("Release.gpg"));
+    }
+
+    fn url(server: &FileServer) -> String {
+        format!("{}/dists/stable/main/binary-amd64", server.url())
+    }
+}
+
+/// A Debian host with these packages installed and these apt mirrors of `stable/main`.
+fn deb_report(hostname: &str, installed: &[(&str, &str, &str)], urls: &[String]) -> pb::Report {
+    let mut r = good_report(hostname, &format!("{hostname}-1"));
+    r.host.as_mut().unwrap().machine_id = format!("{:0>32x}", xxhash_rust::xxh3::xxh3_64(hostname.as_bytes()));
+    r.packages = installed.iter().map(|(n, v, rel)| package(n, v, rel)).collect();
+    r.repos = urls
+        .iter()
+        .map(|url| pb::Repository {
+            kind: pb::PackageKind::Deb as i32,
+            id: format!("{url} stable/main amd64"),
+            name: format!("{url} stable/main amd64"),
+            priority: 500,
+            urls: vec![pb::RepoUrl { url: url.clone(), kind: pb::UrlKind::Apt as i32 }],
+            suite: "stable".into(),
+            component: "main".into(),
+            architecture: "amd64".into(),
+        })
+        .collect();
+    r
+}
+
+async fn report(server: &Server, report: pb::Report) {
+    let hostname = report.host.as_ref().unwrap().hostname.clone();
+    let machine_id = report.host.as_ref().unwrap().machine_id.clone();
+    let mut c = client(server).await;
+    let token = enroll(&mut c, &hostname, &machine_id).await;
+    submit(&mut c, Some(&token), report).await.expect("report accepted");
+    settled(server, &hostname).await;
+}
+
+fn repos(server: &Server) -> Vec<Value> {
+    let out: Value = serde_json::from_str(&server.admin(&["repo", "list", "--json"])).unwrap();
+    out.as_array().unwrap().clone()
+}
+
+/// The one repository there is.
+fn only_repo(server: &Server) -> Value {
+    let all = repos(server);
+    assert_eq!(all.len(), 1, "{all:#?}");
+    all[0].clone()
+}
+
+fn mirror<'a>(repo: &'a Value, url: &str) -> &'a Value {
+    let mirrors = repo["mirrors"].as_array().unwrap();
+    mirrors.iter().find(|m| m["url"] == url).unwrap_or_else(|| panic!("no mirror {url} in {mirrors:#?}"))
+}
+
+/// (name, available, security) of each update of the host.
+fn updates(server: &Server, hostname: &str) -> Vec<(String, String, bool)> {
+    let host = host_json(server, hostname);
+    assert_eq!(host["updates_current"], true, "{host:#}");
+    host["updates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (u["name"].as_str().unwrap().to_owned(), u["available"].as_str().unwrap().to_owned(), u["security"] == true)
+        })
+        .collect()
+}
+
+/// `refresh-repos`: (succeeded, stdout).
+fn refresh(server: &Server) -> (bool, String) {
+    refresh_with(server, &[])
+}
+
+fn refresh_with(server: &Server, args: &[&str]) -> (bool, String) {
+    let out = server.admin_output(&[&["refresh-repos"], args].concat());
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+fn update(name: &str, version: &str, security: bool) -> (String, String, bool) {
+    (name.to_owned(), version.to_owned(), security)
+}
+
+const HELLO: &[(&str, &str, &str)] =
+    &[("hello-tiny", "1.0-1", "amd64"), ("hello-tiny", "1.1-1", "amd64"), ("bar", "7", "amd64")];
+const INSTALLED: &[(&str, &str, &str)] = &[("hello-tiny", "1.0", "1"), ("bar", "7", "")];
+
+#[tokio::test]
+async fn mirrors_fail_over_recover_and_are_disabled_after_failing_too_often() {
+    let repo = AptRepo::build(HELLO);
+    let (a, b) = (FileServer::start(repo.root()), FileServer::start(repo.root()));
+    let keyring = repo.key.public.to_str().unwrap().to_owned();
+    let server = start_server(&[("PATCHMAN_REPOS_KEYRINGS", &keyring), ("PATCHMAN_MAX_MIRROR_FAILURES", "3")]);
+    let (url_a, url_b) = (AptRepo::url(&a), AptRepo::url(&b));
+    report(&server, deb_report("a.example.org", INSTALLED, std::slice::from_ref(&url_a))).await;
+    report(&server, deb_report("b.example.org", INSTALLED, std::slice::from_ref(&url_b))).await;
+    assert_eq!(repos(&server).len(), 2, "two mirror URLs are two repositories until refreshed");
+
+    // Both mirrors serve the same signed Release: one repository with two mirrors.
+    let (ok, out) = refresh(&server);
+    assert!(ok, "{out}");
+    assert!(out.starts_with("2 repositories: 2 changed, 0 unchanged, 0 failed, 1 merged; 2 hosts recomputed"), "{out}");
+    let r = only_repo(&server);
+    assert_eq!((r["package_count"].as_i64(), r["host_count"].as_i64()), (Some(3), Some(2)), "{r:#}");
+    for host in ["a.example.org", "b.example.org"] {
+        assert_eq!(updates(&server, host), [update("hello-tiny", "1.1-1", false)]);
+    }
+
+    // Mirror a dies: b answers (unchanged, so only its InRelease is fetched); a counts a failure.
+    a.set_down(true);
+    b.clear_log();
+    let (ok, out) = refresh(&server);
+    assert!(ok && out.starts_with("1 repositories: 0 changed, 1 unchanged, 0 failed"), "{out}");
+    assert_eq!((b.count("InRelease"), b.count("Packages")), (1, 0), "{:?}", b.requests());
+    let r = only_repo(&server);
+    assert_eq!(mirror(&r, &url_a)["fail_count"], 1, "{r:#}");
+    assert!(mirror(&r, &url_a)["last_error"].as_str().unwrap().contains(&a.url()), "{r:#}");
+    assert_eq!(mirror(&r, &url_b)["fail_count"], 0);
+
+    // a is back and b dies: b is tried first (fewer failures), then a, whose count resets.
+    a.set_down(false);
+    b.set_down(true);
+    let (ok, out) = refresh(&server);
+    assert!(ok && out.starts_with("1 repositories: 0 changed, 1 unchanged, 0 failed"), "{out}");
+    let r = only_repo(&server);
+    assert_eq!(
+        (mirror(&r, &url_a)["fail_count"].as_i64(), mirror(&r, &url_a)["last_error"].as_str()),
+        (Some(0), Some(""))
+    );
+    assert_eq!(mirror(&r, &url_b)["fail_count"], 1);
+
+    // Both dead: the repository fails (exit status 1) and keeps its packages; after three
+    // failures in a row each mirror is disabled.
+    a.set_down(true);
+    for _ in 0..3 {
+        let (ok, out) = refresh(&server);
+        assert!(!ok && out.starts_with("1 repositories: 0 changed, 0 unchanged, 1 failed"), "{out}");
+    }
+    let r = only_repo(&server);
+    for url in [&url_a, &url_b] {
+        let m = mirror(&r, url);
+        assert_eq!((m["enabled"].as_bool(), m["fail_count"].as_i64()), (Some(false), Some(3)), "{m:#}");
+    }
+    assert_eq!(r["package_count"], 3, "the previous package list stays");
+    assert_eq!(updates(&server, "a.example.org"), [update("hello-tiny", "1.1-1", false)]);
+    let listing = server.admin(&["repo", "list"]);
+    assert!(listing.contains("failing") && listing.contains("disabled after 3 failures"), "{listing}");
+
+    // Disabled mirrors are not tried, even when they are back.
+    a.set_down(false);
+    b.set_down(false);
+    a.clear_log();
+    b.clear_log();
+    let (ok, out) = refresh(&server);
+    assert!(!ok && out.contains("no enabled mirror"), "{out}");
+    assert!(a.requests().is_empty() && b.requests().is_empty(), "{:?} {:?}", a.requests(), b.requests());
+
+    // Until an administrator enables one again.
+    let id = mirror(&r, &url_a)["id"].as_i64().unwrap().to_string();
+    server.admin(&["repo", "enable-mirror", &id]);
+    let (ok, out) = refresh(&server);
+    assert!(ok && out.starts_with("1 repositories: 0 changed, 1 unchanged, 0 failed"), "{out}");
+    let r = only_repo(&server);
+    assert_eq!(mirror(&r, &url_a)["enabled"], true);
+    assert_eq!(mirror(&r, &url_b)["enabled"], false);
+}
+
+#[tokio::test]
+async fn tampered_or_badly_signed_metadata_keeps_the_previous_packages() {
+    let repo = AptRepo::build(HELLO);
+    let files = FileServer::start(repo.root());
+    let keyring = repo.key.public.to_str().unwrap().to_owned();
+    let server = start_server(&[("PATCHMAN_REPOS_KEYRINGS", &keyring)]);
+    let url = AptRepo::url(&files);
+    report(&server, deb_report("h.example.org", INSTALLED, std::slice::from_ref(&url))).await;
+    let (ok, out) = refresh(&server);
+    assert!(ok, "{out}");
+    assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.1-1", false)]);
+
+    // Each case refreshes with `--force`: the files change within a second at equal sizes, so
+    // the test server's ETags (size and mtime, as nginx makes them) would not change.
+    // New Packages files under the old, signed Release: their hashes do not match.
+    repo.add(&[("hello-tiny", "1.2-1", "amd64")]);
+    let (ok, out) = refresh_with(&server, &["--force"]);
+    assert!(!ok && out.contains("failed: ") && out.contains("mismatch"), "{out}");
+
+    // A Release signed by a key outside the keyring.
+    let stranger = GpgKey::generate(&repo.root().join("stranger"), "ed25519");
+    repo.sign_with(&stranger, "patchman-tests");
+    let (ok, out) = refresh_with(&server, &["--force"]);
+    assert!(!ok && out.contains("not signed by any usable key"), "{out}");
+
+    // No signature at all.
+    std::fs::remove_file(repo.dists().join("InRelease")).unwrap();
+    std::fs::remove_file(repo.dists().join("Release.gpg")).unwrap();
+    let (ok, out) = refresh_with(&server, &["--force"]);
+    assert!(!ok && out.contains("unsigned, but a keyring was given"), "{out}");
+
+    // A Release edited after signing (InRelease's signed text changed).
+    repo.sign_with(&repo.key, "patchman-tests");
+    let inrelease = std::fs::read_to_string(repo.dists().join("InRelease")).unwrap();
+    write(&repo.dists().join("InRelease"), inrelease.replacen("Suite: stable", "Suite: stab1e", 1));
+    let (ok, out) = refresh_with(&server, &["--force"]);
+    assert!(!ok && out.contains("bad signature"), "{out}");
+
+    // Through all of it, the last good package list stayed and so did the host's update.
+    let r = only_repo(&server);
+    assert_eq!(r["package_count"], 3, "{r:#}");
+    assert_eq!(mirror(&r, &url)["fail_count"], 4, "{r:#}");
+    assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.1-1", false)]);
+
+    // Signed properly again: the new version arrives.
+    repo.sign_with(&repo.key, "patchman-tests");
+    let (ok, out) = refresh(&server);
+    assert!(ok && out.starts_with("1 repositories: 1 changed"), "{out}");
+    assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.2-1", false)]);
+    assert_eq!(mirror(&only_repo(&server), &url)["fail_count"], 0);
+}
+
+/// A Release past its Valid-Until is flagged on the mirror and shown, and its packages used.
+#[tokio::test]
+async fn release_past_valid_until_is_flagged_and_used() {
+    let repo = AptRepo::build(HELLO);
+    repo.sign_edited(&repo.key, |r| r.replace("Date: ", "Valid-Until: Thu, 01 Jan 2015 00:00:00 UTC\nDate: "));
+    let files = FileServer::start(repo.root());
+    let keyring = repo.key.public.to_str().unwrap().to_owned();
+    let server = start_server(&[("PATCHMAN_REPOS_KEYRINGS", &keyring)]);
+    let url = AptRepo::url(&files);
+    report(&server, deb_report("h.example.org", INSTALLED, std::slice::from_ref(&url))).await;
+    let (ok, out) = refresh(&server);
+    assert!(ok && out.starts_with("1 repositories: 1 changed"), "{out}");
+    let r = only_repo(&server);
+    assert_eq!((mirror(&r, &url)["valid_until_passed"].as_bool(), r["package_count"].as_i64()), (Some(true), Some(3)));
+    assert!(server.admin(&["repo", "list"]).contains("past Valid-Until"));
+    assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.1-1", false)]);
+
+    // A fresh Release clears the flag.
+    repo.sign_edited(&repo.key, |r| r.replace("Date: ", "Valid-Until: Fri, 01 Jan 2100 00:00:00 UTC\nDate: "));
+    let (ok, out) = refresh_with(&server, &["--force"]);
+    assert!(ok, "{out}");
+    assert_eq!(mirror(&only_repo(&server), &url)["valid_until_passed"], false);
+}
+
+/// Two copies of one repository whose Releases name different origins (a local mirror that
+/// rewrites it) are not merged automatically: `repo link` makes them one. The security flag
+/// can be set by hand and given back. Run on both backends.
+async fn link_and_security_by_hand(server: &Server, repo: &AptRepo, copy: &AptRepo) {
+    let (a, b) = (FileServer::start(repo.root()), FileServer::start(copy.root()));
+    report(server, deb_report("a.example.org", INSTALLED, &[AptRepo::url(&a)])).await;
+    report(server, deb_report("b.example.org", INSTALLED, &[AptRepo::url(&b)])).await;
+    let (ok, out) = refresh(server);
+    assert!(ok && out.contains(", 0 merged;"), "{out}");
+    let ids: Vec<String> = repos(server).iter().map(|r| r["id"].to_string()).collect();
+    assert_eq!(ids.len(), 2);
+    server.admin(&["repo", "link", &ids[0], &ids[1]]);
+    let r = only_repo(server);
+    assert_eq!((r["mirrors"].as_array().unwrap().len(), r["host_count"].as_i64()), (2, Some(2)), "{r:#}");
+    let (ok, out) = refresh(server);
+    assert!(ok && out.starts_with("1 repositories:"), "{out}");
+
+    server.admin(&["repo", "security", &ids[0], "yes"]);
+    assert_eq!(updates(server, "b.example.org"), [update("hello-tiny", "1.1-1", true)]);
+    assert_eq!(host_json(server, "b.example.org")["security_updates"], 1);
+    // A refresh does not undo a flag set by hand, even when the Release changed.
+    repo.sign_with(&repo.key, "patchman-tests-2");
+    let (ok, out) = refresh(server);
+    assert!(ok, "{out}");
+    assert!(only_repo(server)["security"] == true);
+    server.admin(&["repo", "security", &ids[0], "auto"]);
+    assert_eq!(updates(server, "a.example.org"), [update("hello-tiny", "1.1-1", false)]);
+    let out = server.admin_output(&["repo", "security", "999999", "yes"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no repository 999999"));
+}
+
+fn two_origins() -> (AptRepo, AptRepo) {
+    let (repo, copy) = (AptRepo::build(HELLO), AptRepo::build(HELLO));
+    copy.sign_with(&copy.key, "local-mirror");
+    (repo, copy)
+}
+
+/// One keyring file holding both repositories' keys.
+fn keyring_of(dir: &Path, keys: &[&GpgKey]) -> String {
+    let mut all = Vec::new();
+    for k in keys {
+        all.extend(std::fs::read(&k.public).unwrap());
+    }
+    write(&dir.join("both.gpg"), all);
+    dir.join("both.gpg").to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn repo_link_and_security_by_hand_on_sqlite() {
+    let (repo, copy) = two_origins();
+    let keyring = keyring_of(repo.root(), &[&repo.key, &copy.key]);
+    let server = start_server(&[("PATCHMAN_REPOS_KEYRINGS", &keyring)]);
+    link_and_security_by_hand(&server, &repo, &copy).await;
+}
+
+#[tokio::test]
+async fn repo_link_and_security_by_hand_on_postgres() {
+    let (repo, copy) = two_origins();
+    let keyring = keyring_of(repo.root(), &[&repo.key, &copy.key]);
+    let url = patchman_testkit::pg::fresh_database("refresh");
+    let env = [
+        ("PATCHMAN_REPOS_KEYRINGS", keyring.as_str()),
+        ("PATCHMAN_ENROLLMENT_KEY", patchman_testkit::server::ENROLLMENT_KEY),
+    ];
+    let bin = Path::new(env!("CARGO_BIN_EXE_patchman"));
+    let server = Server::start_with(bin, TempDir::new().unwrap(), url, &env);
+    link_and_security_by_hand(&server, &repo, &copy).await;
+}
+
+/// An rpm host reporting its repository by a mirrorlist (a dead mirror first), another by a
+/// baseurl: the mirrorlist expands into mirrors, the dead one fails over, and the two
+/// repositories (same repo id, same repomd) become one.
+#[tokio::test]
+async fn rpm_mirrorlist_expands_fails_over_and_merges_with_its_twin() {
+    require_tool("createrepo_c");
+    let tmp = TempDir::new().unwrap();
+    let rpms = build(
+        &tmp.path().join("rpmbuild"),
+        &[RpmSpec::new("tool", "1.0-1.el9", "x86_64"), RpmSpec::new("tool", "1.2-1.el9", "x86_64")],
+    );
+    let www = tmp.path().join("www");
+    let dir = www.join("baseos");
+    std::fs::create_dir_all(&dir).unwrap();
+    for rpm in &rpms {
+        std::fs::copy(rpm, dir.join(rpm.file_name().unwrap())).unwrap();
+    }
+    run(Command::new("createrepo_c").args(["-q", "--general-compress-type=xz"]).arg(&dir));
+    // The mirrorlist names a dead mirror, then a live one; the other host uses a third.
+    let (lists, dead, listed, live) =
+        (FileServer::start(&www), FileServer::start(&www), FileServer::start(&www), FileServer::start(&www));
+    dead.set_down(true);
+    write(&www.join("mirrorlist.txt"), format!("# mirrors\n{}/baseos/\n{}/baseos/\n", dead.url(), listed.url()));
+
+    let server = start_server(&[]);
+    let rpm_report = |hostname: &str, url: pb::RepoUrl| {
+        let mut r = deb_report(hostname, &[], &[]);
+        r.os = Some(pb::OperatingSystem {
+            id: "rocky".into(),
+            id_like: vec!["rhel".into(), "centos".into(), "fedora".into()],
+            name: "Rocky Linux".into(),
+            version_id: "9.4".into(),
+            pretty_name: "Rocky Linux 9.4 (Blue Onyx)".into(),
+            ..Default::default()
+        });
+        r.packages = vec![pb::Package {
+            name: "tool".into(),
+            version: "1.0".into(),
+            release: "1.el9".into(),
+            arch: "x86_64".into(),
+            kind: pb::PackageKind::Rpm as i32,
+            ..Default::default()
+        }];
+        r.repos = vec![pb::Repository {
+            kind: pb::PackageKind::Rpm as i32,
+            id: "baseos".into(),
+            name: "Rocky Linux 9 - BaseOS".into(),
+            priority: 99,
+            urls: vec![url],
+            ..Default::default()
+        }];
+        r
+    };
+    let by_list = pb::RepoUrl { url: format!("{}/mirrorlist.txt", lists.url()), kind: pb::UrlKind::Mirrorlist as i32 };
+    let by_url = pb::RepoUrl { url: format!("{}/baseos/", live.url()), kind: pb::UrlKind::Baseurl as i32 };
+    report(&server, rpm_report("list.example.org", by_list)).await;
+    report(&server, rpm_report("url.example.org", by_url)).await;
+
+    let (ok, out) = refresh(&server);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 failed, 1 merged"), "{out}");
+    let r = only_repo(&server);
+    assert_eq!((r["package_count"].as_i64(), r["host_count"].as_i64()), (Some(2), Some(2)), "{r:#}");
+    let urls: Vec<&str> = r["mirrors"].as_array().unwrap().iter().map(|m| m["url"].as_str().unwrap()).collect();
+    assert_eq!(urls.len(), 4, "the mirrorlist, the two it names and the other host's baseurl: {urls:?}");
+    assert_eq!(mirror(&r, &format!("{}/baseos", dead.url()))["fail_count"], 1, "{r:#}");
+    assert_eq!(mirror(&r, &format!("{}/baseos", listed.url()))["fail_count"], 0, "{r:#}");
+    assert_eq!(lists.count("mirrorlist.txt"), 1, "{:?}", lists.requests());
+    assert!(listed.count("primary") == 1 && live.count("primary") == 1, "{:?}", listed.requests());
+    for host in ["list.example.org", "url.example.org"] {
+        assert_eq!(updates(&server, host), [update("tool", "1.2-1.el9", false)]);
+    }
+}
