@@ -3,39 +3,38 @@
 use crate::contents::{ErratumRecord, ModuleRecord, RepoContents};
 use crate::repos::{ErratumKind, Snapshot};
 
-pub(super) fn contents(s: &Snapshot) -> RepoContents {
+/// Moves the package lists out of the snapshot (a big repository's list is tens of MB).
+pub(super) fn contents(s: &mut Snapshot) -> RepoContents {
     RepoContents {
-        packages: s.packages.clone(),
-        errata: s
-            .errata
-            .iter()
+        packages: std::mem::take(&mut s.packages),
+        errata: std::mem::take(&mut s.errata)
+            .into_iter()
             .map(|e| ErratumRecord {
-                name: e.id.clone(),
-                kind: match &e.kind {
+                name: e.id,
+                kind: match e.kind {
                     ErratumKind::Security => "security".to_owned(),
                     ErratumKind::Bugfix => "bugfix".to_owned(),
                     ErratumKind::Enhancement => "enhancement".to_owned(),
-                    ErratumKind::Other(other) => other.clone(),
+                    ErratumKind::Other(other) => other,
                 },
-                severity: e.severity.clone().unwrap_or_default(),
+                severity: e.severity.unwrap_or_default(),
                 issued_ms: e.issued_ms,
-                title: e.title.clone(),
-                cves: e.cves.clone(),
-                packages: e.packages.clone(),
+                title: e.title,
+                cves: e.cves,
+                packages: e.packages,
             })
             .collect(),
-        modules: s
-            .modules
-            .iter()
+        modules: std::mem::take(&mut s.modules)
+            .into_iter()
             .map(|m| ModuleRecord {
-                name: m.name.clone(),
-                stream: m.stream.clone(),
+                name: m.name,
+                stream: m.stream,
                 version: m.version.to_string(),
-                context: m.context.clone(),
-                arch: m.arch.clone(),
-                artifacts: m.artifacts.clone(),
+                context: m.context,
+                arch: m.arch,
+                artifacts: m.artifacts,
             })
             .collect(),
-        module_defaults: s.module_defaults.clone(),
+        module_defaults: std::mem::take(&mut s.module_defaults),
     }
 }

@@ -222,8 +222,9 @@ impl Refresher {
                 self.record(m, Ok(answered), now).await?;
                 Ok(Ok(Outcome::Unchanged))
             }
-            Ok(Refreshed::Changed(snapshot)) => {
-                let contents = convert::contents(&snapshot);
+            Ok(Refreshed::Changed(mut snapshot)) => {
+                let contents = convert::contents(&mut snapshot);
+                snapshot.deb_sources = Vec::new();
                 let changed = self.store.replace_repo_contents(t.repo_id, &contents, now).await?;
                 if let Some(release) = &snapshot.apt {
                     let text = |v: &Option<String>| v.clone().unwrap_or_default();
