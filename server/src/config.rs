@@ -278,6 +278,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_file_parses_and_states_the_defaults() {
+        let path = crate::config::tests::example();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let example: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let defaults = Config::default();
+        assert_eq!(format!("{:?}", example.jobs), format!("{:?}", defaults.jobs));
+        assert_eq!((example.listen, example.database_url.as_str()), (defaults.listen, defaults.database_url.as_str()));
+        assert_eq!(
+            (example.max_message_bytes, example.max_packages),
+            (defaults.max_message_bytes, defaults.max_packages)
+        );
+        let mut repos = example.repos.clone();
+        assert_eq!(repos.keyrings, [PathBuf::from("/usr/share/keyrings/debian-archive-keyring.gpg")]);
+        repos.keyrings.clear();
+        assert_eq!(format!("{repos:?}"), format!("{:?}", defaults.repos));
+    }
+
+    fn example() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/server.toml.example")
+    }
+
+    #[test]
     fn environment_overrides_file_which_overrides_defaults() {
         let mut config: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nmax_packages = 5").unwrap();
         assert_eq!(config.max_packages, 5);

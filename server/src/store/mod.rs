@@ -6,6 +6,7 @@ mod ingest_flow;
 mod known;
 mod migrations;
 mod portable;
+mod portable_ingest;
 mod portable_repos;
 mod portable_updates;
 pub mod postgres;
@@ -252,8 +253,8 @@ pub trait Store: Send + Sync + 'static {
     async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()>;
     /// Repositories that are the same one: (keep, gone) pairs.
     async fn duplicate_repos(&self) -> StoreResult<Vec<(i64, i64)>>;
-    /// Hosts whose updates need computing, lowest ids first.
-    async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>>;
+    /// Hosts whose updates need computing with ids above `after`, lowest ids first.
+    async fn stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>>;
     /// Marks hosts (all, or these) for recomputation.
     async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
     async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>>;

@@ -194,9 +194,10 @@ macro_rules! portable_update_queries {
                 .collect())
         }
 
-        pub(super) async fn stale_hosts(pool: &Pool, limit: i64) -> StoreResult<Vec<i64>> {
-            Ok(sqlx::query_scalar("SELECT id FROM hosts WHERE updates_stale = $1 ORDER BY id LIMIT $2")
+        pub(super) async fn stale_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
+            Ok(sqlx::query_scalar("SELECT id FROM hosts WHERE updates_stale = $1 AND id > $2 ORDER BY id LIMIT $3")
                 .bind(true)
+                .bind(after)
                 .bind(limit)
                 .fetch_all(pool)
                 .await?)

@@ -18,6 +18,8 @@ use crate::store::{HostWork, Store, StoreResult, VerdictRecord};
 
 /// Hosts recomputed per round trip to the store.
 const BATCH: usize = 1_000;
+/// Passes over the stale hosts before giving up on hosts that keep changing.
+const MAX_PASSES: usize = 100;
 
 /// What a recomputation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,19 +55,17 @@ impl Updater {
         }
     }
 
-    /// Recomputes every host marked stale.
+    /// Recomputes every host marked stale, in passes over the hosts in id order. Within a pass
+    /// the next batch loads and the previous one saves while the engine runs on the current
+    /// one. A host whose state changes while it is computed stays stale for the next pass.
     pub async fn recompute_stale(&self) -> StoreResult<Stats> {
         let mut total = Stats::default();
-        // A host whose state changes while it is computed stays stale: a few rounds at most.
-        for _ in 0..10_000 {
-            let ids = self.store.stale_hosts(BATCH as i64).await?;
-            if ids.is_empty() {
+        for _ in 0..MAX_PASSES {
+            let pass = self.pass().await?;
+            total.add(pass);
+            if pass.hosts == 0 || pass.saved == 0 {
                 break;
             }
-            let stats = self.recompute(&ids).await?;
-            total.hosts += stats.hosts;
-            total.saved += stats.saved;
-            total.updates += stats.updates;
         }
         Ok(total)
     }
@@ -79,26 +79,79 @@ impl Updater {
     /// Recomputes these hosts now and saves their verdicts.
     pub async fn recompute(&self, host_ids: &[i64]) -> StoreResult<Stats> {
         let started = Instant::now();
-        let works = self.store.host_work(host_ids).await?;
-        let inputs = self.caches.inputs(&*self.store, works).await?;
-        let hosts = inputs.len();
-        let verdicts = tokio::task::spawn_blocking(move || evaluate_all(inputs))
-            .await
-            .map_err(|e| crate::store::StoreError::Corrupt(format!("the engine stopped: {e}")))?;
-        let records: Vec<VerdictRecord> = verdicts
-            .iter()
-            .map(|(work, verdict)| VerdictRecord {
-                host_id: work.host_id,
-                state_version: work.state_version,
-                digest: digest(verdict),
-                verdict,
-            })
-            .collect();
-        let saved = self.store.save_verdicts(&records, now_ms()).await?;
-        let updates = verdicts.iter().map(|(_, v)| v.updates.len()).sum();
-        tracing::debug!(hosts, saved, updates, ms = started.elapsed().as_millis() as u64, "recomputed updates");
-        Ok(Stats { hosts, saved, updates })
+        let inputs = self.load(host_ids).await?;
+        let verdicts = evaluate_blocking(inputs).await?;
+        let stats = save(&*self.store, verdicts).await?;
+        tracing::debug!(?stats, ms = started.elapsed().as_millis() as u64, "recomputed updates");
+        Ok(stats)
     }
+
+    async fn pass(&self) -> StoreResult<Stats> {
+        let mut total = Stats::default();
+        let mut after = 0;
+        let mut saving: Option<tokio::task::JoinHandle<StoreResult<Stats>>> = None;
+        let mut batch = self.next_batch(&mut after).await?;
+        while !batch.is_empty() {
+            let evaluating = evaluate_blocking(batch);
+            let (verdicts, next) = tokio::join!(evaluating, self.next_batch(&mut after));
+            let (verdicts, next) = (verdicts?, next?);
+            if let Some(previous) = saving.take() {
+                total.add(joined(previous.await)?);
+            }
+            let store = self.store.clone();
+            saving = Some(tokio::spawn(async move { save(&*store, verdicts).await }));
+            batch = next;
+        }
+        if let Some(last) = saving {
+            total.add(joined(last.await)?);
+        }
+        Ok(total)
+    }
+
+    /// The next stale hosts after `after`, ready for the engine; moves `after` past them.
+    async fn next_batch(&self, after: &mut i64) -> StoreResult<Vec<Prepared>> {
+        let ids = self.store.stale_hosts(*after, BATCH as i64).await?;
+        let Some(&last) = ids.last() else { return Ok(Vec::new()) };
+        *after = last;
+        self.load(&ids).await
+    }
+
+    async fn load(&self, host_ids: &[i64]) -> StoreResult<Vec<Prepared>> {
+        let works = self.store.host_work(host_ids).await?;
+        self.caches.inputs(&*self.store, works).await
+    }
+}
+
+impl Stats {
+    fn add(&mut self, other: Stats) {
+        self.hosts += other.hosts;
+        self.saved += other.saved;
+        self.updates += other.updates;
+    }
+}
+
+fn joined<T>(r: Result<StoreResult<T>, tokio::task::JoinError>) -> StoreResult<T> {
+    r.map_err(|e| crate::store::StoreError::Corrupt(format!("a recomputation task stopped: {e}")))?
+}
+
+async fn evaluate_blocking(inputs: Vec<Prepared>) -> StoreResult<Vec<(HostWork, Verdict)>> {
+    joined(tokio::task::spawn_blocking(move || Ok(evaluate_all(inputs))).await)
+}
+
+/// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
+async fn save(store: &dyn Store, verdicts: Vec<(HostWork, Verdict)>) -> StoreResult<Stats> {
+    let records: Vec<VerdictRecord> = verdicts
+        .iter()
+        .map(|(work, verdict)| VerdictRecord {
+            host_id: work.host_id,
+            state_version: work.state_version,
+            digest: digest(verdict),
+            verdict,
+        })
+        .collect();
+    let saved = store.save_verdicts(&records, now_ms()).await?;
+    let updates = verdicts.iter().map(|(_, v)| v.updates.len()).sum();
+    Ok(Stats { hosts: verdicts.len(), saved, updates })
 }
 
 /// One host ready for the engine.

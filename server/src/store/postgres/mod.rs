@@ -177,8 +177,8 @@ impl Store for PgStore {
         queries::repos(&self.pool).await
     }
 
-    async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>> {
-        queries::stale_hosts(&self.pool, limit).await
+    async fn stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
+        queries::stale_hosts(&self.pool, after, limit).await
     }
 
     async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64> {

@@ -181,8 +181,8 @@ impl Store for SqliteStore {
         queries::repos(&self.reader).await
     }
 
-    async fn stale_hosts(&self, limit: i64) -> StoreResult<Vec<i64>> {
-        queries::stale_hosts(&self.reader, limit).await
+    async fn stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
+        queries::stale_hosts(&self.reader, after, limit).await
     }
 
     async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64> {
