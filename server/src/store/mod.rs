@@ -110,6 +110,17 @@ pub struct VerdictRecord<'a> {
     pub verdict: &'a patchman_engine::Verdict,
 }
 
+/// What `hosts` keeps of a verdict.
+pub(crate) struct VerdictColumns<'a> {
+    pub host_id: i64,
+    pub state_version: i64,
+    pub digest: [u8; 16],
+    pub security: i64,
+    pub bugfix: i64,
+    pub unknown: i64,
+    pub reboot: &'a str,
+}
+
 /// A repository to refresh and its mirrors, best first.
 #[derive(Debug, Clone)]
 pub struct RefreshTarget {

@@ -1,13 +1,16 @@
 //! The update engine's queries, written once for both dialects (see `portable.rs`): loading
 //! repositories and hosts for the engine, marking hosts stale, saving verdicts.
 //! Each dialect's `bulk` module supplies `id_list`/`text_list` subqueries, their parameters,
-//! `upsert_packages`, `host_package_ids` and `insert_host_updates`.
+//! `upsert_packages`, `host_package_ids` and the verdicts' bulk writes.
 
 macro_rules! portable_update_queries {
     () => {
         use patchman_engine as engine;
 
-        use super::bulk::{host_package_ids, id_list, ids_param, insert_host_updates, text_list, texts_param, upsert_packages};
+        use super::bulk::{
+            host_package_ids, id_list, ids_param, insert_host_unknown, insert_host_updates, set_host_verdicts, text_list,
+            texts_param, upsert_packages,
+        };
         use crate::contents::RepoContents;
         use crate::store::known::KnownPackages;
         use crate::store::views::UpdateView;
@@ -230,57 +233,57 @@ macro_rules! portable_update_queries {
         /// Saves verdicts computed from the hosts' current state; a verdict computed from an
         /// older state (the host changed meanwhile) is dropped. Returns how many were saved.
         pub(super) async fn save_verdicts(pool: &Pool, verdicts: &[VerdictRecord<'_>], now: i64) -> StoreResult<usize> {
-            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
-            let mut saved = 0;
-            for v in verdicts {
-                let current: Option<Option<Vec<u8>>> =
-                    sqlx::query_scalar("SELECT updates_digest FROM hosts WHERE id = $1 AND state_version = $2")
-                        .bind(v.host_id)
-                        .bind(v.state_version)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                let Some(previous) = current else { continue };
-                if previous.as_deref() != Some(&v.digest[..]) {
-                    sqlx::query("DELETE FROM host_updates WHERE host_id = $1").bind(v.host_id).execute(&mut *tx).await?;
-                    insert_host_updates(&mut tx, v.host_id, &v.verdict.updates).await?;
-                    sqlx::query("DELETE FROM host_unknown_packages WHERE host_id = $1")
-                        .bind(v.host_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    if !v.verdict.not_in_repos.is_empty() {
-                        let sql = format!(
-                            "INSERT INTO host_unknown_packages (host_id, package_id) SELECT $1, v FROM ({}) ids",
-                            id_list(2)
-                        );
-                        sqlx::query(sqlx::AssertSqlSafe(sql))
-                            .bind(v.host_id)
-                            .bind(ids_param(&v.verdict.not_in_repos))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
-                let security = v.verdict.updates.iter().filter(|u| u.security).count() as i64;
-                let bugfix = v.verdict.updates.len() as i64 - security;
-                sqlx::query(
-                    "UPDATE hosts SET updates_stale = $3, updates_computed_at = $4, updates_digest = $5, \
-                     security_update_count = $6, bugfix_update_count = $7, unknown_package_count = $8, \
-                     kernel_reboot_reason = $9 WHERE id = $1 AND state_version = $2",
-                )
-                .bind(v.host_id)
-                .bind(v.state_version)
-                .bind(false)
-                .bind(now)
-                .bind(&v.digest[..])
-                .bind(security)
-                .bind(bugfix)
-                .bind(v.verdict.not_in_repos.len() as i64)
-                .bind(v.verdict.reboot.as_deref().unwrap_or(""))
-                .execute(&mut *tx)
-                .await?;
-                saved += 1;
+            if verdicts.is_empty() {
+                return Ok(0);
             }
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let ids: Vec<i64> = verdicts.iter().map(|v| v.host_id).collect();
+            let sql = format!("SELECT id, state_version, updates_digest FROM hosts WHERE id IN ({})", id_list(1));
+            let current: Vec<(i64, i64, Option<Vec<u8>>)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?;
+            let current: HashMap<i64, (i64, Option<Vec<u8>>)> =
+                current.into_iter().map(|(id, sv, digest)| (id, (sv, digest))).collect();
+            // Only verdicts computed from the host's current state; rows rewritten only where the
+            // verdict changed.
+            let fresh: Vec<&VerdictRecord> =
+                verdicts.iter().filter(|v| current.get(&v.host_id).is_some_and(|(sv, _)| *sv == v.state_version)).collect();
+            let mut changed: Vec<&VerdictRecord> = fresh
+                .iter()
+                .filter(|v| current.get(&v.host_id).and_then(|(_, d)| d.as_deref()) != Some(&v.digest[..]))
+                .copied()
+                .collect();
+            changed.sort_by_key(|v| v.host_id);
+            if !changed.is_empty() {
+                let ids: Vec<i64> = changed.iter().map(|v| v.host_id).collect();
+                for table in ["host_updates", "host_unknown_packages"] {
+                    let sql = format!("DELETE FROM {table} WHERE host_id IN ({})", id_list(1));
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).execute(&mut *tx).await?;
+                }
+                let updates: Vec<(i64, &engine::Update)> =
+                    changed.iter().flat_map(|v| v.verdict.updates.iter().map(move |u| (v.host_id, u))).collect();
+                insert_host_updates(&mut tx, &updates).await?;
+                let unknown: Vec<(i64, i64)> =
+                    changed.iter().flat_map(|v| v.verdict.not_in_repos.iter().map(move |p| (v.host_id, *p))).collect();
+                insert_host_unknown(&mut tx, &unknown).await?;
+            }
+            let columns: Vec<crate::store::VerdictColumns> = fresh
+                .iter()
+                .map(|v| {
+                    let security = v.verdict.updates.iter().filter(|u| u.security).count() as i64;
+                    crate::store::VerdictColumns {
+                        host_id: v.host_id,
+                        state_version: v.state_version,
+                        digest: v.digest,
+                        security,
+                        bugfix: v.verdict.updates.len() as i64 - security,
+                        unknown: v.verdict.not_in_repos.len() as i64,
+                        reboot: v.verdict.reboot.as_deref().unwrap_or(""),
+                    }
+                })
+                .collect();
+            let saved = set_host_verdicts(&mut tx, &columns, now).await?;
             tx.commit().await?;
-            Ok(saved)
+            Ok(saved as usize)
         }
 
         /// A host's updates with package names, for `host show`.

@@ -274,7 +274,7 @@ async fn tampered_or_badly_signed_metadata_keeps_the_previous_packages() {
 
     // Signed properly again: the new version arrives.
     repo.sign_with(&repo.key, "patchman-tests");
-    let (ok, out) = refresh(&server);
+    let (ok, out) = refresh_with(&server, &["--force"]);
     assert!(ok && out.starts_with("1 repositories: 1 changed"), "{out}");
     assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.2-1", false)]);
     assert_eq!(mirror(&only_repo(&server), &url)["fail_count"], 0);

@@ -49,6 +49,7 @@ stories!(
     deleting_a_host_removes_its_rows,
     concurrent_reports_of_one_host_end_consistent,
     jobs_are_claimed_once_and_taken_over_after_the_lease,
+    verdicts_are_saved_only_for_the_state_they_came_from,
 );
 
 pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
@@ -282,4 +283,76 @@ async fn jobs_are_claimed_once_and_taken_over_after_the_lease(store: Arc<dyn Sto
     // Registering again keeps the schedule.
     store.register_job("a", 2_000, 0).await.unwrap();
     assert_eq!(store.jobs().await.unwrap()[0].due_at, 1_000);
+}
+
+/// A verdict computed from a host's state is saved only while the host is still in that state;
+/// an unchanged verdict rewrites nothing, a changed one replaces the host's rows.
+async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Store>) {
+    use patchman_engine::{Update, UpdateKind, Verdict};
+    use patchman_server::store::{HostWork, VerdictRecord};
+    let (ta, tb) = (enroll(&*store, "a.example.org").await, enroll(&*store, "b.example.org").await);
+    ingest(&*store, &ta, report("a.example.org", "a1", 1_000, base_packages())).await;
+    ingest(&*store, &tb, report("b.example.org", "b1", 1_000, base_packages())).await;
+    let ids = [
+        store.host_id("a.example.org").await.unwrap().unwrap(),
+        store.host_id("b.example.org").await.unwrap().unwrap(),
+    ];
+    let works = store.host_work(&ids).await.unwrap();
+    let verdict = |w: &HostWork, security: bool| Verdict {
+        updates: vec![Update {
+            installed: w.package_ids[0],
+            candidate: w.package_ids[1],
+            repo: w.repos[0].0,
+            security,
+            kind: UpdateKind::Package,
+            erratum: None,
+            reason: "newer in the test".into(),
+        }],
+        not_in_repos: vec![w.package_ids[2]],
+        reboot: None,
+    };
+    let verdicts: Vec<Verdict> = works.iter().map(|w| verdict(w, true)).collect();
+    let records = |digest: u8, verdicts: &[Verdict]| -> Vec<(i64, i64, [u8; 16], Verdict)> {
+        works.iter().zip(verdicts).map(|(w, v)| (w.host_id, w.state_version, [digest; 16], v.clone())).collect()
+    };
+    let save = |rows: Vec<(i64, i64, [u8; 16], Verdict)>| {
+        let store = store.clone();
+        async move {
+            let records: Vec<VerdictRecord> = rows
+                .iter()
+                .map(|(host_id, state_version, digest, verdict)| VerdictRecord {
+                    host_id: *host_id,
+                    state_version: *state_version,
+                    digest: *digest,
+                    verdict,
+                })
+                .collect();
+            store.save_verdicts(&records, 5_000).await.unwrap()
+        }
+    };
+
+    // Host a reports again while its verdict is computed: only b's verdict is saved.
+    let mut packages = base_packages();
+    packages.push(pkg("curl", "7.88.1", "10+deb12u8"));
+    ingest(&*store, &ta, report("a.example.org", "a2", 2_000, packages)).await;
+    assert_eq!(save(records(1, &verdicts)).await, 1);
+    let (a, b) =
+        (store.host("a.example.org").await.unwrap().unwrap(), store.host("b.example.org").await.unwrap().unwrap());
+    assert!(!a.summary.updates_current && a.updates.is_empty() && a.packages_not_in_repos.is_empty(), "{a:?}");
+    assert!(b.summary.updates_current, "{b:?}");
+    assert_eq!((b.summary.security_updates, b.summary.bugfix_updates, b.summary.unknown_packages), (1, 0, 1));
+    assert_eq!((b.updates.len(), b.updates[0].reason.as_str()), (1, "newer in the test"));
+    assert_eq!(b.packages_not_in_repos.len(), 1);
+
+    // The same digest: the rows stay as they are, even if the verdict given differs (the
+    // digest stands for it).
+    let bugfix: Vec<Verdict> = works.iter().map(|w| verdict(w, false)).collect();
+    assert_eq!(save(records(1, &bugfix)[1..].to_vec()).await, 1);
+    let b = store.host("b.example.org").await.unwrap().unwrap();
+    assert!(b.updates[0].security);
+    // Another digest: the rows are replaced.
+    assert_eq!(save(records(2, &bugfix)[1..].to_vec()).await, 1);
+    let b = store.host("b.example.org").await.unwrap().unwrap();
+    assert!(!b.updates[0].security);
+    assert_eq!((b.summary.security_updates, b.summary.bugfix_updates), (0, 1));
 }

@@ -83,29 +83,29 @@ pub(super) async fn host_package_ids(conn: &mut PgConnection, host_ids: &[i64]) 
     .await?)
 }
 
-/// Writes a host's updates.
+/// Writes the updates of many hosts: (host id, update).
 pub(super) async fn insert_host_updates(
     conn: &mut PgConnection,
-    host_id: i64,
-    updates: &[patchman_engine::Update],
+    updates: &[(i64, &patchman_engine::Update)],
 ) -> StoreResult<()> {
     if updates.is_empty() {
         return Ok(());
     }
-    let installed: Vec<i64> = updates.iter().map(|u| u.installed).collect();
-    let candidate: Vec<i64> = updates.iter().map(|u| u.candidate).collect();
-    let repo: Vec<i64> = updates.iter().map(|u| u.repo).collect();
-    let security: Vec<bool> = updates.iter().map(|u| u.security).collect();
+    let host: Vec<i64> = updates.iter().map(|(h, _)| *h).collect();
+    let installed: Vec<i64> = updates.iter().map(|(_, u)| u.installed).collect();
+    let candidate: Vec<i64> = updates.iter().map(|(_, u)| u.candidate).collect();
+    let repo: Vec<i64> = updates.iter().map(|(_, u)| u.repo).collect();
+    let security: Vec<bool> = updates.iter().map(|(_, u)| u.security).collect();
     let kind: Vec<i64> =
-        updates.iter().map(|u| if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 }).collect();
-    let erratum: Vec<&str> = updates.iter().map(|u| u.erratum.as_deref().unwrap_or("")).collect();
-    let reason: Vec<&str> = updates.iter().map(|u| u.reason.as_str()).collect();
+        updates.iter().map(|(_, u)| if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 }).collect();
+    let erratum: Vec<&str> = updates.iter().map(|(_, u)| u.erratum.as_deref().unwrap_or("")).collect();
+    let reason: Vec<&str> = updates.iter().map(|(_, u)| u.reason.as_str()).collect();
     sqlx::query(
         "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
-         SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[], \
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::boolean[], $6::bigint[], \
          $7::text[], $8::text[]) ON CONFLICT DO NOTHING",
     )
-    .bind(host_id)
+    .bind(&host)
     .bind(&installed)
     .bind(&candidate)
     .bind(&repo)
@@ -116,4 +116,59 @@ pub(super) async fn insert_host_updates(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Writes (host id, package id) pairs of packages found in no repository.
+pub(super) async fn insert_host_unknown(conn: &mut PgConnection, pairs: &[(i64, i64)]) -> StoreResult<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let host: Vec<i64> = pairs.iter().map(|p| p.0).collect();
+    let package: Vec<i64> = pairs.iter().map(|p| p.1).collect();
+    sqlx::query(
+        "INSERT INTO host_unknown_packages (host_id, package_id) SELECT * FROM unnest($1::bigint[], $2::bigint[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&host)
+    .bind(&package)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the verdict columns of each host still at the state its verdict was computed from;
+/// returns how many were set.
+pub(super) async fn set_host_verdicts(
+    conn: &mut PgConnection,
+    rows: &[crate::store::VerdictColumns<'_>],
+    now: i64,
+) -> StoreResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let id: Vec<i64> = rows.iter().map(|r| r.host_id).collect();
+    let sv: Vec<i64> = rows.iter().map(|r| r.state_version).collect();
+    let digest: Vec<&[u8]> = rows.iter().map(|r| &r.digest[..]).collect();
+    let security: Vec<i64> = rows.iter().map(|r| r.security).collect();
+    let bugfix: Vec<i64> = rows.iter().map(|r| r.bugfix).collect();
+    let unknown: Vec<i64> = rows.iter().map(|r| r.unknown).collect();
+    let reboot: Vec<&str> = rows.iter().map(|r| r.reboot).collect();
+    let done = sqlx::query(
+        "UPDATE hosts h SET updates_stale = false, updates_computed_at = $8, updates_digest = v.digest, \
+         security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
+         kernel_reboot_reason = v.reboot \
+         FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) \
+         AS v(id, sv, digest, security, bugfix, unknown, reboot) WHERE h.id = v.id AND h.state_version = v.sv",
+    )
+    .bind(&id)
+    .bind(&sv)
+    .bind(&digest)
+    .bind(&security)
+    .bind(&bugfix)
+    .bind(&unknown)
+    .bind(&reboot)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }

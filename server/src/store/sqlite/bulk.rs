@@ -76,30 +76,76 @@ pub(super) async fn host_package_ids(
     Ok(rows.into_iter().map(|(h, list)| (h, list.split(',').filter_map(|id| id.parse().ok()).collect())).collect())
 }
 
-/// Writes a host's updates.
+/// Writes the updates of many hosts: (host id, update).
 pub(super) async fn insert_host_updates(
     conn: &mut SqliteConnection,
-    host_id: i64,
-    updates: &[patchman_engine::Update],
+    updates: &[(i64, &patchman_engine::Update)],
 ) -> StoreResult<()> {
     if updates.is_empty() {
         return Ok(());
     }
     let rows: Vec<_> = updates
         .iter()
-        .map(|u| {
+        .map(|(host, u)| {
             let kind = if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 };
-            (u.installed, u.candidate, u.repo, u.security, kind, u.erratum.as_deref().unwrap_or(""), &u.reason)
+            (host, u.installed, u.candidate, u.repo, u.security, kind, u.erratum.as_deref().unwrap_or(""), &u.reason)
         })
         .collect();
     sqlx::query(
         "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
-         SELECT $1, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6 \
-         FROM json_each($2) j WHERE true ON CONFLICT DO NOTHING",
+         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7 \
+         FROM json_each($1) j WHERE true ON CONFLICT DO NOTHING",
     )
-    .bind(host_id)
     .bind(json(&rows))
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// Writes (host id, package id) pairs of packages found in no repository.
+pub(super) async fn insert_host_unknown(conn: &mut SqliteConnection, pairs: &[(i64, i64)]) -> StoreResult<()> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO host_unknown_packages (host_id, package_id) \
+         SELECT j.value->>0, j.value->>1 FROM json_each($1) j WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(json(&pairs))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the verdict columns of each host still at the state its verdict was computed from;
+/// returns how many were set.
+pub(super) async fn set_host_verdicts(
+    conn: &mut SqliteConnection,
+    rows: &[crate::store::VerdictColumns<'_>],
+    now: i64,
+) -> StoreResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = rows
+        .iter()
+        .map(|r| (r.host_id, r.state_version, hex(&r.digest), r.security, r.bugfix, r.unknown, r.reboot))
+        .collect();
+    let done = sqlx::query(
+        "UPDATE hosts SET updates_stale = 0, updates_computed_at = $2, updates_digest = unhex(v.digest), \
+         security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
+         kernel_reboot_reason = v.reboot \
+         FROM (SELECT j.value->>0 AS id, j.value->>1 AS sv, j.value->>2 AS digest, j.value->>3 AS security, \
+         j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot FROM json_each($1) j) v \
+         WHERE hosts.id = v.id AND hosts.state_version = v.sv",
+    )
+    .bind(json(&rows))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
