@@ -50,20 +50,23 @@ impl Caches {
             .into_iter()
             .map(|work| {
                 let installed = work.package_ids.iter().filter_map(|id| packages.get(id).cloned()).collect();
-                let uses = work
+                let uses: Vec<RepoUse> = work
                     .repos
                     .iter()
                     .filter_map(|(id, priority)| {
                         repos.get(id).map(|(_, r)| RepoUse { repo: r.clone(), priority: *priority })
                     })
                     .collect();
+                // Revision 0: never refreshed, its contents unknown.
+                let repos_known = !work.repos.is_empty()
+                    && work.repos.iter().all(|(id, _)| repos.get(id).is_some_and(|(revision, _)| *revision > 0));
                 let input = HostInput {
                     machine_arch: work.arch.clone(),
                     kernel: work.kernel.clone(),
                     installed,
                     enabled_modules: work.modules.clone(),
                 };
-                Prepared { work, input, repos: uses }
+                Prepared { work, input, repos: uses, repos_known }
             })
             .collect())
     }

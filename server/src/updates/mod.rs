@@ -159,6 +159,9 @@ pub(crate) struct Prepared {
     pub work: HostWork,
     pub input: HostInput,
     pub repos: Vec<RepoUse>,
+    /// The host uses repositories and every one has been refreshed at least once: only then
+    /// does "found in no repository" mean something (before, every package would be).
+    pub repos_known: bool,
 }
 
 /// Runs the engine over every host, on every core.
@@ -179,7 +182,10 @@ fn evaluate_all(inputs: Vec<Prepared>) -> Vec<(HostWork, Verdict)> {
                 scope.spawn(move || {
                     part.into_iter()
                         .map(|p| {
-                            let verdict = evaluate(&p.input, &p.repos);
+                            let mut verdict = evaluate(&p.input, &p.repos);
+                            if !p.repos_known {
+                                verdict.not_in_repos.clear();
+                            }
                             (p.work, verdict)
                         })
                         .collect::<Vec<_>>()

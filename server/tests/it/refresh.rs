@@ -235,10 +235,20 @@ async fn tampered_or_badly_signed_metadata_keeps_the_previous_packages() {
     let keyring = repo.key.public.to_str().unwrap().to_owned();
     let server = start_server(&[("PATCHMAN_REPOS_KEYRINGS", &keyring)]);
     let url = AptRepo::url(&files);
-    report(&server, deb_report("h.example.org", INSTALLED, std::slice::from_ref(&url))).await;
+    let installed = [INSTALLED, &[("local-tool", "2.0", "1")]].concat();
+    report(&server, deb_report("h.example.org", &installed, std::slice::from_ref(&url))).await;
+    // Before its repository was ever refreshed, no package counts as found in no repository.
+    let host = host_json(&server, "h.example.org");
+    assert_eq!(
+        (host["unknown_packages"].as_i64(), host["packages_not_in_repos"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
     let (ok, out) = refresh(&server);
     assert!(ok, "{out}");
     assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.1-1", false)]);
+    let host = host_json(&server, "h.example.org");
+    assert_eq!(host["packages_not_in_repos"], serde_json::json!(["local-tool 2.0-1 amd64"]), "{host:#}");
+    assert_eq!(host["unknown_packages"], 1);
 
     // Each case refreshes with `--force`: the files change within a second at equal sizes, so
     // the test server's ETags (size and mtime, as nginx makes them) would not change.
