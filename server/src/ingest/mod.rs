@@ -2,6 +2,7 @@
 //! (and later the Patchman-compatible upload) call `submit`.
 
 mod prepare;
+mod yum_vars;
 
 use crate::auth::TokenHash;
 use crate::report::Report;

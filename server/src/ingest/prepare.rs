@@ -3,7 +3,7 @@
 
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-use crate::report::{InstalledPackage, Os, Package, Report, ReportedRepo};
+use crate::report::{InstalledPackage, Os, Package, PackageKind, Report, ReportedRepo};
 
 /// A 128-bit digest of one section of a report.
 pub type Digest = [u8; 16];
@@ -120,7 +120,17 @@ pub fn prepare(report: Report) -> PreparedReport {
     let repos = report
         .repos
         .iter()
-        .map(|r| PreparedRepo { display_name: display_name(r), security: is_security_repo(r), reported: r.clone() })
+        .map(|r| {
+            let mut reported = r.clone();
+            if r.kind == PackageKind::Rpm {
+                for u in &mut reported.urls {
+                    if let Some(resolved) = super::yum_vars::resolve(&u.url, &report.os, &report.arch) {
+                        u.url = resolved;
+                    }
+                }
+            }
+            PreparedRepo { display_name: display_name(r), security: is_security_repo(r), reported }
+        })
         .collect();
     PreparedReport {
         packages,

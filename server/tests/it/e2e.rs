@@ -179,3 +179,43 @@ fn a_rocky_linux_host_with_a_real_rpm_database_end_to_end() {
     assert_eq!(repos[1]["priority"], 99);
     assert_eq!(host["modules"], serde_json::json!([{ "name": "nginx", "stream": "1.22", "profiles": "common" }]));
 }
+
+/// A client that could not resolve dnf's variables (an older one, or `patchman-client` on a
+/// host without /etc/os-release at hand) still gets mirrors the server can fetch.
+#[tokio::test]
+async fn unresolved_yum_variables_are_resolved_from_the_host() {
+    use patchman_proto as pb;
+    let server = start_server(&[]);
+    let mut c = crate::support::client(&server).await;
+    let token = crate::support::enroll(&mut c, "alma9.example.org", "").await;
+    let mut report = crate::support::good_report("alma9.example.org", "r1");
+    let os = report.os.as_mut().unwrap();
+    (os.id, os.id_like, os.version_id) = ("almalinux".into(), vec!["rhel".into(), "centos".into()], "9.4".into());
+    report.packages.iter_mut().for_each(|p| (p.kind, p.arch) = (pb::PackageKind::Rpm as i32, "x86_64".into()));
+    report.repos = vec![pb::Repository {
+        kind: pb::PackageKind::Rpm as i32,
+        id: "baseos".into(),
+        name: "AlmaLinux $releasever - BaseOS".into(),
+        priority: 99,
+        urls: vec![
+            pb::RepoUrl {
+                url: "https://repo.almalinux.org/almalinux/$releasever/BaseOS/$basearch/os/".into(),
+                kind: pb::UrlKind::Baseurl as i32,
+            },
+            pb::RepoUrl {
+                url: "https://mirrors.almalinux.org/mirrorlist/${releasever_major}.${releasever_minor}/baseos".into(),
+                kind: pb::UrlKind::Mirrorlist as i32,
+            },
+        ],
+        ..Default::default()
+    }];
+    crate::support::submit(&mut c, Some(&token), report).await.unwrap();
+    let host = host_json(&server, "alma9.example.org");
+    assert_eq!(
+        host["repos"][0]["urls"],
+        serde_json::json!([
+            "https://repo.almalinux.org/almalinux/9/BaseOS/x86_64/os",
+            "https://mirrors.almalinux.org/mirrorlist/9.4/baseos"
+        ])
+    );
+}
