@@ -1,11 +1,13 @@
-//! `patchman host list|show|delete`.
+//! `patchman host list|show|delete|use-host-repos`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
 
 use crate::store::Store;
 use crate::store::views::format_time;
+use crate::updates::Updater;
 
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
@@ -24,9 +26,16 @@ pub enum HostCommand {
     },
     /// Forget a host and its token (it may enroll again).
     Delete { name: String },
+    /// Whether the host finds its updates in its own repositories only (`yes`, the default)
+    /// or also in the repositories of its OS group (`no`; see `patchman os-group`).
+    UseHostRepos {
+        name: String,
+        #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+        own_only: bool,
+    },
 }
 
-pub async fn run(command: HostCommand, store: &dyn Store) -> anyhow::Result<ExitCode> {
+pub async fn run(command: HostCommand, store: Arc<dyn Store>) -> anyhow::Result<ExitCode> {
     match command {
         HostCommand::List { json } => {
             let hosts = store.hosts().await?;
@@ -68,7 +77,8 @@ pub async fn run(command: HostCommand, store: &dyn Store) -> anyhow::Result<Exit
             println!("reboot:    {}", if s.reboot_required { host.reboot_reason.as_str() } else { "not required" });
             println!("tags:      {}", s.tags.join(", "));
             println!("last seen: {}", s.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned()));
-            println!("\nrepositories ({}):", host.repos.len());
+            let group = if host.use_host_repos { "" } else { ", and those of its OS group" };
+            println!("\nrepositories ({}{group}):", host.repos.len());
             for r in &host.repos {
                 println!("  {:<60} priority {:>4}{}", r.name, r.priority, if r.security { "  security" } else { "" });
             }
@@ -86,6 +96,16 @@ pub async fn run(command: HostCommand, store: &dyn Store) -> anyhow::Result<Exit
                 eprintln!("patchman: no host named {name}");
                 Ok(ExitCode::from(2))
             }
+        }
+        HostCommand::UseHostRepos { name, own_only } => {
+            if !store.set_use_host_repos(&name.to_ascii_lowercase(), own_only).await? {
+                eprintln!("patchman: no host named {name}");
+                return Ok(ExitCode::from(2));
+            }
+            let stats = Updater::new(store).recompute_stale().await?;
+            let using = if own_only { "its own repositories" } else { "its own and its OS group's repositories" };
+            println!("host {name} uses {using}; {} hosts recomputed", stats.hosts);
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The `patchman` command line: `serve` and the admin subcommands.
 
 mod host;
+mod os_group;
 mod repo;
 mod vercmp;
 
@@ -77,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: host::HostCommand,
     },
+    /// OS groups ("Debian 12") and the repositories their hosts share.
+    OsGroup {
+        #[command(subcommand)]
+        command: os_group::OsGroupCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -139,7 +145,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", crate::serve::enrollment_key(&config, &*store).await?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Host { command } => host::run(command, &*store).await,
+        Command::Host { command } => host::run(command, store).await,
+        Command::OsGroup { command } => os_group::run(command, store).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
         Command::Repo { command } => repo::run(command, store).await,
         Command::FindUpdates { host } => {
@@ -199,4 +206,14 @@ fn init_logging() {
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own checks of every command and argument (they otherwise run only when a
+    /// command is used).
+    #[test]
+    fn commands_are_well_formed() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

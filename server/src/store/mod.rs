@@ -7,6 +7,7 @@ mod known;
 mod migrations;
 mod portable;
 mod portable_ingest;
+mod portable_os_groups;
 mod portable_repos;
 mod portable_updates;
 pub mod postgres;
@@ -260,6 +261,12 @@ pub trait Store: Send + Sync + 'static {
     /// Enables a disabled mirror again, its failures forgotten.
     async fn enable_mirror(&self, mirror_id: i64) -> StoreResult<bool>;
     async fn add_found_mirrors(&self, repo_id: i64, urls: &[String], now_ms: i64) -> StoreResult<Vec<MirrorState>>;
+    async fn os_groups(&self) -> StoreResult<Vec<views::OsGroupView>>;
+    /// Adds a repository to an OS group (`member`) or takes it out; false when either is
+    /// unknown. The group's hosts that use its repositories are marked for recomputation.
+    async fn set_os_group_repo(&self, group: &str, repo_id: i64, member: bool) -> StoreResult<bool>;
+    /// Whether the host finds updates in its own repositories only; false when unknown.
+    async fn set_use_host_repos(&self, hostname: &str, own_only: bool) -> StoreResult<bool>;
     /// Makes `gone` part of `keep`.
     async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()>;
     /// Repositories that are the same one: (keep, gone) pairs.

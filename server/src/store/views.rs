@@ -199,3 +199,19 @@ pub struct MirrorView {
     pub last_success_at: Option<i64>,
     pub valid_until_passed: bool,
 }
+
+/// An OS group ("Debian 12"): its variants, how many hosts run it, and the repositories its
+/// hosts use when they do not use only their own.
+#[derive(Debug, Clone, Serialize)]
+pub struct OsGroupView {
+    pub name: String,
+    pub variants: Vec<String>,
+    pub host_count: i64,
+    pub repos: Vec<RepoRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoRef {
+    pub id: i64,
+    pub name: String,
+}

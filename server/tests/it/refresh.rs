@@ -5,148 +5,21 @@
 //! mirrors of one repository merged (automatically and with `repo link`), mirrorlists
 //! expanded, and the security flag set by hand.
 
-use std::path::Path;
 use std::process::Command;
 
 use patchman_proto as pb;
-use patchman_testkit::apt::{GpgKey, build_debs, scan_packages, write_release};
+use patchman_testkit::apt::GpgKey;
 use patchman_testkit::http::FileServer;
 use patchman_testkit::rpm::{RpmSpec, build};
 use patchman_testkit::server::Server;
 use patchman_testkit::{require_tool, run, write};
-use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::support::{client, enroll, good_report, host_json, package, settled, start_server, submit};
-
-/// A deb repository (`dists/<suite>/main/binary-amd64`) built with dpkg-deb and
-/// apt-ftparchive, signed with a throwaway key.
-struct AptRepo {
-    dir: TempDir,
-    key: GpgKey,
-}
-
-impl AptRepo {
-    fn build(debs: &[(&str, &str, &str)]) -> Self {
-        let dir = TempDir::new().unwrap();
-        let key = GpgKey::generate(dir.path(), "ed25519");
-        let repo = AptRepo { dir, key };
-        repo.add(debs);
-        repo.sign_with(&repo.key, "patchman-tests");
-        repo
-    }
-
-    fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn dists(&self) -> std::path::PathBuf {
-        self.root().join("dists/stable")
-    }
-
-    /// Adds packages and rewrites the Packages files (the Release is not touched).
-    fn add(&self, debs: &[(&str, &str, &str)]) {
-        build_debs(self.root(), debs);
-        scan_packages(self.root(), &self.dists().join("main/binary-amd64"));
-    }
-
-    /// A new Release naming `origin`, as InRelease and Release + Release.gpg signed by `key`.
-    fn sign_with(&self, key: &GpgKey, origin: &str) {
-        self.sign_edited(key, |r| r.replace("Origin: patchman-tests", &format!("Origin: {origin}")));
-    }
-
-    /// A new Release, edited before it is signed.
-    fn sign_edited(&self, key: &GpgKey, edit: impl FnOnce(String) -> String) {
-        write_release(&self.dists(), Some("stable"));
-        let release = std::fs::read_to_string(self.dists().join("Release")).unwrap();
-        write(&self.dists().join("Release"), edit(release));
-        key.clearsign(&self.dists().join("Release"), &self.dists().join("InRelease"));
-        key.detach_sign(&self.dists().join("Release"), &self.dists().join("Release.gpg"));
-    }
-
-    fn url(server: &FileServer) -> String {
-        format!("{}/dists/stable/main/binary-amd64", server.url())
-    }
-}
-
-/// A Debian host with these packages installed and these apt mirrors of `stable/main`.
-fn deb_report(hostname: &str, installed: &[(&str, &str, &str)], urls: &[String]) -> pb::Report {
-    let mut r = good_report(hostname, &format!("{hostname}-1"));
-    r.host.as_mut().unwrap().machine_id = format!("{:0>32x}", xxhash_rust::xxh3::xxh3_64(hostname.as_bytes()));
-    r.packages = installed.iter().map(|(n, v, rel)| package(n, v, rel)).collect();
-    r.repos = urls
-        .iter()
-        .map(|url| pb::Repository {
-            kind: pb::PackageKind::Deb as i32,
-            id: format!("{url} stable/main amd64"),
-            name: format!("{url} stable/main amd64"),
-            priority: 500,
-            urls: vec![pb::RepoUrl { url: url.clone(), kind: pb::UrlKind::Apt as i32 }],
-            suite: "stable".into(),
-            component: "main".into(),
-            architecture: "amd64".into(),
-        })
-        .collect();
-    r
-}
-
-async fn report(server: &Server, report: pb::Report) {
-    let hostname = report.host.as_ref().unwrap().hostname.clone();
-    let machine_id = report.host.as_ref().unwrap().machine_id.clone();
-    let mut c = client(server).await;
-    let token = enroll(&mut c, &hostname, &machine_id).await;
-    submit(&mut c, Some(&token), report).await.expect("report accepted");
-    settled(server, &hostname).await;
-}
-
-fn repos(server: &Server) -> Vec<Value> {
-    let out: Value = serde_json::from_str(&server.admin(&["repo", "list", "--json"])).unwrap();
-    out.as_array().unwrap().clone()
-}
-
-/// The one repository there is.
-fn only_repo(server: &Server) -> Value {
-    let all = repos(server);
-    assert_eq!(all.len(), 1, "{all:#?}");
-    all[0].clone()
-}
-
-fn mirror<'a>(repo: &'a Value, url: &str) -> &'a Value {
-    let mirrors = repo["mirrors"].as_array().unwrap();
-    mirrors.iter().find(|m| m["url"] == url).unwrap_or_else(|| panic!("no mirror {url} in {mirrors:#?}"))
-}
-
-/// (name, available, security) of each update of the host.
-fn updates(server: &Server, hostname: &str) -> Vec<(String, String, bool)> {
-    let host = host_json(server, hostname);
-    assert_eq!(host["updates_current"], true, "{host:#}");
-    host["updates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (u["name"].as_str().unwrap().to_owned(), u["available"].as_str().unwrap().to_owned(), u["security"] == true)
-        })
-        .collect()
-}
-
-/// `refresh-repos`: (succeeded, stdout).
-fn refresh(server: &Server) -> (bool, String) {
-    refresh_with(server, &[])
-}
-
-fn refresh_with(server: &Server, args: &[&str]) -> (bool, String) {
-    let out = server.admin_output(&[&["refresh-repos"], args].concat());
-    (out.status.success(), String::from_utf8(out.stdout).unwrap())
-}
-
-fn update(name: &str, version: &str, security: bool) -> (String, String, bool) {
-    (name.to_owned(), version.to_owned(), security)
-}
-
-const HELLO: &[(&str, &str, &str)] =
-    &[("hello-tiny", "1.0-1", "amd64"), ("hello-tiny", "1.1-1", "amd64"), ("bar", "7", "amd64")];
-const INSTALLED: &[(&str, &str, &str)] = &[("hello-tiny", "1.0", "1"), ("bar", "7", "")];
+use crate::repo_support::{
+    AptRepo, HELLO, INSTALLED, deb_report, keyring_of, mirror, only_repo, refresh, refresh_with, report, repos,
+    start_on_postgres, update, updates,
+};
+use crate::support::{host_json, start_server};
 
 #[tokio::test]
 async fn mirrors_fail_over_recover_and_are_disabled_after_failing_too_often() {
@@ -351,16 +224,6 @@ fn two_origins() -> (AptRepo, AptRepo) {
     (repo, copy)
 }
 
-/// One keyring file holding both repositories' keys.
-fn keyring_of(dir: &Path, keys: &[&GpgKey]) -> String {
-    let mut all = Vec::new();
-    for k in keys {
-        all.extend(std::fs::read(&k.public).unwrap());
-    }
-    write(&dir.join("both.gpg"), all);
-    dir.join("both.gpg").to_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn repo_link_and_security_by_hand_on_sqlite() {
     let (repo, copy) = two_origins();
@@ -373,13 +236,7 @@ async fn repo_link_and_security_by_hand_on_sqlite() {
 async fn repo_link_and_security_by_hand_on_postgres() {
     let (repo, copy) = two_origins();
     let keyring = keyring_of(repo.root(), &[&repo.key, &copy.key]);
-    let url = patchman_testkit::pg::fresh_database("refresh");
-    let env = [
-        ("PATCHMAN_REPOS_KEYRINGS", keyring.as_str()),
-        ("PATCHMAN_ENROLLMENT_KEY", patchman_testkit::server::ENROLLMENT_KEY),
-    ];
-    let bin = Path::new(env!("CARGO_BIN_EXE_patchman"));
-    let server = Server::start_with(bin, TempDir::new().unwrap(), url, &env);
+    let server = start_on_postgres("refresh", &[("PATCHMAN_REPOS_KEYRINGS", &keyring)]);
     link_and_security_by_hand(&server, &repo, &copy).await;
 }
 

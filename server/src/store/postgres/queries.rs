@@ -12,3 +12,4 @@ crate::store::portable::portable_queries!();
 crate::store::portable_updates::portable_update_queries!();
 crate::store::portable_repos::portable_repo_queries!();
 crate::store::portable_ingest::portable_ingest_queries!();
+crate::store::portable_os_groups::portable_os_group_queries!();

@@ -229,6 +229,18 @@ impl Store for SqliteStore {
         queries::set_repo_security(&self.writer, repo_id, security).await
     }
 
+    async fn os_groups(&self) -> StoreResult<Vec<super::views::OsGroupView>> {
+        queries::os_groups(&self.reader).await
+    }
+
+    async fn set_os_group_repo(&self, group: &str, repo_id: i64, member: bool) -> StoreResult<bool> {
+        queries::set_os_group_repo(&self.writer, group, repo_id, member).await
+    }
+
+    async fn set_use_host_repos(&self, hostname: &str, own_only: bool) -> StoreResult<bool> {
+        queries::set_use_host_repos(&self.writer, hostname, own_only).await
+    }
+
     async fn enable_mirror(&self, mirror_id: i64) -> StoreResult<bool> {
         queries::enable_mirror(&self.writer, mirror_id).await
     }
