@@ -1,12 +1,15 @@
-//! `patchman copy-db`: SQLite → PostgreSQL → SQLite gives back every row, and the copy is a
-//! working database.
+//! `patchman copy-db`: SQLite → PostgreSQL → SQLite gives back every row (inventories,
+//! repository contents, errata, modules, computed updates), and the copy is a working
+//! database. `patchman migrate` applies each migration once.
 
 use std::path::Path;
 use std::process::Command;
 
+use patchman_server::contents::{ErratumRecord, ModuleRecord, RepoContents};
 use patchman_server::ingest::prepare;
 use patchman_server::report::{ChangeAction, ModuleStream, PackageChange, Transaction};
 use patchman_server::store::{self, IngestOutcome};
+use patchman_server::updates::Updater;
 use patchman_testkit::run;
 
 use crate::store_suite::{base_packages, enroll, ingest, pkg, report};
@@ -54,6 +57,36 @@ async fn copy_db_round_trip_keeps_every_row() {
             ingest(&*store, &token, r).await;
         }
         store.register_job("prune-reports", 60_000, 5).await.unwrap();
+        // A refreshed repository (packages, an erratum, a module stream) and computed updates.
+        let repo = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm-security").unwrap();
+        let newer = pkg("openssl", "3.0.16", "1~deb12u1").package;
+        let contents = RepoContents {
+            packages: vec![newer.clone(), pkg("bash", "5.2.15", "2+b8").package],
+            errata: vec![ErratumRecord {
+                name: "DSA-5000-1".into(),
+                kind: "security".into(),
+                severity: "high".into(),
+                issued_ms: Some(1_700_000_000_000),
+                title: "openssl security update".into(),
+                cves: vec!["CVE-2024-5535".into()],
+                packages: vec![newer.clone()],
+            }],
+            modules: vec![ModuleRecord {
+                name: "tools".into(),
+                stream: "1".into(),
+                version: "1".into(),
+                context: "c".into(),
+                arch: "amd64".into(),
+                artifacts: vec![newer],
+            }],
+            module_defaults: vec![("tools".into(), "1".into())],
+        };
+        assert!(store.replace_repo_contents(repo.id, &contents, 60).await.unwrap());
+        // The main suite offers zlib1g only: the extra packages are found in no repository.
+        let main = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
+        let zlib = RepoContents { packages: vec![pkg("zlib1g", "1.2.13.dfsg", "1").package], ..Default::default() };
+        assert!(store.replace_repo_contents(main.id, &zlib, 60).await.unwrap());
+        assert_eq!(Updater::new(store.clone()).recompute_stale().await.unwrap().hosts, 30);
     }
 
     let out = patchman(&["copy-db", "--from", &a, "--to", &pg]);
@@ -68,11 +101,24 @@ async fn copy_db_round_trip_keeps_every_row() {
     for (table, rows) in &fa {
         assert_eq!(rows, &fb[table], "table {table} differs after SQLite → PostgreSQL → SQLite");
     }
-    assert!(!fa["host_packages"].is_empty() && !fa["transaction_changes"].is_empty());
+    for table in [
+        "host_packages",
+        "transaction_changes",
+        "repo_packages",
+        "erratum_cves",
+        "repo_errata",
+        "module_packages",
+        "host_updates",
+        "host_unknown_packages",
+    ] {
+        assert!(!fa[table].is_empty(), "nothing in {table} to copy");
+    }
     for host in ["h00.example.org", "h13.example.org", "h29.example.org"] {
         let (ja, jp) = (host_json(&a, host), host_json(&pg, host));
         assert_eq!(ja, jp, "{host} reads differently on PostgreSQL");
         assert_eq!(ja["packages"].as_array().unwrap().len(), 4);
+        assert_eq!(ja["updates"][0]["available"], "3.0.16-1~deb12u1", "{ja:#}");
+        assert_eq!(ja["updates"][0]["security"], true);
     }
 
     // The copy is a working database: new hosts get fresh ids, existing ones keep reporting.
@@ -88,4 +134,42 @@ async fn copy_db_round_trip_keeps_every_row() {
     let out = patchman(&["copy-db", "--from", &a, "--to", &pg]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `patchman migrate` brings an empty database to the current schema, once: a second run
+/// applies nothing, and the server's commands work on the result. On both backends.
+#[tokio::test]
+async fn migrate_applies_every_migration_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let pg = patchman_testkit::pg::fresh_database("migrate");
+    for (url, dialect) in [(&sqlite, "sqlite"), (&pg, "postgres")] {
+        let files = std::fs::read_dir(patchman_testkit::workspace_root().join("migrations").join(dialect))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".sql"))
+            .count();
+        for _ in 0..2 {
+            let out =
+                run(Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", url));
+            assert!(String::from_utf8_lossy(&out.stdout).starts_with("migrations applied to"), "{out:?}");
+            let applied: i64 = if dialect == "sqlite" {
+                let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url).await.unwrap();
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            } else {
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+                sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap()
+            };
+            assert_eq!(applied as usize, files, "{dialect}");
+        }
+        let out = run(Command::new(env!("CARGO_BIN_EXE_patchman"))
+            .args(["host", "list", "--json"])
+            .env("PATCHMAN_DATABASE_URL", url));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    }
 }

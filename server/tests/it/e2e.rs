@@ -219,3 +219,59 @@ async fn unresolved_yum_variables_are_resolved_from_the_host() {
         ])
     );
 }
+
+/// `--dry-run` prints the report the client would send, as JSON, and sends nothing: no
+/// enrollment, no report, nothing spooled.
+#[test]
+fn dry_run_prints_the_report_and_sends_nothing() {
+    let server = start_server(&[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    for f in ["/var/lib/dpkg/status", "/etc/os-release", "/etc/apt/sources.list.d/debian.sources"] {
+        copy_into(&root, f);
+    }
+    let state = tmp.path().join("state");
+    let out = run(Command::new(client_bin())
+        .args(["--server", &server.url(), "--root", root.to_str().unwrap(), "--state-dir", state.to_str().unwrap()])
+        .args(["--enroll", ENROLLMENT_KEY, "--hostname", "dry.example.org", "--tags", "web", "--dry-run"]));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("--dry-run prints JSON");
+    assert_eq!(report["state"]["hostname"], "dry.example.org");
+    assert_eq!(report["state"]["os"]["id"], "debian");
+    assert_eq!(report["tags"], serde_json::json!(["web"]));
+    let dpkg = run(Command::new("dpkg-query").args(["-W", "-f", "${db:Status-Abbrev}\n"]));
+    let installed =
+        String::from_utf8_lossy(&dpkg.stdout).lines().filter(|l| l.starts_with("ii") || l.starts_with("hi")).count();
+    assert_eq!(report["state"]["packages"].as_array().unwrap().len(), installed);
+    assert!(
+        report["state"]["repos"].as_array().unwrap().iter().any(|r| r["urls"].to_string().contains("deb.debian.org")),
+        "{:#}",
+        report["state"]["repos"]
+    );
+    assert_eq!(server.admin(&["host", "list", "--json"]).trim(), "[]", "--dry-run sent something");
+    let spooled = std::fs::read_dir(state.join("spool")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(spooled, 0, "--dry-run spooled something");
+    assert!(!state.join("token").exists(), "--dry-run enrolled");
+}
+
+/// One port: the web page that lists hosts is served on the address hosts report to.
+#[tokio::test]
+async fn the_web_ui_shares_the_grpc_port() {
+    let server = start_server(&[]);
+    let mut c = crate::support::client(&server).await;
+    let token = crate::support::enroll(&mut c, "web01.example.org", "").await;
+    crate::support::submit(&mut c, Some(&token), crate::support::good_report("web01.example.org", "r1")).await.unwrap();
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let page = tokio::task::spawn_blocking(move || {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n").unwrap();
+        let mut page = String::new();
+        s.read_to_string(&mut page).unwrap();
+        page
+    })
+    .await
+    .unwrap();
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.to_ascii_lowercase().contains("content-type: text/html"), "{page}");
+    assert!(page.contains("web01.example.org"), "{page}");
+}

@@ -50,6 +50,8 @@ stories!(
     concurrent_reports_of_one_host_end_consistent,
     jobs_are_claimed_once_and_taken_over_after_the_lease,
     verdicts_are_saved_only_for_the_state_they_came_from,
+    repository_contents_are_replaced_as_a_set_difference,
+    reports_are_pruned_to_the_newest_of_each_host,
 );
 
 pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
@@ -355,4 +357,120 @@ async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Sto
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert!(!b.updates[0].security);
     assert_eq!((b.summary.security_updates, b.summary.bugfix_updates), (0, 1));
+}
+
+async fn repository_contents_are_replaced_as_a_set_difference(store: Arc<dyn Store>) {
+    use patchman_server::contents::{ErratumRecord, ModuleRecord, RepoContents};
+    use patchman_server::store::VerdictRecord;
+    let token = enroll(&*store, "a.example.org").await;
+    ingest(&*store, &token, report("a.example.org", "a1", 1_000, base_packages())).await;
+    let host_id = store.host_id("a.example.org").await.unwrap().unwrap();
+    let repo = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
+    let fresh = || async {
+        let work = store.host_work(&[host_id]).await.unwrap();
+        let verdict = patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], reboot: None };
+        let record =
+            VerdictRecord { host_id, state_version: work[0].state_version, digest: [7; 16], verdict: &verdict };
+        assert_eq!(store.save_verdicts(&[record], 2_000).await.unwrap(), 1);
+        assert_eq!(store.stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
+    };
+    let p = |name: &str, version: &str| pkg(name, version, "1").package;
+    let contents = |packages: Vec<Package>, security_fix: Option<Package>| RepoContents {
+        packages: packages.clone(),
+        errata: security_fix
+            .into_iter()
+            .map(|fixed| ErratumRecord {
+                name: "DSA-0001-1".into(),
+                kind: "security".into(),
+                severity: "Important".into(),
+                issued_ms: Some(1_700_000_000_000),
+                title: "fix".into(),
+                cves: vec!["CVE-2024-0001".into()],
+                packages: vec![fixed],
+            })
+            .collect(),
+        modules: vec![ModuleRecord {
+            name: "tools".into(),
+            stream: "1".into(),
+            version: "20240101".into(),
+            context: "abc".into(),
+            arch: "x86_64".into(),
+            artifacts: packages[..1].to_vec(),
+        }],
+        module_defaults: vec![("tools".into(), "1".into())],
+    };
+
+    fresh().await;
+    let first = contents(vec![p("bash", "5.2.21"), p("openssl", "3.0.16")], Some(p("openssl", "3.0.16")));
+    assert!(store.replace_repo_contents(repo.id, &first, 3_000).await.unwrap());
+    assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [host_id], "a changed repository marks its hosts");
+    let (revision, data) = store.repo_data(repo.id).await.unwrap().unwrap();
+    let names = |d: &patchman_engine::RepoData| {
+        let mut v: Vec<String> = d.packages.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&data), ["bash 5.2.21", "openssl 3.0.16"]);
+    assert_eq!(data.errata.len(), 1);
+    assert!(data.errata[0].security && &*data.errata[0].fixed[0].name == "openssl", "{:?}", data.errata);
+    assert_eq!((data.modules.len(), data.modules[0].artifacts.len()), (1, 1));
+    assert_eq!(data.module_defaults, [("tools".into(), "1".into())]);
+
+    // The same contents again: nothing changes, the hosts stay computed.
+    fresh().await;
+    assert!(!store.replace_repo_contents(repo.id, &first, 4_000).await.unwrap());
+    assert_eq!(store.repo_data(repo.id).await.unwrap().unwrap().0, revision);
+    assert_eq!(store.stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
+
+    // One package gone, one new, the erratum withdrawn.
+    let second = contents(vec![p("curl", "7.88.1"), p("openssl", "3.0.16")], None);
+    assert!(store.replace_repo_contents(repo.id, &second, 5_000).await.unwrap());
+    let (later, data) = store.repo_data(repo.id).await.unwrap().unwrap();
+    assert!(later > revision);
+    assert_eq!(names(&data), ["curl 7.88.1", "openssl 3.0.16"]);
+    assert!(data.errata.is_empty());
+    let curl = data.packages.iter().find(|p| &*p.name == "curl").unwrap().id;
+    assert_eq!(data.modules[0].artifacts, [curl], "the module's artifact follows the contents");
+    let listed = store.repos().await.unwrap().into_iter().find(|r| r.id == repo.id).unwrap();
+    assert_eq!((listed.package_count, listed.host_count), (2, 1));
+    // The other repository of the host is untouched.
+    let other = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm-security").unwrap();
+    assert_eq!(other.package_count, 0);
+}
+
+async fn reports_are_pruned_to_the_newest_of_each_host(store: Arc<dyn Store>) {
+    use patchman_server::report::{ChangeAction, PackageChange, Transaction};
+    let (ta, tb) = (enroll(&*store, "a.example.org").await, enroll(&*store, "b.example.org").await);
+    for i in 0..5 {
+        let mut packages = base_packages();
+        packages.push(pkg("extra", "1", &i.to_string()));
+        let mut r = report("a.example.org", &format!("a{i}"), 100 + i, packages);
+        r.transactions = vec![Transaction {
+            transaction_id: format!("t{i}"),
+            finished_at_ms: 100 + i,
+            tool: "apt".into(),
+            changes: vec![PackageChange {
+                action: ChangeAction::Upgraded,
+                name: "extra".into(),
+                arch: "amd64".into(),
+                old_version: String::new(),
+                new_version: format!("1-{i}"),
+            }],
+        }];
+        ingest(&*store, &ta, r).await;
+    }
+    ingest(&*store, &tb, report("b.example.org", "b0", 100, base_packages())).await;
+
+    // Keep two reports per host, and transactions that finished at 103 or later.
+    assert_eq!(store.prune_reports(2, 103).await.unwrap(), 3 + 3);
+    let a = store.host("a.example.org").await.unwrap().unwrap();
+    let mut kept: Vec<&str> = a.reports.iter().map(|r| r.report_id.as_str()).collect();
+    kept.sort();
+    assert_eq!(kept, ["a3", "a4"]);
+    let mut transactions: Vec<&str> = a.transactions.iter().map(|t| t.transaction_id.as_str()).collect();
+    transactions.sort();
+    assert_eq!(transactions, ["t3", "t4"]);
+    assert_eq!(a.packages.len(), 4, "pruning reports leaves the inventory alone");
+    assert_eq!(store.host("b.example.org").await.unwrap().unwrap().reports.len(), 1);
+    assert_eq!(store.prune_reports(2, 103).await.unwrap(), 0);
 }
