@@ -5,19 +5,20 @@
 //! `rpm.labelCompare` for epoch/version/release triples).
 
 use std::cmp::Ordering;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use patchman_engine::vercmp::{deb_cmp_version, deb_split, rpm_cmp_evr, rpm_cmp_version, rpm_split};
 
 #[path = "vercmp_real_tools/corpus.rs"]
 mod corpus;
+#[path = "vercmp_real_tools/oracles.rs"]
+mod oracles;
 
 use corpus::{Corpus, Rng, Tool};
+use oracles::{PYTHON, dpkg_compare, python_rpm};
 
 const MIN_PAIRS: usize = 5000;
-const PYTHON: &str = "/usr/bin/python3";
 
 fn corpus() -> &'static Corpus {
     static CORPUS: OnceLock<Corpus> = OnceLock::new();
@@ -105,73 +106,6 @@ fn rpm_comparisons_agree_with_python3_rpm() {
     assert!(full >= MIN_PAIRS && evr >= MIN_PAIRS, "too few pairs rpm accepts: {full} and {evr}; need {MIN_PAIRS}");
 }
 
-/// Asks dpkg about every pair: `Some(ordering)`, or `None` where dpkg rejects a version.
-/// Two `sh` workers each run a read loop of `dpkg --compare-versions` calls, one to two a pair.
-fn dpkg_compare(pairs: &[(String, String)]) -> Vec<Option<Ordering>> {
-    const SCRIPT: &str = r#"
-        while IFS='|' read -r a b; do
-            dpkg --compare-versions "$a" lt "$b" 2>/dev/null; r=$?
-            if [ "$r" = 1 ]; then
-                dpkg --compare-versions "$a" gt "$b" 2>/dev/null; r=$?
-                case $r in 0) echo '>';; 1) echo '=';; *) echo E;; esac
-            else
-                case $r in 0) echo '<';; *) echo E;; esac
-            fi
-        done"#;
-    let half = pairs.len().div_ceil(2).max(1);
-    let answers = std::thread::scope(|scope| {
-        let workers: Vec<_> = pairs
-            .chunks(half)
-            .map(|chunk| {
-                let input: String = chunk.iter().map(|(a, b)| format!("{a}|{b}\n")).collect();
-                scope.spawn(move || run_with_stdin(Command::new("sh").args(["-c", SCRIPT]), &input))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|_| panic!("a dpkg worker panicked")))
-            .collect::<Vec<_>>()
-    });
-    assert_eq!(answers.len(), pairs.len(), "dpkg workers answered {} of {} pairs", answers.len(), pairs.len());
-    answers
-        .iter()
-        .map(|line| match line.as_str() {
-            "<" => Some(Ordering::Less),
-            "=" => Some(Ordering::Equal),
-            ">" => Some(Ordering::Greater),
-            _ => None,
-        })
-        .collect()
-}
-
-/// One python3-rpm process answers every line: `A<TAB>B` gets `cmp eA vA rA eB vB rB` from
-/// `rpm.ver`, six fields get `rpm.labelCompare`; `E` where rpm rejects a version.
-fn python_rpm(lines: &[String]) -> Vec<String> {
-    const SCRIPT: &str = r#"
-import sys, rpm
-def parts(v):
-    return [v.e or "", v.v, "-" if v.r is None else v.r]
-out = []
-for line in sys.stdin:
-    f = line.rstrip("\n").split("\t")
-    try:
-        if len(f) == 2:
-            a, b = rpm.ver(f[0]), rpm.ver(f[1])
-            out.append("\t".join([str((a > b) - (a < b))] + parts(a) + parts(b)))
-        else:
-            out.append(str(rpm.labelCompare(tuple(f[:3]), tuple(f[3:]))))
-    except ValueError:
-        out.append("E")
-sys.stdout.write("".join(o + "\n" for o in out))
-"#;
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let mut cmd = Command::new(PYTHON);
-    cmd.args(["-c", SCRIPT]).env("PYTHONIOENCODING", "utf-8");
-    let answers = run_with_stdin(&mut cmd, &input);
-    assert_eq!(answers.len(), lines.len(), "python3-rpm answered {} of {} lines", answers.len(), lines.len());
-    answers
-}
-
 /// (epoch, version, release) pairs for `labelCompare`: real versions split, with epochs and
 /// releases varied so that empty releases and the largest epochs are compared too.
 fn evr_triples(pairs: &[(String, String)]) -> Vec<[String; 6]> {
@@ -186,23 +120,6 @@ fn evr_triples(pairs: &[(String, String)]) -> Vec<[String; 6]> {
         out.push([ea, va, ra, eb, vb, rb].map(str::to_owned));
     }
     out
-}
-
-/// Runs `cmd` with `input` on stdin and returns its stdout lines; panics if it fails.
-fn run_with_stdin(cmd: &mut Command, input: &str) -> Vec<String> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("while starting {cmd:?}: {e}"));
-    let mut stdin = child.stdin.take().unwrap_or_else(|| panic!("no stdin for {cmd:?}"));
-    let out = std::thread::scope(|scope| {
-        scope.spawn(move || stdin.write_all(input.as_bytes()));
-        child.wait_with_output()
-    });
-    let out = out.unwrap_or_else(|e| panic!("while running {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {:?}", out.status);
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
 }
 
 /// Whether dpkg warns about (but still compares) a version it parses: an upstream version not

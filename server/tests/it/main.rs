@@ -13,3 +13,4 @@ mod repo_support;
 mod scale_out;
 mod store_suite;
 mod support;
+mod vercmp_cli;
