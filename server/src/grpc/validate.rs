@@ -230,7 +230,9 @@ fn repository(i: usize, r: pb::Repository) -> Result<ReportedRepo> {
     })
 }
 
-/// An absolute http, https, ftp or file URL without whitespace; a trailing '/' is dropped.
+/// An absolute http, https, ftp or file URL without whitespace; a trailing '/' is dropped,
+/// and so are credentials (`user:password@`): they are never stored or shown, and the
+/// server fetches with those configured for the repository (`[[repos.source]]`).
 fn url(field: &str, raw: &str) -> Result<String> {
     let u = raw.trim();
     if u.is_empty() {
@@ -248,6 +250,11 @@ fn url(field: &str, raw: &str) -> Result<String> {
     if rest.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad(field, format!("{u:?} is not a valid URL")));
     }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let u = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => u.to_owned(),
+    };
     Ok(u.trim_end_matches('/').to_owned())
 }
 

@@ -14,6 +14,7 @@ pub struct FileServer {
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
     down: Arc<AtomicBool>,
+    auth: Arc<Mutex<Option<String>>>,
 }
 
 impl FileServer {
@@ -22,14 +23,15 @@ impl FileServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("local address");
         let (log, down) = (Arc::new(Mutex::new(Vec::new())), Arc::new(AtomicBool::new(false)));
-        let (root, log2, down2) = (root.to_owned(), log.clone(), down.clone());
+        let auth = Arc::new(Mutex::new(None));
+        let (root, log2, down2, auth2) = (root.to_owned(), log.clone(), down.clone(), auth.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (root, log, down) = (root.clone(), log2.clone(), down2.clone());
-                std::thread::spawn(move || serve(stream, &root, &log, &down));
+                let (root, log, down, auth) = (root.clone(), log2.clone(), down2.clone(), auth2.clone());
+                std::thread::spawn(move || serve(stream, &root, &log, &down, &auth));
             }
         });
-        Self { addr, log, down }
+        Self { addr, log, down, auth }
     }
 
     pub fn url(&self) -> String {
@@ -54,9 +56,33 @@ impl FileServer {
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
     }
+
+    /// From now on, answers 401 to requests without HTTP basic authentication as `user`,
+    /// `password`.
+    pub fn require_basic_auth(&self, user: &str, password: &str) {
+        let value = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
+        *self.auth.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+    }
 }
 
-fn serve(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>, down: &AtomicBool) {
+/// Standard base64 with padding.
+pub fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn serve(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>, down: &AtomicBool, auth: &Mutex<Option<String>>) {
     if down.load(Ordering::SeqCst) {
         return;
     }
@@ -84,9 +110,12 @@ fn serve(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>, down: &Atomic
         }
         let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
         let path = target.split('?').next().unwrap_or("/");
-        let file = safe_join(root, path);
+        let required = auth.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let refused = required.is_some_and(|want| header("authorization").as_ref() != Some(&want));
+        let file = safe_join(root, path).filter(|_| !refused);
         let (status, body, extra) =
             match file.as_ref().and_then(|f| std::fs::metadata(f).ok().filter(|m| m.is_file()).map(|m| (f, m))) {
+                None if refused => (401, Vec::new(), "WWW-Authenticate: Basic realm=\"test\"\r\n".to_owned()),
                 None => (404, Vec::new(), String::new()),
                 Some((f, meta)) => {
                     let mtime =
@@ -110,6 +139,7 @@ fn serve(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>, down: &Atomic
         let reason = match status {
             200 => "OK",
             304 => "Not Modified",
+            401 => "Unauthorized",
             _ => "Not Found",
         };
         let head = format!(
@@ -187,6 +217,8 @@ mod tests {
     #[test]
     fn dates_and_paths() {
         assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(base64(b"alice:s3cret"), "YWxpY2U6czNjcmV0");
+        assert_eq!((base64(b"a"), base64(b"ab"), base64(b"abc")), ("YQ==".into(), "YWI=".into(), "YWJj".into()));
         assert_eq!(safe_join(Path::new("/r"), "/a/../b"), None);
         assert_eq!(safe_join(Path::new("/r"), "/a/b%20c"), Some(PathBuf::from("/r/a/b c")));
     }

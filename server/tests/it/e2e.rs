@@ -181,9 +181,10 @@ fn a_rocky_linux_host_with_a_real_rpm_database_end_to_end() {
 }
 
 /// A client that could not resolve dnf's variables (an older one, or `patchman-client` on a
-/// host without /etc/os-release at hand) still gets mirrors the server can fetch.
+/// host without /etc/os-release at hand) still gets mirrors the server can fetch; credentials
+/// in a URL are dropped, never stored.
 #[tokio::test]
-async fn unresolved_yum_variables_are_resolved_from_the_host() {
+async fn reported_urls_get_variables_resolved_and_credentials_dropped() {
     use patchman_proto as pb;
     let server = start_server(&[]);
     let mut c = crate::support::client(&server).await;
@@ -199,7 +200,7 @@ async fn unresolved_yum_variables_are_resolved_from_the_host() {
         priority: 99,
         urls: vec![
             pb::RepoUrl {
-                url: "https://repo.almalinux.org/almalinux/$releasever/BaseOS/$basearch/os/".into(),
+                url: "https://alice:s3cret@repo.almalinux.org/almalinux/$releasever/BaseOS/$basearch/os/".into(),
                 kind: pb::UrlKind::Baseurl as i32,
             },
             pb::RepoUrl {
@@ -218,6 +219,7 @@ async fn unresolved_yum_variables_are_resolved_from_the_host() {
             "https://mirrors.almalinux.org/mirrorlist/9.4/baseos"
         ])
     );
+    assert!(!server.admin(&["repo", "list", "--json"]).contains("s3cret"));
 }
 
 /// `--dry-run` prints the report the client would send, as JSON, and sends nothing: no

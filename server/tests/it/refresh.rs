@@ -3,7 +3,8 @@
 //! counts reset on success, mirrors disabled after too many failures and enabled again by
 //! hand, tampered or badly signed metadata rejected while the previous package list stays,
 //! mirrors of one repository merged (automatically and with `repo link`), mirrorlists
-//! expanded, and the security flag set by hand.
+//! expanded, the security flag set by hand, one failing repository not stopping the others,
+//! and credentials used but never shown.
 
 use std::process::Command;
 
@@ -311,5 +312,91 @@ async fn rpm_mirrorlist_expands_fails_over_and_merges_with_its_twin() {
     assert!(listed.count("primary") == 1 && live.count("primary") == 1, "{:?}", listed.requests());
     for host in ["list.example.org", "url.example.org"] {
         assert_eq!(updates(&server, host), [update("tool", "1.2-1.el9", false)]);
+    }
+}
+
+/// One repository failing in a run does not stop the others: they are refreshed and their
+/// hosts recomputed; the failed one keeps its packages and the run says which failed.
+#[tokio::test]
+async fn one_failing_repository_does_not_stop_the_others() {
+    let (good, bad) = (AptRepo::build(HELLO), AptRepo::build(HELLO));
+    bad.sign_with(&bad.key, "another-origin");
+    let (files_good, files_bad) = (FileServer::start(good.root()), FileServer::start(bad.root()));
+    let server = start_server(&[]);
+    let (url_good, url_bad) = (AptRepo::url(&files_good), AptRepo::url(&files_bad));
+    report(&server, deb_report("good.example.org", INSTALLED, std::slice::from_ref(&url_good))).await;
+    report(&server, deb_report("bad.example.org", INSTALLED, std::slice::from_ref(&url_bad))).await;
+    let (ok, out) = refresh(&server);
+    assert!(ok && out.starts_with("2 repositories: 2 changed"), "{out}");
+
+    // Both get a new version; the bad one's Packages no longer match its Release.
+    good.add(&[("hello-tiny", "1.2-1", "amd64")]);
+    good.sign_with(&good.key, "patchman-tests");
+    bad.add(&[("hello-tiny", "1.2-1", "amd64")]);
+    let (ok, out) = refresh_with(&server, &["--force"]);
+    assert!(!ok, "a failed repository makes the run fail: {out}");
+    assert!(out.starts_with("2 repositories: 1 changed, 0 unchanged, 1 failed, 0 merged; 1 hosts recomputed"), "{out}");
+    let all = repos(&server);
+    let bad_repo = all.iter().find(|r| r["mirrors"][0]["url"] == url_bad.as_str()).unwrap();
+    let failed_line = format!("  failed: {}: ", bad_repo["name"].as_str().unwrap());
+    assert!(out.contains(&failed_line) && out.contains("mismatch"), "{out}");
+    assert_eq!(bad_repo["package_count"], 3, "the failed repository keeps its packages");
+    assert_eq!(updates(&server, "good.example.org"), [update("hello-tiny", "1.2-1", false)]);
+    assert_eq!(updates(&server, "bad.example.org"), [update("hello-tiny", "1.1-1", false)]);
+}
+
+/// Credentials configured for a repository (`[[repos.source]]`) are sent, and never written:
+/// not in the output or the logs (at trace level), not in the errors kept on the mirror, not
+/// in the database.
+#[tokio::test]
+async fn repository_credentials_are_used_and_never_shown() {
+    const PASSWORD: &str = "pw-x7Qm9-never-shown";
+    let repo = AptRepo::build(HELLO);
+    let files = FileServer::start(repo.root());
+    files.require_basic_auth("patchman", PASSWORD);
+    let conf = repo.root().join("server.toml");
+    write(&repo.root().join("password"), format!("{PASSWORD}\n"));
+    write(
+        &conf,
+        format!(
+            "[[repos.source]]\nurl_prefix = \"{}/\"\nusername = \"patchman\"\npassword_file = \"{}\"\n",
+            files.url(),
+            repo.root().join("password").display()
+        ),
+    );
+    let server = start_server(&[("PATCHMAN_LOG", "trace")]);
+    let url = AptRepo::url(&files);
+    report(&server, deb_report("h.example.org", INSTALLED, std::slice::from_ref(&url))).await;
+    let conf = conf.to_str().unwrap();
+
+    // Without the configuration the repository refuses; with it, the packages arrive.
+    let (ok, out) = refresh(&server);
+    assert!(!ok && out.contains("401"), "{out}");
+    let ok_run = server.admin_output(&["--config", conf, "refresh-repos", "--force"]);
+    assert!(ok_run.status.success(), "{ok_run:?}");
+    assert_eq!(updates(&server, "h.example.org"), [update("hello-tiny", "1.1-1", false)]);
+    // A failing fetch with the credentials: its error is logged and kept on the mirror.
+    files.set_down(true);
+    let failed_run = server.admin_output(&["--config", conf, "refresh-repos", "--force"]);
+    assert!(!failed_run.status.success(), "{failed_run:?}");
+
+    let secrets = [PASSWORD.to_owned(), patchman_testkit::http::base64(format!("patchman:{PASSWORD}").as_bytes())];
+    let stderr = String::from_utf8_lossy(&ok_run.stderr);
+    assert!(stderr.contains("TRACE") || stderr.contains("DEBUG"), "the logs were not on: {stderr}");
+    let mut seen = vec![
+        ("output", String::from_utf8_lossy(&ok_run.stdout).into_owned()),
+        ("log", stderr.into_owned()),
+        ("failed output", String::from_utf8_lossy(&failed_run.stdout).into_owned()),
+        ("failed log", String::from_utf8_lossy(&failed_run.stderr).into_owned()),
+        ("repo list", server.admin(&["repo", "list", "--json"])),
+    ];
+    for suffix in ["", "-wal"] {
+        let file = format!("{}{suffix}", server.db_path().display());
+        seen.push(("database", String::from_utf8_lossy(&std::fs::read(file).unwrap_or_default()).into_owned()));
+    }
+    for (what, text) in &seen {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "the {what} shows a credential");
+        }
     }
 }
