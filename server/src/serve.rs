@@ -36,7 +36,9 @@ pub fn app(
 ) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
     let reports = ReportApi::new(store.clone(), updater, limits, enrollment_key).into_service(config.max_message_bytes);
-    let grpc = tonic::service::Routes::new(reports).into_axum_router();
+    let grpc = tonic::service::Routes::new(reports)
+        .into_axum_router()
+        .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
     Ok(grpc.merge(web::router(WebState::new(store)?)))
 }
 

@@ -1,5 +1,6 @@
 //! The gRPC edge: `patchman.v1.ReportService`. Protobuf types stop here.
 
+pub mod oversize;
 pub mod validate;
 
 use std::sync::Arc;
