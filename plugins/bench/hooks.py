@@ -149,19 +149,28 @@ def check_spooled(state, n, what):
         sys.exit("%s (in %s): %d records spooled while the server was down, expected at least %d" % (what, state, len(records), n))
 
 
+def build_hook(target, work):
+    """hook/patchman-apt-hook.c linked to the target's libpatchman_report.so, as packaged."""
+    hook = os.path.join(work, "patchman-apt-hook")
+    apt = os.path.join(ROOT, "plugins", "apt")
+    run(["gcc", "-std=c99", "-O2", "-I", os.path.join(apt, "include"), "-o", hook,
+         os.path.join(apt, "hook", "patchman-apt-hook.c"), "-L", target, "-Wl,-rpath," + target, "-lpatchman_report"])
+    return hook
+
+
 def median_ms(samples):
     return statistics.median(samples)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--target", required=True, help="directory with patchman-client, patchman-apt-hook and the .so files")
+    p.add_argument("--target", required=True, help="directory with patchman-client and the .so files")
     p.add_argument("--server", required=True, help="the patchman server binary")
     p.add_argument("--runs", type=int, default=20)
     args = p.parse_args()
     client = os.path.abspath(os.path.join(args.target, "patchman-client"))
-    hook = os.path.abspath(os.path.join(args.target, "patchman-apt-hook"))
     work = tempfile.mkdtemp(prefix="patchman-bench-")
+    hook = build_hook(os.path.abspath(args.target), work)
     server = Server(os.path.abspath(args.server), work)
     server.start()
     results = []
@@ -267,7 +276,7 @@ def main():
             print("    hook programs alone (pre-install-pkgs + post-invoke, server down): %.1f ms" % median_ms(alone))
     print("sizes")
     for name in ["libpatchman_report.so", "libpatchman_libreport.so", "patchman-apt-hook", "patchman-client"]:
-        path = os.path.join(args.target, name)
+        path = hook if name == "patchman-apt-hook" else os.path.join(args.target, name)
         stripped = os.path.join(work, name + ".stripped")
         run(["strip", "-o", stripped, path])
         print("  %-26s %6.1f MB (%.1f MB stripped)" % (name, os.path.getsize(path) / 1e6, os.path.getsize(stripped) / 1e6))

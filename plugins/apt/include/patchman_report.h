@@ -1,7 +1,8 @@
 /*
  * patchman_report.h: report package transactions to a patchman server from C.
  *
- * Link with -lpatchman_report (libpatchman_report.so). The library collects the host's
+ * Link with -lpatchman_report (libpatchman_report.so); hook/patchman-apt-hook.c is a whole
+ * program that does. The library collects the host's
  * state (installed packages, repositories, OS, kernel, reboot state), writes it and a record
  * of the transaction to the spool (<state_dir>/spool) and starts a detached
  * `patchman-client --flush` to deliver it, so a call costs milliseconds whether the server is
@@ -90,6 +91,20 @@ int patchman_record_change(patchman_reporter *reporter, int action, const char *
  * they are on disk, so a failed call can be retried.
  */
 int patchman_report(patchman_reporter *reporter, int trigger);
+
+/*
+ * Runs one apt/dpkg hook command with the reporter's settings, as patchman-apt-hook does:
+ *   "pre-install-pkgs"  (DPkg::Pre-Install-Pkgs, version 3): reads apt's information stream
+ *                       from `input_fd` to its end and keeps what apt is about to change;
+ *                       no collecting, no network;
+ *   "post-invoke"       (DPkg::Post-Invoke): the full report with those changes as one
+ *                       transaction record, then the background delivery;
+ *   "dpkg-post-invoke"  (dpkg's post-invoke): reports a raw dpkg run by difference; nothing
+ *                       when a frontend (apt) runs dpkg.
+ * `input_fd` is read only by pre-install-pkgs (pass -1 otherwise) and is not closed. Reads
+ * DPKG_FRONTEND_LOCKED and DPKG_ADMINDIR from the environment.
+ */
+int patchman_run_hook(patchman_reporter *reporter, const char *command, size_t command_len, int input_fd);
 
 /* The message of the last failed call on this handle ("" after a successful call). */
 size_t patchman_last_error(const patchman_reporter *reporter, char *buf, size_t cap);

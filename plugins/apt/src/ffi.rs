@@ -6,11 +6,17 @@
 //! returns `PATCHMAN_ERR_PANIC`); nothing here prints.
 
 use std::ffi::{c_char, c_int};
+use std::fs::File;
+use std::io::Read;
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use libreport::hooks::{self, ClientConfig};
 use libreport::model::{ChangeAction, PackageChange, Trigger};
+
+use crate::hook;
 
 pub const PATCHMAN_OK: c_int = 0;
 pub const PATCHMAN_ERR_NULL: c_int = -1;
@@ -235,6 +241,54 @@ pub unsafe extern "C" fn patchman_report(h: *mut Reporter, trigger: c_int) -> c_
         }
         r.inner.report(trigger).map(drop).map_err(|e| (PATCHMAN_ERR_FAILED, e.to_string()))
     })
+}
+
+/// See `patchman_run_hook` in the header.
+///
+/// # Safety
+///
+/// Pointers and lengths as the header says: each (pointer, length) pair names readable
+/// bytes, output buffers `cap` writable bytes, handles come from `patchman_reporter_new`;
+/// `input_fd` is an open file descriptor, or negative.
+#[allow(unsafe_code)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn patchman_run_hook(
+    h: *mut Reporter,
+    command: *const c_char,
+    command_len: usize,
+    input_fd: c_int,
+) -> c_int {
+    with_reporter(h, |r| {
+        let command = text(command, command_len, "command")?;
+        let command = hook::Command::parse(command).ok_or_else(|| {
+            argument(format!("command: {command:?} is none of pre-install-pkgs, post-invoke, dpkg-post-invoke"))
+        })?;
+        // apt's information stream is read only by pre-install-pkgs, and always to its end:
+        // apt must never write into a closed pipe.
+        let input: Box<dyn Read> = if command == hook::Command::PreInstallPkgs && input_fd >= 0 {
+            // SAFETY: the header requires `input_fd` to be an open descriptor for the duration
+            // of the call; ManuallyDrop leaves closing it to the caller.
+            let file = ManuallyDrop::new(unsafe { File::from_raw_fd(input_fd) });
+            Box::new(BorrowedInput(file))
+        } else {
+            Box::new(std::io::empty())
+        };
+        if let Some(err) = &r.config_error {
+            let _ = std::io::copy(&mut { input }, &mut std::io::sink());
+            return Err((PATCHMAN_ERR_FAILED, format!("configuration: {err}")));
+        }
+        let config = r.inner.config().clone();
+        hook::run(command, config, &hook::Env::from_process(), input).map_err(|e| (PATCHMAN_ERR_FAILED, e.to_string()))
+    })
+}
+
+/// A caller's file descriptor, read but never closed.
+struct BorrowedInput(ManuallyDrop<File>);
+
+impl Read for BorrowedInput {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
 }
 
 /// See `patchman_last_error` in the header.

@@ -53,6 +53,9 @@ int main(int argc, char **argv) {
     CHECK(patchman_last_error(h, buf, sizeof buf) > 0 && strstr(buf, "UTF-8") != NULL);
     CHECK(patchman_record_change(h, PATCHMAN_INSTALLED, "two words", 9, NULL, 0, NULL, 0, NULL, 0) == PATCHMAN_ERR_ARGUMENT);
     CHECK(set(h, "sever", "http://typo") == PATCHMAN_ERR_ARGUMENT);
+    CHECK(patchman_run_hook(h, "pre-install", 11, -1) == PATCHMAN_ERR_ARGUMENT);
+    CHECK(patchman_last_error(h, buf, sizeof buf) > 0 && strstr(buf, "pre-install-pkgs") != NULL);
+    CHECK(patchman_run_hook(NULL, "post-invoke", 11, -1) == PATCHMAN_ERR_NULL);
     CHECK(patchman_report(h, 42) == PATCHMAN_ERR_ARGUMENT);
     size_t full = patchman_last_error(h, small, sizeof small);
     CHECK(full > sizeof small - 1 && strlen(small) == sizeof small - 1);

@@ -4,15 +4,14 @@
 use std::process::Command;
 use std::time::Duration;
 
-use patchman_testkit::{require_tool, run, write};
+use patchman_testkit::{run, write};
 
 use crate::support::{
-    artifact, enroll, host_json, server_packages, server_transactions, start_server, wait_until, write_client_config,
+    compile_c, enroll, host_json, server_packages, server_transactions, start_server, wait_until, write_client_config,
 };
 
 #[test]
 fn a_c_program_reports_through_the_header() {
-    require_tool("gcc");
     let server = start_server(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
@@ -26,17 +25,8 @@ fn a_c_program_reports_through_the_header() {
     write_client_config(&config, &server.url(), &tmp.path().join("state"), "c.example.org", "tags = [\"c\"]\n");
     enroll(&config, &root);
 
-    let so = artifact("libpatchman_report.so");
-    let crate_dir = env!("CARGO_MANIFEST_DIR");
     let exe = tmp.path().join("abi_test");
-    run(Command::new("gcc")
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&exe)
-        .arg(format!("{crate_dir}/tests/c/abi_test.c"))
-        .arg(format!("-I{crate_dir}/include"))
-        .arg(format!("-L{}", so.parent().unwrap().display()))
-        .arg(format!("-Wl,-rpath,{}", so.parent().unwrap().display()))
-        .arg("-lpatchman_report"));
+    compile_c(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/abi_test.c"), &exe);
     let out = run(Command::new(&exe).arg(&config).arg(&root));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("abi_test: ok"), "{stdout}");

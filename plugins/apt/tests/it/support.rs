@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use patchman_testkit::server::{ENROLLMENT_KEY, Server};
@@ -26,8 +27,35 @@ pub fn artifact(name: &str) -> PathBuf {
     path
 }
 
+/// `hook/patchman-apt-hook.c` built against the built `libpatchman_report.so`, as
+/// packaging/README.md says, once per test process (into `target/<profile>`, by rename, so
+/// concurrent test processes share it safely).
 pub fn hook_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_patchman-apt-hook"))
+    static HOOK: OnceLock<PathBuf> = OnceLock::new();
+    HOOK.get_or_init(|| {
+        let out = target_dir().join("patchman-apt-hook");
+        let tmp = target_dir().join(format!("patchman-apt-hook.{}.tmp", std::process::id()));
+        compile_c(&Path::new(env!("CARGO_MANIFEST_DIR")).join("hook/patchman-apt-hook.c"), &tmp);
+        std::fs::rename(&tmp, &out).unwrap();
+        out
+    })
+    .clone()
+}
+
+/// Compiles a C program against `include/patchman_report.h`, linked to the built
+/// `libpatchman_report.so` (found at run time through its rpath), warnings as errors.
+pub fn compile_c(source: &Path, exe: &Path) {
+    require_tool("gcc");
+    let so = artifact("libpatchman_report.so");
+    let lib_dir = so.parent().unwrap().display().to_string();
+    run(Command::new("gcc")
+        .args(["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(exe)
+        .arg(source)
+        .arg(format!("-I{}/include", env!("CARGO_MANIFEST_DIR")))
+        .arg(format!("-L{lib_dir}"))
+        .arg(format!("-Wl,-rpath,{lib_dir}"))
+        .arg("-lpatchman_report"));
 }
 
 pub fn start_server(env: &[(&str, &str)]) -> Server {
