@@ -279,7 +279,8 @@ def main():
         path = hook if name == "patchman-apt-hook" else os.path.join(args.target, name)
         stripped = os.path.join(work, name + ".stripped")
         run(["strip", "-o", stripped, path])
-        print("  %-26s %6.1f MB (%.1f MB stripped)" % (name, os.path.getsize(path) / 1e6, os.path.getsize(stripped) / 1e6))
+        size = lambda p: "%.1f MB" % (os.path.getsize(p) / 1e6) if os.path.getsize(p) >= 1e6 else "%.0f KB" % (os.path.getsize(p) / 1e3)
+        print("  %-26s %8s (%s stripped)" % (name, size(path), size(stripped)))
     if not os.environ.get("KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 
