@@ -1,7 +1,8 @@
 //! Scale-out: two `patchman serve` processes on one PostgreSQL database take 2,000 reports
 //! of 500 hosts, one of them is killed with SIGKILL half way and restarted. Every
 //! acknowledged report is stored once, every host ends with its last report's packages, and
-//! every due job ran once (a job held by the killed server is taken over).
+//! every due job (refresh of the hosts' repository on loopback, recomputation, pruning, and
+//! a test probe) ran once (a job held by the killed server is taken over).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,13 +15,16 @@ use patchman_testkit::server::{ENROLLMENT_KEY, Server};
 use pb::report_service_client::ReportServiceClient;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::repo_support::{AptRepo, HELLO};
 use crate::support::{good_report, package};
+use patchman_testkit::http::FileServer;
 
 const HOSTS: usize = 500;
 const PER_HOST: usize = 4;
 
 fn start(url: &str) -> Server {
     let env = [
+        ("PATCHMAN_REFRESH_INTERVAL_SECONDS", "2"),
         ("PATCHMAN_JOB_LEASE_SECONDS", "3"),
         ("PATCHMAN_PROBE_INTERVAL_MS", "1000"),
         ("PATCHMAN_PROBE_DURATION_MS", "1500"),
@@ -35,9 +39,10 @@ async fn channel(url: &str) -> Option<Channel> {
     Endpoint::from_shared(url.to_owned()).ok()?.connect_timeout(Duration::from_secs(1)).connect().await.ok()
 }
 
-/// Host `h`'s report number `k`: newer k, newer state.
-fn report(h: usize, k: usize) -> pb::Report {
+/// Host `h`'s report number `k`: newer k, newer state; its repository is `repo_url`.
+fn report(h: usize, k: usize, repo_url: &str) -> pb::Report {
     let mut r = good_report(&format!("host{h:03}.example.org"), &format!("h{h}-k{k}"));
+    r.repos[0].urls[0].url = repo_url.to_owned();
     r.generated_at_ms = 1_700_000_000_000 + k as i64 * 1_000;
     r.packages.push(package(&format!("state-{h}-{k}"), "1", "1"));
     r
@@ -46,6 +51,10 @@ fn report(h: usize, k: usize) -> pb::Report {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_one_database_survive_a_kill() {
     let url = pg::fresh_database("scaleout");
+    // The repository every host uses, for the servers' refresh job.
+    let repo = AptRepo::build(HELLO);
+    let files = FileServer::start(repo.root());
+    let repo_url: Arc<str> = AptRepo::url(&files).into();
     let mut servers = [start(&url), start(&url)];
     let urls = Arc::new(Mutex::new([servers[0].url(), servers[1].url()]));
 
@@ -75,8 +84,8 @@ async fn two_servers_one_database_survive_a_kill() {
     let acked = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..16 {
-        let (order, next, acked, tokens, urls) =
-            (order.clone(), next.clone(), acked.clone(), tokens.clone(), urls.clone());
+        let (order, next, acked, tokens, urls, repo_url) =
+            (order.clone(), next.clone(), acked.clone(), tokens.clone(), urls.clone(), repo_url.clone());
         workers.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -94,7 +103,7 @@ async fn two_servers_one_database_survive_a_kill() {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     };
-                    let mut req = tonic::Request::new(report(h, k));
+                    let mut req = tonic::Request::new(report(h, k, &repo_url));
                     req.metadata_mut().insert("authorization", format!("Bearer {}", tokens[h]).parse().unwrap());
                     match ReportServiceClient::new(ch).submit(req).await {
                         Ok(ack) => {
@@ -192,7 +201,7 @@ async fn two_servers_one_database_survive_a_kill() {
         "SELECT j.name, j.runs, (SELECT count(*) FROM job_runs r WHERE r.name = j.name AND r.finished_at IS NOT NULL) \
          FROM jobs j ORDER BY j.name",
     );
-    assert_eq!(runs.len(), 3, "{runs:?}");
+    assert_eq!(runs.len(), 4, "{runs:?}");
     for line in &runs {
         let f: Vec<&str> = line.split('|').collect();
         assert_eq!(f[1], f[2], "job {}: finished runs and the job's run count differ", f[0]);
@@ -204,4 +213,7 @@ async fn two_servers_one_database_survive_a_kill() {
         pg::query(&url, "SELECT owner FROM job_runs WHERE name = 'probe' AND attempts > 1 AND finished_at IS NOT NULL");
     assert_eq!(takeover.len(), 1, "the killed server's probe run was not taken over exactly once: {takeover:?}");
     assert!(!takeover[0].contains(&format!(":{killed_pid}:")), "the killed server cannot have finished it");
+    // The refresh job did its work: the repository's packages are stored.
+    let stored = pg::query(&url, "SELECT count(*) FROM repo_packages");
+    assert_eq!(stored, ["3"], "the refresh job never stored the repository");
 }
