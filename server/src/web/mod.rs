@@ -61,18 +61,43 @@ struct HostRow {
     last_seen: String,
 }
 
+/// A mirror that failed its last refreshes, or was disabled after too many.
+#[derive(Serialize)]
+struct MirrorRow {
+    repo: String,
+    url: String,
+    disabled: bool,
+    fail_count: i64,
+    last_error: String,
+}
+
 #[derive(Serialize)]
 struct HostsPage {
     count: usize,
     hosts: Vec<HostRow>,
+    failing_mirrors: Vec<MirrorRow>,
 }
 
 async fn hosts(State(state): State<WebState>) -> Response {
-    let hosts = match state.store.hosts().await {
-        Ok(h) => h,
+    let (hosts, repos) = match tokio::try_join!(state.store.hosts(), state.store.repos()) {
+        Ok(both) => both,
         Err(err) => return internal_error(&err),
     };
+    let failing_mirrors = repos
+        .into_iter()
+        .flat_map(|r| {
+            let repo = r.name;
+            r.mirrors.into_iter().filter(|m| !m.enabled || m.fail_count > 0).map(move |m| MirrorRow {
+                repo: repo.clone(),
+                url: m.url,
+                disabled: !m.enabled,
+                fail_count: m.fail_count,
+                last_error: m.last_error,
+            })
+        })
+        .collect();
     let page = HostsPage {
+        failing_mirrors,
         count: hosts.len(),
         hosts: hosts
             .into_iter()

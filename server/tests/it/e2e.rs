@@ -262,17 +262,7 @@ async fn the_web_ui_shares_the_grpc_port() {
     let mut c = crate::support::client(&server).await;
     let token = crate::support::enroll(&mut c, "web01.example.org", "").await;
     crate::support::submit(&mut c, Some(&token), crate::support::good_report("web01.example.org", "r1")).await.unwrap();
-    let addr = server.url().trim_start_matches("http://").to_owned();
-    let page = tokio::task::spawn_blocking(move || {
-        use std::io::{Read as _, Write as _};
-        let mut s = std::net::TcpStream::connect(&addr).unwrap();
-        write!(s, "GET / HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n").unwrap();
-        let mut page = String::new();
-        s.read_to_string(&mut page).unwrap();
-        page
-    })
-    .await
-    .unwrap();
+    let page = crate::support::http_get(&server, "/");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.to_ascii_lowercase().contains("content-type: text/html"), "{page}");
     assert!(page.contains("web01.example.org"), "{page}");

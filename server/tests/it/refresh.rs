@@ -20,7 +20,7 @@ use crate::repo_support::{
     AptRepo, HELLO, INSTALLED, deb_report, keyring_of, mirror, only_repo, refresh, refresh_with, report, repos,
     start_on_postgres, update, updates,
 };
-use crate::support::{host_json, start_server};
+use crate::support::{host_json, http_get, start_server};
 
 #[tokio::test]
 async fn mirrors_fail_over_recover_and_are_disabled_after_failing_too_often() {
@@ -82,6 +82,11 @@ async fn mirrors_fail_over_recover_and_are_disabled_after_failing_too_often() {
     assert_eq!(updates(&server, "a.example.org"), [update("hello-tiny", "1.1-1", false)]);
     let listing = server.admin(&["repo", "list"]);
     assert!(listing.contains("failing") && listing.contains("disabled after 3 failures"), "{listing}");
+    // The web page shows them too.
+    let page = http_get(&server, "/");
+    let failing = &page[page.find("Failing mirrors").unwrap_or_else(|| panic!("no failing mirrors: {page}"))..];
+    assert!(failing.contains(&url_a) && failing.contains(&url_b), "{failing}");
+    assert_eq!(failing.matches("disabled after 3 failures").count(), 2, "{failing}");
 
     // Disabled mirrors are not tried, even when they are back.
     a.set_down(false);
@@ -100,6 +105,8 @@ async fn mirrors_fail_over_recover_and_are_disabled_after_failing_too_often() {
     let r = only_repo(&server);
     assert_eq!(mirror(&r, &url_a)["enabled"], true);
     assert_eq!(mirror(&r, &url_b)["enabled"], false);
+    let page = http_get(&server, "/");
+    assert!(!page.contains(&format!(">{url_a}<")) && page.contains(&format!(">{url_b}<")), "{page}");
 }
 
 #[tokio::test]

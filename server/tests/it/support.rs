@@ -148,3 +148,14 @@ pub async fn settled(server: &Server, hostname: &str) {
     }
     panic!("the updates of {hostname} were never computed");
 }
+
+/// `GET path` on the server's one port, as a browser would: the whole response, head and body.
+pub fn http_get(server: &Server, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n").unwrap();
+    let mut page = String::new();
+    s.read_to_string(&mut page).unwrap();
+    page
+}
