@@ -1,7 +1,8 @@
 //! yum/dnf variables a host left unresolved in its repository URLs (`$releasever`,
 //! `$releasever_major`, `$releasever_minor`, `$basearch`, `$arch`, also as `${name}`),
-//! resolved from what the host reported of itself, as dnf would. Other variables stay as
-//! they are.
+//! resolved from what the host reported of itself, as dnf (and `patchman-client`) would.
+//! Other variables stay as they are. The server shares no code with the client (see
+//! ARCHITECTURE.md): this is the same small rule, kept in step by the tests of both.
 
 use crate::report::Os;
 
@@ -43,19 +44,25 @@ pub fn resolve(url: &str, os: &Os, arch: &str) -> Option<String> {
 }
 
 fn value(name: &str, os: &Os, arch: &str) -> Option<String> {
-    let version = os.version_id.as_str();
-    let (major, minor) = version.split_once('.').unwrap_or((version, ""));
+    // As dnf: the major version on Enterprise Linux and its rebuilds ("9.4" → "9"), the
+    // whole version elsewhere (Fedora 41, openSUSE Leap 15.6); major and minor are parts of
+    // that releasever, so EL's minor is empty.
+    let releasever = match os.version_id.split_once('.') {
+        Some((major, _)) if enterprise_linux(os) => major,
+        _ => os.version_id.as_str(),
+    };
+    let (major, minor) = releasever.split_once('.').unwrap_or((releasever, ""));
     let v = match name {
-        // As the client resolves it: the major version on Enterprise Linux and its
-        // rebuilds, the whole version elsewhere (Fedora 41, openSUSE Leap 15.6).
-        "releasever" if !enterprise_linux(os) => version,
-        "releasever" | "releasever_major" => major,
+        "releasever" => releasever,
+        "releasever_major" => major,
         "releasever_minor" => minor,
         "basearch" => basearch(arch),
         "arch" => arch,
         _ => return None,
     };
-    (!v.is_empty()).then(|| v.to_owned())
+    // An unknown OS version leaves the release variables as written.
+    let known = if name.starts_with("releasever") { !releasever.is_empty() } else { !v.is_empty() };
+    known.then(|| v.to_owned())
 }
 
 fn enterprise_linux(os: &Os) -> bool {
@@ -93,7 +100,9 @@ mod tests {
                 "x86_64",
                 Some("https://dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os/"),
             ),
-            ("https://m/${releasever_major}.${releasever_minor}/${basearch}/", "i686", Some("https://m/9.4/i386/")),
+            ("https://m/${releasever_major}/${basearch}/", "i686", Some("https://m/9/i386/")),
+            // dnf's releasever on EL is the major version: its minor part is empty.
+            ("https://m/$releasever_minor/", "x86_64", Some("https://m//")),
             ("https://m/$releasever/$contentdir/$arch", "aarch64", Some("https://m/9/$contentdir/aarch64")),
             ("https://m/$releasever_major-$arch", "armv7hl", Some("https://m/9-armv7hl")),
             ("https://m/plain/", "x86_64", None),
@@ -112,7 +121,9 @@ mod tests {
         assert_eq!(resolve("https://c/$releasever/", &centos, "x86_64").as_deref(), Some("https://c/8/"));
         let leap = os("opensuse-leap", "suse opensuse", "15.6");
         assert_eq!(resolve("https://o/$releasever/", &leap, "x86_64").as_deref(), Some("https://o/15.6/"));
+        assert_eq!(resolve("https://o/$releasever_minor/", &leap, "x86_64").as_deref(), Some("https://o/6/"));
         // Nothing known of the OS: the variable stays.
         assert_eq!(resolve("https://c/$releasever/", &Os::default(), "x86_64"), None);
+        assert_eq!(resolve("https://c/$basearch/", &Os::default(), "x86_64").as_deref(), Some("https://c/x86_64/"));
     }
 }

@@ -204,7 +204,7 @@ async fn reported_urls_get_variables_resolved_and_credentials_dropped() {
                 kind: pb::UrlKind::Baseurl as i32,
             },
             pb::RepoUrl {
-                url: "https://mirrors.almalinux.org/mirrorlist/${releasever_major}.${releasever_minor}/baseos".into(),
+                url: "https://mirrors.almalinux.org/mirrorlist/${releasever_major}/baseos".into(),
                 kind: pb::UrlKind::Mirrorlist as i32,
             },
         ],
@@ -216,7 +216,7 @@ async fn reported_urls_get_variables_resolved_and_credentials_dropped() {
         host["repos"][0]["urls"],
         serde_json::json!([
             "https://repo.almalinux.org/almalinux/9/BaseOS/x86_64/os",
-            "https://mirrors.almalinux.org/mirrorlist/9.4/baseos"
+            "https://mirrors.almalinux.org/mirrorlist/9/baseos"
         ])
     );
     assert!(!server.admin(&["repo", "list", "--json"]).contains("s3cret"));
