@@ -52,6 +52,7 @@ stories!(
     verdicts_are_saved_only_for_the_state_they_came_from,
     repository_contents_are_replaced_as_a_set_difference,
     reports_are_pruned_to_the_newest_of_each_host,
+    only_changed_hosts_are_marked_for_recomputation,
 );
 
 pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
@@ -473,4 +474,59 @@ async fn reports_are_pruned_to_the_newest_of_each_host(store: Arc<dyn Store>) {
     assert_eq!(a.packages.len(), 4, "pruning reports leaves the inventory alone");
     assert_eq!(store.host("b.example.org").await.unwrap().unwrap().reports.len(), 1);
     assert_eq!(store.prune_reports(2, 103).await.unwrap(), 0);
+}
+
+/// Recomputation is incremental: a report marks only its host, a changed repository only the
+/// hosts that use it, an unchanged report nobody.
+async fn only_changed_hosts_are_marked_for_recomputation(store: Arc<dyn Store>) {
+    use patchman_server::contents::RepoContents;
+    use patchman_server::store::VerdictRecord;
+    let (ta, tb) = (enroll(&*store, "a.example.org").await, enroll(&*store, "b.example.org").await);
+    ingest(&*store, &ta, report("a.example.org", "a1", 1_000, base_packages())).await;
+    let mut b = report("b.example.org", "b1", 1_000, base_packages());
+    b.repos = vec![apt_repo("trixie", "http://deb.debian.org/debian/dists/trixie/main/binary-amd64")];
+    ingest(&*store, &tb, b.clone()).await;
+    let ids = [
+        store.host_id("a.example.org").await.unwrap().unwrap(),
+        store.host_id("b.example.org").await.unwrap().unwrap(),
+    ];
+    let settle = || async {
+        let empty = patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], reboot: None };
+        let works = store.host_work(&store.stale_hosts(0, 10).await.unwrap()).await.unwrap();
+        let records: Vec<VerdictRecord> = works
+            .iter()
+            .map(|w| VerdictRecord {
+                host_id: w.host_id,
+                state_version: w.state_version,
+                digest: [1; 16],
+                verdict: &empty,
+            })
+            .collect();
+        store.save_verdicts(&records, 2_000).await.unwrap();
+        assert_eq!(store.stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
+    };
+    settle().await;
+
+    // A new report of a: only a.
+    let mut packages = base_packages();
+    packages.push(pkg("curl", "7.88.1", "10+deb12u8"));
+    ingest(&*store, &ta, report("a.example.org", "a2", 2_000, packages)).await;
+    assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [ids[0]]);
+    settle().await;
+
+    // The same state again from b: nobody.
+    b.report_id = "b2".into();
+    b.generated_at_ms = 3_000;
+    assert!(matches!(ingest(&*store, &tb, b).await, IngestOutcome::Unchanged { .. }));
+    assert_eq!(store.stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
+
+    // b's repository changes: only b. a's: only a.
+    let trixie = store.repos().await.unwrap().into_iter().find(|r| r.suite == "trixie").unwrap();
+    let contents = RepoContents { packages: vec![pkg("curl", "8.14.1", "2").package], ..Default::default() };
+    assert!(store.replace_repo_contents(trixie.id, &contents, 4_000).await.unwrap());
+    assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [ids[1]]);
+    settle().await;
+    let bookworm = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
+    assert!(store.replace_repo_contents(bookworm.id, &contents, 5_000).await.unwrap());
+    assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [ids[0]]);
 }
