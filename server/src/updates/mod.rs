@@ -17,7 +17,7 @@ use crate::ingest::now_ms;
 use crate::store::{HostWork, Store, StoreResult, VerdictRecord};
 
 /// Hosts recomputed per round trip to the store.
-const BATCH: usize = 1_000;
+const BATCH: usize = 250;
 /// Passes over the stale hosts before giving up on hosts that keep changing.
 const MAX_PASSES: usize = 100;
 

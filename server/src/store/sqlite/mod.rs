@@ -44,7 +44,11 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
             .pragma("journal_size_limit", "67108864");
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        // Other writes (verdicts, repositories, jobs) need less cache than the reports' writer.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("cache_size", "-16384"))
+            .await?;
         super::migrations::sqlite().run(&writer).await?;
         // The batching writer checkpoints nothing itself: a commit never waits for one.
         let batch_options = options.clone().pragma("wal_autocheckpoint", "0");
