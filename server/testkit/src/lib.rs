@@ -45,6 +45,24 @@ pub fn write(path: &Path, content: impl AsRef<[u8]>) {
 }
 
 /// The workspace's top directory.
+/// `target/<profile>`, where `cargo build --workspace` put the binaries and shared objects,
+/// found from the running test executable (`target/<profile>/deps/…`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
+}
+
+/// A file `cargo build --workspace` makes; fails clearly when it is missing.
+pub fn artifact(name: &str) -> PathBuf {
+    let path = target_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build the workspace first (`cargo build --workspace`, or `bash .ci/test`)",
+        path.display()
+    );
+    path
+}
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
 }

@@ -14,14 +14,7 @@ use crate::support::{host_json, start_server};
 
 /// `patchman-client`, built next to this test binary by `cargo build --workspace`.
 pub fn client_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let bin = exe.parent().and_then(Path::parent).map(|d| d.join("patchman-client")).expect("target dir");
-    assert!(
-        bin.is_file(),
-        "{} is missing: build the workspace first (`cargo build --workspace`, or `bash .ci/test`)",
-        bin.display()
-    );
-    bin
+    patchman_testkit::artifact("patchman-client")
 }
 
 fn report(server: &Server, root: &Path, state: &Path, extra: &[&str]) -> String {

@@ -7,25 +7,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use patchman_testkit::server::{ENROLLMENT_KEY, Server};
+pub use patchman_testkit::{artifact, target_dir};
 use patchman_testkit::{require_tool, run, workspace_root, write};
 use serde_json::Value;
-
-/// `target/<profile>`, where `cargo build --workspace` put the binaries and shared objects.
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
-}
-
-/// A file `cargo build --workspace` makes; fails clearly when it is missing.
-pub fn artifact(name: &str) -> PathBuf {
-    let path = target_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build the workspace first (`cargo build --workspace`, or `bash .ci/test`)",
-        path.display()
-    );
-    path
-}
 
 /// `hook/patchman-apt-hook.c` built against the built `libpatchman_report.so`, as
 /// packaging/README.md says, once per test process (into `target/<profile>`, by rename, so

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+pub use patchman_testkit::artifact;
 use patchman_testkit::rpm::{RpmSpec, build};
 use patchman_testkit::server::{ENROLLMENT_KEY, Server};
 use patchman_testkit::{require_tool, run, workspace_root, write};
@@ -12,22 +13,6 @@ use serde_json::Value;
 
 /// Debian's interpreter: it has the `dnf` and `rpm` modules (the pyenv one first on PATH has not).
 pub const PYTHON: &str = "/usr/bin/python3";
-
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target dir").to_owned()
-}
-
-/// A file `cargo build --workspace` makes; fails clearly when it is missing.
-pub fn artifact(name: &str) -> PathBuf {
-    let path = target_dir().join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: build the workspace first (`cargo build --workspace`, or `bash .ci/test`)",
-        path.display()
-    );
-    path
-}
 
 /// A directory holding the extension module under the name Python imports
 /// (`patchman_libreport.abi3.so`), linked to the built cdylib.
