@@ -1,6 +1,7 @@
 //! A validated host report as the server's domain type: what `grpc` (and later `compat`)
 //! produce and `ingest` consumes. No protobuf types here.
 
+use patchman_engine::format_evr;
 use serde::Serialize;
 
 /// deb or rpm; the numbers are stored in the database.
@@ -44,20 +45,26 @@ impl Package {
     pub fn evr(&self) -> String {
         format_evr(self.epoch, &self.version, &self.release)
     }
-}
 
-pub fn format_evr(epoch: u32, version: &str, release: &str) -> String {
-    let mut s = String::with_capacity(version.len() + release.len() + 4);
-    if epoch != 0 {
-        s.push_str(&epoch.to_string());
-        s.push(':');
+    /// The package's id: a hash of its identity (kind, name, epoch, version, release, arch),
+    /// the same in every database and process. It keys the package's rows everywhere, so it
+    /// must never change (`package_ids_are_pinned` holds golden values).
+    pub fn id(&self) -> i64 {
+        let mut buf =
+            Vec::with_capacity(self.name.len() + self.version.len() + self.release.len() + self.arch.len() + 16);
+        buf.push(self.kind as u8);
+        for part in [
+            self.name.as_bytes(),
+            self.epoch.to_string().as_bytes(),
+            self.version.as_bytes(),
+            self.release.as_bytes(),
+            self.arch.as_bytes(),
+        ] {
+            buf.push(0);
+            buf.extend_from_slice(part);
+        }
+        (xxhash_rust::xxh3::xxh3_64(&buf) & i64::MAX as u64) as i64
     }
-    s.push_str(version);
-    if !release.is_empty() {
-        s.push('-');
-        s.push_str(release);
-    }
-    s
 }
 
 /// An installed package and, for deb, its source package.
@@ -230,4 +237,41 @@ pub struct Report {
     pub trigger: Trigger,
     pub transactions: Vec<Transaction>,
     pub client_version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(kind: PackageKind, name: &str, epoch: u32, version: &str, release: &str, arch: &str) -> Package {
+        Package { kind, name: name.into(), epoch, version: version.into(), release: release.into(), arch: arch.into() }
+    }
+
+    /// Ids key rows in every existing database: a change here orphans them all.
+    #[test]
+    fn package_ids_are_pinned() {
+        let deb = pkg(PackageKind::Deb, "openssl", 0, "3.0.15", "1~deb12u1", "amd64");
+        let rpm = pkg(PackageKind::Rpm, "openssl", 1, "3.0.7", "27.el9", "x86_64");
+        assert_eq!(deb.id(), 4075664319720316203, "deb id");
+        assert_eq!(rpm.id(), 969661533490959305, "rpm id");
+    }
+
+    #[test]
+    fn package_ids_tell_every_identity_field_apart() {
+        let base = pkg(PackageKind::Rpm, "bash", 0, "5.1", "8.el9", "x86_64");
+        let variants = [
+            Package { kind: PackageKind::Deb, ..base.clone() },
+            Package { name: "bash2".into(), ..base.clone() },
+            Package { epoch: 1, ..base.clone() },
+            Package { version: "5.2".into(), ..base.clone() },
+            Package { release: "9.el9".into(), ..base.clone() },
+            Package { arch: "aarch64".into(), ..base.clone() },
+            // The separators keep field boundaries: "5.1" + "8" is not "5.18" + "".
+            pkg(PackageKind::Rpm, "bash", 0, "5.18", ".el9", "x86_64"),
+        ];
+        for v in &variants {
+            assert_ne!(v.id(), base.id(), "{v:?}");
+            assert!(v.id() >= 0);
+        }
+    }
 }

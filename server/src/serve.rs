@@ -11,12 +11,12 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
 use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, RefreshRepos, SchedulerConfig};
-use crate::store::Store;
+use crate::store::{SettingsStore, Store};
 use crate::updates::Updater;
 use crate::web::{self, WebState};
 
 /// The key hosts enroll with: the configured one, else the one generated on first start.
-pub async fn enrollment_key(config: &Config, store: &dyn Store) -> anyhow::Result<String> {
+pub async fn enrollment_key(config: &Config, store: &dyn SettingsStore) -> anyhow::Result<String> {
     if let Some(key) = &config.enrollment_key {
         return Ok(key.trim().to_owned());
     }

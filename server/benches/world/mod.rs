@@ -38,7 +38,7 @@ fn pkg(kind: Kind, name: &str, evr: &(u32, String, String), arch: &str) -> Pkg {
         arch: arch.to_owned(),
     };
     Pkg {
-        id: patchman_server::ingest::package_id(&package),
+        id: package.id(),
         kind,
         name: name.into(),
         epoch: evr.0,

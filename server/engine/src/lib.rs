@@ -14,4 +14,4 @@ pub mod vercmp;
 
 pub use evaluate::{RepoUse, evaluate};
 pub use index::IndexedRepo;
-pub use model::{Erratum, HostInput, Kind, ModuleStream, Pkg, RepoData, Update, UpdateKind, Verdict};
+pub use model::{Erratum, HostInput, Kind, ModuleStream, Pkg, RepoData, Update, UpdateKind, Verdict, format_evr};

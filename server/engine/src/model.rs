@@ -41,18 +41,24 @@ impl Pkg {
 
     /// "[epoch:]version[-release]".
     pub fn evr(&self) -> String {
-        let mut s = String::new();
-        if self.epoch != 0 {
-            s.push_str(&self.epoch.to_string());
-            s.push(':');
-        }
-        s.push_str(&self.version);
-        if !self.release.is_empty() {
-            s.push('-');
-            s.push_str(&self.release);
-        }
-        s
+        format_evr(self.epoch, &self.version, &self.release)
     }
+}
+
+/// "[epoch:]version[-release]" as the package managers print it: no epoch when it is 0, no
+/// '-' when there is no release.
+pub fn format_evr(epoch: u32, version: &str, release: &str) -> String {
+    let mut s = String::with_capacity(version.len() + release.len() + 4);
+    if epoch != 0 {
+        s.push_str(&epoch.to_string());
+        s.push(':');
+    }
+    s.push_str(version);
+    if !release.is_empty() {
+        s.push('-');
+        s.push_str(release);
+    }
+    s
 }
 
 /// A module stream a repository offers (rpm modularity), with the packages it contains.

@@ -10,19 +10,25 @@ use pb::report_service_server::{ReportService, ReportServiceServer};
 use tonic::{Request, Response, Status};
 
 use crate::auth::{self, TokenHash};
-use crate::ingest::{self, IngestError, now_ms};
-use crate::store::{EnrollOutcome, Enrollment, IngestOutcome, Store};
+use crate::clock::now_ms;
+use crate::ingest::{self, IngestError};
+use crate::store::{EnrollOutcome, Enrollment, IngestOutcome, IngestStore};
 use crate::updates::Updater;
 
 pub struct ReportApi {
-    store: Arc<dyn Store>,
+    store: Arc<dyn IngestStore>,
     updater: Arc<Updater>,
     limits: validate::Limits,
     enrollment_key: String,
 }
 
 impl ReportApi {
-    pub fn new(store: Arc<dyn Store>, updater: Arc<Updater>, limits: validate::Limits, enrollment_key: String) -> Self {
+    pub fn new(
+        store: Arc<dyn IngestStore>,
+        updater: Arc<Updater>,
+        limits: validate::Limits,
+        enrollment_key: String,
+    ) -> Self {
         Self { store, updater, limits, enrollment_key }
     }
 

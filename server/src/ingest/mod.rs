@@ -6,11 +6,9 @@ mod yum_vars;
 
 use crate::auth::TokenHash;
 use crate::report::Report;
-use crate::store::{IngestOutcome, IngestRejection, Store, StoreError};
+use crate::store::{Digest, IngestOutcome, IngestRejection, IngestStore, StoreError};
 
-pub use self::prepare::{
-    Digest, Digests, PreparedPackage, PreparedRepo, PreparedReport, os_names, package_id, prepare,
-};
+pub use self::prepare::{os_names, prepare};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -25,7 +23,7 @@ pub enum IngestError {
 /// Stores a report sent with `token`; returns once it is committed. `wire_digest` is the
 /// digest of the report's state as encoded on the wire, kept for the unchanged fast path.
 pub async fn submit(
-    store: &dyn Store,
+    store: &dyn IngestStore,
     token: &str,
     report: Report,
     wire_digest: Option<Digest>,
@@ -39,9 +37,4 @@ pub async fn submit(
         Err(IngestRejection::UnknownToken) => Err(IngestError::UnknownToken),
         Err(IngestRejection::WrongHost { .. }) => Err(IngestError::WrongHost { hostname }),
     }
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }

@@ -1,84 +1,17 @@
 //! Normalises a validated report into what the store writes: content-addressed package ids,
 //! per-section digests, OS variant and group names, the host's domain, repository flags.
 
-use xxhash_rust::xxh3::{Xxh3, xxh3_64};
+use xxhash_rust::xxh3::Xxh3;
 
-use crate::report::{InstalledPackage, Os, Package, PackageKind, Report, ReportedRepo};
-
-/// A 128-bit digest of one section of a report.
-pub type Digest = [u8; 16];
-
-/// A report ready for the store.
-#[derive(Debug, Clone)]
-pub struct PreparedReport {
-    pub report: Report,
-    /// The report's packages with their ids, sorted by id.
-    pub packages: Vec<PreparedPackage>,
-    pub repos: Vec<PreparedRepo>,
-    pub os_variant: String,
-    pub os_group: String,
-    /// The host name after its first dot, or empty.
-    pub domain: String,
-    pub digests: Digests,
-    /// The digest of the state fields as they came over the wire, when they did.
-    pub wire_digest: Option<Digest>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Digests {
-    pub packages: Digest,
-    pub repos: Digest,
-    pub modules: Digest,
-    pub meta: Digest,
-}
-
-/// A package of the report and its id.
-#[derive(Debug, Clone, Copy)]
-pub struct PreparedPackage {
-    pub id: i64,
-    /// Its position in `report.packages`.
-    pub index: u32,
-}
-
-impl PreparedReport {
-    /// The package a `PreparedPackage` stands for.
-    pub fn installed(&self, p: PreparedPackage) -> &InstalledPackage {
-        &self.report.packages[p.index as usize]
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PreparedRepo {
-    pub reported: ReportedRepo,
-    /// The name shown to administrators.
-    pub display_name: String,
-    /// Whether the repository carries security updates, as far as its name tells.
-    pub security: bool,
-}
-
-/// The id of a package: a hash of its identity, the same in every database and process.
-pub fn package_id(p: &Package) -> i64 {
-    let mut buf = Vec::with_capacity(p.name.len() + p.version.len() + p.release.len() + p.arch.len() + 16);
-    buf.push(p.kind as u8);
-    for part in [
-        p.name.as_bytes(),
-        p.epoch.to_string().as_bytes(),
-        p.version.as_bytes(),
-        p.release.as_bytes(),
-        p.arch.as_bytes(),
-    ] {
-        buf.push(0);
-        buf.extend_from_slice(part);
-    }
-    (xxh3_64(&buf) & i64::MAX as u64) as i64
-}
+use crate::report::{Os, PackageKind, Report, ReportedRepo};
+use crate::store::{Digest, Digests, PreparedPackage, PreparedRepo, PreparedReport};
 
 pub fn prepare(report: Report) -> PreparedReport {
     let mut packages: Vec<PreparedPackage> = report
         .packages
         .iter()
         .enumerate()
-        .map(|(i, p)| PreparedPackage { id: package_id(&p.package), index: i as u32 })
+        .map(|(i, p)| PreparedPackage { id: p.package.id(), index: i as u32 })
         .collect();
     packages.sort_unstable_by_key(|p| p.id);
 
@@ -228,32 +161,6 @@ mod tests {
         sid.codename = "trixie".into();
         check_os(sid, "Debian trixie", "Debian trixie");
         check_os(os("weird", "", "", ""), "weird", "weird");
-    }
-
-    #[test]
-    fn package_ids_are_stable_and_distinct() {
-        let p = Package {
-            kind: PackageKind::Deb,
-            name: "bash".into(),
-            epoch: 0,
-            version: "5.2.15".into(),
-            release: "2+b8".into(),
-            arch: "amd64".into(),
-        };
-        // The id is part of the database format: it must never change.
-        assert_eq!(package_id(&p), package_id(&p.clone()));
-        let mut q = p.clone();
-        q.release = "2+b9".into();
-        assert_ne!(package_id(&p), package_id(&q));
-        let mut r = p.clone();
-        r.kind = PackageKind::Rpm;
-        assert_ne!(package_id(&p), package_id(&r));
-        // Field boundaries matter: "ab"+"c" is not "a"+"bc".
-        let mut s = p.clone();
-        s.version = "5.2.152".into();
-        s.release = "+b8".into();
-        assert_ne!(package_id(&p), package_id(&s));
-        assert!(package_id(&p) >= 0);
     }
 
     #[test]

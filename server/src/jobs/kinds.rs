@@ -5,8 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::Job;
-use crate::ingest::now_ms;
-use crate::store::Store;
+use crate::clock::now_ms;
+use crate::store::JobStore;
 
 /// Keeps the newest report rows of each host and recent transactions.
 pub struct PruneReports {
@@ -25,7 +25,7 @@ impl Job for PruneReports {
         self.interval
     }
 
-    async fn run(&self, store: &dyn Store) -> anyhow::Result<()> {
+    async fn run(&self, store: &dyn JobStore) -> anyhow::Result<()> {
         let before = now_ms() - self.keep_transactions.as_millis() as i64;
         let deleted = store.prune_reports(self.keep_per_host, before).await?;
         tracing::info!(deleted, "pruned old reports and transactions");
@@ -50,7 +50,7 @@ impl Job for Probe {
         self.interval
     }
 
-    async fn run(&self, _store: &dyn Store) -> anyhow::Result<()> {
+    async fn run(&self, _store: &dyn JobStore) -> anyhow::Result<()> {
         tokio::time::sleep(self.duration).await;
         Ok(())
     }
@@ -73,7 +73,7 @@ impl Job for RecomputeStale {
         self.interval
     }
 
-    async fn run(&self, _store: &dyn Store) -> anyhow::Result<()> {
+    async fn run(&self, _store: &dyn JobStore) -> anyhow::Result<()> {
         let stats = self.updater.recompute_stale().await?;
         if stats.hosts > 0 {
             tracing::info!(hosts = stats.hosts, updates = stats.updates, "recomputed stale hosts");
@@ -99,7 +99,7 @@ impl Job for RefreshRepos {
         self.interval
     }
 
-    async fn run(&self, _store: &dyn Store) -> anyhow::Result<()> {
+    async fn run(&self, _store: &dyn JobStore) -> anyhow::Result<()> {
         let summary = self.refresher.run(None, false, &crate::refresh::Progress::Log).await?;
         tracing::info!(
             repos = summary.repos,

@@ -10,15 +10,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use self::kinds::{Probe, PruneReports, RecomputeStale, RefreshRepos};
-use crate::ingest::now_ms;
-use crate::store::{ClaimedJob, Store};
+use crate::clock::now_ms;
+use crate::store::{ClaimedJob, JobStore};
 
 /// One kind of background work.
 #[async_trait]
 pub trait Job: Send + Sync {
     fn name(&self) -> &'static str;
     fn interval(&self) -> Duration;
-    async fn run(&self, store: &dyn Store) -> anyhow::Result<()>;
+    async fn run(&self, store: &dyn JobStore) -> anyhow::Result<()>;
 }
 
 /// How the scheduler of one server behaves.
@@ -47,7 +47,7 @@ pub fn owner_name() -> String {
 }
 
 /// Registers the jobs and runs them when due, until the process ends.
-pub async fn run(store: Arc<dyn Store>, jobs: Vec<Arc<dyn Job>>, config: SchedulerConfig) {
+pub async fn run(store: Arc<dyn JobStore>, jobs: Vec<Arc<dyn Job>>, config: SchedulerConfig) {
     for job in &jobs {
         let interval = job.interval().as_millis() as i64;
         if let Err(err) = store.register_job(job.name(), interval, now_ms()).await {
@@ -78,7 +78,7 @@ pub async fn run(store: Arc<dyn Store>, jobs: Vec<Arc<dyn Job>>, config: Schedul
     }
 }
 
-async fn run_one(store: &dyn Store, job: &dyn Job, claimed: &ClaimedJob, config: &SchedulerConfig) {
+async fn run_one(store: &dyn JobStore, job: &dyn Job, claimed: &ClaimedJob, config: &SchedulerConfig) {
     let started = std::time::Instant::now();
     tracing::info!(job = job.name(), attempt = claimed.attempt, "job started");
     let renew_every = config.lease / 3;

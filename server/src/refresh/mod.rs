@@ -10,11 +10,11 @@ mod progress;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::clock::now_ms;
 use crate::config::ReposConfig;
-use crate::ingest::now_ms;
 use crate::report::{PackageKind, UrlKind};
 use crate::repos::{self, AptMirror, Fetcher, HttpConfig, Keyring, Refreshed, RepoAuth, RepoError, Seen};
-use crate::store::{MirrorAttempt, MirrorState, RefreshTarget, Store, StoreError};
+use crate::store::{MirrorAttempt, MirrorResult, MirrorState, RefreshTarget, RepoStore, StoreError};
 
 pub use self::progress::Progress;
 
@@ -26,7 +26,7 @@ pub struct Summary {
     pub changed: usize,
     pub unchanged: usize,
     /// (repository, why) for each repository no mirror of which answered.
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<(String, RepoFailure)>,
     /// Repositories merged into another because they are the same one.
     pub merged: usize,
 }
@@ -41,6 +41,15 @@ pub enum RefreshError {
     Password { path: String, source: std::io::Error },
 }
 
+/// Why no mirror of a repository answered: the last mirror's error.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoFailure {
+    #[error("no enabled mirror")]
+    NoEnabledMirror,
+    #[error(transparent)]
+    Mirror(#[from] RepoError),
+}
+
 /// Keyring and credentials for the repositories under a URL prefix.
 struct Source {
     prefix: String,
@@ -49,7 +58,7 @@ struct Source {
 }
 
 pub struct Refresher {
-    store: Arc<dyn Store>,
+    store: Arc<dyn RepoStore>,
     fetcher: Fetcher,
     keyring: Option<Keyring>,
     sources: Vec<Source>,
@@ -62,18 +71,8 @@ enum Outcome {
     Unchanged,
 }
 
-/// What a mirror that answered told us, to keep for the next refresh.
-#[derive(Default)]
-struct Answered<'a> {
-    /// The metadata's checksum; `None` keeps the stored one (unchanged metadata).
-    checksum: Option<&'a str>,
-    etag: Option<&'a str>,
-    last_modified: Option<&'a str>,
-    valid_until_passed: bool,
-}
-
 impl Refresher {
-    pub fn new(store: Arc<dyn Store>, config: &ReposConfig) -> Result<Self, RefreshError> {
+    pub fn new(store: Arc<dyn RepoStore>, config: &ReposConfig) -> Result<Self, RefreshError> {
         let http = HttpConfig {
             timeout: Duration::from_secs(config.timeout_seconds.max(1)),
             connect_timeout: Duration::from_secs(config.connect_timeout_seconds.max(1)),
@@ -125,7 +124,7 @@ impl Refresher {
                 Ok(Outcome::Changed) => summary.changed += 1,
                 Ok(Outcome::Unchanged) => summary.unchanged += 1,
                 Err(reason) => {
-                    tracing::warn!(repo = t.name, reason, "no mirror of the repository answered");
+                    tracing::warn!(repo = t.name, %reason, "no mirror of the repository answered");
                     summary.failed.push((t.name.clone(), reason));
                 }
             }
@@ -141,14 +140,14 @@ impl Refresher {
     }
 
     /// One repository: its mirrors in turn. The inner error is why every mirror failed.
-    async fn refresh(&self, t: &RefreshTarget, force: bool) -> Result<Result<Outcome, String>, RefreshError> {
-        let mut last_error = "no enabled mirror".to_owned();
+    async fn refresh(&self, t: &RefreshTarget, force: bool) -> Result<Result<Outcome, RepoFailure>, RefreshError> {
+        let mut last_error = RepoFailure::NoEnabledMirror;
         for m in t.mirrors.iter().filter(|m| m.enabled) {
             let candidates = match m.kind {
                 UrlKind::Mirrorlist | UrlKind::Metalink => match self.expand(t, m).await? {
                     Ok(found) => found,
                     Err(e) => {
-                        last_error = e;
+                        last_error = e.into();
                         continue;
                     }
                 },
@@ -157,7 +156,7 @@ impl Refresher {
             for c in candidates.iter().filter(|c| c.enabled) {
                 match self.try_mirror(t, c, force).await? {
                     Ok(outcome) => return Ok(Ok(outcome)),
-                    Err(e) => last_error = e,
+                    Err(e) => last_error = e.into(),
                 }
             }
         }
@@ -169,7 +168,7 @@ impl Refresher {
         &self,
         t: &RefreshTarget,
         m: &MirrorState,
-    ) -> Result<Result<Vec<MirrorState>, String>, RefreshError> {
+    ) -> Result<Result<Vec<MirrorState>, RepoError>, RefreshError> {
         let found = match m.kind {
             UrlKind::Metalink => repos::expand_metalink(&self.fetcher, &m.url, self.mirrors_per_list).await,
             _ => repos::expand_mirrorlist(&self.fetcher, &m.url, self.mirrors_per_list).await,
@@ -177,13 +176,12 @@ impl Refresher {
         let now = now_ms();
         match found {
             Ok(urls) => {
-                self.record(m, Ok(Answered::default()), now).await?;
+                self.record(m, answered(None, None, None, false), now).await?;
                 Ok(Ok(self.store.add_found_mirrors(t.repo_id, &urls, now).await?))
             }
             Err(e) => {
-                let reason = e.to_string();
-                self.record(m, Err(&reason), now).await?;
-                Ok(Err(reason))
+                self.record(m, MirrorResult::Failed { error: &e.to_string() }, now).await?;
+                Ok(Err(e))
             }
         }
     }
@@ -193,7 +191,7 @@ impl Refresher {
         t: &RefreshTarget,
         m: &MirrorState,
         force: bool,
-    ) -> Result<Result<Outcome, String>, RefreshError> {
+    ) -> Result<Result<Outcome, RepoError>, RefreshError> {
         let seen = if force {
             Seen::default()
         } else {
@@ -212,14 +210,11 @@ impl Refresher {
         let now = now_ms();
         match fetched {
             Err(e) => {
-                let reason = e.to_string();
-                self.record(m, Err(&reason), now).await?;
-                Ok(Err(reason))
+                self.record(m, MirrorResult::Failed { error: &e.to_string() }, now).await?;
+                Ok(Err(e))
             }
             Ok(Refreshed::Unchanged { etag, last_modified }) => {
-                let answered =
-                    Answered { etag: etag.as_deref(), last_modified: last_modified.as_deref(), ..Answered::default() };
-                self.record(m, Ok(answered), now).await?;
+                self.record(m, answered(None, etag.as_deref(), last_modified.as_deref(), false), now).await?;
                 Ok(Ok(Outcome::Unchanged))
             }
             Ok(Refreshed::Changed(mut snapshot)) => {
@@ -239,13 +234,13 @@ impl Refresher {
                         )
                         .await?;
                 }
-                let answered = Answered {
-                    checksum: Some(snapshot.checksum.as_str()),
-                    etag: snapshot.etag.as_deref(),
-                    last_modified: snapshot.last_modified.as_deref(),
-                    valid_until_passed: snapshot.valid_until_passed,
-                };
-                self.record(m, Ok(answered), now).await?;
+                let answered = answered(
+                    Some(snapshot.checksum.as_str()),
+                    snapshot.etag.as_deref(),
+                    snapshot.last_modified.as_deref(),
+                    snapshot.valid_until_passed,
+                );
+                self.record(m, answered, now).await?;
                 if snapshot.valid_until_passed {
                     tracing::warn!(
                         repo = t.name,
@@ -260,31 +255,8 @@ impl Refresher {
     }
 
     /// Records an attempt: what the mirror answered, or why it failed.
-    async fn record(&self, m: &MirrorState, result: Result<Answered<'_>, &str>, now: i64) -> Result<(), RefreshError> {
-        let attempt = match result {
-            Ok(a) => MirrorAttempt {
-                mirror_id: m.id,
-                ok: true,
-                error: "",
-                checksum: a.checksum,
-                etag: a.etag,
-                last_modified: a.last_modified,
-                valid_until_passed: a.valid_until_passed,
-                max_failures: self.max_failures,
-                now,
-            },
-            Err(error) => MirrorAttempt {
-                mirror_id: m.id,
-                ok: false,
-                error,
-                checksum: None,
-                etag: None,
-                last_modified: None,
-                valid_until_passed: false,
-                max_failures: self.max_failures,
-                now,
-            },
-        };
+    async fn record(&self, m: &MirrorState, result: MirrorResult<'_>, now: i64) -> Result<(), RefreshError> {
+        let attempt = MirrorAttempt { mirror_id: m.id, result, max_failures: self.max_failures, now };
         if self.store.record_mirror(&attempt).await? {
             tracing::warn!(
                 mirror = m.url,
@@ -294,6 +266,16 @@ impl Refresher {
         }
         Ok(())
     }
+}
+
+/// A mirror's answer: `checksum` `None` keeps the stored one (unchanged metadata).
+fn answered<'a>(
+    checksum: Option<&'a str>,
+    etag: Option<&'a str>,
+    last_modified: Option<&'a str>,
+    valid_until_passed: bool,
+) -> MirrorResult<'a> {
+    MirrorResult::Answered { checksum, etag, last_modified, valid_until_passed }
 }
 
 fn keyring(paths: &[std::path::PathBuf]) -> Result<Option<Keyring>, RefreshError> {

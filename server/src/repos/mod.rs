@@ -97,12 +97,6 @@ impl Seen {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// `base` joined with a relative path, with exactly one '/' between.
 fn join_url(base: &str, rel: &str) -> String {
     format!("{}/{}", base.trim_end_matches('/'), rel.trim_start_matches('/'))

@@ -282,7 +282,7 @@ pub async fn copy_db(from: &str, to: &str) -> StoreResult<CopyCounts> {
     check_tables(&dst).await?;
     for table in ["hosts", "packages", "repos", "reports"] {
         if count(&dst, table).await? > 0 {
-            return Err(StoreError::Corrupt(format!("the target database is not empty (table {table} has rows)")));
+            return Err(StoreError::TargetNotEmpty(table.to_string()));
         }
     }
     // The target's own rows from migrations and startup (settings, jobs) give way to the source's.
@@ -354,7 +354,7 @@ async fn check_tables(db: &Db) -> StoreResult<()> {
         }
     };
     match names.iter().find(|n| !TABLES.iter().any(|(t, _)| t == n)) {
-        Some(unknown) => Err(StoreError::Corrupt(format!("copy-db does not know table {unknown}"))),
+        Some(unknown) => Err(StoreError::UnknownTable(unknown.to_string())),
         None => Ok(()),
     }
 }

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use super::known::{KnownNames, NameKind};
 use super::{IngestOutcome, IngestRejection, KnownPackages, PackageRow, StoreError, StoreResult};
 use crate::auth::TokenHash;
-use crate::ingest::{Digest, PreparedRepo, PreparedReport};
 use crate::report::{ModuleStream, RepoUrl, Transaction};
+use crate::store::{Digest, PreparedRepo, PreparedReport};
 
 /// The host a token belongs to, as far as ingest needs it.
 #[derive(Debug)]

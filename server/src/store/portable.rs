@@ -9,7 +9,8 @@ macro_rules! portable_queries {
 
         use sqlx::Row as _;
 
-        use crate::report::{ChangeAction, PackageKind, Trigger, format_evr};
+        use crate::report::{ChangeAction, PackageKind, Trigger};
+        use patchman_engine::format_evr;
         use crate::store::views::{
             ChangeView, HostDetail, HostRepoView, HostSummary, ModuleView, PackageView, ReportView, TransactionView,
         };
@@ -62,14 +63,14 @@ macro_rules! portable_queries {
             Ok(out)
         }
 
-        pub(super) async fn list_hosts(pool: &Pool) -> StoreResult<Vec<HostSummary>> {
+        pub(super) async fn hosts(pool: &Pool) -> StoreResult<Vec<HostSummary>> {
             let sql = format!("{SUMMARY} ORDER BY h.hostname");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
             let mut tags = tags(pool, None).await?;
             Ok(rows.iter().map(|r| summary(r, tags.remove(&r.get::<i64, _>(0)).unwrap_or_default())).collect())
         }
 
-        pub(super) async fn host_detail(pool: &Pool, hostname: &str) -> StoreResult<Option<HostDetail>> {
+        pub(super) async fn host(pool: &Pool, hostname: &str) -> StoreResult<Option<HostDetail>> {
             let sql = format!("{SUMMARY} WHERE h.hostname = $1");
             let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hostname).fetch_optional(pool).await? else {
                 return Ok(None);

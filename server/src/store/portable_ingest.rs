@@ -5,7 +5,7 @@ macro_rules! portable_ingest_queries {
     () => {
         type Conn = <Db as sqlx::Database>::Connection;
 
-        pub(in crate::store) async fn create_repo(conn: &mut Conn, repo: &crate::ingest::PreparedRepo, arch: &str, now: i64) -> StoreResult<i64> {
+        pub(in crate::store) async fn create_repo(conn: &mut Conn, repo: &crate::store::PreparedRepo, arch: &str, now: i64) -> StoreResult<i64> {
             let r = &repo.reported;
             Ok(sqlx::query_scalar(
                 "INSERT INTO repos (kind, repo_key, name, suite, component, arch, security, created_at) \
@@ -70,7 +70,7 @@ macro_rules! portable_ingest_queries {
         pub(in crate::store) async fn insert_report(
                 conn: &mut Conn,
                 host_id: i64,
-                rep: &crate::ingest::PreparedReport,
+                rep: &crate::store::PreparedReport,
                 now: i64,
                 row: crate::store::ingest_flow::ReportRow,
             ) -> StoreResult<()> {

@@ -103,35 +103,36 @@ macro_rules! portable_repo_queries {
         /// Records one attempt at a mirror. A success resets its failure count; the
         /// `max_failures`-th failure in a row disables it. Returns whether it is now disabled.
         pub(super) async fn record_mirror(pool: &Pool, r: &crate::store::MirrorAttempt<'_>) -> StoreResult<bool> {
-            let disabled: bool = if r.ok {
-                sqlx::query(
-                    "UPDATE mirrors SET last_attempt_at = $2, last_success_at = $2, fail_count = 0, last_error = '', \
-                     checksum = coalesce($3, checksum), etag = $4, last_modified = $5, valid_until_passed = $6, enabled = $7 \
-                     WHERE id = $1",
-                )
-                .bind(r.mirror_id)
-                .bind(r.now)
-                .bind(r.checksum)
-                .bind(r.etag)
-                .bind(r.last_modified)
-                .bind(r.valid_until_passed)
-                .bind(true)
-                .execute(pool)
-                .await?;
-                false
-            } else {
-                sqlx::query_scalar(
+            let disabled: bool = match r.result {
+                crate::store::MirrorResult::Answered { checksum, etag, last_modified, valid_until_passed } => {
+                    sqlx::query(
+                        "UPDATE mirrors SET last_attempt_at = $2, last_success_at = $2, fail_count = 0, last_error = '', \
+                         checksum = coalesce($3, checksum), etag = $4, last_modified = $5, valid_until_passed = $6, \
+                         enabled = $7 WHERE id = $1",
+                    )
+                    .bind(r.mirror_id)
+                    .bind(r.now)
+                    .bind(checksum)
+                    .bind(etag)
+                    .bind(last_modified)
+                    .bind(valid_until_passed)
+                    .bind(true)
+                    .execute(pool)
+                    .await?;
+                    false
+                }
+                crate::store::MirrorResult::Failed { error } => sqlx::query_scalar(
                     "UPDATE mirrors SET last_attempt_at = $2, fail_count = fail_count + 1, last_error = $3, \
                      enabled = CASE WHEN fail_count + 1 >= $4 THEN $5 ELSE enabled END WHERE id = $1 RETURNING enabled",
                 )
                 .bind(r.mirror_id)
                 .bind(r.now)
-                .bind(r.error)
+                .bind(error)
                 .bind(r.max_failures)
                 .bind(false)
                 .fetch_optional(pool)
                 .await?
-                .is_some_and(|enabled: bool| !enabled)
+                .is_some_and(|enabled: bool| !enabled),
             };
             Ok(disabled)
         }
@@ -325,7 +326,6 @@ macro_rules! portable_repo_queries {
             contents: &RepoContents,
             now: i64,
         ) -> StoreResult<bool> {
-            use crate::ingest::package_id;
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let all = contents
                 .packages
@@ -333,7 +333,7 @@ macro_rules! portable_repo_queries {
                 .chain(contents.errata.iter().flat_map(|e| e.packages.iter()))
                 .chain(contents.modules.iter().flat_map(|m| m.artifacts.iter()));
             let mut rows: Vec<PackageRow> =
-                all.map(|p| PackageRow { id: package_id(p), package: p, source_name: "", source_version: "" }).collect();
+                all.map(|p| PackageRow { id: p.id(), package: p, source_name: "", source_version: "" }).collect();
             rows.sort_by_key(|r| r.id);
             rows.dedup_by_key(|r| r.id);
             let unknown = known.unknown(rows.iter().map(|r| r.id));
@@ -345,7 +345,7 @@ macro_rules! portable_repo_queries {
                 }
             }
 
-            let mut wanted: Vec<i64> = contents.packages.iter().map(package_id).collect();
+            let mut wanted: Vec<i64> = contents.packages.iter().map(crate::report::Package::id).collect();
             wanted.sort_unstable();
             wanted.dedup();
             let mut current: Vec<i64> = sqlx::query_scalar("SELECT package_id FROM repo_packages WHERE repo_id = $1")
@@ -403,7 +403,7 @@ macro_rules! portable_repo_queries {
                     field(cve);
                 }
                 for p in &e.packages {
-                    field(&crate::ingest::package_id(p).to_string());
+                    field(&p.id().to_string());
                 }
             }
             for m in &c.modules {
@@ -411,7 +411,7 @@ macro_rules! portable_repo_queries {
                     field(s);
                 }
                 for p in &m.artifacts {
-                    field(&crate::ingest::package_id(p).to_string());
+                    field(&p.id().to_string());
                 }
             }
             for (m, s) in &c.module_defaults {
@@ -426,7 +426,6 @@ macro_rules! portable_repo_queries {
             repo_id: i64,
             c: &RepoContents,
         ) -> StoreResult<()> {
-            use crate::ingest::package_id;
             let mut errata: Vec<&crate::contents::ErratumRecord> = c.errata.iter().collect();
             // Name order: concurrent refreshes sharing errata lock their rows in one order.
             errata.sort_by(|a, b| a.name.cmp(&b.name));
@@ -445,7 +444,7 @@ macro_rules! portable_repo_queries {
                 .fetch_one(&mut **tx)
                 .await?;
                 sqlx::query("DELETE FROM erratum_packages WHERE erratum_id = $1").bind(id).execute(&mut **tx).await?;
-                let mut ids: Vec<i64> = e.packages.iter().map(package_id).collect();
+                let mut ids: Vec<i64> = e.packages.iter().map(crate::report::Package::id).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 let sql = format!("INSERT INTO erratum_packages (erratum_id, package_id) SELECT $1, v FROM ({}) ids", id_list(2));
@@ -478,7 +477,7 @@ macro_rules! portable_repo_queries {
                 .bind(&m.arch)
                 .fetch_one(&mut **tx)
                 .await?;
-                let mut ids: Vec<i64> = m.artifacts.iter().map(package_id).collect();
+                let mut ids: Vec<i64> = m.artifacts.iter().map(crate::report::Package::id).collect();
                 ids.sort_unstable();
                 ids.dedup();
                 let sql = format!("INSERT INTO module_packages (module_id, package_id) SELECT $1, v FROM ({}) ids", id_list(2));

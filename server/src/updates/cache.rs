@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use patchman_engine::hash::FxHashMap;
 use patchman_engine::{HostInput, IndexedRepo, Pkg, RepoUse};
 
-use super::Prepared;
-use crate::store::{HostWork, Store, StoreResult};
+use super::{Prepared, UpdateResult};
+use crate::store::{HostWork, UpdateStore};
 
 /// Bounded: when full it starts again empty.
 const MAX_PACKAGES: usize = 3_000_000;
@@ -22,7 +22,7 @@ pub(super) struct Caches {
 
 impl Caches {
     /// Turns store rows into engine inputs, loading what the caches lack.
-    pub(super) async fn inputs(&self, store: &dyn Store, works: Vec<HostWork>) -> StoreResult<Vec<Prepared>> {
+    pub(super) async fn inputs(&self, store: &dyn UpdateStore, works: Vec<HostWork>) -> UpdateResult<Vec<Prepared>> {
         let repo_ids: HashSet<i64> = works.iter().flat_map(|w| w.repos.iter().map(|r| r.0)).collect();
         self.refresh_repos(store, &repo_ids).await?;
         let wanted: Vec<i64> = {
@@ -72,7 +72,7 @@ impl Caches {
     }
 
     /// Loads the repositories that are new or whose revision moved on.
-    async fn refresh_repos(&self, store: &dyn Store, wanted: &HashSet<i64>) -> StoreResult<()> {
+    async fn refresh_repos(&self, store: &dyn UpdateStore, wanted: &HashSet<i64>) -> UpdateResult<()> {
         if wanted.is_empty() {
             return Ok(());
         }
@@ -91,9 +91,7 @@ impl Caches {
         };
         for id in stale {
             let Some((revision, data)) = store.repo_data(id).await? else { continue };
-            let indexed = tokio::task::spawn_blocking(move || IndexedRepo::new(data))
-                .await
-                .map_err(|e| crate::store::StoreError::Corrupt(format!("indexing a repository failed: {e}")))?;
+            let indexed = tokio::task::spawn_blocking(move || IndexedRepo::new(data)).await?;
             self.repos.lock().unwrap_or_else(|e| e.into_inner()).insert(id, (revision, Arc::new(indexed)));
         }
         Ok(())

@@ -13,13 +13,24 @@ use tokio::sync::Notify;
 use xxhash_rust::xxh3::Xxh3;
 
 use self::cache::Caches;
-use crate::ingest::now_ms;
-use crate::store::{HostWork, Store, StoreResult, VerdictRecord};
+use crate::clock::now_ms;
+use crate::store::{HostWork, StoreError, UpdateStore, VerdictRecord};
 
 /// Hosts recomputed per round trip to the store.
 const BATCH: usize = 250;
 /// Passes over the stale hosts before giving up on hosts that keep changing.
 const MAX_PASSES: usize = 100;
+
+/// Why a recomputation stopped. Hosts it did not save stay stale and are tried again.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a recomputation task stopped: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+pub type UpdateResult<T> = Result<T, UpdateError>;
 
 /// What a recomputation did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -30,13 +41,13 @@ pub struct Stats {
 }
 
 pub struct Updater {
-    store: Arc<dyn Store>,
+    store: Arc<dyn UpdateStore>,
     caches: Caches,
     wake: Notify,
 }
 
 impl Updater {
-    pub fn new(store: Arc<dyn Store>) -> Arc<Self> {
+    pub fn new(store: Arc<dyn UpdateStore>) -> Arc<Self> {
         Arc::new(Self { store, caches: Caches::default(), wake: Notify::new() })
     }
 
@@ -58,7 +69,7 @@ impl Updater {
     /// Recomputes every host marked stale, in passes over the hosts in id order. Within a pass
     /// the next batch loads and the previous one saves while the engine runs on the current
     /// one. A host whose state changes while it is computed stays stale for the next pass.
-    pub async fn recompute_stale(&self) -> StoreResult<Stats> {
+    pub async fn recompute_stale(&self) -> UpdateResult<Stats> {
         let mut total = Stats::default();
         for _ in 0..MAX_PASSES {
             let pass = self.pass().await?;
@@ -71,13 +82,13 @@ impl Updater {
     }
 
     /// Recomputes every host.
-    pub async fn recompute_all(&self) -> StoreResult<Stats> {
+    pub async fn recompute_all(&self) -> UpdateResult<Stats> {
         self.store.mark_stale(None).await?;
         self.recompute_stale().await
     }
 
     /// Recomputes these hosts now and saves their verdicts.
-    pub async fn recompute(&self, host_ids: &[i64]) -> StoreResult<Stats> {
+    pub async fn recompute(&self, host_ids: &[i64]) -> UpdateResult<Stats> {
         let started = Instant::now();
         let inputs = self.load(host_ids).await?;
         let verdicts = evaluate_blocking(inputs).await?;
@@ -86,10 +97,10 @@ impl Updater {
         Ok(stats)
     }
 
-    async fn pass(&self) -> StoreResult<Stats> {
+    async fn pass(&self) -> UpdateResult<Stats> {
         let mut total = Stats::default();
         let mut after = 0;
-        let mut saving: Option<tokio::task::JoinHandle<StoreResult<Stats>>> = None;
+        let mut saving: Option<tokio::task::JoinHandle<UpdateResult<Stats>>> = None;
         let mut batch = self.next_batch(&mut after).await?;
         while !batch.is_empty() {
             let evaluating = evaluate_blocking(batch);
@@ -109,14 +120,14 @@ impl Updater {
     }
 
     /// The next stale hosts after `after`, ready for the engine; moves `after` past them.
-    async fn next_batch(&self, after: &mut i64) -> StoreResult<Vec<Prepared>> {
+    async fn next_batch(&self, after: &mut i64) -> UpdateResult<Vec<Prepared>> {
         let ids = self.store.stale_hosts(*after, BATCH as i64).await?;
         let Some(&last) = ids.last() else { return Ok(Vec::new()) };
         *after = last;
         self.load(&ids).await
     }
 
-    async fn load(&self, host_ids: &[i64]) -> StoreResult<Vec<Prepared>> {
+    async fn load(&self, host_ids: &[i64]) -> UpdateResult<Vec<Prepared>> {
         let works = self.store.host_work(host_ids).await?;
         self.caches.inputs(&*self.store, works).await
     }
@@ -130,16 +141,16 @@ impl Stats {
     }
 }
 
-fn joined<T>(r: Result<StoreResult<T>, tokio::task::JoinError>) -> StoreResult<T> {
-    r.map_err(|e| crate::store::StoreError::Corrupt(format!("a recomputation task stopped: {e}")))?
+fn joined<T>(r: Result<UpdateResult<T>, tokio::task::JoinError>) -> UpdateResult<T> {
+    r?
 }
 
-async fn evaluate_blocking(inputs: Vec<Prepared>) -> StoreResult<Vec<(HostWork, Verdict)>> {
-    joined(tokio::task::spawn_blocking(move || Ok(evaluate_all(inputs))).await)
+async fn evaluate_blocking(inputs: Vec<Prepared>) -> UpdateResult<Vec<(HostWork, Verdict)>> {
+    Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate)).await?)
 }
 
 /// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
-async fn save(store: &dyn Store, verdicts: Vec<(HostWork, Verdict)>) -> StoreResult<Stats> {
+async fn save(store: &dyn UpdateStore, verdicts: Vec<(HostWork, Verdict)>) -> UpdateResult<Stats> {
     let records: Vec<VerdictRecord> = verdicts
         .iter()
         .map(|(work, verdict)| VerdictRecord {
@@ -164,8 +175,10 @@ pub(crate) struct Prepared {
     pub repos_known: bool,
 }
 
-/// Runs the engine over every host, on every core.
-fn evaluate_all(inputs: Vec<Prepared>) -> Vec<(HostWork, Verdict)> {
+/// Runs the engine (`eval`) over every host, on every core. A host whose evaluation panics is
+/// logged and left out: it keeps no verdict, stays stale and is tried again later, and is never
+/// shown as up to date.
+fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Vec<(HostWork, Verdict)> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
     let chunk = inputs.len().div_ceil(threads).max(1);
     let mut slots: Vec<Vec<Prepared>> = Vec::new();
@@ -178,22 +191,36 @@ fn evaluate_all(inputs: Vec<Prepared>) -> Vec<(HostWork, Verdict)> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = slots
             .into_iter()
-            .map(|part| {
-                scope.spawn(move || {
-                    part.into_iter()
-                        .map(|p| {
-                            let mut verdict = evaluate(&p.input, &p.repos);
-                            if !p.repos_known {
-                                verdict.not_in_repos.clear();
-                            }
-                            (p.work, verdict)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
+            .map(|part| scope.spawn(move || part.into_iter().filter_map(|p| evaluate_one(p, eval)).collect::<Vec<_>>()))
             .collect();
+        // `evaluate_one` catches every panic, so a thread cannot end in one.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
+}
+
+fn evaluate_one(p: Prepared, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Option<(HostWork, Verdict)> {
+    let run = std::panic::AssertUnwindSafe(|| eval(&p.input, &p.repos));
+    match std::panic::catch_unwind(run) {
+        Ok(mut verdict) => {
+            if !p.repos_known {
+                verdict.not_in_repos.clear();
+            }
+            Some((p.work, verdict))
+        }
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(
+                host_id = p.work.host_id,
+                panic = why,
+                "the engine panicked on this host; it stays stale and is tried again later"
+            );
+            None
+        }
+    }
 }
 
 /// What a verdict says, hashed: an unchanged verdict rewrites nothing.
@@ -215,4 +242,43 @@ fn digest(v: &Verdict) -> [u8; 16] {
     }
     h.update(v.reboot.as_deref().unwrap_or("").as_bytes());
     h.digest128().to_le_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(host_id: i64, kernel: &str) -> Prepared {
+        let work = HostWork {
+            host_id,
+            state_version: 1,
+            kernel: kernel.to_owned(),
+            arch: "x86_64".to_owned(),
+            package_ids: Vec::new(),
+            modules: Vec::new(),
+            repos: Vec::new(),
+        };
+        let input = HostInput {
+            machine_arch: work.arch.clone(),
+            kernel: work.kernel.clone(),
+            installed: Vec::new(),
+            enabled_modules: Vec::new(),
+        };
+        Prepared { work, input, repos: Vec::new(), repos_known: false }
+    }
+
+    fn panics_on_one_kernel(input: &HostInput, repos: &[RepoUse]) -> Verdict {
+        assert_ne!(input.kernel, "6.1.0-boom", "a bug in the engine");
+        evaluate(input, repos)
+    }
+
+    #[test]
+    fn a_panicking_host_gets_no_verdict_and_the_others_keep_theirs() {
+        let inputs: Vec<Prepared> =
+            (1..=40).map(|id| prepared(id, if id == 17 { "6.1.0-boom" } else { "6.1.0-1" })).collect();
+        let verdicts = evaluate_all(inputs, panics_on_one_kernel);
+        let ids: Vec<i64> = verdicts.iter().map(|(w, _)| w.host_id).collect();
+        assert_eq!(ids.len(), 39, "{ids:?}");
+        assert!(!ids.contains(&17), "the host whose evaluation panicked must stay without a verdict");
+    }
 }

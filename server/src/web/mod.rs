@@ -12,7 +12,7 @@ use handlebars::Handlebars;
 use rust_embed::RustEmbed;
 use serde::Serialize;
 
-use crate::store::Store;
+use crate::store::HostQueries;
 use crate::store::views::format_time;
 
 #[derive(RustEmbed)]
@@ -21,12 +21,12 @@ struct Assets;
 
 #[derive(Clone)]
 pub struct WebState {
-    store: Arc<dyn Store>,
+    store: Arc<dyn HostQueries>,
     templates: Arc<Handlebars<'static>>,
 }
 
 impl WebState {
-    pub fn new(store: Arc<dyn Store>) -> anyhow::Result<Self> {
+    pub fn new(store: Arc<dyn HostQueries>) -> anyhow::Result<Self> {
         Ok(Self { store, templates: Arc::new(templates()?) })
     }
 }

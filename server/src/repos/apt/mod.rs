@@ -11,7 +11,8 @@ use super::checksum::sha256_hex;
 use super::http::{Fetched, Small};
 use super::keyring::unverified_text;
 use super::stream::{Checks, Compression, parse_stream};
-use super::{Fetcher, Keyring, Refreshed, RepoAuth, RepoError, Seen, Snapshot, join_url, now_ms};
+use super::{Fetcher, Keyring, Refreshed, RepoAuth, RepoError, Seen, Snapshot, join_url};
+use crate::clock::now_ms;
 use packages::parse_packages;
 use release::{ReleaseIndex, parse_release};
 

@@ -75,7 +75,7 @@ async fn bookworm_updates_verifies_parses_and_is_then_unchanged() {
     assert_eq!(apt.codename.as_deref(), Some("bookworm-updates"));
     assert!(apt.signed && !apt.security);
     assert!(apt.signed_by.iter().all(|f| keyring.fingerprints().contains(f)), "{:?}", apt.signed_by);
-    let now = crate::repos::now_ms();
+    let now = crate::clock::now_ms();
     assert_eq!(snap.valid_until_passed, apt.valid_until_ms.is_some_and(|v| v < now));
     assert_eq!(server.hits("/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz"), 1);
 

@@ -75,7 +75,7 @@ fn nevras(s: &Snapshot) -> Vec<String> {
 fn spec_nevras(specs: &[RpmSpec]) -> Vec<String> {
     let mut v: Vec<String> = specs
         .iter()
-        .map(|s| format!("{}-{}.{}", s.name, crate::report::format_evr(s.epoch, &s.version, &s.release), s.arch))
+        .map(|s| format!("{}-{}.{}", s.name, patchman_engine::format_evr(s.epoch, &s.version, &s.release), s.arch))
         .collect();
     v.sort();
     v

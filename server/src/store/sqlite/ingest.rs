@@ -8,10 +8,10 @@ use sqlx::{Row, Sqlite, Transaction};
 use super::bulk::json;
 use super::queries;
 use crate::auth::TokenHash;
-use crate::ingest::{PreparedRepo, PreparedReport};
 use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
 use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps, ReportRow};
 use crate::store::{PackageRow, StoreResult};
+use crate::store::{PreparedRepo, PreparedReport};
 
 pub(super) struct SqliteIngest(pub Transaction<'static, Sqlite>);
 

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::ingest::SqliteIngest;
 use crate::auth::TokenHash;
-use crate::ingest::PreparedReport;
+use crate::store::PreparedReport;
 use crate::store::ingest_flow::{self, Ingested};
 use crate::store::known::{KnownNames, KnownPackages};
 use crate::store::{IngestOutcome, IngestRejection, StoreError, StoreResult};
@@ -61,7 +61,7 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, known: Arc<KnownPack
             }
             Err(err) => {
                 tracing::error!(%err, reports = done.len() + batch.len(), "cannot commit a batch of reports");
-                let failed = || StoreError::Corrupt(format!("the transaction of this report failed: {err}"));
+                let failed = || StoreError::BatchFailed(err.to_string());
                 for d in done {
                     d.fail(failed());
                 }

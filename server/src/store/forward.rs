@@ -1,0 +1,70 @@
+//! `forward_roles!(Type)`: the role traits other than `IngestStore`, implemented for a dialect
+//! by calling its portable query of the same name (`queries::name`) with the dialect's read
+//! or write connection. Each dialect provides `fn read(&self)`, `fn write(&self)` (its pools)
+//! and `fn known(&self)` (its package cache).
+
+macro_rules! forward_roles {
+    ($store:ty) => {
+        $crate::store::forward::forward_roles!(@role $store, SettingsStore {
+            read setting(key: &str) -> Option<String>;
+            write setting_or_insert(key: &str, value: &str) -> String;
+        });
+        $crate::store::forward::forward_roles!(@role $store, HostQueries {
+            read hosts() -> Vec<$crate::store::HostSummary>;
+            read host(hostname: &str) -> Option<$crate::store::HostDetail>;
+            read host_id(hostname: &str) -> Option<i64>;
+            read repos() -> Vec<$crate::store::views::RepoView>;
+            read os_groups() -> Vec<$crate::store::views::OsGroupView>;
+        });
+        $crate::store::forward::forward_roles!(@role $store, AdminStore {
+            write delete_host(hostname: &str) -> bool;
+            write set_use_host_repos(hostname: &str, own_only: bool) -> bool;
+            write set_os_group_repo(group: &str, repo_id: i64, member: bool) -> bool;
+            write set_repo_security(repo_id: i64, security: Option<bool>) -> bool;
+            write enable_mirror(mirror_id: i64) -> bool;
+        });
+        $crate::store::forward::forward_roles!(@role $store, JobStore {
+            write register_job(name: &str, interval_ms: i64, first_due: i64) -> ();
+            write claim_job(owner: &str, now: i64, lease_ms: i64) -> Option<$crate::store::ClaimedJob>;
+            write renew_job(name: &str, owner: &str, until: i64) -> bool;
+            write finish_job(job: &$crate::store::ClaimedJob, owner: &str, now: i64, next_due: i64) -> bool;
+            read jobs() -> Vec<$crate::store::views::JobView>;
+            write prune_reports(keep: i64, transactions_before: i64) -> u64;
+        });
+        $crate::store::forward::forward_roles!(@role $store, RepoStore {
+            read refresh_targets(only: Option<i64>) -> Vec<$crate::store::RefreshTarget>;
+            write record_mirror(attempt: &$crate::store::MirrorAttempt<'_>) -> bool;
+            write set_repo_release(repo_id: i64, origin: &str, label: &str, codename: &str, security: bool) -> ();
+            write add_found_mirrors(repo_id: i64, urls: &[String], now_ms: i64) -> Vec<$crate::store::MirrorState>;
+            known replace_repo_contents(repo_id: i64, contents: &$crate::contents::RepoContents, now_ms: i64) -> bool;
+            read duplicate_repos() -> Vec<(i64, i64)>;
+            write merge_repos(keep: i64, gone: i64) -> ();
+        });
+        $crate::store::forward::forward_roles!(@role $store, UpdateStore {
+            read repo_revisions() -> Vec<(i64, i64)>;
+            read repo_data(repo_id: i64) -> Option<(i64, patchman_engine::RepoData)>;
+            read packages_by_ids(ids: &[i64]) -> Vec<patchman_engine::Pkg>;
+            read host_work(host_ids: &[i64]) -> Vec<$crate::store::HostWork>;
+            read stale_hosts(after: i64, limit: i64) -> Vec<i64>;
+            write mark_stale(host_ids: Option<&[i64]>) -> u64;
+            write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> usize;
+        });
+    };
+    (@role $store:ty, $role:ident { $($conn:ident $name:ident ($($arg:ident : $ty:ty),*) -> $ret:ty;)* }) => {
+        #[async_trait::async_trait]
+        impl $crate::store::$role for $store {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> $crate::store::StoreResult<$ret> {
+                    $crate::store::forward::forward_roles!(@call self, $conn, $name, $($arg),*)
+                }
+            )*
+        }
+    };
+    (@call $self:ident, read, $name:ident, $($arg:ident),*) => { queries::$name($self.read(), $($arg),*).await };
+    (@call $self:ident, write, $name:ident, $($arg:ident),*) => { queries::$name($self.write(), $($arg),*).await };
+    (@call $self:ident, known, $name:ident, $($arg:ident),*) => {
+        queries::$name($self.write(), $self.known(), $($arg),*).await
+    };
+}
+
+pub(crate) use forward_roles;

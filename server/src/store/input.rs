@@ -1,0 +1,120 @@
+//! What the store is given to write: a prepared report (the ingest contract), an enrollment,
+//! verdicts, a mirror attempt. Plain values; `ingest`, `updates` and `refresh` build them.
+
+use crate::auth::TokenHash;
+use crate::report::{InstalledPackage, Report, ReportedRepo};
+
+/// A 128-bit digest of one section of a report.
+pub type Digest = [u8; 16];
+
+/// A report ready for the store.
+#[derive(Debug, Clone)]
+pub struct PreparedReport {
+    pub report: Report,
+    /// The report's packages with their ids, sorted by id.
+    pub packages: Vec<PreparedPackage>,
+    pub repos: Vec<PreparedRepo>,
+    pub os_variant: String,
+    pub os_group: String,
+    /// The host name after its first dot, or empty.
+    pub domain: String,
+    pub digests: Digests,
+    /// The digest of the state fields as they came over the wire, when they did.
+    pub wire_digest: Option<Digest>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digests {
+    pub packages: Digest,
+    pub repos: Digest,
+    pub modules: Digest,
+    pub meta: Digest,
+}
+
+/// A package of the report and its id.
+#[derive(Debug, Clone, Copy)]
+pub struct PreparedPackage {
+    pub id: i64,
+    /// Its position in `report.packages`.
+    pub index: u32,
+}
+
+impl PreparedReport {
+    /// The package a `PreparedPackage` stands for.
+    pub fn installed(&self, p: PreparedPackage) -> &InstalledPackage {
+        &self.report.packages[p.index as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PreparedRepo {
+    pub reported: ReportedRepo,
+    /// The name shown to administrators.
+    pub display_name: String,
+    /// Whether the repository carries security updates, as far as its name tells.
+    pub security: bool,
+}
+
+/// A host that asks to enroll, with the hash of the token it will receive.
+#[derive(Debug, Clone)]
+pub struct Enrollment<'a> {
+    pub hostname: &'a str,
+    pub machine_id: &'a str,
+    pub token_hash: &'a TokenHash,
+    pub now_ms: i64,
+}
+
+/// A package row to write: the package, its id, and (for deb) its source.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PackageRow<'a> {
+    pub id: i64,
+    pub package: &'a crate::report::Package,
+    pub source_name: &'a str,
+    pub source_version: &'a str,
+}
+
+/// A verdict to save for a host, with the state version it was computed from.
+#[derive(Debug, Clone)]
+pub struct VerdictRecord<'a> {
+    pub host_id: i64,
+    pub state_version: i64,
+    /// Digest of the verdict: an unchanged verdict rewrites no rows.
+    pub digest: [u8; 16],
+    pub verdict: &'a patchman_engine::Verdict,
+}
+
+/// What `hosts` keeps of a verdict.
+pub(crate) struct VerdictColumns<'a> {
+    pub host_id: i64,
+    pub state_version: i64,
+    pub digest: [u8; 16],
+    pub security: i64,
+    pub bugfix: i64,
+    pub unknown: i64,
+    pub reboot: &'a str,
+}
+
+/// The result of trying one mirror.
+#[derive(Debug, Clone)]
+pub struct MirrorAttempt<'a> {
+    pub mirror_id: i64,
+    pub result: MirrorResult<'a>,
+    /// A mirror failing this many times in a row is disabled.
+    pub max_failures: i64,
+    pub now: i64,
+}
+
+/// What a mirror answered, or why it failed.
+#[derive(Debug, Clone)]
+pub enum MirrorResult<'a> {
+    Answered {
+        /// The metadata's checksum; `None` keeps the stored one (unchanged metadata).
+        checksum: Option<&'a str>,
+        etag: Option<&'a str>,
+        last_modified: Option<&'a str>,
+        valid_until_passed: bool,
+    },
+    Failed {
+        error: &'a str,
+    },
+}

@@ -1,0 +1,92 @@
+//! What the store answers to its writers and workers (read models for pages are in
+//! `views.rs`): ingest and enrollment outcomes, engine input, refresh targets, claimed jobs.
+
+/// What happened to a report that the host was allowed to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// The host's state changed and was written.
+    Stored { package_count: u32, added: u32, removed: u32 },
+    /// Same state as before: only last-seen was refreshed.
+    Unchanged { package_count: u32 },
+    /// This report id was stored before.
+    Duplicate { package_count: u32 },
+    /// A report generated later is already applied; only transactions were kept.
+    Superseded { package_count: u32 },
+}
+
+impl IngestOutcome {
+    pub fn package_count(self) -> u32 {
+        match self {
+            Self::Stored { package_count, .. }
+            | Self::Unchanged { package_count }
+            | Self::Duplicate { package_count }
+            | Self::Superseded { package_count } => package_count,
+        }
+    }
+}
+
+/// Why a report was refused before anything was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestRejection {
+    /// The token belongs to no host.
+    UnknownToken,
+    /// The token belongs to another host.
+    WrongHost { token_host: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrollOutcome {
+    /// A new host, or a known host re-enrolling from the same machine: the token is stored.
+    Enrolled,
+    /// The hostname is enrolled from another machine.
+    Conflict,
+}
+
+/// What the engine needs of one host, with its packages as ids (the caller resolves them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostWork {
+    pub host_id: i64,
+    /// The version of the state this was read from: a verdict is saved only for it.
+    pub state_version: i64,
+    pub kernel: String,
+    pub arch: String,
+    pub package_ids: Vec<i64>,
+    /// Enabled module streams.
+    pub modules: Vec<(String, String)>,
+    /// The repositories whose packages count for the host, with the host's priority.
+    pub repos: Vec<(i64, i32)>,
+}
+
+/// A repository to refresh and its mirrors, best first.
+#[derive(Debug, Clone)]
+pub struct RefreshTarget {
+    pub repo_id: i64,
+    pub kind: crate::report::PackageKind,
+    pub name: String,
+    pub repo_key: String,
+    pub mirrors: Vec<MirrorState>,
+}
+
+/// A mirror and what its last good refresh saw.
+#[derive(Debug, Clone)]
+pub struct MirrorState {
+    pub id: i64,
+    pub url: String,
+    pub kind: crate::report::UrlKind,
+    pub enabled: bool,
+    pub fail_count: i64,
+    pub checksum: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A due job this process now holds the lease of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub name: String,
+    /// The due time of this run: with the name, it identifies the run.
+    pub due_at: i64,
+    pub interval_ms: i64,
+    /// 1 for a first attempt; more when taking over from an owner whose lease expired.
+    pub attempt: i64,
+}

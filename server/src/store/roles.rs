@@ -1,0 +1,145 @@
+//! The store's roles: one narrow trait per consumer, `Store` their sum. A consumer takes the
+//! trait it needs (`Arc<dyn JobStore>`, `&dyn UpdateStore`); `connect` gives the sum, which
+//! converts to any of them. Both dialects implement `IngestStore` by hand (their transactions
+//! differ); the other roles are forwarded to the portable queries by `forward_roles!`.
+
+use async_trait::async_trait;
+
+use super::views::{HostDetail, HostSummary, JobView, OsGroupView, RepoView};
+use super::{
+    ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt, MirrorState,
+    PreparedReport, RefreshTarget, StoreResult, VerdictRecord,
+};
+use crate::auth::TokenHash;
+use crate::contents::RepoContents;
+
+/// Everything: what `connect` returns and what the CLI and `serve` hand out in parts.
+pub trait Store: SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore {}
+
+impl<T> Store for T where T: SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore {}
+
+/// Site-wide values kept in the database (the generated enrollment key).
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    /// A value from the settings table.
+    async fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a value only if the key has none; returns the value the key has afterwards.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+}
+
+/// What hosts write: enrollment and reports. Authentication and the write are one transaction.
+#[async_trait]
+pub trait IngestStore: Send + Sync + 'static {
+    async fn enroll(&self, enrollment: &Enrollment<'_>) -> StoreResult<EnrollOutcome>;
+
+    /// Authenticates the token against the report's hostname and, if it matches, stores the
+    /// report in one transaction: all of it or nothing.
+    async fn ingest(
+        &self,
+        token_hash: &TokenHash,
+        report: PreparedReport,
+        now_ms: i64,
+    ) -> StoreResult<Result<IngestOutcome, IngestRejection>>;
+
+    /// Refreshes last-seen of the token's host if it is `hostname`, its last applied state
+    /// had this wire digest and was generated no later than `generated_at`; returns the
+    /// host's package count then, `None` otherwise (the caller takes the full path).
+    async fn touch_if_unchanged(
+        &self,
+        token_hash: &TokenHash,
+        hostname: &str,
+        wire_digest: &[u8; 16],
+        generated_at: i64,
+        now_ms: i64,
+    ) -> StoreResult<Option<u32>>;
+}
+
+/// Read models for pages and listings.
+#[async_trait]
+pub trait HostQueries: Send + Sync + 'static {
+    async fn hosts(&self) -> StoreResult<Vec<HostSummary>>;
+    async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>>;
+    async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>>;
+    /// Every repository with its mirrors and their state.
+    async fn repos(&self) -> StoreResult<Vec<RepoView>>;
+    async fn os_groups(&self) -> StoreResult<Vec<OsGroupView>>;
+}
+
+/// What administrators change by hand. Each change that can move a verdict marks the hosts
+/// it touches for recomputation.
+#[async_trait]
+pub trait AdminStore: Send + Sync + 'static {
+    /// Deletes a host with everything that belongs to it; false if there is none.
+    async fn delete_host(&self, hostname: &str) -> StoreResult<bool>;
+    /// Whether the host finds updates in its own repositories only; false when unknown.
+    async fn set_use_host_repos(&self, hostname: &str, own_only: bool) -> StoreResult<bool>;
+    /// Adds a repository to an OS group (`member`) or takes it out; false when either is
+    /// unknown. The group's hosts that use its repositories are marked for recomputation.
+    async fn set_os_group_repo(&self, group: &str, repo_id: i64, member: bool) -> StoreResult<bool>;
+    /// Sets a repository's security flag by hand, or (`None`) gives it back to its metadata.
+    async fn set_repo_security(&self, repo_id: i64, security: Option<bool>) -> StoreResult<bool>;
+    /// Enables a disabled mirror again, its failures forgotten.
+    async fn enable_mirror(&self, mirror_id: i64) -> StoreResult<bool>;
+}
+
+/// Background jobs claimed through the database with leases.
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
+    /// Declares a job (or updates its interval), first due at `first_due` if it is new.
+    async fn register_job(&self, name: &str, interval_ms: i64, first_due: i64) -> StoreResult<()>;
+    /// Claims a due job whose lease is free or expired, for `lease_ms`.
+    async fn claim_job(&self, owner: &str, now: i64, lease_ms: i64) -> StoreResult<Option<ClaimedJob>>;
+    /// Extends a held lease until `until`; false when it was lost.
+    async fn renew_job(&self, name: &str, owner: &str, until: i64) -> StoreResult<bool>;
+    /// Records the run finished and schedules the next at `next_due`; false when the lease
+    /// was lost (the new owner finishes it).
+    async fn finish_job(&self, job: &ClaimedJob, owner: &str, now: i64, next_due: i64) -> StoreResult<bool>;
+    async fn jobs(&self) -> StoreResult<Vec<JobView>>;
+    /// Keeps the newest `keep` report rows per host and transactions finished after
+    /// `transactions_before`; returns how many rows were deleted.
+    async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64>;
+}
+
+/// What the refresh writes: mirrors' answers and repositories' contents.
+#[async_trait]
+pub trait RepoStore: Send + Sync + 'static {
+    /// Enabled repositories (all, or one) with their mirrors, best first.
+    async fn refresh_targets(&self, only: Option<i64>) -> StoreResult<Vec<RefreshTarget>>;
+    /// Records a mirror attempt; true when the mirror is now disabled.
+    async fn record_mirror(&self, attempt: &MirrorAttempt<'_>) -> StoreResult<bool>;
+    /// What an apt repository's (In)Release says of it.
+    async fn set_repo_release(
+        &self,
+        repo_id: i64,
+        origin: &str,
+        label: &str,
+        codename: &str,
+        security: bool,
+    ) -> StoreResult<()>;
+    /// Adds the baseurls a mirrorlist or metalink named as mirrors; returns them.
+    async fn add_found_mirrors(&self, repo_id: i64, urls: &[String], now_ms: i64) -> StoreResult<Vec<MirrorState>>;
+    /// Replaces what a repository offers; true when something changed (the hosts using it
+    /// are then marked for recomputation).
+    async fn replace_repo_contents(&self, repo_id: i64, contents: &RepoContents, now_ms: i64) -> StoreResult<bool>;
+    /// Repositories that are the same one: (keep, gone) pairs.
+    async fn duplicate_repos(&self) -> StoreResult<Vec<(i64, i64)>>;
+    /// Makes `gone` part of `keep`.
+    async fn merge_repos(&self, keep: i64, gone: i64) -> StoreResult<()>;
+}
+
+/// The updater's input and output: stale hosts, their state, repositories, verdicts.
+#[async_trait]
+pub trait UpdateStore: Send + Sync + 'static {
+    /// (repository id, revision) of every enabled repository.
+    async fn repo_revisions(&self) -> StoreResult<Vec<(i64, i64)>>;
+    /// A repository as the engine needs it, with its revision.
+    async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>>;
+    async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>>;
+    async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<HostWork>>;
+    /// Hosts whose updates need computing with ids above `after`, lowest ids first.
+    async fn stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>>;
+    /// Marks hosts (all, or these) for recomputation.
+    async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
+    /// Saves verdicts computed from the hosts' current state; returns how many were saved.
+    async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize>;
+}
