@@ -18,33 +18,34 @@ macro_rules! portable_queries {
 
         type Pool = sqlx::Pool<Db>;
 
-        const SUMMARY: &str = "SELECT h.id, h.hostname, coalesce(d.name, ''), coalesce(g.name, ''), \
-             coalesce(v.name, ''), h.arch, h.kernel, h.package_count, \
-             (SELECT count(*) FROM host_repos hr WHERE hr.host_id = h.id), h.reboot_required, h.last_seen_at, \
-             h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, h.use_host_repos, \
-             h.client_version, h.enrolled_at, h.last_changed_at, h.security_update_count, h.bugfix_update_count, \
-             h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason \
+        const SUMMARY: &str = "SELECT h.id, h.hostname, coalesce(d.name, '') AS domain, coalesce(g.name, '') AS os_group, \
+             coalesce(v.name, '') AS os_variant, h.arch, h.kernel, h.package_count, \
+             (SELECT count(*) FROM host_repos hr WHERE hr.host_id = h.id) AS repo_count, h.reboot_required, \
+             h.last_seen_at, h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, \
+             h.use_host_repos, h.client_version, h.enrolled_at, h.last_changed_at, h.security_update_count, \
+             h.bugfix_update_count, h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason \
              FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
              LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
 
-        fn summary(row: &<Db as sqlx::Database>::Row, tags: Vec<String>) -> HostSummary {
-            HostSummary {
-                hostname: row.get(1),
-                domain: row.get(2),
-                os_group: row.get(3),
-                os_variant: row.get(4),
-                arch: row.get(5),
-                kernel: row.get(6),
-                package_count: row.get(7),
-                repo_count: row.get(8),
-                reboot_required: row.get::<bool, _>(9) || !row.get::<String, _>(24).is_empty(),
+        fn summary(row: &<Db as sqlx::Database>::Row, tags: Vec<String>) -> StoreResult<HostSummary> {
+            Ok(HostSummary {
+                hostname: row.try_get("hostname")?,
+                domain: row.try_get("domain")?,
+                os_group: row.try_get("os_group")?,
+                os_variant: row.try_get("os_variant")?,
+                arch: row.try_get("arch")?,
+                kernel: row.try_get("kernel")?,
+                package_count: row.try_get("package_count")?,
+                repo_count: row.try_get("repo_count")?,
+                reboot_required: row.try_get::<bool, _>("reboot_required")?
+                    || !row.try_get::<String, _>("kernel_reboot_reason")?.is_empty(),
                 tags,
-                last_seen_at: row.get(10),
-                security_updates: row.get(20),
-                bugfix_updates: row.get(21),
-                unknown_packages: row.get(22),
-                updates_current: !row.get::<bool, _>(23),
-            }
+                last_seen_at: row.try_get("last_seen_at")?,
+                security_updates: row.try_get("security_update_count")?,
+                bugfix_updates: row.try_get("bugfix_update_count")?,
+                unknown_packages: row.try_get("unknown_package_count")?,
+                updates_current: !row.try_get::<bool, _>("updates_stale")?,
+            })
         }
 
         /// Tag names per host id (all hosts, or one).
@@ -67,7 +68,7 @@ macro_rules! portable_queries {
             let sql = format!("{SUMMARY} ORDER BY h.hostname");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
             let mut tags = tags(pool, None).await?;
-            Ok(rows.iter().map(|r| summary(r, tags.remove(&r.get::<i64, _>(0)).unwrap_or_default())).collect())
+            rows.iter().map(|r| summary(r, tags.remove(&r.try_get::<i64, _>("id")?).unwrap_or_default())).collect()
         }
 
         pub(super) async fn host(pool: &Pool, hostname: &str) -> StoreResult<Option<HostDetail>> {
@@ -75,22 +76,23 @@ macro_rules! portable_queries {
             let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hostname).fetch_optional(pool).await? else {
                 return Ok(None);
             };
-            let host_id: i64 = row.get(0);
+            let host_id: i64 = row.try_get("id")?;
             let tags = tags(pool, Some(host_id)).await?.remove(&host_id).unwrap_or_default();
             Ok(Some(HostDetail {
-                summary: summary(&row, tags),
-                machine_id: row.get(11),
-                os_id: row.get(12),
-                os_pretty_name: row.get(13),
-                os_cpe_name: row.get(14),
+                summary: summary(&row, tags)?,
+                machine_id: row.try_get("machine_id")?,
+                os_id: row.try_get("os_id")?,
+                os_pretty_name: row.try_get("os_pretty_name")?,
+                os_cpe_name: row.try_get("os_cpe_name")?,
                 reboot_reason: {
-                    let (host, kernel): (String, String) = (row.get(15), row.get(24));
+                    let host: String = row.try_get("reboot_reason")?;
+                    let kernel: String = row.try_get("kernel_reboot_reason")?;
                     [host, kernel].into_iter().filter(|r| !r.is_empty()).collect::<Vec<_>>().join("; ")
                 },
-                use_host_repos: row.get(16),
-                client_version: row.get(17),
-                enrolled_at: row.get(18),
-                last_changed_at: row.get(19),
+                use_host_repos: row.try_get("use_host_repos")?,
+                client_version: row.try_get("client_version")?,
+                enrolled_at: row.try_get("enrolled_at")?,
+                last_changed_at: row.try_get("last_changed_at")?,
                 packages: host_packages(pool, host_id).await?,
                 updates: host_updates(pool, host_id).await?,
                 packages_not_in_repos: host_unknown_packages(pool, host_id).await?,
@@ -116,16 +118,18 @@ macro_rules! portable_queries {
             .await?;
             rows.iter()
                 .map(|r| {
-                    let (epoch, version, release): (i64, String, String) = (r.get(1), r.get(2), r.get(3));
+                    let epoch: i64 = r.try_get("epoch")?;
+                    let version: String = r.try_get("version")?;
+                    let release: String = r.try_get("release")?;
                     Ok(PackageView {
-                        name: r.get(0),
+                        name: r.try_get("name")?,
                         evr: format_evr(epoch as u32, &version, &release),
                         epoch,
                         version,
                         release,
-                        arch: r.get(4),
-                        kind: kind(r.get(5))?,
-                        source_name: r.get(6),
+                        arch: r.try_get("arch")?,
+                        kind: kind(r.try_get("kind")?)?,
+                        source_name: r.try_get("source_name")?,
                     })
                 })
                 .collect()
@@ -148,15 +152,15 @@ macro_rules! portable_queries {
             .await?;
             rows.iter()
                 .map(|r| {
-                    let id: i64 = r.get(0);
+                    let id: i64 = r.try_get("id")?;
                     Ok(HostRepoView {
                         id,
-                        name: r.get(1),
-                        kind: kind(r.get(2))?,
-                        repo_key: r.get(3),
-                        priority: r.get(4),
-                        enabled: r.get(5),
-                        security: r.get(6),
+                        name: r.try_get("name")?,
+                        kind: kind(r.try_get("kind")?)?,
+                        repo_key: r.try_get("repo_key")?,
+                        priority: r.try_get("priority")?,
+                        enabled: r.try_get("enabled")?,
+                        security: r.try_get("security")?,
                         urls: urls.iter().filter(|(repo, _)| *repo == id).map(|(_, u)| u.clone()).collect(),
                     })
                 })
@@ -181,19 +185,20 @@ macro_rules! portable_queries {
             .bind(host_id)
             .fetch_all(pool)
             .await?;
-            Ok(rows
-                .iter()
-                .map(|r| ReportView {
-                    report_id: r.get(0),
-                    generated_at: r.get(1),
-                    received_at: r.get(2),
-                    trigger: Trigger::from_i64(r.get(3)).map_or("unknown", Trigger::as_str).to_owned(),
-                    package_count: r.get(4),
-                    added: r.get(5),
-                    removed: r.get(6),
-                    superseded: r.get::<i64, _>(7) == crate::store::REPORT_SUPERSEDED,
+            rows.iter()
+                .map(|r| {
+                    Ok(ReportView {
+                        report_id: r.try_get("report_id")?,
+                        generated_at: r.try_get("generated_at")?,
+                        received_at: r.try_get("received_at")?,
+                        trigger: Trigger::from_i64(r.try_get("trigger")?).map_or("unknown", Trigger::as_str).to_owned(),
+                        package_count: r.try_get("package_count")?,
+                        added: r.try_get("added")?,
+                        removed: r.try_get("removed")?,
+                        superseded: r.try_get::<i64, _>("outcome")? == crate::store::REPORT_SUPERSEDED,
+                    })
                 })
-                .collect())
+                .collect()
         }
 
         async fn host_transactions(pool: &Pool, host_id: i64) -> StoreResult<Vec<TransactionView>> {
@@ -208,24 +213,24 @@ macro_rules! portable_queries {
             let mut out: Vec<TransactionView> = Vec::new();
             let mut last_id = None;
             for r in &rows {
-                let id: i64 = r.get(0);
+                let id: i64 = r.try_get("id")?;
                 if last_id != Some(id) {
                     last_id = Some(id);
                     out.push(TransactionView {
-                        transaction_id: r.get(1),
-                        finished_at: r.get(2),
-                        tool: r.get(3),
+                        transaction_id: r.try_get("transaction_id")?,
+                        finished_at: r.try_get("finished_at")?,
+                        tool: r.try_get("tool")?,
                         changes: Vec::new(),
                     });
                 }
-                let Some(action) = r.get::<Option<i64>, _>(4) else { continue };
+                let Some(action) = r.try_get::<Option<i64>, _>("action")? else { continue };
                 if let Some(t) = out.last_mut() {
                     t.changes.push(ChangeView {
                         action: ChangeAction::from_i64(action).map_or("unknown", ChangeAction::as_str).to_owned(),
-                        name: r.get(5),
-                        arch: r.get(6),
-                        old_version: r.get(7),
-                        new_version: r.get(8),
+                        name: r.try_get("name")?,
+                        arch: r.try_get("arch")?,
+                        old_version: r.try_get("old_version")?,
+                        new_version: r.try_get("new_version")?,
                     });
                 }
             }

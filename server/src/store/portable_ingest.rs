@@ -1,9 +1,93 @@
 //! Ingest statements that read the same in both dialects, written once (see `portable.rs`);
-//! each dialect's `IngestOps` calls them with its connection.
+//! each dialect's `IngestOps` calls them with its connection. The one clause that differs is
+//! the macro's argument: how the host row is locked (`""` on SQLite, whose `BEGIN IMMEDIATE`
+//! already holds the database's write lock; `" FOR UPDATE OF h"` on PostgreSQL).
 
 macro_rules! portable_ingest_queries {
-    () => {
+    (host_row_lock = $lock:literal) => {
         type Conn = <Db as sqlx::Database>::Connection;
+
+        pub(in crate::store) async fn host_by_token(
+            conn: &mut Conn,
+            token_hash: &crate::auth::TokenHash,
+            report_id: &str,
+        ) -> StoreResult<Option<crate::store::ingest_flow::HostRow>> {
+            use sqlx::Row;
+            let row = sqlx::query(concat!(
+                "SELECT h.id, h.hostname, h.last_generated_at, h.package_count, h.packages_digest, h.repos_digest, \
+                 h.modules_digest, h.meta_digest, \
+                 EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.report_id = $2) AS report_seen \
+                 FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1",
+                $lock
+            ))
+            .bind(&token_hash.0[..])
+            .bind(report_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(crate::store::ingest_flow::HostRow {
+                id: row.try_get("id")?,
+                hostname: row.try_get("hostname")?,
+                last_generated_at: row.try_get("last_generated_at")?,
+                package_count: row.try_get::<i64, _>("package_count")? as u32,
+                digests: [
+                    row.try_get("packages_digest")?,
+                    row.try_get("repos_digest")?,
+                    row.try_get("modules_digest")?,
+                    row.try_get("meta_digest")?,
+                ],
+                report_seen: row.try_get("report_seen")?,
+            }))
+        }
+
+        /// Records that the host reported; `applied` carries the report's generation time
+        /// and wire digest when its state was applied (not for an older, skipped report).
+        pub(in crate::store) async fn touch(
+            conn: &mut Conn,
+            host_id: i64,
+            now: i64,
+            applied: Option<(i64, Option<&[u8]>)>,
+        ) -> StoreResult<()> {
+            let (generated_at, wire) = applied.unzip();
+            sqlx::query(
+                "UPDATE hosts SET last_seen_at = $1, last_generated_at = coalesce($2, last_generated_at), \
+                 wire_digest = CASE WHEN CAST($2 AS bigint) IS NULL THEN wire_digest ELSE $3 END WHERE id = $4",
+            )
+            .bind(now)
+            .bind(generated_at)
+            .bind(wire.flatten())
+            .bind(host_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
+        pub(in crate::store) async fn package_ids_of_host(conn: &mut Conn, host_id: i64) -> StoreResult<Vec<i64>> {
+            Ok(sqlx::query_scalar("SELECT package_id FROM host_packages WHERE host_id = $1")
+                .bind(host_id)
+                .fetch_all(&mut *conn)
+                .await?)
+        }
+
+        /// The new transaction's row id, or `None` when the host sent it before.
+        pub(in crate::store) async fn insert_transaction_row(
+            conn: &mut Conn,
+            host_id: i64,
+            t: &crate::report::Transaction,
+            now: i64,
+        ) -> StoreResult<Option<i64>> {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO transactions (host_id, transaction_id, finished_at, received_at, tool) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, transaction_id) DO NOTHING RETURNING id",
+            )
+            .bind(host_id)
+            .bind(&t.transaction_id)
+            .bind(t.finished_at_ms)
+            .bind(now)
+            .bind(&t.tool)
+            .fetch_optional(&mut *conn)
+            .await?)
+        }
 
         pub(in crate::store) async fn create_repo(conn: &mut Conn, repo: &crate::store::PreparedRepo, arch: &str, now: i64) -> StoreResult<i64> {
             let r = &repo.reported;

@@ -9,8 +9,8 @@ macro_rules! portable_repo_queries {
         pub(super) async fn repos(pool: &Pool) -> StoreResult<Vec<crate::store::views::RepoView>> {
             let rows = sqlx::query(
                 "SELECT r.id, r.kind, r.name, r.repo_key, r.suite, r.component, r.arch, r.security, r.enabled, r.revision, \
-                 (SELECT count(*) FROM repo_packages rp WHERE rp.repo_id = r.id), \
-                 (SELECT count(*) FROM host_repos hr WHERE hr.repo_id = r.id), r.refreshed_at FROM repos r ORDER BY r.name, r.id",
+                 (SELECT count(*) FROM repo_packages rp WHERE rp.repo_id = r.id) AS package_count, \
+                 (SELECT count(*) FROM host_repos hr WHERE hr.repo_id = r.id) AS host_count, r.refreshed_at FROM repos r ORDER BY r.name, r.id",
             )
             .fetch_all(pool)
             .await?;
@@ -22,33 +22,33 @@ macro_rules! portable_repo_queries {
             .await?;
             let mut by_repo: HashMap<i64, Vec<crate::store::views::MirrorView>> = HashMap::new();
             for m in &mirrors {
-                by_repo.entry(m.get(0)).or_default().push(crate::store::views::MirrorView {
-                    id: m.get(1),
-                    url: m.get(2),
-                    enabled: m.get(3),
-                    fail_count: m.get(4),
-                    last_error: m.get(5),
-                    last_success_at: m.get(6),
-                    valid_until_passed: m.get(7),
+                by_repo.entry(m.try_get("repo_id")?).or_default().push(crate::store::views::MirrorView {
+                    id: m.try_get("id")?,
+                    url: m.try_get("url")?,
+                    enabled: m.try_get("enabled")?,
+                    fail_count: m.try_get("fail_count")?,
+                    last_error: m.try_get("last_error")?,
+                    last_success_at: m.try_get("last_success_at")?,
+                    valid_until_passed: m.try_get("valid_until_passed")?,
                 });
             }
             rows.iter()
                 .map(|r| {
-                    let id: i64 = r.get(0);
+                    let id: i64 = r.try_get("id")?;
                     Ok(crate::store::views::RepoView {
                         id,
-                        kind: kind(r.get(1))?,
-                        name: r.get(2),
-                        repo_key: r.get(3),
-                        suite: r.get(4),
-                        component: r.get(5),
-                        arch: r.get(6),
-                        security: r.get(7),
-                        enabled: r.get(8),
-                        revision: r.get(9),
-                        package_count: r.get(10),
-                        host_count: r.get(11),
-                        refreshed_at: r.get(12),
+                        kind: kind(r.try_get("kind")?)?,
+                        name: r.try_get("name")?,
+                        repo_key: r.try_get("repo_key")?,
+                        suite: r.try_get("suite")?,
+                        component: r.try_get("component")?,
+                        arch: r.try_get("arch")?,
+                        security: r.try_get("security")?,
+                        enabled: r.try_get("enabled")?,
+                        revision: r.try_get("revision")?,
+                        package_count: r.try_get("package_count")?,
+                        host_count: r.try_get("host_count")?,
+                        refreshed_at: r.try_get("refreshed_at")?,
                         mirrors: by_repo.remove(&id).unwrap_or_default(),
                     })
                 })
@@ -74,16 +74,16 @@ macro_rules! portable_repo_queries {
             .await?;
             let mut by_repo: HashMap<i64, Vec<crate::store::MirrorState>> = HashMap::new();
             for m in &mirrors {
-                let kind: i64 = m.get(3);
-                by_repo.entry(m.get(0)).or_default().push(crate::store::MirrorState {
-                    id: m.get(1),
-                    url: m.get(2),
+                let kind: i64 = m.try_get("url_kind")?;
+                by_repo.entry(m.try_get("repo_id")?).or_default().push(crate::store::MirrorState {
+                    id: m.try_get("id")?,
+                    url: m.try_get("url")?,
                     kind: crate::report::UrlKind::from_i64(kind).ok_or_else(|| StoreError::Corrupt(format!("url kind {kind}")))?,
-                    enabled: m.get(4),
-                    fail_count: m.get(5),
-                    checksum: m.get(6),
-                    etag: m.get(7),
-                    last_modified: m.get(8),
+                    enabled: m.try_get("enabled")?,
+                    fail_count: m.try_get("fail_count")?,
+                    checksum: m.try_get("checksum")?,
+                    etag: m.try_get("etag")?,
+                    last_modified: m.try_get("last_modified")?,
                 });
             }
             repos
@@ -248,14 +248,14 @@ macro_rules! portable_repo_queries {
                 .await?;
                 if let Some(m) = m {
                     out.push(crate::store::MirrorState {
-                        id: m.get(0),
-                        url: m.get(1),
+                        id: m.try_get("id")?,
+                        url: m.try_get("url")?,
                         kind: crate::report::UrlKind::Baseurl,
-                        enabled: m.get(2),
-                        fail_count: m.get(3),
-                        checksum: m.get(4),
-                        etag: m.get(5),
-                        last_modified: m.get(6),
+                        enabled: m.try_get("enabled")?,
+                        fail_count: m.try_get("fail_count")?,
+                        checksum: m.try_get("checksum")?,
+                        etag: m.try_get("etag")?,
+                        last_modified: m.try_get("last_modified")?,
                     });
                 }
             }

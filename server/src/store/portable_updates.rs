@@ -28,13 +28,13 @@ macro_rules! portable_update_queries {
 
         fn engine_pkg(r: &<Db as sqlx::Database>::Row) -> StoreResult<engine::Pkg> {
             Ok(engine::Pkg {
-                id: r.get(0),
-                kind: engine_kind(r.get(1))?,
-                name: r.get::<String, _>(2).into(),
-                epoch: r.get::<i64, _>(3) as u32,
-                version: r.get::<String, _>(4).into(),
-                release: r.get::<String, _>(5).into(),
-                arch: r.get::<String, _>(6).into(),
+                id: r.try_get("id")?,
+                kind: engine_kind(r.try_get("kind")?)?,
+                name: r.try_get::<String, _>("name")?.into(),
+                epoch: r.try_get::<i64, _>("epoch")? as u32,
+                version: r.try_get::<String, _>("version")?.into(),
+                release: r.try_get::<String, _>("release")?.into(),
+                arch: r.try_get::<String, _>("arch")?.into(),
             })
         }
 
@@ -68,16 +68,8 @@ macro_rules! portable_update_queries {
             let fixed_rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo_id).fetch_all(pool).await?;
             let mut fixed: HashMap<i64, Vec<engine::Pkg>> = HashMap::new();
             for r in &fixed_rows {
-                let erratum: i64 = r.get(0);
-                let p = engine::Pkg {
-                    id: r.get(1),
-                    kind: engine_kind(r.get(2))?,
-                    name: r.get::<String, _>(3).into(),
-                    epoch: r.get::<i64, _>(4) as u32,
-                    version: r.get::<String, _>(5).into(),
-                    release: r.get::<String, _>(6).into(),
-                    arch: r.get::<String, _>(7).into(),
-                };
+                let erratum: i64 = r.try_get("erratum_id")?;
+                let p = engine_pkg(r)?;
                 fixed.entry(erratum).or_default().push(p);
             }
             let errata = errata
@@ -289,34 +281,40 @@ macro_rules! portable_update_queries {
         /// A host's updates with package names, for `host show`.
         pub(super) async fn host_updates(pool: &Pool, host_id: i64) -> StoreResult<Vec<UpdateView>> {
             let rows = sqlx::query(
-                "SELECT i.name, i.arch, i.epoch, i.version, i.release, c.name, c.epoch, c.version, c.release, \
-                 u.security, u.kind, r.name, u.reason, u.erratum, c.arch FROM host_updates u \
+                "SELECT i.name AS name, i.arch AS arch, i.epoch AS installed_epoch, i.version AS installed_version, \
+                 i.release AS installed_release, c.name AS available_name, c.arch AS available_arch, \
+                 c.epoch AS available_epoch, c.version AS available_version, c.release AS available_release, \
+                 u.security, u.kind, r.name AS repo, u.reason, u.erratum FROM host_updates u \
                  JOIN packages i ON i.id = u.installed_id JOIN packages c ON c.id = u.candidate_id \
                  JOIN repos r ON r.id = u.repo_id WHERE u.host_id = $1 ORDER BY i.name, i.arch",
             )
             .bind(host_id)
             .fetch_all(pool)
             .await?;
-            Ok(rows
-                .iter()
+            rows.iter()
                 .map(|r| {
-                    let evr = |e: usize| format_evr(r.get::<i64, _>(e) as u32, &r.get::<String, _>(e + 1), &r.get::<String, _>(e + 2));
-                    let kind: i64 = r.get(10);
-                    UpdateView {
-                        name: r.get(0),
-                        arch: r.get(1),
-                        installed: evr(2),
-                        available: evr(6),
-                        available_name: r.get(5),
-                        available_arch: r.get(14),
-                        security: r.get(9),
+                    let evr = |side: &str| -> StoreResult<String> {
+                        let epoch: i64 = r.try_get(format!("{side}_epoch").as_str())?;
+                        let version: String = r.try_get(format!("{side}_version").as_str())?;
+                        let release: String = r.try_get(format!("{side}_release").as_str())?;
+                        Ok(format_evr(epoch as u32, &version, &release))
+                    };
+                    let kind: i64 = r.try_get("kind")?;
+                    Ok(UpdateView {
+                        name: r.try_get("name")?,
+                        arch: r.try_get("arch")?,
+                        installed: evr("installed")?,
+                        available: evr("available")?,
+                        available_name: r.try_get("available_name")?,
+                        available_arch: r.try_get("available_arch")?,
+                        security: r.try_get("security")?,
                         kernel: kind == 2,
-                        repo: r.get(11),
-                        reason: r.get(12),
-                        erratum: r.get(13),
-                    }
+                        repo: r.try_get("repo")?,
+                        reason: r.try_get("reason")?,
+                        erratum: r.try_get("erratum")?,
+                    })
                 })
-                .collect())
+                .collect()
         }
 
         /// Installed packages no repository of the host offers, as "name version arch".

@@ -3,7 +3,7 @@
 //! order and cannot deadlock on them.
 
 use async_trait::async_trait;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Transaction};
 
 use super::queries;
 use crate::auth::TokenHash;
@@ -56,40 +56,11 @@ impl NameTable {
 #[async_trait]
 impl IngestOps for PgIngest {
     async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>> {
-        // FOR UPDATE: two reports of one host arriving at two servers are applied one after
-        // the other, the second seeing the first's result.
-        let row = sqlx::query(
-            "SELECT h.id, h.hostname, h.last_generated_at, h.package_count, h.packages_digest, h.repos_digest, \
-             h.modules_digest, h.meta_digest, EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.report_id = $2) \
-             FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1 FOR UPDATE OF h",
-        )
-        .bind(&token_hash.0[..])
-        .bind(report_id)
-        .fetch_optional(&mut *self.0)
-        .await?;
-        Ok(row.map(|row| HostRow {
-            id: row.get(0),
-            hostname: row.get(1),
-            last_generated_at: row.get(2),
-            package_count: row.get::<i64, _>(3) as u32,
-            digests: [row.get(4), row.get(5), row.get(6), row.get(7)],
-            report_seen: row.get(8),
-        }))
+        queries::host_by_token(&mut self.0, token_hash, report_id).await
     }
 
     async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO transactions (host_id, transaction_id, finished_at, received_at, tool) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, transaction_id) DO NOTHING RETURNING id",
-        )
-        .bind(host_id)
-        .bind(&t.transaction_id)
-        .bind(t.finished_at_ms)
-        .bind(now)
-        .bind(&t.tool)
-        .fetch_optional(&mut *self.0)
-        .await?;
-        let Some(id) = inserted else { return Ok(()) };
+        let Some(id) = queries::insert_transaction_row(&mut self.0, host_id, t, now).await? else { return Ok(()) };
         let seq: Vec<i64> = (0..t.changes.len() as i64).collect();
         let action: Vec<i64> = t.changes.iter().map(|c| c.action as i64).collect();
         let name: Vec<&str> = t.changes.iter().map(|c| c.name.as_str()).collect();
@@ -113,18 +84,7 @@ impl IngestOps for PgIngest {
     }
 
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()> {
-        let (generated_at, wire) = applied.unzip();
-        sqlx::query(
-            "UPDATE hosts SET last_seen_at = $1, last_generated_at = coalesce($2, last_generated_at), \
-             wire_digest = CASE WHEN $2::bigint IS NULL THEN wire_digest ELSE $3 END WHERE id = $4",
-        )
-        .bind(now)
-        .bind(generated_at)
-        .bind(wire.flatten())
-        .bind(host_id)
-        .execute(&mut *self.0)
-        .await?;
-        Ok(())
+        queries::touch(&mut self.0, host_id, now, applied).await
     }
 
     async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>> {
@@ -132,10 +92,7 @@ impl IngestOps for PgIngest {
     }
 
     async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT package_id FROM host_packages WHERE host_id = $1")
-            .bind(host_id)
-            .fetch_all(&mut *self.0)
-            .await?)
+        queries::package_ids_of_host(&mut self.0, host_id).await
     }
 
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {

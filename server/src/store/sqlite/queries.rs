@@ -12,5 +12,5 @@ const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
 crate::store::portable::portable_queries!();
 crate::store::portable_updates::portable_update_queries!();
 crate::store::portable_repos::portable_repo_queries!();
-crate::store::portable_ingest::portable_ingest_queries!();
+crate::store::portable_ingest::portable_ingest_queries!(host_row_lock = "");
 crate::store::portable_os_groups::portable_os_group_queries!();
