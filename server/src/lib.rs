@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contents;
+pub mod fields;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;

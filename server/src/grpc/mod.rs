@@ -36,32 +36,19 @@ impl ReportApi {
         ReportServiceServer::new(self).max_decoding_message_size(max_message_bytes)
     }
 
-    /// The fast path: a report whose state fields are byte for byte those of the host's last
-    /// applied report only refreshes last-seen. Anything else takes the full path.
-    async fn unchanged(
-        &self,
-        token: &str,
-        raw: &pb::RawReport,
-        now: i64,
-    ) -> Result<Option<(pb::ReportPeek, u32)>, Status> {
+    /// The fast path (`ingest::touch_if_unchanged`), offered the report's peek.
+    async fn unchanged(&self, token: &str, raw: &pb::RawReport, now: i64) -> Result<Option<(String, u32)>, Status> {
         let Some(peek) = raw.peek() else { return Ok(None) };
-        let sane = !peek.has_transactions
-            && peek.generated_at_ms > 0
-            && (1..=3).contains(&peek.trigger)
-            && !peek.report_id.is_empty()
-            && peek.report_id.len() <= 128;
-        let Ok(hostname) = validate::hostname(&peek.hostname) else { return Ok(None) };
-        if !sane {
-            return Ok(None);
-        }
-        let generated_at = peek.generated_at_ms.min(now);
-        match self
-            .store
-            .touch_if_unchanged(&TokenHash::of(token), &hostname, &peek.state_digest, generated_at, now)
-            .await
-        {
-            Ok(Some(count)) => Ok(Some((peek, count))),
-            Ok(None) => Ok(None),
+        let peek = ingest::Peek {
+            report_id: peek.report_id,
+            generated_at_ms: peek.generated_at_ms,
+            trigger: validate::trigger(peek.trigger).ok(),
+            hostname: peek.hostname,
+            has_transactions: peek.has_transactions,
+            state_digest: peek.state_digest,
+        };
+        match ingest::touch_if_unchanged(&*self.store, token, &peek, now).await {
+            Ok(count) => Ok(count.map(|count| (peek.report_id, count))),
             Err(err) => Err(storage_failed(&err, &peek.report_id)),
         }
     }
@@ -99,8 +86,8 @@ impl ReportService for ReportApi {
         let token = bearer_token(&req)?;
         let now = now_ms();
         let raw = req.into_inner();
-        if let Some((peek, package_count)) = self.unchanged(&token, &raw, now).await? {
-            return Ok(ack(peek.report_id, IngestOutcome::Unchanged { package_count }));
+        if let Some((report_id, package_count)) = self.unchanged(&token, &raw, now).await? {
+            return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
         }
         let wire_digest = raw.peek().map(|p| p.state_digest);
         let decoded = raw.decode().map_err(|e| Status::invalid_argument(format!("malformed message: {e}")))?;
@@ -129,7 +116,7 @@ impl ReportService for ReportApi {
         }
         let host = req.host.ok_or_else(|| Status::invalid_argument("host: is required"))?;
         let hostname = validate::hostname(&host.hostname).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let machine_id = host.machine_id.trim().to_ascii_lowercase();
+        let machine_id = validate::machine_id(&host.machine_id).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let token = auth::new_host_token();
         let enrollment = Enrollment {
             hostname: &hostname,

@@ -12,6 +12,9 @@ use crate::report::{
     ReportedRepo, Transaction, Trigger, UrlKind,
 };
 
+use crate::fields::{self, Result, bad, named, optional_token, printable, token};
+pub use crate::fields::{ValidationError, hostname, machine_id};
+
 /// Limits that keep one report from exhausting the server.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -26,35 +29,13 @@ pub const MAX_CHANGES: usize = 100_000;
 const MAX_NAME: usize = 255;
 const MAX_URL: usize = 2_048;
 
-/// A field that failed validation, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    pub field: String,
-    pub message: String,
-}
-
-type Result<T> = std::result::Result<T, ValidationError>;
-
-fn bad(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
-    ValidationError { field: field.into(), message: message.into() }
-}
-
 /// Validates and converts. `now_ms` clamps host clocks that run ahead.
 pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
-    let report_id = token(named("report_id"), r.report_id, 128)?;
-    if r.generated_at_ms <= 0 {
-        return Err(bad("generated_at_ms", "must be a positive number of milliseconds since 1970"));
-    }
-    // A host whose clock runs ahead must not block every later report: clamp to our clock.
-    let generated_at_ms = r.generated_at_ms.min(now_ms);
+    let report_id = fields::report_id(r.report_id)?;
+    let generated_at_ms = fields::generated_at(r.generated_at_ms, now_ms)?;
     let host = r.host.ok_or_else(|| bad("host", "is required"))?;
-    let hostname = hostname(&host.hostname)?;
-    let machine_id = host.machine_id.trim().to_ascii_lowercase();
-    let well_formed = machine_id.len() == 32 && machine_id.bytes().all(|b| b.is_ascii_hexdigit());
-    if !machine_id.is_empty() && !well_formed {
-        return Err(bad("host.machine_id", "must be 32 hexadecimal digits or empty"));
-    }
+    let hostname = fields::hostname(&host.hostname)?;
+    let machine_id = fields::machine_id(&host.machine_id)?;
     let os = os(r.os.ok_or_else(|| bad("os", "is required"))?)?;
     let kernel = token(named("kernel"), r.kernel, MAX_NAME)?;
     let arch = token(named("arch"), r.arch, 64)?;
@@ -80,13 +61,7 @@ pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
     let mut tags = r.tags.iter().enumerate().map(|(i, t)| tag(i, t)).collect::<Result<Vec<_>>>()?;
     tags.sort();
     tags.dedup();
-    let trigger = match pb::Trigger::try_from(r.trigger) {
-        Ok(pb::Trigger::Timer) => Trigger::Timer,
-        Ok(pb::Trigger::Transaction) => Trigger::Transaction,
-        Ok(pb::Trigger::Manual) => Trigger::Manual,
-        Ok(pb::Trigger::Unspecified) => return Err(bad("trigger", "is required")),
-        Err(_) => return Err(bad("trigger", format!("unknown value {}", r.trigger))),
-    };
+    let trigger = trigger(r.trigger)?;
     let transactions = transactions(r.transactions)?;
     let client_version = printable("client_version", r.client_version, 128)?;
     Ok(Report {
@@ -108,25 +83,15 @@ pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
     })
 }
 
-/// A host name: 1 to 253 characters of letters, digits, '-', '_' and '.'; lower-cased.
-pub fn hostname(raw: &str) -> Result<String> {
-    let name = raw.trim().trim_end_matches('.');
-    if name.is_empty() {
-        return Err(bad("host.hostname", "must not be empty"));
+/// The report's trigger, from its wire value.
+pub fn trigger(raw: i32) -> Result<Trigger> {
+    match pb::Trigger::try_from(raw) {
+        Ok(pb::Trigger::Timer) => Ok(Trigger::Timer),
+        Ok(pb::Trigger::Transaction) => Ok(Trigger::Transaction),
+        Ok(pb::Trigger::Manual) => Ok(Trigger::Manual),
+        Ok(pb::Trigger::Unspecified) => Err(bad("trigger", "is required")),
+        Err(_) => Err(bad("trigger", format!("unknown value {raw}"))),
     }
-    if name.len() > 253 {
-        return Err(bad("host.hostname", "is longer than 253 characters"));
-    }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
-        return Err(bad(
-            "host.hostname",
-            format!("contains {c:?}; only letters, digits, '-', '_' and '.' are allowed"),
-        ));
-    }
-    if name.starts_with('.') || name.contains("..") {
-        return Err(bad("host.hostname", "has an empty label"));
-    }
-    Ok(name.to_ascii_lowercase())
 }
 
 fn os(o: pb::OperatingSystem) -> Result<Os> {
@@ -343,47 +308,4 @@ fn transactions(list: Vec<pb::Transaction>) -> Result<Vec<Transaction>> {
         });
     }
     Ok(out)
-}
-
-/// A required single word: not empty, no whitespace or control characters. `field` names
-/// the field and is only called when there is an error to report.
-fn token<F: Fn() -> String>(field: F, raw: String, max: usize) -> Result<String> {
-    if raw.is_empty() {
-        return Err(bad(field(), "must not be empty"));
-    }
-    optional_token(field, raw, max)
-}
-
-/// An optional single word: no whitespace or control characters.
-fn optional_token<F: Fn() -> String>(field: F, raw: String, max: usize) -> Result<String> {
-    if raw.len() > max {
-        return Err(bad(field(), format!("is longer than {max} bytes")));
-    }
-    // ASCII fast path: most values are plain words.
-    let clean = if raw.is_ascii() {
-        raw.bytes().all(|b| b > b' ' && b != 0x7f)
-    } else {
-        !raw.chars().any(|c| c.is_whitespace() || c.is_control())
-    };
-    if !clean {
-        let c = raw.chars().find(|c| c.is_whitespace() || c.is_control()).unwrap_or(' ');
-        return Err(bad(field(), format!("contains {c:?}; no whitespace or control characters are allowed")));
-    }
-    Ok(raw)
-}
-
-/// Free text on one line: no control characters; trimmed.
-fn printable(field: &str, raw: String, max: usize) -> Result<String> {
-    if raw.len() > max {
-        return Err(bad(field, format!("is longer than {max} bytes")));
-    }
-    if raw.chars().any(char::is_control) {
-        return Err(bad(field, "contains control characters"));
-    }
-    Ok(raw.trim().to_owned())
-}
-
-/// A constant field name.
-fn named(name: &'static str) -> impl Fn() -> String {
-    move || name.to_owned()
 }

@@ -1,6 +1,7 @@
 //! Ingest: from a validated report to a committed one. Protocol-agnostic: the gRPC service
 //! (and later the Patchman-compatible upload) call `submit`.
 
+mod fast_path;
 mod prepare;
 mod yum_vars;
 
@@ -8,6 +9,7 @@ use crate::auth::TokenHash;
 use crate::report::Report;
 use crate::store::{Digest, IngestOutcome, IngestRejection, IngestStore, StoreError};
 
+pub use self::fast_path::{Peek, touch_if_unchanged};
 pub use self::prepare::{os_names, prepare};
 
 #[derive(Debug, thiserror::Error)]

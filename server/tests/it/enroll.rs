@@ -74,3 +74,25 @@ async fn deleting_a_host_lets_it_enroll_again() {
     let token = enroll(&mut c, "old.example.org", "66666666666666666666666666666666").await;
     submit(&mut c, Some(&token), good_report("old.example.org", "o3")).await.unwrap();
 }
+
+#[tokio::test]
+async fn enrollment_checks_the_machine_id_as_reports_do() {
+    let server = start_server(&[]);
+    let mut c = client(&server).await;
+    let req = |machine_id: &str| pb::EnrollRequest {
+        enrollment_key: patchman_testkit::server::ENROLLMENT_KEY.into(),
+        host: Some(pb::Host { hostname: "mid.example.org".into(), machine_id: machine_id.into() }),
+    };
+    let status = c.enroll(req("not-a-machine-id")).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("host.machine_id"), "{status:?}");
+    assert!(server.admin(&["host", "list"]).lines().all(|l| !l.contains("mid.example.org")));
+
+    // Upper case and surrounding blanks normalise to the id a report of the host carries.
+    let token = c.enroll(req(" 7777777777777777777777777777777A\n")).await.unwrap().into_inner().host_token;
+    let mut report = good_report("mid.example.org", "m1");
+    report.host.as_mut().unwrap().machine_id = "7777777777777777777777777777777a".into();
+    submit(&mut c, Some(&token), report).await.unwrap();
+    let again = c.enroll(req("7777777777777777777777777777777a")).await;
+    assert!(again.is_ok(), "the same machine, normalised, may enroll again: {again:?}");
+}

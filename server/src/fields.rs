@@ -1,0 +1,108 @@
+//! Rules for the fields every front door shares (the gRPC report and enrollment, and the
+//! Patchman-compatible upload): what a host name, machine id, report id or generation time
+//! must look like, and the error that names the field that broke one.
+
+/// A field that failed validation, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, ValidationError>;
+
+pub fn bad(field: impl Into<String>, message: impl Into<String>) -> ValidationError {
+    ValidationError { field: field.into(), message: message.into() }
+}
+
+pub const MAX_REPORT_ID: usize = 128;
+
+/// A host name: 1 to 253 characters of letters, digits, '-', '_' and '.'; lower-cased.
+pub fn hostname(raw: &str) -> Result<String> {
+    let name = raw.trim().trim_end_matches('.');
+    if name.is_empty() {
+        return Err(bad("host.hostname", "must not be empty"));
+    }
+    if name.len() > 253 {
+        return Err(bad("host.hostname", "is longer than 253 characters"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))) {
+        return Err(bad(
+            "host.hostname",
+            format!("contains {c:?}; only letters, digits, '-', '_' and '.' are allowed"),
+        ));
+    }
+    if name.starts_with('.') || name.contains("..") {
+        return Err(bad("host.hostname", "has an empty label"));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// A machine id (`/etc/machine-id`): 32 hexadecimal digits, lower-cased, or empty when the
+/// host has none.
+pub fn machine_id(raw: &str) -> Result<String> {
+    let id = raw.trim().to_ascii_lowercase();
+    let well_formed = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    if !id.is_empty() && !well_formed {
+        return Err(bad("host.machine_id", "must be 32 hexadecimal digits or empty"));
+    }
+    Ok(id)
+}
+
+/// The client's id of a report: one word of at most `MAX_REPORT_ID` bytes.
+pub fn report_id(raw: String) -> Result<String> {
+    token(named("report_id"), raw, MAX_REPORT_ID)
+}
+
+/// When the host generated the report, clamped to `now_ms`: a host whose clock runs ahead
+/// must not block every later report.
+pub fn generated_at(raw_ms: i64, now_ms: i64) -> Result<i64> {
+    if raw_ms <= 0 {
+        return Err(bad("generated_at_ms", "must be a positive number of milliseconds since 1970"));
+    }
+    Ok(raw_ms.min(now_ms))
+}
+
+/// A required single word: not empty, no whitespace or control characters. `field` names
+/// the field and is only called when there is an error to report.
+pub fn token<F: Fn() -> String>(field: F, raw: String, max: usize) -> Result<String> {
+    if raw.is_empty() {
+        return Err(bad(field(), "must not be empty"));
+    }
+    optional_token(field, raw, max)
+}
+
+/// An optional single word: no whitespace or control characters.
+pub fn optional_token<F: Fn() -> String>(field: F, raw: String, max: usize) -> Result<String> {
+    if raw.len() > max {
+        return Err(bad(field(), format!("is longer than {max} bytes")));
+    }
+    // ASCII fast path: most values are plain words.
+    let clean = if raw.is_ascii() {
+        raw.bytes().all(|b| b > b' ' && b != 0x7f)
+    } else {
+        !raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if !clean {
+        let c = raw.chars().find(|c| c.is_whitespace() || c.is_control()).unwrap_or(' ');
+        return Err(bad(field(), format!("contains {c:?}; no whitespace or control characters are allowed")));
+    }
+    Ok(raw)
+}
+
+/// Free text on one line: no control characters; trimmed.
+pub fn printable(field: &str, raw: String, max: usize) -> Result<String> {
+    if raw.len() > max {
+        return Err(bad(field, format!("is longer than {max} bytes")));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(bad(field, "contains control characters"));
+    }
+    Ok(raw.trim().to_owned())
+}
+
+/// A constant field name.
+pub fn named(name: &'static str) -> impl Fn() -> String {
+    move || name.to_owned()
+}
