@@ -131,7 +131,11 @@ fn block(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> Ex
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::load(cli.config.as_deref())?;
+    let loaded = Config::load(cli.config.as_deref())?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let config = loaded.config;
     let store = store::connect_with(&config.database_url, config.database_max_connections)
         .await
         .with_context(|| format!("while opening {}", redact_url(&config.database_url)))?;

@@ -1,13 +1,16 @@
-//! Server configuration: defaults, then a TOML file, then `PATCHMAN_*` environment variables.
+//! Server configuration: defaults, then a TOML file, then `PATCHMAN_*` environment variables
+//! (`env.rs` holds the rule that maps a variable to a key).
+
+mod env;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything `patchman serve` and the admin commands can be told.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The one address for gRPC and HTTP.
@@ -21,8 +24,6 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Most packages one report may list.
     pub max_packages: usize,
-    /// Hosts that have not reported for this many days are shown as stale.
-    pub stale_after_days: u32,
     /// Most connections to PostgreSQL per server.
     pub database_max_connections: u32,
     /// Background jobs.
@@ -32,7 +33,7 @@ pub struct Config {
 }
 
 /// `[repos]`: how repositories are refreshed.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReposConfig {
     /// How often `patchman serve` refreshes every repository (0: never).
@@ -75,7 +76,7 @@ impl Default for ReposConfig {
 }
 
 /// `[[repos.source]]`: keyring and credentials for the repositories under `url_prefix`.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SourceConfig {
     pub url_prefix: String,
@@ -105,7 +106,7 @@ impl fmt::Debug for SourceConfig {
 }
 
 /// `[jobs]`: background work shared out between the servers of one database.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// How long a server's claim on a running job lasts without renewal; a job whose server
@@ -147,7 +148,6 @@ impl Default for Config {
             enrollment_key: None,
             max_message_bytes: 32 * 1024 * 1024,
             max_packages: 100_000,
-            stale_after_days: 14,
             database_max_connections: 16,
             jobs: JobsConfig::default(),
             repos: ReposConfig::default(),
@@ -163,11 +163,26 @@ impl fmt::Debug for Config {
             .field("enrollment_key", &self.enrollment_key.as_ref().map(|_| "<redacted>"))
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_packages", &self.max_packages)
-            .field("stale_after_days", &self.stale_after_days)
             .field("database_max_connections", &self.database_max_connections)
             .field("jobs", &self.jobs)
             .field("repos", &self.repos)
             .finish()
+    }
+}
+
+/// Where a value came from, for errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(String),
+    Env(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "config file {path}"),
+            Self::Env(name) => write!(f, "environment variable {name}"),
+        }
     }
 }
 
@@ -177,88 +192,57 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("config file {path}: {source}")]
     Parse { path: String, source: toml::de::Error },
-    #[error("environment variable {name}: {message}")]
-    Env { name: &'static str, message: String },
+    /// A value that does not fit its key, and whether it came from the file or a variable.
+    #[error("{origin}: {message}")]
+    Invalid { origin: Origin, message: String },
+}
+
+/// A loaded configuration and what was worth saying about it (unknown variables, old names).
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
 }
 
 impl Config {
     /// Defaults, overlaid with the TOML file when given, overlaid with the environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut config = match file {
+    pub fn load(file: Option<&Path>) -> Result<Loaded, ConfigError> {
+        let file = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-                toml::from_str(&text)
-                    .map_err(|source| ConfigError::Parse { path: path.display().to_string(), source })?
+                Some((path.display().to_string(), text))
             }
-            None => Config::default(),
+            None => None,
         };
-        config.apply_env(|name| std::env::var(name).ok())?;
-        Ok(config)
+        let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Self::from_sources(file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())), vars)
     }
 
-    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        if let Some(v) = var("PATCHMAN_LISTEN") {
-            self.listen = v.parse().map_err(|e| env_err("PATCHMAN_LISTEN", e))?;
-        }
-        if let Some(v) = var("PATCHMAN_DATABASE_URL") {
-            self.database_url = v;
-        }
-        if let Some(v) = var("PATCHMAN_ENROLLMENT_KEY") {
-            self.enrollment_key = Some(v);
-        }
-        if let Some(path) = var("PATCHMAN_ENROLLMENT_KEY_FILE") {
-            let key = std::fs::read_to_string(&path).map_err(|e| env_err("PATCHMAN_ENROLLMENT_KEY_FILE", e))?;
-            self.enrollment_key = Some(key.trim().to_owned());
-        }
-        parse_env(&var, "PATCHMAN_MAX_MESSAGE_BYTES", &mut self.max_message_bytes)?;
-        parse_env(&var, "PATCHMAN_MAX_PACKAGES", &mut self.max_packages)?;
-        parse_env(&var, "PATCHMAN_STALE_AFTER_DAYS", &mut self.stale_after_days)?;
-        parse_env(&var, "PATCHMAN_DATABASE_MAX_CONNECTIONS", &mut self.database_max_connections)?;
-        let jobs = &mut self.jobs;
-        parse_env(&var, "PATCHMAN_JOB_LEASE_SECONDS", &mut jobs.lease_seconds)?;
-        parse_env(&var, "PATCHMAN_PRUNE_INTERVAL_SECONDS", &mut jobs.prune_interval_seconds)?;
-        parse_env(&var, "PATCHMAN_REPORTS_KEPT_PER_HOST", &mut jobs.reports_kept_per_host)?;
-        parse_env(&var, "PATCHMAN_TRANSACTIONS_KEPT_DAYS", &mut jobs.transactions_kept_days)?;
-        parse_env(&var, "PATCHMAN_RECOMPUTE_INTERVAL_SECONDS", &mut jobs.recompute_interval_seconds)?;
-        parse_env(&var, "PATCHMAN_PROBE_INTERVAL_MS", &mut jobs.probe_interval_ms)?;
-        parse_env(&var, "PATCHMAN_PROBE_DURATION_MS", &mut jobs.probe_duration_ms)?;
-        let repos = &mut self.repos;
-        parse_env(&var, "PATCHMAN_REFRESH_INTERVAL_SECONDS", &mut repos.refresh_interval_seconds)?;
-        parse_env(&var, "PATCHMAN_MAX_MIRROR_FAILURES", &mut repos.max_mirror_failures)?;
-        if let Some(v) = var("PATCHMAN_REPOS_PROXY") {
-            repos.proxy = Some(v);
-        }
-        if let Some(v) = var("PATCHMAN_REPOS_KEYRINGS") {
-            repos.keyrings = v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect();
-        }
-        if self.enrollment_key.as_deref().is_some_and(|k| k.trim().len() < 16) {
-            return Err(ConfigError::Env {
-                name: "PATCHMAN_ENROLLMENT_KEY",
-                message: "the enrollment key must be at least 16 characters".to_owned(),
+    /// `file` is (path, text); `vars` the process environment (other variables are ignored).
+    pub fn from_sources(
+        file: Option<(&str, &str)>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Loaded, ConfigError> {
+        let (mut table, origin) = match file {
+            Some((path, text)) => {
+                let table: toml::Table =
+                    toml::from_str(text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })?;
+                (table, Origin::File(path.to_owned()))
+            }
+            None => (toml::Table::new(), Origin::File("(none)".to_owned())),
+        };
+        let mut config: Config = Config::deserialize(table.clone())
+            .map_err(|e| ConfigError::Invalid { origin: origin.clone(), message: e.message().to_owned() })?;
+        let mut key_origin = origin;
+        let warnings = env::overlay(&mut table, &mut config, vars, &mut key_origin)?;
+        if config.enrollment_key.as_deref().is_some_and(|k| k.trim().len() < 16) {
+            return Err(ConfigError::Invalid {
+                origin: key_origin,
+                message: "enrollment_key: must be at least 16 characters".to_owned(),
             });
         }
-        Ok(())
+        Ok(Loaded { config, warnings })
     }
-}
-
-/// Overrides `field` with the parsed value of the variable `name`, if it is set.
-fn parse_env<T: std::str::FromStr>(
-    var: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    field: &mut T,
-) -> Result<(), ConfigError>
-where
-    T::Err: fmt::Display,
-{
-    if let Some(v) = var(name) {
-        *field = v.trim().parse().map_err(|e| env_err(name, e))?;
-    }
-    Ok(())
-}
-
-fn env_err(name: &'static str, err: impl fmt::Display) -> ConfigError {
-    ConfigError::Env { name, message: err.to_string() }
 }
 
 /// Hides the password of a database URL.
@@ -279,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_example_file_parses_and_states_the_defaults() {
-        let path = crate::config::tests::example();
+        let path = example();
         let text = std::fs::read_to_string(&path).unwrap();
         let example: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let defaults = Config::default();
@@ -300,21 +284,16 @@ mod tests {
     }
 
     #[test]
-    fn environment_overrides_file_which_overrides_defaults() {
-        let mut config: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nmax_packages = 5").unwrap();
-        assert_eq!(config.max_packages, 5);
-        assert_eq!(config.database_url, "sqlite://patchman.db");
-        config.apply_env(|name| (name == "PATCHMAN_LISTEN").then(|| "127.0.0.1:7000".to_owned())).unwrap();
-        assert_eq!(config.listen.port(), 7000);
-        assert_eq!(config.max_packages, 5);
-    }
+    fn unknown_keys_and_short_keys_are_refused_and_say_where_they_came_from() {
+        let err = Config::from_sources(Some(("/etc/p.toml", "lisen = \"0.0.0.0:9000\"")), []).err().unwrap();
+        assert!(err.to_string().contains("/etc/p.toml") && err.to_string().contains("lisen"), "{err}");
 
-    #[test]
-    fn unknown_keys_and_short_keys_are_refused() {
-        assert!(toml::from_str::<Config>("lisen = \"0.0.0.0:9000\"").is_err());
-        let mut config = Config::default();
-        let err = config.apply_env(|n| (n == "PATCHMAN_ENROLLMENT_KEY").then(|| "short".to_owned())).unwrap_err();
-        assert!(err.to_string().contains("PATCHMAN_ENROLLMENT_KEY"));
+        let vars = [("PATCHMAN_ENROLLMENT_KEY".to_owned(), "short".to_owned())];
+        let err = Config::from_sources(None, vars).err().unwrap().to_string();
+        assert!(err.contains("environment variable PATCHMAN_ENROLLMENT_KEY"), "{err}");
+
+        let err = Config::from_sources(Some(("/etc/p.toml", "enrollment_key = \"short\"")), []).err().unwrap();
+        assert!(err.to_string().starts_with("config file /etc/p.toml"), "{err}");
     }
 
     #[test]
