@@ -27,7 +27,7 @@ pub async fn enrollment_key(config: &Config, store: &dyn SettingsStore) -> anyho
     Ok(key)
 }
 
-/// The whole application: gRPC services merged with the web routes.
+/// The whole application: the gRPC services, and the web for every other path.
 pub fn app(
     store: Arc<dyn Store>,
     updater: Arc<Updater>,
@@ -39,7 +39,8 @@ pub fn app(
     let grpc = tonic::service::Routes::new(reports)
         .into_axum_router()
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
-    Ok(grpc.merge(web::router(WebState::new(store)?)))
+    // Whatever is not a gRPC service is the web's, including its 404 page.
+    Ok(grpc.fallback_service(web::router(WebState::new(store)?)))
 }
 
 /// The jobs this server runs, from the configuration.

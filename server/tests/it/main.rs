@@ -14,3 +14,4 @@ mod scale_out;
 mod store_suite;
 mod support;
 mod vercmp_cli;
+mod web;

@@ -1,0 +1,11 @@
+//! One file per page. A page handler reads through `WebState`'s store, builds the
+//! template's data and returns `render::page(…)`.
+
+pub mod hosts;
+
+use super::WebError;
+
+/// Any path no page answers.
+pub async fn not_found(uri: axum::http::Uri) -> WebError {
+    WebError::NotFound(format!("there is no page at {}", uri.path()))
+}
