@@ -25,8 +25,6 @@ mod stream;
 mod yum;
 
 #[cfg(test)]
-pub mod test_server;
-#[cfg(test)]
 mod tests;
 
 pub use apt::{AptMirror, AptRelease, DebSource, refresh_apt};

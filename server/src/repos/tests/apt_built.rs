@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use super::fixtures::{GpgKey, KeyringOf as _, build_debs, debian_keyring, fetcher, scan_packages, write_release};
-use crate::repos::test_server::TestServer;
 use crate::repos::{AptMirror, Refreshed, RepoError, Seen, Snapshot, refresh_apt};
+use patchman_testkit::http::FileServer;
 
 const DEBS: &[(&str, &str, &str)] =
     &[("hello-tiny", "1.0-1", "amd64"), ("lib-foo-data", "2:3.4.5~rc1-0+deb12u1", "all"), ("bar", "7", "amd64")];
@@ -38,7 +38,7 @@ impl Repo {
         self.key.detach_sign(&self.dists().join("Release"), &self.dists().join("Release.gpg"));
     }
 
-    fn mirror(&self, server: &TestServer) -> AptMirror {
+    fn mirror(&self, server: &FileServer) -> AptMirror {
         AptMirror::parse(&format!("{}/dists/stable/main/binary-amd64/", server.url())).expect("url")
     }
 }
@@ -65,7 +65,7 @@ fn built() -> Vec<String> {
 #[tokio::test]
 async fn signed_inrelease_and_detached_release_gpg() {
     let repo = Repo::build();
-    let server = TestServer::serve(repo.dir.path());
+    let server = FileServer::start(repo.dir.path());
     let f = fetcher();
     let keyring = repo.key.keyring();
     let m = repo.mirror(&server);
@@ -85,7 +85,7 @@ async fn signed_inrelease_and_detached_release_gpg() {
 
     // No InRelease: Release + Release.gpg.
     std::fs::remove_file(repo.dists().join("InRelease")).expect("rm InRelease");
-    server.reset_log();
+    server.clear_log();
     let snap = changed(refresh_apt(&f, &m, &Seen::default(), Some(&keyring), None).await);
     assert_eq!(nevras(&snap), built());
     let paths: Vec<_> = server.log().into_iter().map(|h| (h.path, h.status)).collect();
@@ -110,7 +110,7 @@ async fn signed_inrelease_and_detached_release_gpg() {
 #[tokio::test]
 async fn keys_outside_the_keyring_are_refused() {
     let repo = Repo::build();
-    let server = TestServer::serve(repo.dir.path());
+    let server = FileServer::start(repo.dir.path());
     let err = refresh_apt(&fetcher(), &repo.mirror(&server), &Seen::default(), Some(&debian_keyring()), None)
         .await
         .unwrap_err();
@@ -142,7 +142,7 @@ async fn stanza_without_version_fails_naming_the_stanza() {
     }
     patchman_testkit::write(&bin.join("Packages"), broken);
     repo.sign();
-    let server = TestServer::serve(repo.dir.path());
+    let server = FileServer::start(repo.dir.path());
     let err = refresh_apt(&fetcher(), &repo.mirror(&server), &Seen::default(), Some(&repo.key.keyring()), None)
         .await
         .unwrap_err();
@@ -160,7 +160,7 @@ async fn flat_repository() {
     write_release(dir.path(), None);
     let key = GpgKey::generate(&dir.path().join("key"), "rsa2048");
     key.clearsign(&dir.path().join("Release"), &dir.path().join("InRelease"));
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let m = AptMirror::parse(&format!("{}/./", server.url())).expect("flat url");
     assert!(matches!(m, AptMirror::Flat { .. }));
     let snap = changed(refresh_apt(&fetcher(), &m, &Seen::default(), Some(&key.keyring()), None).await);
@@ -176,14 +176,14 @@ async fn packages_grown_after_signing_are_refused() {
     let repo = Repo::build();
     build_debs(repo.dir.path(), &[("hello-tiny", "1.2-1", "amd64")]);
     scan_packages(repo.dir.path(), &repo.dists().join("main/binary-amd64"));
-    let server = TestServer::serve(repo.dir.path());
+    let server = FileServer::start(repo.dir.path());
     let bin = repo.dists().join("main/binary-amd64");
     for (keep, gone) in [("Packages.xz", None), ("Packages.gz", Some("Packages.xz")), ("Packages", Some("Packages.gz"))]
     {
         if let Some(gone) = gone {
             std::fs::remove_file(bin.join(gone)).expect("rm");
         }
-        server.reset_log();
+        server.clear_log();
         let err = refresh_apt(&fetcher(), &repo.mirror(&server), &Seen::default(), Some(&repo.key.keyring()), None)
             .await
             .unwrap_err();

@@ -7,8 +7,8 @@ use std::time::Instant;
 use tempfile::TempDir;
 
 use super::fixtures::{apt_list, apt_packages, debian_keyring, fetcher, fetcher_with, xz};
-use crate::repos::test_server::TestServer;
 use crate::repos::{AptMirror, Keyring, Refreshed, RepoError, Seen, Snapshot, refresh_apt};
+use patchman_testkit::http::FileServer;
 
 const UPDATES: &str = "dists/bookworm-updates";
 const PACKAGES: &str = "dists/bookworm-updates/main/binary-amd64/Packages";
@@ -24,18 +24,18 @@ fn updates_mirror() -> (TempDir, Vec<u8>) {
     (dir, plain)
 }
 
-fn mirror(server: &TestServer, suite: &str) -> AptMirror {
+fn mirror(server: &FileServer, suite: &str) -> AptMirror {
     AptMirror::parse(&format!("{}/debian/dists/{suite}/main/binary-amd64", server.url())).expect("mirror url")
 }
 
-fn serve(dir: &Path) -> TestServer {
+fn serve(dir: &Path) -> FileServer {
     // The archive lives under /debian on the server, as on deb.debian.org.
     let root = dir.join("root");
     if !root.exists() {
         std::fs::create_dir_all(&root).expect("root");
         std::os::unix::fs::symlink(dir, root.join("debian")).expect("symlink");
     }
-    TestServer::serve(&root)
+    FileServer::start(&root)
 }
 
 fn changed(r: Refreshed) -> Box<Snapshot> {
@@ -80,7 +80,7 @@ async fn bookworm_updates_verifies_parses_and_is_then_unchanged() {
     assert_eq!(server.hits("/debian/dists/bookworm-updates/main/binary-amd64/Packages.xz"), 1);
 
     // Second time: one conditional request, answered 304, nothing else.
-    server.reset_log();
+    server.clear_log();
     let seen = Seen::after(&Refreshed::Changed(snap.clone()), &Seen::default());
     let again = refresh_apt(&f, &m, &seen, Some(&keyring), None).await.expect("second refresh");
     assert!(matches!(again, Refreshed::Unchanged { .. }), "{again:?}");
@@ -89,7 +89,7 @@ async fn bookworm_updates_verifies_parses_and_is_then_unchanged() {
     assert_eq!((log[0].path.as_str(), log[0].status), ("/debian/dists/bookworm-updates/InRelease", 304));
 
     // Without validators, the InRelease's checksum alone says "unchanged".
-    server.reset_log();
+    server.clear_log();
     let by_sum = Seen { checksum: Some(snap.checksum.clone()), ..Seen::default() };
     assert!(matches!(refresh_apt(&f, &m, &by_sum, Some(&keyring), None).await, Ok(Refreshed::Unchanged { .. })));
     assert_eq!(server.log().len(), 1);

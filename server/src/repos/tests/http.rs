@@ -7,8 +7,8 @@ use patchman_testkit::write;
 use tempfile::TempDir;
 
 use super::fixtures::{fetcher, fetcher_with};
-use crate::repos::test_server::{Mode, TestServer};
 use crate::repos::{RepoAuth, RepoError, Seen, expand_metalink, expand_mirrorlist, refresh_yum};
+use patchman_testkit::http::{FileServer, Mode};
 
 const METALINK: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="Tue, 21 May 2024 10:00:00 GMT"
@@ -40,7 +40,7 @@ async fn mirrorlist_and_metalink_expand_to_baseurls() {
 # comment\nftp://c.example.net/centos/7/os/x86_64\n";
     write(&dir.path().join("mirrorlist"), mirrorlist);
     write(&dir.path().join("metalink"), METALINK);
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let f = fetcher();
     let urls =
         expand_mirrorlist(&f, &format!("{}/mirrorlist?release=7&arch=x86_64&repo=os", server.url()), 10).await.unwrap();
@@ -75,7 +75,7 @@ async fn mirrorlist_and_metalink_expand_to_baseurls() {
 #[tokio::test]
 async fn dead_mirrors_fail_clearly() {
     let dir = TempDir::new().expect("tempdir");
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let f = fetcher_with(|c| c.timeout = Duration::from_millis(500));
     let base = server.url();
 
@@ -108,7 +108,7 @@ async fn dead_mirrors_fail_clearly() {
 async fn redirects_are_followed_up_to_the_limit() {
     let dir = TempDir::new().expect("tempdir");
     write(&dir.path().join("real/mirrorlist"), "http://a.example/os\n");
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     server.redirect("/m1", "/m2");
     server.redirect("/m2", "/real/mirrorlist");
     let f = fetcher_with(|c| c.max_redirects = 2);
@@ -122,7 +122,7 @@ async fn redirects_are_followed_up_to_the_limit() {
 async fn small_files_respect_max_bytes() {
     let dir = TempDir::new().expect("tempdir");
     write(&dir.path().join("repodata/repomd.xml"), "x".repeat(10_000));
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let f = fetcher_with(|c| c.max_bytes = 1000);
     let err = refresh_yum(&f, &server.url(), &Seen::default(), None).await.unwrap_err();
     assert!(matches!(err, RepoError::TooLarge { limit: 1000, .. }), "{err}");
@@ -132,7 +132,7 @@ async fn small_files_respect_max_bytes() {
 async fn credentials_are_sent_and_bad_client_certificates_refused() {
     let dir = TempDir::new().expect("tempdir");
     write(&dir.path().join("mirrorlist"), "http://a.example/os\n");
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let f = fetcher();
     let auth = RepoAuth { basic: Some(("alice".into(), "s3cret".into())), ..RepoAuth::default() };
     let url = format!("{}/mirrorlist", server.url());

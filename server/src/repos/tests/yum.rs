@@ -11,8 +11,8 @@ use tempfile::TempDir;
 
 use super::fixtures::fetcher;
 use crate::repos::checksum::sha256_hex;
-use crate::repos::test_server::TestServer;
 use crate::repos::{ErratumKind, Refreshed, RepoError, Seen, Snapshot, refresh_yum};
+use patchman_testkit::http::FileServer;
 
 const UPDATEINFO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <updates>
@@ -131,7 +131,7 @@ async fn built_repository_end_to_end() {
     write(&dir.path().join("modules.yaml"), MODULES);
     modifyrepo(&repo, &dir.path().join("modules.yaml"), "modules");
 
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let f = fetcher();
     let baseurl = format!("{}/repo/", server.url());
     let snap = match refresh_yum(&f, &baseurl, &Seen::default(), None).await {
@@ -160,7 +160,7 @@ async fn built_repository_end_to_end() {
     assert_eq!(snap.module_defaults, [("nginx".to_owned(), "1.20".to_owned())]);
 
     // Unchanged: one conditional request for repomd.xml, answered 304.
-    server.reset_log();
+    server.clear_log();
     let seen = Seen::after(&Refreshed::Changed(snap.clone()), &Seen::default());
     assert!(matches!(refresh_yum(&f, &baseurl, &seen, None).await, Ok(Refreshed::Unchanged { .. })));
     let log = server.log();
@@ -267,7 +267,7 @@ xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"{n}\">\n"
         gz.len()
     );
     write(&dir.path().join("repodata/repomd.xml"), repomd);
-    let server = TestServer::serve(dir.path());
+    let server = FileServer::start(dir.path());
     let started = Instant::now();
     let snap = match refresh_yum(&fetcher(), &server.url(), &Seen::default(), None).await {
         Ok(Refreshed::Changed(s)) => s,
