@@ -3,6 +3,7 @@
 
 pub mod apt;
 pub mod grpc;
+pub mod host;
 pub mod http;
 pub mod pg;
 pub mod rpm;

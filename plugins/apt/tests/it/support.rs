@@ -46,57 +46,16 @@ pub fn start_server(env: &[(&str, &str)]) -> Server {
     Server::start(&artifact("patchman"), env)
 }
 
-pub fn host_json(server: &Server, hostname: &str) -> Value {
-    serde_json::from_str(&server.admin(&["host", "show", hostname, "--json"])).expect("host show --json")
-}
+pub use patchman_testkit::host::host_json;
 
-/// The host's packages on the server as sorted "name evr arch".
+/// The host's packages on the server as sorted lines.
 pub fn server_packages(host: &Value) -> Vec<String> {
-    let mut v: Vec<String> = host["packages"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| {
-                    format!(
-                        "{} {} {}",
-                        p["name"].as_str().unwrap(),
-                        p["evr"].as_str().unwrap(),
-                        p["arch"].as_str().unwrap()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    patchman_testkit::host::packages(host, &["name", "evr", "arch"])
 }
 
 /// The host's transactions on the server, in order, as "tool: action name old>new; ...".
 pub fn server_transactions(host: &Value) -> Vec<String> {
-    host["transactions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|t| {
-                    let changes: Vec<String> = t["changes"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} {} {}>{}",
-                                c["action"].as_str().unwrap(),
-                                c["name"].as_str().unwrap(),
-                                c["old_version"].as_str().unwrap(),
-                                c["new_version"].as_str().unwrap()
-                            )
-                        })
-                        .collect();
-                    format!("{}: {}", t["tool"].as_str().unwrap(), changes.join("; "))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    patchman_testkit::host::transactions(host, patchman_testkit::host::Changes::AsSent)
 }
 
 /// Polls until `f` returns true; panics with `what` after `timeout`.

@@ -23,48 +23,16 @@ pub fn module_dir(parent: &Path) -> PathBuf {
     dir
 }
 
-pub fn host_json(server: &Server, hostname: &str) -> Value {
-    serde_json::from_str(&server.admin(&["host", "show", hostname, "--json"])).expect("host show --json")
-}
+pub use patchman_testkit::host::host_json;
 
+/// The host's packages on the server as sorted lines.
 pub fn server_packages(host: &Value) -> Vec<String> {
-    let mut v: Vec<String> = host["packages"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|p| {
-                    let f = |k: &str| p[k].as_str().unwrap().to_owned();
-                    format!("{} {} {} {} {}", f("name"), p["epoch"], f("version"), f("release"), f("arch"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    patchman_testkit::host::packages(host, &["name", "epoch", "version", "release", "arch"])
 }
 
-/// "tool: action name old>new; ..." per transaction, changes sorted by name.
+/// The host's transactions on the server, in order, as "tool: action name old>new; ...".
 pub fn server_transactions(host: &Value) -> Vec<String> {
-    host["transactions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|t| {
-                    let mut changes: Vec<String> = t["changes"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|c| {
-                            let f = |k: &str| c[k].as_str().unwrap().to_owned();
-                            format!("{} {} {}>{}", f("action"), f("name"), f("old_version"), f("new_version"))
-                        })
-                        .collect();
-                    changes.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
-                    format!("{}: {}", t["tool"].as_str().unwrap(), changes.join("; "))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    patchman_testkit::host::transactions(host, patchman_testkit::host::Changes::ByName)
 }
 
 #[track_caller]
