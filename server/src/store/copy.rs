@@ -353,8 +353,32 @@ async fn check_tables(db: &Db) -> StoreResult<()> {
                 .await?
         }
     };
-    match names.iter().find(|n| !TABLES.iter().any(|(t, _)| t == n)) {
-        Some(unknown) => Err(StoreError::UnknownTable(unknown.to_string())),
+    if let Some(unknown) = names.iter().find(|n| !TABLES.iter().any(|(t, _)| t == n)) {
+        return Err(StoreError::UnknownTable(unknown.to_string()));
+    }
+    for (table, cols) in TABLES {
+        check_columns(db, table, cols).await?;
+    }
+    Ok(())
+}
+
+/// Refuses a table with columns this module does not know: a new column must be copied, not
+/// silently left behind.
+async fn check_columns(db: &Db, table: &str, cols: &[Column]) -> StoreResult<()> {
+    let names: Vec<String> = match db {
+        Db::Sqlite(p) => sqlx::query_scalar("SELECT name FROM pragma_table_info($1)").bind(table).fetch_all(p).await?,
+        Db::Postgres(p) => {
+            sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1",
+            )
+            .bind(table)
+            .fetch_all(p)
+            .await?
+        }
+    };
+    match names.into_iter().find(|n| !cols.iter().any(|c| c.0 == n)) {
+        Some(column) => Err(StoreError::UnknownColumn { table: table.to_owned(), column }),
         None => Ok(()),
     }
 }

@@ -173,3 +173,30 @@ async fn migrate_applies_every_migration_once() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
     }
 }
+
+/// A column copy-db does not know (a migration added it, copy-db was not taught) stops the
+/// copy before a row is written, naming the table and column, whichever side has it.
+#[tokio::test]
+async fn copy_db_refuses_a_column_it_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("src.db").display());
+    let pg = patchman_testkit::pg::fresh_database("copy_unknown_column");
+    for url in [&sqlite, &pg] {
+        run(Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", url));
+    }
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&sqlite).await.unwrap();
+    sqlx::query("ALTER TABLE hosts ADD COLUMN location TEXT").execute(&mut conn).await.unwrap();
+    let out = patchman(&["copy-db", "--from", &sqlite, "--to", &pg]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("column location of table hosts"), "{out:?}");
+
+    // And a PostgreSQL source with a column of its own.
+    let pg_src = patchman_testkit::pg::fresh_database("copy_unknown_column_src");
+    run(Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", &pg_src));
+    let mut pg_conn = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_src).await.unwrap();
+    sqlx::query("ALTER TABLE repos ADD COLUMN owner_team TEXT").execute(&mut pg_conn).await.unwrap();
+    let fresh = format!("sqlite://{}", dir.path().join("dst.db").display());
+    let out = patchman(&["copy-db", "--from", &pg_src, "--to", &fresh]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("column owner_team of table repos"), "{out:?}");
+}
