@@ -32,10 +32,23 @@ pub enum SendError {
     #[error("cannot reach the server at {url}: {message}")]
     Unreachable { url: String, message: String },
     /// The server answered with an error: retrying the same report will not help unless the
-    /// code is UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED or INTERNAL.
+    /// code is one of `TRANSIENT_CODES`.
     #[error("the server refused: {code:?}: {message}")]
     Refused { code: tonic::Code, message: String },
 }
+
+/// Answers after which the same report is kept in the spool and sent again later: the server
+/// is overloaded, restarting, or failed to store it (nothing was stored). Every other code
+/// (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, …) means this report will never be
+/// accepted as it is.
+pub const TRANSIENT_CODES: &[tonic::Code] = &[
+    tonic::Code::Unavailable,
+    tonic::Code::DeadlineExceeded,
+    tonic::Code::ResourceExhausted,
+    tonic::Code::Internal,
+    tonic::Code::Unknown,
+    tonic::Code::Aborted,
+];
 
 impl SendError {
     /// Whether sending the same thing later may succeed (keep it in the spool).
@@ -43,15 +56,7 @@ impl SendError {
         match self {
             Self::BadUrl { .. } => false,
             Self::Unreachable { .. } => true,
-            Self::Refused { code, .. } => matches!(
-                code,
-                tonic::Code::Unavailable
-                    | tonic::Code::DeadlineExceeded
-                    | tonic::Code::ResourceExhausted
-                    | tonic::Code::Internal
-                    | tonic::Code::Unknown
-                    | tonic::Code::Aborted
-            ),
+            Self::Refused { code, .. } => TRANSIENT_CODES.contains(code),
         }
     }
 }
