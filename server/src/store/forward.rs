@@ -1,10 +1,24 @@
-//! `forward_roles!(Type)`: the role traits other than `IngestStore`, implemented for a dialect
-//! by calling its portable query of the same name (`queries::name`) with the dialect's read
-//! or write connection. Each dialect provides `fn read(&self)`, `fn write(&self)` (its pools)
-//! and `fn known(&self)` (its package cache).
+//! `forward_roles!(Type { db: Database, read: field, write: field, known: field })`: the role
+//! traits other than `IngestStore`, implemented for a dialect by calling its portable query
+//! of the same name (`queries::name`) with the pool it reads from, the pool it writes with, or
+//! the writer and its package cache.
 
 macro_rules! forward_roles {
-    ($store:ty) => {
+    ($store:ty { db: $db:ty, read: $read:ident, write: $write:ident, known: $known:ident }) => {
+        impl $store {
+            fn read(&self) -> &sqlx::Pool<$db> {
+                &self.$read
+            }
+
+            fn write(&self) -> &sqlx::Pool<$db> {
+                &self.$write
+            }
+
+            fn known(&self) -> &$crate::store::KnownPackages {
+                &self.$known
+            }
+        }
+
         $crate::store::forward::forward_roles!(@role $store, SettingsStore {
             read setting(key: &str) -> Option<String>;
             write setting_or_insert(key: &str, value: &str) -> String;

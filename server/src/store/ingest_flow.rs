@@ -23,14 +23,13 @@ pub(crate) struct HostRow {
     pub report_seen: bool,
 }
 
-/// The statements ingest needs, run inside one open transaction.
+/// The statements ingest needs that read the same in every dialect, implemented once by
+/// `portable_ingest::shared_ingest_ops!`.
 #[async_trait]
-pub(crate) trait IngestOps: Send {
+pub(crate) trait SharedIngestOps: Send {
     /// The token's host, locked against concurrent ingests of the same host, and whether it
     /// sent `report_id` before.
     async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>>;
-    /// Stores a transaction record unless the host sent it before.
-    async fn insert_transaction(&mut self, host_id: i64, t: &Transaction, now: i64) -> StoreResult<()>;
     /// Refreshes last-seen; with `applied`, also the generation time and wire digest of the
     /// state the host now has (an unchanged report).
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
@@ -38,14 +37,24 @@ pub(crate) trait IngestOps: Send {
     /// content differs from the one given with the same id (a hash collision), if any.
     async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>>;
     async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>>;
+    async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64>;
+    async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()>;
+    async fn update_host(&mut self, host_id: i64, update: &HostUpdate<'_>) -> StoreResult<()>;
+    async fn insert_report(&mut self, host_id: i64, rep: &PreparedReport, now: i64, row: ReportRow) -> StoreResult<()>;
+}
+
+/// The statements ingest needs, run inside one open transaction: the shared ones, and those
+/// each dialect writes its own way (bulk rows as JSON or arrays, name upserts).
+#[async_trait]
+pub(crate) trait IngestOps: SharedIngestOps {
+    /// Stores a transaction record unless the host sent it before.
+    async fn insert_transaction(&mut self, host_id: i64, t: &Transaction, now: i64) -> StoreResult<()>;
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
     async fn add_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
     /// For each list of URLs, the repository that owns one of them (the lowest id), if any.
     async fn repos_by_urls(&mut self, url_lists: &[&[RepoUrl]]) -> StoreResult<Vec<Option<i64>>>;
-    async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64>;
     /// Adds the URLs no repository owns yet as mirrors of the repository given with each.
     async fn add_mirrors(&mut self, mirrors: &[(i64, &RepoUrl)], now: i64) -> StoreResult<()>;
-    async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()>;
     /// Links exactly these (repo, priority) pairs to the host, keeping `enabled` on links
     /// that stay.
     /// `fresh`: the host has never had any (nothing to delete).
@@ -57,8 +66,17 @@ pub(crate) trait IngestOps: Send {
     /// The ids of these tags, creating the missing ones.
     async fn upsert_tags(&mut self, tags: &[String]) -> StoreResult<Vec<i64>>;
     async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()>;
-    async fn update_host(&mut self, host_id: i64, update: &HostUpdate<'_>) -> StoreResult<()>;
-    async fn insert_report(&mut self, host_id: i64, rep: &PreparedReport, now: i64, row: ReportRow) -> StoreResult<()>;
+}
+
+/// `repos_by_urls`'s answer from (list index, repository id) rows.
+pub(crate) fn owners_by_index(lists: usize, rows: Vec<(i64, i64)>) -> Vec<Option<i64>> {
+    let mut owners = vec![None; lists];
+    for (i, repo_id) in rows {
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| owners.get_mut(i)) {
+            *slot = Some(repo_id);
+        }
+    }
+    owners
 }
 
 /// What `reports` records of a report besides the report itself.

@@ -181,3 +181,73 @@ macro_rules! portable_ingest_queries {
 }
 
 pub(crate) use portable_ingest_queries;
+
+/// `SharedIngestOps` for a dialect's ingest transaction (`Type(Transaction)`), calling that
+/// dialect's expansion of the queries above.
+macro_rules! shared_ingest_ops {
+    ($ops:ty) => {
+        #[async_trait::async_trait]
+        impl crate::store::ingest_flow::SharedIngestOps for $ops {
+            async fn host_by_token(
+                &mut self,
+                token_hash: &crate::auth::TokenHash,
+                report_id: &str,
+            ) -> crate::store::StoreResult<Option<crate::store::ingest_flow::HostRow>> {
+                super::queries::host_by_token(&mut self.0, token_hash, report_id).await
+            }
+
+            async fn touch(
+                &mut self,
+                host_id: i64,
+                now: i64,
+                applied: Option<(i64, Option<&[u8]>)>,
+            ) -> crate::store::StoreResult<()> {
+                super::queries::touch(&mut self.0, host_id, now, applied).await
+            }
+
+            async fn upsert_packages(
+                &mut self,
+                packages: &[crate::store::PackageRow<'_>],
+            ) -> crate::store::StoreResult<Option<i64>> {
+                super::bulk::upsert_packages(&mut self.0, packages).await
+            }
+
+            async fn host_package_ids(&mut self, host_id: i64) -> crate::store::StoreResult<Vec<i64>> {
+                super::queries::package_ids_of_host(&mut self.0, host_id).await
+            }
+
+            async fn create_repo(
+                &mut self,
+                repo: &crate::store::PreparedRepo,
+                arch: &str,
+                now: i64,
+            ) -> crate::store::StoreResult<i64> {
+                super::queries::create_repo(&mut self.0, repo, arch, now).await
+            }
+
+            async fn delete_repo(&mut self, repo_id: i64) -> crate::store::StoreResult<()> {
+                super::queries::delete_repo(&mut self.0, repo_id).await
+            }
+
+            async fn update_host(
+                &mut self,
+                host_id: i64,
+                u: &crate::store::ingest_flow::HostUpdate<'_>,
+            ) -> crate::store::StoreResult<()> {
+                super::queries::update_host(&mut self.0, host_id, u).await
+            }
+
+            async fn insert_report(
+                &mut self,
+                host_id: i64,
+                rep: &crate::store::PreparedReport,
+                now: i64,
+                row: crate::store::ingest_flow::ReportRow,
+            ) -> crate::store::StoreResult<()> {
+                super::queries::insert_report(&mut self.0, host_id, rep, now, row).await
+            }
+        }
+    };
+}
+
+pub(crate) use shared_ingest_ops;

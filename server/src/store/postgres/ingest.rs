@@ -6,11 +6,9 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::queries;
-use crate::auth::TokenHash;
 use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
-use crate::store::ingest_flow::{HostRow, HostUpdate, IngestOps, ReportRow};
-use crate::store::{PackageRow, StoreResult};
-use crate::store::{PreparedRepo, PreparedReport};
+use crate::store::StoreResult;
+use crate::store::ingest_flow::{IngestOps, owners_by_index};
 
 pub(super) struct PgIngest(pub Transaction<'static, Postgres>);
 
@@ -53,12 +51,10 @@ impl NameTable {
     }
 }
 
+crate::store::portable_ingest::shared_ingest_ops!(PgIngest);
+
 #[async_trait]
 impl IngestOps for PgIngest {
-    async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>> {
-        queries::host_by_token(&mut self.0, token_hash, report_id).await
-    }
-
     async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
         let Some(id) = queries::insert_transaction_row(&mut self.0, host_id, t, now).await? else { return Ok(()) };
         let seq: Vec<i64> = (0..t.changes.len() as i64).collect();
@@ -81,18 +77,6 @@ impl IngestOps for PgIngest {
         .execute(&mut *self.0)
         .await?;
         Ok(())
-    }
-
-    async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()> {
-        queries::touch(&mut self.0, host_id, now, applied).await
-    }
-
-    async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>> {
-        super::bulk::upsert_packages(&mut self.0, packages).await
-    }
-
-    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
-        queries::package_ids_of_host(&mut self.0, host_id).await
     }
 
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {
@@ -127,17 +111,7 @@ impl IngestOps for PgIngest {
         .bind(&url)
         .fetch_all(&mut *self.0)
         .await?;
-        let mut owners = vec![None; url_lists.len()];
-        for (i, repo_id) in rows {
-            if let Some(slot) = owners.get_mut(i as usize) {
-                *slot = Some(repo_id);
-            }
-        }
-        Ok(owners)
-    }
-
-    async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64> {
-        queries::create_repo(&mut self.0, repo, arch, now).await
+        Ok(owners_by_index(url_lists.len(), rows))
     }
 
     async fn add_mirrors(&mut self, mirrors: &[(i64, &RepoUrl)], now: i64) -> StoreResult<()> {
@@ -158,10 +132,6 @@ impl IngestOps for PgIngest {
         .execute(&mut *self.0)
         .await?;
         Ok(())
-    }
-
-    async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()> {
-        queries::delete_repo(&mut self.0, repo_id).await
     }
 
     async fn set_host_repos(&mut self, host_id: i64, links: &[(i64, i32)], fresh: bool) -> StoreResult<()> {
@@ -254,13 +224,5 @@ impl IngestOps for PgIngest {
                 .await?;
         }
         Ok(())
-    }
-
-    async fn update_host(&mut self, host_id: i64, u: &HostUpdate<'_>) -> StoreResult<()> {
-        queries::update_host(&mut self.0, host_id, u).await
-    }
-
-    async fn insert_report(&mut self, host_id: i64, rep: &PreparedReport, now: i64, row: ReportRow) -> StoreResult<()> {
-        queries::insert_report(&mut self.0, host_id, rep, now, row).await
     }
 }

@@ -53,21 +53,7 @@ fn retryable(err: &StoreError) -> bool {
     matches!(db.code().as_deref(), Some("40001" | "40P01" | "23505"))
 }
 
-super::forward::forward_roles!(PgStore);
-
-impl PgStore {
-    fn read(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn write(&self) -> &PgPool {
-        &self.pool
-    }
-
-    fn known(&self) -> &KnownPackages {
-        &self.known
-    }
-}
+super::forward::forward_roles!(PgStore { db: sqlx::Postgres, read: pool, write: pool, known: known });
 
 #[async_trait]
 impl IngestStore for PgStore {

@@ -84,21 +84,7 @@ async fn checkpoint_forever(pool: SqlitePool) {
     }
 }
 
-super::forward::forward_roles!(SqliteStore);
-
-impl SqliteStore {
-    fn read(&self) -> &SqlitePool {
-        &self.reader
-    }
-
-    fn write(&self) -> &SqlitePool {
-        &self.writer
-    }
-
-    fn known(&self) -> &KnownPackages {
-        &self.known
-    }
-}
+super::forward::forward_roles!(SqliteStore { db: sqlx::Sqlite, read: reader, write: writer, known: known });
 
 #[async_trait]
 impl IngestStore for SqliteStore {
