@@ -13,6 +13,7 @@ pub mod fields;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;
+pub mod query;
 pub mod refresh;
 pub mod report;
 pub mod repos;

@@ -66,6 +66,7 @@ const TABLES: &[(&str, &[Column])] = &[
             ("bugfix_update_count", Col::Int, false),
             ("unknown_package_count", Col::Int, false),
             ("kernel_reboot_reason", Col::Text, false),
+            ("updates_known", Col::Bool, false),
         ],
     ),
     ("host_tokens", &[("token_hash", Col::Blob, false), ("host_id", Col::Int, false), ("created_at", Col::Int, false)]),

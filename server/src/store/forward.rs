@@ -29,6 +29,13 @@ macro_rules! forward_roles {
             read host_id(hostname: &str) -> Option<i64>;
             read repos() -> Vec<$crate::store::views::RepoView>;
             read os_groups() -> Vec<$crate::store::views::OsGroupView>;
+            read host_list(
+                filter: &$crate::query::HostFilter,
+                sort: &$crate::query::HostSort,
+                page: $crate::query::PageRequest,
+                clock: &$crate::query::Clock
+            ) -> $crate::query::Paged<$crate::store::HostSummary>;
+            read dashboard(clock: &$crate::query::Clock) -> $crate::store::views::Dashboard;
         });
         $crate::store::forward::forward_roles!(@role $store, AdminStore {
             write delete_host(hostname: &str) -> bool;

@@ -81,6 +81,8 @@ pub struct VerdictRecord<'a> {
     /// Digest of the verdict: an unchanged verdict rewrites no rows.
     pub digest: [u8; 16],
     pub verdict: &'a patchman_engine::Verdict,
+    /// Every repository the host uses had been refreshed when the verdict was computed.
+    pub repos_known: bool,
 }
 
 /// What `hosts` keeps of a verdict.
@@ -92,6 +94,7 @@ pub(crate) struct VerdictColumns<'a> {
     pub bugfix: i64,
     pub unknown: i64,
     pub reboot: &'a str,
+    pub known: bool,
 }
 
 /// The result of trying one mirror.

@@ -4,11 +4,13 @@
 
 pub mod copy;
 mod forward;
+mod host_sql;
 mod ingest_flow;
 mod input;
 mod known;
 mod migrations;
 mod portable;
+mod portable_hosts;
 mod portable_ingest;
 mod portable_os_groups;
 mod portable_repos;

@@ -23,7 +23,7 @@ macro_rules! portable_queries {
              (SELECT count(*) FROM host_repos hr WHERE hr.host_id = h.id) AS repo_count, h.reboot_required, \
              h.last_seen_at, h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, \
              h.use_host_repos, h.client_version, h.enrolled_at, h.last_changed_at, h.security_update_count, \
-             h.bugfix_update_count, h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason \
+             h.bugfix_update_count, h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason, h.updates_known \
              FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
              LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
 
@@ -45,6 +45,7 @@ macro_rules! portable_queries {
                 bugfix_updates: row.try_get("bugfix_update_count")?,
                 unknown_packages: row.try_get("unknown_package_count")?,
                 updates_current: !row.try_get::<bool, _>("updates_stale")?,
+                updates_known: row.try_get("updates_known")?,
             })
         }
 

@@ -270,6 +270,7 @@ macro_rules! portable_update_queries {
                         bugfix: v.verdict.updates.len() as i64 - security,
                         unknown: v.verdict.not_in_repos.len() as i64,
                         reboot: v.verdict.reboot.as_deref().unwrap_or(""),
+                        known: v.repos_known,
                     }
                 })
                 .collect();

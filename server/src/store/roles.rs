@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 
-use super::views::{HostDetail, HostSummary, JobView, OsGroupView, RepoView};
+use crate::query::{Clock, HostFilter, HostSort, PageRequest, Paged};
+
+use super::views::{Dashboard, HostDetail, HostSummary, JobView, OsGroupView, RepoView};
 use super::{
     ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt, MirrorState,
     PreparedReport, RefreshTarget, StoreResult, VerdictRecord,
@@ -63,6 +65,16 @@ pub trait HostQueries: Send + Sync + 'static {
     /// Every repository with its mirrors and their state.
     async fn repos(&self) -> StoreResult<Vec<RepoView>>;
     async fn os_groups(&self) -> StoreResult<Vec<OsGroupView>>;
+    /// One page of the hosts `filter` selects, in `sort` order, and how many it selects.
+    async fn host_list(
+        &self,
+        filter: &HostFilter,
+        sort: &HostSort,
+        page: PageRequest,
+        clock: &Clock,
+    ) -> StoreResult<Paged<HostSummary>>;
+    /// What needs attention, in counts.
+    async fn dashboard(&self, clock: &Clock) -> StoreResult<Dashboard>;
 }
 
 /// What administrators change by hand. Each change that can move a verdict marks the hosts

@@ -1,6 +1,7 @@
 //! Read models the store returns to the CLI and the web UI. Times are milliseconds since the
 //! Unix epoch; serialised as RFC 3339 strings.
 
+use crate::query::{Clock, HostStatus};
 use serde::{Serialize, Serializer};
 
 use crate::report::PackageKind;
@@ -26,6 +27,50 @@ pub struct HostSummary {
     pub unknown_packages: i64,
     /// Whether the updates shown were computed from the host's current state.
     pub updates_current: bool,
+    /// Whether every repository the host uses had been refreshed when they were computed.
+    pub updates_known: bool,
+}
+
+impl HostSummary {
+    /// The host's status at `clock`, as `host_sql::status_case` says it in SQL.
+    pub fn status_at(&self, clock: &Clock) -> HostStatus {
+        if self.last_seen_at.is_none_or(|t| t < clock.silent_before()) {
+            HostStatus::Silent
+        } else if !self.updates_current || !self.updates_known {
+            HostStatus::Unknown
+        } else if self.security_updates > 0 {
+            HostStatus::Security
+        } else if self.bugfix_updates > 0 {
+            HostStatus::Bugfix
+        } else {
+            HostStatus::UpToDate
+        }
+    }
+}
+
+/// What needs attention, in counts: each links to the list behind it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Dashboard {
+    pub hosts: i64,
+    /// Hosts per status, every status present (0 when none).
+    pub by_status: Vec<(HostStatus, i64)>,
+    pub with_security: i64,
+    pub reboot_required: i64,
+    pub without_repos: i64,
+    /// Hosts with installed packages no repository of theirs offers, and those packages.
+    pub with_unknown_packages: i64,
+    pub unknown_packages: i64,
+    /// Updates outstanding: (host, installed package, candidate) pairs.
+    pub updates: i64,
+    pub repos: i64,
+    pub repos_unused: i64,
+    /// Enabled repositories never refreshed, or not for longer than the silence threshold.
+    pub repos_not_refreshed: i64,
+    pub repos_past_valid_until: i64,
+    pub mirrors_failing: i64,
+    pub mirrors_disabled: i64,
+    /// OS variants whose group offers no repositories (their hosts use only their own).
+    pub os_variants_without_group_repos: i64,
 }
 
 /// `patchman host show NAME`.

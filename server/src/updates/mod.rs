@@ -145,23 +145,31 @@ fn joined<T>(r: Result<UpdateResult<T>, tokio::task::JoinError>) -> UpdateResult
     r?
 }
 
-async fn evaluate_blocking(inputs: Vec<Prepared>) -> UpdateResult<Vec<(HostWork, Verdict)>> {
+/// One host's verdict, and whether every repository it uses was known when it was computed.
+pub(crate) struct Evaluated {
+    pub work: HostWork,
+    pub verdict: Verdict,
+    pub repos_known: bool,
+}
+
+async fn evaluate_blocking(inputs: Vec<Prepared>) -> UpdateResult<Vec<Evaluated>> {
     Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate)).await?)
 }
 
 /// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
-async fn save(store: &dyn UpdateStore, verdicts: Vec<(HostWork, Verdict)>) -> UpdateResult<Stats> {
+async fn save(store: &dyn UpdateStore, verdicts: Vec<Evaluated>) -> UpdateResult<Stats> {
     let records: Vec<VerdictRecord> = verdicts
         .iter()
-        .map(|(work, verdict)| VerdictRecord {
-            host_id: work.host_id,
-            state_version: work.state_version,
-            digest: digest(verdict),
-            verdict,
+        .map(|e| VerdictRecord {
+            host_id: e.work.host_id,
+            state_version: e.work.state_version,
+            digest: digest(&e.verdict),
+            verdict: &e.verdict,
+            repos_known: e.repos_known,
         })
         .collect();
     let saved = store.save_verdicts(&records, now_ms()).await?;
-    let updates = verdicts.iter().map(|(_, v)| v.updates.len()).sum();
+    let updates = verdicts.iter().map(|e| e.verdict.updates.len()).sum();
     Ok(Stats { hosts: verdicts.len(), saved, updates })
 }
 
@@ -178,7 +186,7 @@ pub(crate) struct Prepared {
 /// Runs the engine (`eval`) over every host, on every core. A host whose evaluation panics is
 /// logged and left out: it keeps no verdict, stays stale and is tried again later, and is never
 /// shown as up to date.
-fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Vec<(HostWork, Verdict)> {
+fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Vec<Evaluated> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
     let chunk = inputs.len().div_ceil(threads).max(1);
     let mut slots: Vec<Vec<Prepared>> = Vec::new();
@@ -198,14 +206,14 @@ fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdi
     })
 }
 
-fn evaluate_one(p: Prepared, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Option<(HostWork, Verdict)> {
+fn evaluate_one(p: Prepared, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Option<Evaluated> {
     let run = std::panic::AssertUnwindSafe(|| eval(&p.input, &p.repos));
     match std::panic::catch_unwind(run) {
         Ok(mut verdict) => {
             if !p.repos_known {
                 verdict.not_in_repos.clear();
             }
-            Some((p.work, verdict))
+            Some(Evaluated { work: p.work, verdict, repos_known: p.repos_known })
         }
         Err(panic) => {
             let why = panic
@@ -277,7 +285,7 @@ mod tests {
         let inputs: Vec<Prepared> =
             (1..=40).map(|id| prepared(id, if id == 17 { "6.1.0-boom" } else { "6.1.0-1" })).collect();
         let verdicts = evaluate_all(inputs, panics_on_one_kernel);
-        let ids: Vec<i64> = verdicts.iter().map(|(w, _)| w.host_id).collect();
+        let ids: Vec<i64> = verdicts.iter().map(|e| e.work.host_id).collect();
         assert_eq!(ids.len(), 39, "{ids:?}");
         assert!(!ids.contains(&17), "the host whose evaluation panicked must stay without a verdict");
     }

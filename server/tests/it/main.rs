@@ -5,6 +5,7 @@ mod bad_reports;
 mod copy_db;
 mod e2e;
 mod enroll;
+mod host_queries;
 mod os_groups;
 mod real_debian;
 mod real_rpm;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::host_queries::{hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention};
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
 use patchman_server::report::{
@@ -53,6 +54,8 @@ stories!(
     repository_contents_are_replaced_as_a_set_difference,
     reports_are_pruned_to_the_newest_of_each_host,
     only_changed_hosts_are_marked_for_recomputation,
+    hosts_are_listed_by_filter,
+    the_dashboard_counts_what_needs_attention,
 );
 
 pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
@@ -328,6 +331,7 @@ async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Sto
                     state_version: *state_version,
                     digest: *digest,
                     verdict,
+                    repos_known: true,
                 })
                 .collect();
             store.save_verdicts(&records, 5_000).await.unwrap()
@@ -370,8 +374,13 @@ async fn repository_contents_are_replaced_as_a_set_difference(store: Arc<dyn Sto
     let fresh = || async {
         let work = store.host_work(&[host_id]).await.unwrap();
         let verdict = patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], reboot: None };
-        let record =
-            VerdictRecord { host_id, state_version: work[0].state_version, digest: [7; 16], verdict: &verdict };
+        let record = VerdictRecord {
+            host_id,
+            state_version: work[0].state_version,
+            digest: [7; 16],
+            verdict: &verdict,
+            repos_known: true,
+        };
         assert_eq!(store.save_verdicts(&[record], 2_000).await.unwrap(), 1);
         assert_eq!(store.stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
     };
@@ -500,6 +509,7 @@ async fn only_changed_hosts_are_marked_for_recomputation(store: Arc<dyn Store>) 
                 state_version: w.state_version,
                 digest: [1; 16],
                 verdict: &empty,
+                repos_known: true,
             })
             .collect();
         store.save_verdicts(&records, 2_000).await.unwrap();

@@ -153,12 +153,14 @@ pub(super) async fn set_host_verdicts(
     let bugfix: Vec<i64> = rows.iter().map(|r| r.bugfix).collect();
     let unknown: Vec<i64> = rows.iter().map(|r| r.unknown).collect();
     let reboot: Vec<&str> = rows.iter().map(|r| r.reboot).collect();
+    let known: Vec<bool> = rows.iter().map(|r| r.known).collect();
     let done = sqlx::query(
         "UPDATE hosts h SET updates_stale = false, updates_computed_at = $8, updates_digest = v.digest, \
          security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
-         kernel_reboot_reason = v.reboot \
-         FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) \
-         AS v(id, sv, digest, security, bugfix, unknown, reboot) WHERE h.id = v.id AND h.state_version = v.sv",
+         kernel_reboot_reason = v.reboot, updates_known = v.known \
+         FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
+         $9::boolean[]) AS v(id, sv, digest, security, bugfix, unknown, reboot, known) \
+         WHERE h.id = v.id AND h.state_version = v.sv",
     )
     .bind(&id)
     .bind(&sv)
@@ -168,6 +170,7 @@ pub(super) async fn set_host_verdicts(
     .bind(&unknown)
     .bind(&reboot)
     .bind(now)
+    .bind(&known)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())

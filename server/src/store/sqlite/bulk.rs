@@ -129,14 +129,15 @@ pub(super) async fn set_host_verdicts(
     }
     let rows: Vec<_> = rows
         .iter()
-        .map(|r| (r.host_id, r.state_version, hex(&r.digest), r.security, r.bugfix, r.unknown, r.reboot))
+        .map(|r| (r.host_id, r.state_version, hex(&r.digest), r.security, r.bugfix, r.unknown, r.reboot, r.known))
         .collect();
     let done = sqlx::query(
         "UPDATE hosts SET updates_stale = 0, updates_computed_at = $2, updates_digest = unhex(v.digest), \
          security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
-         kernel_reboot_reason = v.reboot \
+         kernel_reboot_reason = v.reboot, updates_known = v.known \
          FROM (SELECT j.value->>0 AS id, j.value->>1 AS sv, j.value->>2 AS digest, j.value->>3 AS security, \
-         j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot FROM json_each($1) j) v \
+         j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot, j.value->>7 AS known \
+         FROM json_each($1) j) v \
          WHERE hosts.id = v.id AND hosts.state_version = v.sv",
     )
     .bind(json(&rows))

@@ -1,0 +1,153 @@
+//! Host lists and the dashboard's counts, written once for both dialects (see `portable.rs`):
+//! a `HostFilter` becomes a `WHERE` clause (`host_sql.rs`) over the same join as `SUMMARY`.
+//! Expanded after `portable_queries!` in the same module, it uses its imports and `summary`.
+//!
+//! The dashboard stays cheap as the fleet grows: every per-host count it needs is a column of
+//! `hosts` (written with the verdict), so its host figures are one pass over `hosts`, not over
+//! the installed-package links; the repository and mirror figures are small tables.
+
+macro_rules! portable_host_queries {
+    () => {
+        use crate::store::host_sql::{self, Arg, Built};
+
+        /// Binds every parameter of a built statement, in order.
+        macro_rules! bind_args {
+            ($q:expr, $args:expr) => {{
+                let mut q = $q;
+                for a in $args {
+                    q = match a {
+                        Arg::Text(s) => q.bind(s.clone()),
+                        Arg::Int(i) => q.bind(*i),
+                        Arg::Bool(b) => q.bind(*b),
+                    };
+                }
+                q
+            }};
+        }
+
+        pub(super) async fn host_list(
+            pool: &Pool,
+            filter: &crate::query::HostFilter,
+            sort: &crate::query::HostSort,
+            page: crate::query::PageRequest,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<crate::query::Paged<HostSummary>> {
+            let mut b = Built::default();
+            let cond = host_sql::where_clause(&mut b, filter, clock);
+            let from = "FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
+                 LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
+            let count_sql = format!("SELECT count(*) {from} WHERE {cond}");
+            let total: i64 =
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &b.args).fetch_one(pool).await?;
+            let limit = b.arg(Arg::Int(i64::from(page.per_page)));
+            let offset = b.arg(Arg::Int(page.offset() as i64));
+            let sql = format!(
+                "{SUMMARY} WHERE {cond} ORDER BY {} LIMIT {limit} OFFSET {offset}",
+                host_sql::order_by(sort)
+            );
+            let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<_, _>>()?;
+            let mut tags = tags_of(pool, &ids).await?;
+            let rows = rows
+                .iter()
+                .map(|r| summary(r, tags.remove(&r.try_get::<i64, _>("id")?).unwrap_or_default()))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(crate::query::Paged { total: total as u64, rows })
+        }
+
+        /// Tag names of these hosts.
+        async fn tags_of(pool: &Pool, host_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
+            let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+            if host_ids.is_empty() {
+                return Ok(out);
+            }
+            let mut b = Built::default();
+            let list: Vec<String> = host_ids.iter().map(|id| b.arg(Arg::Int(*id))).collect();
+            let sql = format!(
+                "SELECT ht.host_id, t.name FROM host_tags ht JOIN tags t ON t.id = ht.tag_id \
+                 WHERE ht.host_id IN ({}) ORDER BY t.name",
+                list.join(", ")
+            );
+            let rows: Vec<(i64, String)> =
+                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            for (host, tag) in rows {
+                out.entry(host).or_default().push(tag);
+            }
+            Ok(out)
+        }
+
+        pub(super) async fn dashboard(
+            pool: &Pool,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<crate::store::views::Dashboard> {
+            use crate::query::HostStatus;
+            let mut b = Built::default();
+            let case = host_sql::status_case(&mut b, clock);
+            let yes = b.arg(Arg::Bool(true));
+            let sql = format!(
+                "SELECT {case} AS status, count(*) AS hosts, \
+                 CAST(sum(CASE WHEN h.security_update_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_security, \
+                 CAST(sum(CASE WHEN h.reboot_required = {yes} OR h.kernel_reboot_reason <> '' THEN 1 ELSE 0 END) AS BIGINT) AS reboot, \
+                 CAST(sum(CASE WHEN h.unknown_package_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_unknown, \
+                 CAST(sum(h.security_update_count + h.bugfix_update_count) AS BIGINT) AS updates \
+                 FROM hosts h GROUP BY 1"
+            );
+            let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let mut d = crate::store::views::Dashboard::default();
+            let mut by_status: HashMap<HostStatus, i64> = HashMap::new();
+            for r in &rows {
+                let n: i64 = r.try_get("hosts")?;
+                *by_status.entry(host_sql::status_of(&r.try_get::<String, _>("status")?)).or_default() += n;
+                d.hosts += n;
+                d.with_security += r.try_get::<Option<i64>, _>("with_security")?.unwrap_or(0);
+                d.reboot_required += r.try_get::<Option<i64>, _>("reboot")?.unwrap_or(0);
+                d.with_unknown_packages += r.try_get::<Option<i64>, _>("with_unknown")?.unwrap_or(0);
+                d.updates += r.try_get::<Option<i64>, _>("updates")?.unwrap_or(0);
+            }
+            d.by_status = HostStatus::ALL.iter().map(|s| (*s, by_status.get(s).copied().unwrap_or(0))).collect();
+            d.without_repos = sqlx::query_scalar(
+                "SELECT count(*) FROM hosts h WHERE NOT EXISTS (SELECT 1 FROM host_repos hr WHERE hr.host_id = h.id)",
+            )
+            .fetch_one(pool)
+            .await?;
+            d.unknown_packages = sqlx::query_scalar("SELECT count(DISTINCT package_id) FROM host_unknown_packages")
+                .fetch_one(pool)
+                .await?;
+            let repo_row = sqlx::query(
+                "SELECT count(*) AS repos, \
+                 CAST(sum(CASE WHEN NOT EXISTS (SELECT 1 FROM host_repos hr WHERE hr.repo_id = r.id) \
+                     AND NOT EXISTS (SELECT 1 FROM os_group_repos gr WHERE gr.repo_id = r.id) THEN 1 ELSE 0 END) AS BIGINT) AS unused, \
+                 CAST(sum(CASE WHEN r.enabled = $1 AND (r.refreshed_at IS NULL OR r.refreshed_at < $2) THEN 1 ELSE 0 END) AS BIGINT) AS stale \
+                 FROM repos r",
+            )
+            .bind(true)
+            .bind(clock.silent_before())
+            .fetch_one(pool)
+            .await?;
+            d.repos = repo_row.try_get("repos")?;
+            d.repos_unused = repo_row.try_get::<Option<i64>, _>("unused")?.unwrap_or(0);
+            d.repos_not_refreshed = repo_row.try_get::<Option<i64>, _>("stale")?.unwrap_or(0);
+            let mirror_row = sqlx::query(
+                "SELECT CAST(sum(CASE WHEN enabled = $1 AND fail_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failing, \
+                 CAST(sum(CASE WHEN enabled = $2 THEN 1 ELSE 0 END) AS BIGINT) AS disabled, \
+                 count(DISTINCT CASE WHEN valid_until_passed = $1 THEN repo_id END) AS past_valid_until FROM mirrors",
+            )
+            .bind(true)
+            .bind(false)
+            .fetch_one(pool)
+            .await?;
+            d.mirrors_failing = mirror_row.try_get::<Option<i64>, _>("failing")?.unwrap_or(0);
+            d.mirrors_disabled = mirror_row.try_get::<Option<i64>, _>("disabled")?.unwrap_or(0);
+            d.repos_past_valid_until = mirror_row.try_get("past_valid_until")?;
+            d.os_variants_without_group_repos = sqlx::query_scalar(
+                "SELECT count(*) FROM os_variants v \
+                 WHERE NOT EXISTS (SELECT 1 FROM os_group_repos gr WHERE gr.os_group_id = v.os_group_id)",
+            )
+            .fetch_one(pool)
+            .await?;
+            Ok(d)
+        }
+    };
+}
+
+pub(crate) use portable_host_queries;

@@ -1,0 +1,139 @@
+//! The query layer's host questions, answered by the store (stories run on both backends
+//! from `store_suite`): every filter, the order, the page, each host's status in SQL and in
+//! Rust alike, and the dashboard's counts.
+
+use std::sync::Arc;
+
+use patchman_engine::{Update, UpdateKind, Verdict};
+use patchman_server::ingest::prepare;
+use patchman_server::query::{Clock, HostFilter, HostStatus, PageRequest};
+use patchman_server::store::{HostWork, Store, VerdictRecord};
+
+use crate::store_suite::{base_packages, enroll, pkg, report};
+
+const CLOCK: Clock = Clock { now_ms: 6_000, silent_after_ms: 3_000 };
+
+/// a: security update; b: updates unknown (a repository never refreshed); c: silent;
+/// d: up to date; e: bugfix only. a and c are tagged web, a runs openssl 3.0.7-27.el9.
+async fn fleet(store: &Arc<dyn Store>) {
+    for (name, tags, seen) in [
+        ("a", vec!["web", "prod"], 5_000),
+        ("b", vec!["db"], 5_000),
+        ("c", vec!["web"], 1_000),
+        ("d", vec![], 5_000),
+        ("e", vec![], 5_000),
+    ] {
+        let host = format!("{name}.example.org");
+        let token = enroll(&**store, &host).await;
+        let mut packages = base_packages();
+        if name == "a" {
+            packages.retain(|p| p.package.name != "openssl");
+            packages.push(pkg("openssl", "3.0.7", "27.el9"));
+        }
+        let mut r = report(&host, &format!("{name}1"), 100, packages);
+        r.tags = tags.into_iter().map(str::to_owned).collect();
+        store.ingest(&token, prepare(r), seen).await.unwrap().unwrap();
+    }
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        ids.push(store.host_id(&format!("{name}.example.org")).await.unwrap().unwrap());
+    }
+    let works = store.host_work(&ids).await.unwrap();
+    let update = |w: &HostWork, security: bool| Update {
+        installed: w.package_ids[0],
+        candidate: w.package_ids[1],
+        repo: w.repos[0].0,
+        security,
+        kind: UpdateKind::Package,
+        erratum: None,
+        reason: "newer in the test".into(),
+    };
+    let verdicts: Vec<(Verdict, bool)> = works
+        .iter()
+        .zip(["a", "b", "c", "d", "e"])
+        .map(|(w, name)| {
+            let updates = match name {
+                "a" => vec![update(w, true)],
+                "e" => vec![update(w, false)],
+                _ => Vec::new(),
+            };
+            (Verdict { updates, not_in_repos: Vec::new(), reboot: None }, name != "b")
+        })
+        .collect();
+    let records: Vec<VerdictRecord> = works
+        .iter()
+        .zip(&verdicts)
+        .map(|(w, (v, known))| VerdictRecord {
+            host_id: w.host_id,
+            state_version: w.state_version,
+            digest: [9; 16],
+            verdict: v,
+            repos_known: *known,
+        })
+        .collect();
+    assert_eq!(store.save_verdicts(&records, 5_500).await.unwrap(), 5);
+}
+
+async fn names(store: &Arc<dyn Store>, query: &str) -> (u64, Vec<String>) {
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let (filter, sort, page) = HostFilter::from_pairs(pairs).unwrap_or_else(|e| panic!("{query}: {e}"));
+    let list = store.host_list(&filter, &sort, page, &CLOCK).await.unwrap();
+    let names = list.rows.iter().map(|h| h.hostname.trim_end_matches(".example.org").to_owned()).collect();
+    (list.total, names)
+}
+
+pub(crate) async fn hosts_are_listed_by_filter(store: Arc<dyn Store>) {
+    fleet(&store).await;
+    let all = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&store, "").await, (5, all(&["a", "b", "c", "d", "e"])));
+    assert_eq!(names(&store, "tag=web").await.1, all(&["a", "c"]));
+    assert_eq!(names(&store, "tag=web&tag=prod").await.1, all(&["a"]), "the last value of a key wins");
+    assert_eq!(names(&store, "has_security=true").await.1, all(&["a"]));
+    assert_eq!(names(&store, "has_bugfix=true").await.1, all(&["e"]));
+    assert_eq!(names(&store, "package_name=openssl&package_evr=3.0.7-27").await.1, all(&["a"]));
+    assert_eq!(names(&store, "package_name=openssl&package_evr=3.0.7-2").await.1, all(&[]));
+    assert_eq!(names(&store, "package_name=openssl&package_evr=0:3.0.15").await.1, all(&["b", "c", "d", "e"]));
+    assert_eq!(names(&store, "package_name=zlib1g").await.0, 5);
+    assert_eq!(names(&store, "search=A.EX").await.1, all(&["a"]));
+    assert_eq!(names(&store, "search=%25").await.1, all(&[]), "LIKE wildcards are literal");
+    assert_eq!(names(&store, "reported_before=2000").await.1, all(&["c"]));
+    assert_eq!(names(&store, "has_repos=false").await.0, 0);
+    let first = store.host_list(&HostFilter::default(), &Default::default(), PageRequest::default(), &CLOCK).await;
+    let first = first.unwrap().rows.remove(0);
+    assert_eq!(names(&store, &format!("os_variant={}", first.os_variant)).await.0, 5);
+    assert_eq!(names(&store, &format!("os_group={}", first.os_group)).await.0, 5);
+    assert_eq!(names(&store, "os_variant=Windows").await.0, 0);
+    assert_eq!(names(&store, "arch=x86_64").await.0, 5);
+    assert_eq!(names(&store, "sort=-security").await.1[0], "a");
+    assert_eq!(names(&store, "sort=-bugfix&per_page=1").await, (5, all(&["e"])));
+    assert_eq!(names(&store, "per_page=2&page=3").await, (5, all(&["e"])));
+
+    // Every host has one status, the same in SQL (the filter) and in Rust (`status_at`).
+    for (status, host) in [
+        (HostStatus::Security, "a"),
+        (HostStatus::Unknown, "b"),
+        (HostStatus::Silent, "c"),
+        (HostStatus::UpToDate, "d"),
+        (HostStatus::Bugfix, "e"),
+    ] {
+        let filter = HostFilter { status: Some(status), ..HostFilter::default() };
+        let list = store.host_list(&filter, &Default::default(), PageRequest::default(), &CLOCK).await.unwrap();
+        assert_eq!(list.rows.len(), 1, "{status:?}");
+        assert_eq!(list.rows[0].hostname, format!("{host}.example.org"), "{status:?}");
+        assert_eq!(list.rows[0].status_at(&CLOCK), status);
+    }
+    let tags = &store.host_list(&HostFilter::default(), &Default::default(), PageRequest::default(), &CLOCK).await;
+    assert_eq!(tags.as_ref().unwrap().rows[0].tags, ["prod", "web"]);
+}
+
+pub(crate) async fn the_dashboard_counts_what_needs_attention(store: Arc<dyn Store>) {
+    fleet(&store).await;
+    let d = store.dashboard(&CLOCK).await.unwrap();
+    assert_eq!(d.hosts, 5);
+    assert!(d.by_status.iter().all(|(_, n)| *n == 1), "{:?}", d.by_status);
+    assert_eq!(d.by_status.len(), 5);
+    assert_eq!((d.with_security, d.reboot_required, d.without_repos, d.updates), (1, 0, 0, 2));
+    assert_eq!((d.repos, d.repos_unused, d.repos_not_refreshed), (2, 0, 2));
+    assert_eq!((d.mirrors_failing, d.mirrors_disabled, d.repos_past_valid_until), (0, 0, 0));
+    assert_eq!(d.os_variants_without_group_repos, 1);
+}
