@@ -24,6 +24,8 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Most packages one report may list.
     pub max_packages: usize,
+    /// A host that has not reported for this many days is shown as silent.
+    pub silent_after_days: u32,
     /// Most connections to PostgreSQL per server.
     pub database_max_connections: u32,
     /// Background jobs.
@@ -148,6 +150,7 @@ impl Default for Config {
             enrollment_key: None,
             max_message_bytes: 32 * 1024 * 1024,
             max_packages: 100_000,
+            silent_after_days: 14,
             database_max_connections: 16,
             jobs: JobsConfig::default(),
             repos: ReposConfig::default(),
@@ -163,6 +166,7 @@ impl fmt::Debug for Config {
             .field("enrollment_key", &self.enrollment_key.as_ref().map(|_| "<redacted>"))
             .field("max_message_bytes", &self.max_message_bytes)
             .field("max_packages", &self.max_packages)
+            .field("silent_after_days", &self.silent_after_days)
             .field("database_max_connections", &self.database_max_connections)
             .field("jobs", &self.jobs)
             .field("repos", &self.repos)

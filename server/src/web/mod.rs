@@ -7,6 +7,7 @@
 
 mod assets;
 mod error;
+mod format;
 mod guard;
 mod pages;
 mod render;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use handlebars::Handlebars;
 
+use crate::query::Clock;
 use crate::store::HostQueries;
 
 pub use self::error::WebError;
@@ -27,10 +29,21 @@ pub use self::router::router;
 pub struct WebState {
     store: Arc<dyn HostQueries>,
     templates: Arc<Handlebars<'static>>,
+    silent_after_ms: i64,
 }
 
 impl WebState {
-    pub fn new(store: Arc<dyn HostQueries>) -> anyhow::Result<Self> {
-        Ok(Self { store, templates: Arc::new(templates()?) })
+    /// `silent_after_days`: a host that has not reported for longer is shown as silent.
+    pub fn new(store: Arc<dyn HostQueries>, silent_after_days: u32) -> anyhow::Result<Self> {
+        Ok(Self {
+            store,
+            templates: Arc::new(templates()?),
+            silent_after_ms: i64::from(silent_after_days) * 86_400_000,
+        })
+    }
+
+    /// Now, for the statuses a page shows.
+    fn clock(&self) -> Clock {
+        Clock { now_ms: crate::clock::now_ms(), silent_after_ms: self.silent_after_ms }
     }
 }

@@ -255,7 +255,7 @@ async fn the_web_ui_shares_the_grpc_port() {
     let mut c = crate::support::client(&server).await;
     let token = crate::support::enroll(&mut c, "web01.example.org", "").await;
     crate::support::submit(&mut c, Some(&token), crate::support::good_report("web01.example.org", "r1")).await.unwrap();
-    let page = crate::support::http_get(&server, "/");
+    let page = crate::support::http_get(&server, "/hosts");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.to_ascii_lowercase().contains("content-type: text/html"), "{page}");
     assert!(page.contains("web01.example.org"), "{page}");

@@ -1,74 +1,211 @@
-//! `/`: every host with its state, and the mirrors that are failing.
+//! `/hosts`: the hosts a filter selects (the filter lives in the URL: bookmark it, share
+//! it), sorted and paged on the server; `?format=csv` and `?format=json` download the same
+//! query's rows.
 
-use axum::extract::State;
-use axum::response::Html;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::store::views::format_time;
+use crate::query::{HostFilter, HostStatus, PageRequest};
+use crate::store::HostSummary;
+use crate::web::format::{When, link, when};
+use crate::web::pages::dashboard::status_label;
 use crate::web::{WebError, WebState, render};
 
 #[derive(Serialize)]
-struct HostRow {
+struct Row {
     hostname: String,
+    href: String,
+    os_variant: String,
+    kernel: String,
+    security: i64,
+    bugfix: i64,
+    reboot: bool,
+    tags: Vec<String>,
+    last_seen: When,
+    status: &'static str,
+    status_label: &'static str,
+}
+
+#[derive(Serialize)]
+struct Option_ {
+    value: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Page {
+    total: u64,
+    rows: Vec<Row>,
+    /// The filter's fields as the form shows them.
+    search: String,
+    tag: String,
     os_variant: String,
     arch: String,
-    kernel: String,
-    package_count: i64,
-    repo_count: i64,
+    package_name: String,
+    package_evr: String,
+    statuses: Vec<Option_>,
+    /// Links: previous and next page ("" when there is none), downloads.
+    prev: String,
+    next: String,
+    page: u32,
+    pages: u64,
+    csv: String,
+    json: String,
+    filtered: bool,
+}
+
+pub async fn page(
+    State(state): State<WebState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let (filter, sort, page) = HostFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let format = pairs.iter().rev().find(|(k, _)| k == "format").map(|(_, v)| v.as_str()).unwrap_or("html");
+    let clock = state.clock();
+    let download = format != "html";
+    // A download is the whole selection, not one page of it.
+    let slice = if download { PageRequest { page: 1, per_page: u32::MAX } } else { page };
+    let list = state.store.host_list(&filter, &sort, slice, &clock).await?;
+    match format {
+        "json" => return Ok(json(&list.rows, &clock)),
+        "csv" => return Ok(csv(&list.rows, &clock)),
+        "html" => {}
+        other => return Err(WebError::BadRequest(format!("format: {other:?} is not html, csv or json"))),
+    }
+    let mut pairs_out = filter.to_pairs();
+    if sort != Default::default() {
+        let s = if sort.descending { format!("-{}", sort.key.as_str()) } else { sort.key.as_str().to_owned() };
+        pairs_out.push(("sort", s));
+    }
+    let page_link = |n: u32| {
+        let mut p = pairs_out.clone();
+        p.push(("page", n.to_string()));
+        if page.per_page != PageRequest::default().per_page {
+            p.push(("per_page", page.per_page.to_string()));
+        }
+        link("/hosts", &p)
+    };
+    let pages = list.total.div_ceil(u64::from(page.per_page)).max(1);
+    let with_format = |f: &str| {
+        let mut p = pairs_out.clone();
+        p.push(("format", f.to_owned()));
+        link("/hosts", &p)
+    };
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let data = Page {
+        total: list.total,
+        search: text(&filter.search),
+        tag: text(&filter.tag),
+        os_variant: text(&filter.os_variant),
+        arch: text(&filter.arch),
+        package_name: text(&filter.package_name),
+        package_evr: text(&filter.package_evr),
+        statuses: HostStatus::ALL
+            .iter()
+            .map(|s| Option_ { value: s.as_str(), label: status_label(*s), selected: filter.status == Some(*s) })
+            .collect(),
+        prev: if page.page > 1 { page_link(page.page - 1) } else { String::new() },
+        next: if u64::from(page.page) < pages { page_link(page.page + 1) } else { String::new() },
+        page: page.page,
+        pages,
+        csv: with_format("csv"),
+        json: with_format("json"),
+        filtered: filter != HostFilter::default(),
+        rows: list.rows.iter().map(|h| row(h, &clock)).collect(),
+    };
+    Ok(render::page(&state, "hosts", &data)?.into_response())
+}
+
+fn row(h: &HostSummary, clock: &crate::query::Clock) -> Row {
+    let status = h.status_at(clock);
+    Row {
+        hostname: h.hostname.clone(),
+        href: format!("/hosts/{}", h.hostname),
+        os_variant: h.os_variant.clone(),
+        kernel: h.kernel.clone(),
+        security: h.security_updates,
+        bugfix: h.bugfix_updates,
+        reboot: h.reboot_required,
+        tags: h.tags.clone(),
+        last_seen: when(h.last_seen_at, clock.now_ms),
+        status: status.as_str(),
+        status_label: status_label(status),
+    }
+}
+
+/// The rows a download carries, the same in CSV and JSON.
+#[derive(Serialize)]
+struct Export<'a> {
+    hostname: &'a str,
+    status: &'static str,
+    os_variant: &'a str,
+    arch: &'a str,
+    kernel: &'a str,
+    security_updates: i64,
+    bugfix_updates: i64,
     reboot_required: bool,
     tags: String,
     last_seen: String,
 }
 
-/// A mirror that failed its last refreshes, or was disabled after too many.
-#[derive(Serialize)]
-struct MirrorRow {
-    repo: String,
-    url: String,
-    disabled: bool,
-    fail_count: i64,
-    last_error: String,
+fn export<'a>(h: &'a HostSummary, clock: &crate::query::Clock) -> Export<'a> {
+    Export {
+        hostname: &h.hostname,
+        status: h.status_at(clock).as_str(),
+        os_variant: &h.os_variant,
+        arch: &h.arch,
+        kernel: &h.kernel,
+        security_updates: h.security_updates,
+        bugfix_updates: h.bugfix_updates,
+        reboot_required: h.reboot_required,
+        tags: h.tags.join(" "),
+        last_seen: h.last_seen_at.map(crate::store::views::format_time).unwrap_or_default(),
+    }
 }
 
-#[derive(Serialize)]
-struct HostsPage {
-    count: usize,
-    hosts: Vec<HostRow>,
-    failing_mirrors: Vec<MirrorRow>,
+fn json(rows: &[HostSummary], clock: &crate::query::Clock) -> Response {
+    let rows: Vec<Export> = rows.iter().map(|h| export(h, clock)).collect();
+    let body = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".to_owned());
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebError> {
-    let (hosts, repos) = tokio::try_join!(state.store.hosts(), state.store.repos())?;
-    let failing_mirrors = repos
-        .into_iter()
-        .flat_map(|r| {
-            let repo = r.name;
-            r.mirrors.into_iter().filter(|m| !m.enabled || m.fail_count > 0).map(move |m| MirrorRow {
-                repo: repo.clone(),
-                url: m.url,
-                disabled: !m.enabled,
-                fail_count: m.fail_count,
-                last_error: m.last_error,
-            })
-        })
-        .collect();
-    let page = HostsPage {
-        failing_mirrors,
-        count: hosts.len(),
-        hosts: hosts
-            .into_iter()
-            .map(|h| HostRow {
-                last_seen: h.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned()),
-                tags: h.tags.join(", "),
-                hostname: h.hostname,
-                os_variant: h.os_variant,
-                arch: h.arch,
-                kernel: h.kernel,
-                package_count: h.package_count,
-                repo_count: h.repo_count,
-                reboot_required: h.reboot_required,
-            })
-            .collect(),
-    };
-    render::page(&state, "hosts", &page)
+fn csv(rows: &[HostSummary], clock: &crate::query::Clock) -> Response {
+    let mut out = String::from(
+        "hostname,status,os_variant,arch,kernel,security_updates,bugfix_updates,reboot_required,tags,last_seen\r\n",
+    );
+    for h in rows {
+        let e = export(h, clock);
+        let cells = [
+            e.hostname.to_owned(),
+            e.status.to_owned(),
+            e.os_variant.to_owned(),
+            e.arch.to_owned(),
+            e.kernel.to_owned(),
+            e.security_updates.to_string(),
+            e.bugfix_updates.to_string(),
+            e.reboot_required.to_string(),
+            e.tags,
+            e.last_seen,
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"hosts.csv\""),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+/// RFC 4180 quoting; a leading formula character is neutralised for spreadsheets.
+fn csv_cell(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_owned() };
+    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
 }

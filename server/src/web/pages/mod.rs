@@ -1,6 +1,8 @@
 //! One file per page. A page handler reads through `WebState`'s store, builds the
 //! template's data and returns `render::page(…)`.
 
+pub mod dashboard;
+pub mod host;
 pub mod hosts;
 
 use super::WebError;

@@ -1,0 +1,92 @@
+//! `/hosts/NAME`: one host: its state, its updates split into security and bugfix (each with
+//! why), its packages (those found in no repository marked), repositories, reports and
+//! transactions.
+
+use axum::extract::{Path, State};
+use axum::response::Html;
+use serde::Serialize;
+
+use crate::store::views::{HostRepoView, ReportView, TransactionView, UpdateView};
+use crate::web::format::{When, when};
+use crate::web::pages::dashboard::status_label;
+use crate::web::{WebError, WebState, render};
+
+#[derive(Serialize)]
+struct Package {
+    name: String,
+    evr: String,
+    arch: String,
+    in_no_repo: bool,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    hostname: &'a str,
+    status: &'static str,
+    status_label: &'static str,
+    os: &'a str,
+    os_variant: &'a str,
+    kernel: &'a str,
+    arch: &'a str,
+    domain: &'a str,
+    reboot_required: bool,
+    reboot_reason: &'a str,
+    tags: &'a [String],
+    use_host_repos: bool,
+    client_version: &'a str,
+    last_seen: When,
+    enrolled: When,
+    updates_current: bool,
+    security: Vec<&'a UpdateView>,
+    bugfix: Vec<&'a UpdateView>,
+    packages: Vec<Package>,
+    not_in_repos: usize,
+    repos: &'a [HostRepoView],
+    reports: &'a [ReportView],
+    transactions: &'a [TransactionView],
+}
+
+pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -> Result<Html<String>, WebError> {
+    let name = hostname.to_ascii_lowercase();
+    let host = state.store.host(&name).await?.ok_or_else(|| WebError::NotFound(format!("no host named {name}")))?;
+    let clock = state.clock();
+    let s = &host.summary;
+    let status = s.status_at(&clock);
+    let unknown: std::collections::HashSet<&str> = host.packages_not_in_repos.iter().map(String::as_str).collect();
+    let packages = host
+        .packages
+        .iter()
+        .map(|p| Package {
+            in_no_repo: unknown.contains(format!("{} {} {}", p.name, p.evr, p.arch).as_str()),
+            name: p.name.clone(),
+            evr: p.evr.clone(),
+            arch: p.arch.clone(),
+        })
+        .collect();
+    let page = Page {
+        hostname: &s.hostname,
+        status: status.as_str(),
+        status_label: status_label(status),
+        os: if host.os_pretty_name.is_empty() { &s.os_variant } else { &host.os_pretty_name },
+        os_variant: &s.os_variant,
+        kernel: &s.kernel,
+        arch: &s.arch,
+        domain: &s.domain,
+        reboot_required: s.reboot_required,
+        reboot_reason: &host.reboot_reason,
+        tags: &s.tags,
+        use_host_repos: host.use_host_repos,
+        client_version: &host.client_version,
+        last_seen: when(s.last_seen_at, clock.now_ms),
+        enrolled: when(Some(host.enrolled_at), clock.now_ms),
+        updates_current: s.updates_current && s.updates_known,
+        security: host.updates.iter().filter(|u| u.security).collect(),
+        bugfix: host.updates.iter().filter(|u| !u.security).collect(),
+        packages,
+        not_in_repos: host.packages_not_in_repos.len(),
+        repos: &host.repos,
+        reports: &host.reports,
+        transactions: &host.transactions,
+    };
+    render::page(&state, "host", &page)
+}
