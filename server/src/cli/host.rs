@@ -5,17 +5,22 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 
-use crate::store::Store;
+use crate::query::{Clock, HostFilter, PageRequest};
 use crate::store::views::format_time;
+use crate::store::{HostSummary, Store};
 use crate::updates::Updater;
 
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
-    /// List hosts.
+    /// List hosts: all, or those the filters select (the web UI's host filters, e.g.
+    /// `--filter tag=web --filter status=security --filter package_name=openssl`).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// KEY=VALUE, as in the web UI's `/hosts?KEY=VALUE` (repeatable; all must hold).
+        #[arg(long = "filter", value_name = "KEY=VALUE")]
+        filters: Vec<String>,
     },
     /// Show one host: packages, repositories, modules, reports, transactions.
     Show {
@@ -35,10 +40,11 @@ pub enum HostCommand {
     },
 }
 
-pub async fn run(command: HostCommand, store: Arc<dyn Store>) -> anyhow::Result<ExitCode> {
+pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<ExitCode> {
     match command {
-        HostCommand::List { json } => {
-            let hosts = store.hosts().await?;
+        HostCommand::List { json, filters } => {
+            let hosts =
+                if filters.is_empty() { store.hosts().await? } else { filtered(&*store, &filters, &clock).await? };
             if json {
                 println!("{}", serde_json::to_string_pretty(&hosts)?);
             } else {
@@ -107,5 +113,25 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>) -> anyhow::Result<
             println!("host {name} uses {using}; {} hosts recomputed", stats.hosts);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Every host the `KEY=VALUE` filters select, in host-name order.
+async fn filtered(store: &dyn Store, filters: &[String], clock: &Clock) -> anyhow::Result<Vec<HostSummary>> {
+    let pairs = filters
+        .iter()
+        .map(|f| f.split_once('=').ok_or_else(|| anyhow::anyhow!("--filter {f:?}: expected KEY=VALUE")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (filter, sort, _) = HostFilter::from_pairs(pairs).map_err(|e| anyhow::anyhow!("--filter {e}"))?;
+    let mut out = Vec::new();
+    let mut page = PageRequest { page: 1, per_page: PageRequest::MAX_PER_PAGE };
+    loop {
+        let list = store.host_list(&filter, &sort, page, clock).await?;
+        let done = list.rows.len() < page.per_page as usize;
+        out.extend(list.rows);
+        if done {
+            return Ok(out);
+        }
+        page.page += 1;
     }
 }

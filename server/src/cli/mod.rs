@@ -149,7 +149,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", crate::serve::enrollment_key(&config, &*store).await?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Host { command } => host::run(command, store).await,
+        Command::Host { command } => {
+            let clock = crate::query::Clock {
+                now_ms: crate::clock::now_ms(),
+                silent_after_ms: i64::from(config.silent_after_days) * 86_400_000,
+            };
+            host::run(command, store, clock).await
+        }
         Command::OsGroup { command } => os_group::run(command, store).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
         Command::Repo { command } => repo::run(command, store).await,

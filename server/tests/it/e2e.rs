@@ -260,3 +260,23 @@ async fn the_web_ui_shares_the_grpc_port() {
     assert!(page.to_ascii_lowercase().contains("content-type: text/html"), "{page}");
     assert!(page.contains("web01.example.org"), "{page}");
 }
+
+/// `patchman host list --filter` asks the web UI's host question, through the same query layer.
+#[tokio::test]
+async fn host_list_takes_the_web_uis_filters() {
+    let server = start_server(&[]);
+    let mut c = crate::support::client(&server).await;
+    for (name, tag) in [("web01.example.org", "web"), ("db01.example.org", "db")] {
+        let token = crate::support::enroll(&mut c, name, "").await;
+        let mut report = crate::support::good_report(name, "r1");
+        report.tags = vec![tag.into()];
+        crate::support::submit(&mut c, Some(&token), report).await.unwrap();
+    }
+    let listed = server.admin(&["host", "list", "--filter", "tag=db"]);
+    assert!(listed.contains("db01.example.org") && !listed.contains("web01"), "{listed}");
+    let json = server.admin(&["host", "list", "--json", "--filter", "search=web", "--filter", "status=unknown"]);
+    let hosts: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(hosts.as_array().map(Vec::len), Some(1), "{json}");
+    let out = server.admin_output(&["host", "list", "--filter", "status=fine"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("status"), "{out:?}");
+}

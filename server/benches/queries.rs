@@ -1,0 +1,125 @@
+//! Read-side benchmark: the questions the web UI asks, answered by the store over a fleet of
+//! 10,000 hosts (the engine benchmark's world: ~1,200 packages per host over 20 OS
+//! variants, updates computed by the server's updater). Prints the median and p99 server
+//! time of the dashboard, a filtered host list, a host's detail and "which hosts have
+//! package X".
+//!
+//! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…]
+
+mod world;
+
+use std::time::Instant;
+
+use patchman_server::auth::TokenHash;
+use patchman_server::query::{Clock, HostFilter, PageRequest};
+use patchman_server::store::Enrollment;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (mut hosts, mut scale, mut url) = (10_000usize, 1.2f64, "sqlite".to_owned());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
+            "--scale" => scale = args.next().and_then(|v| v.parse().ok()).expect("--scale S"),
+            "--store" => url = args.next().expect("--store URL"),
+            _ => {}
+        }
+    }
+    let world = world::world(20, hosts, scale, 7);
+    let installed: usize = world.hosts.iter().map(|h| h.1.len()).sum();
+    println!("world: {hosts} hosts, {installed} installed-package links");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(run(&world, &url));
+}
+
+async fn run(world: &world::World, url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = if url == "sqlite" { format!("sqlite://{}", dir.path().join("q.db").display()) } else { url.to_owned() };
+    let store = patchman_server::store::connect(&url).await.expect("open the store");
+    let t = Instant::now();
+    for h in 0..world.hosts.len() {
+        let name = world::stored::hostname(h);
+        let token = TokenHash::of(&name);
+        store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
+        let mut report = world::stored::report(world, h);
+        report.tags = vec![if h % 3 == 0 { "web".into() } else { "db".into() }];
+        store.ingest(&token, patchman_server::ingest::prepare(report), now()).await.unwrap().unwrap();
+    }
+    for r in &store.repos().await.unwrap() {
+        let url = &r.mirrors[0].url;
+        let (v, n) = (0..world.variants.len())
+            .flat_map(|v| (0..3).map(move |n| (v, n)))
+            .find(|(v, n)| world::stored::repo_url(*v, *n) == *url)
+            .expect("a repository of the world");
+        store.replace_repo_contents(r.id, &world::stored::contents(world, v, n), now()).await.unwrap();
+    }
+    let stats = patchman_server::updates::Updater::new(store.clone()).recompute_all().await.unwrap();
+    println!(
+        "store {}: fleet stored and {} updates computed in {:.1} s",
+        url.split(':').next().unwrap(),
+        stats.updates,
+        t.elapsed().as_secs_f64()
+    );
+    let clock = Clock { now_ms: now(), silent_after_ms: 14 * 86_400_000 };
+    let some_package = world.hosts[0].1[world.hosts[0].1.len() / 2].name.to_string();
+    let names: Vec<String> = (0..200).map(|i| world::stored::hostname(i * 37 % world.hosts.len())).collect();
+
+    measure("dashboard", 200, |_| {
+        let store = store.clone();
+        async move {
+            store.dashboard(&clock).await.unwrap();
+        }
+    })
+    .await;
+    measure("host list, tag=web & has_security, sorted by security, page 2 of 100", 200, |_| {
+        let store = store.clone();
+        async move {
+            let (f, s, p) = HostFilter::from_pairs([
+                ("tag", "web"),
+                ("has_security", "true"),
+                ("sort", "-security"),
+                ("page", "2"),
+            ])
+            .unwrap();
+            store.host_list(&f, &s, p, &clock).await.unwrap();
+        }
+    })
+    .await;
+    measure("host detail", 200, |i| {
+        let store = store.clone();
+        let name = names[i].clone();
+        async move {
+            store.host(&name).await.unwrap().unwrap();
+        }
+    })
+    .await;
+    measure(&format!("hosts having package {some_package} (first page and count)"), 200, |_| {
+        let store = store.clone();
+        let pkg = some_package.clone();
+        async move {
+            let f = HostFilter { package_name: Some(pkg), ..HostFilter::default() };
+            store.host_list(&f, &Default::default(), PageRequest::default(), &clock).await.unwrap();
+        }
+    })
+    .await;
+}
+
+async fn measure<F, Fut>(what: &str, n: usize, mut f: F)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    f(0).await; // warm
+    let mut ms = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        f(i).await;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(f64::total_cmp);
+    println!("{what}: median {:.2} ms, p99 {:.2} ms", ms[n / 2], ms[n * 99 / 100]);
+}
+
+fn now() -> i64 {
+    patchman_server::clock::now_ms()
+}
