@@ -6,6 +6,8 @@
 //!
 //! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…]
 
+// Shared with the engine benchmark, which uses the in-memory half this one does not.
+#[allow(dead_code)]
 mod world;
 
 use std::time::Instant;
