@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
-use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, RefreshRepos, SchedulerConfig};
+use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SchedulerConfig};
 use crate::store::{SettingsStore, Store};
 use crate::updates::Updater;
 use crate::web::{self, WebState};
@@ -63,6 +63,13 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
             refresher: crate::refresh::Refresher::new(store.clone(), &config.repos)?,
             updater: updater.clone(),
         }));
+        if config.repos.new_repo_interval_seconds > 0 {
+            jobs.push(Arc::new(RefreshNewRepos {
+                interval: Duration::from_secs(config.repos.new_repo_interval_seconds),
+                refresher: crate::refresh::Refresher::new(store.clone(), &config.repos)?,
+                updater: updater.clone(),
+            }));
+        }
     }
     if j.probe_interval_ms > 0 {
         jobs.push(Arc::new(Probe {

@@ -40,6 +40,10 @@ pub struct Config {
 pub struct ReposConfig {
     /// How often `patchman serve` refreshes every repository (0: never).
     pub refresh_interval_seconds: u64,
+    /// How often it looks for repositories never refreshed yet (first named by a report) and
+    /// refreshes them (0: they wait for the next full refresh). Only with the background
+    /// refresh on.
+    pub new_repo_interval_seconds: u64,
     /// A mirror failing this many times in a row is disabled (0: never).
     pub max_mirror_failures: i64,
     /// Most mirrors taken from one mirrorlist or metalink.
@@ -64,6 +68,7 @@ impl Default for ReposConfig {
     fn default() -> Self {
         Self {
             refresh_interval_seconds: 4 * 3_600,
+            new_repo_interval_seconds: 60,
             max_mirror_failures: 20,
             mirrors_per_list: 5,
             timeout_seconds: 60,

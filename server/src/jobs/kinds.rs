@@ -82,6 +82,42 @@ impl Job for RecomputeStale {
     }
 }
 
+/// Refreshes the repositories that were never refreshed (first named by a report), soon
+/// after they appear, so that their hosts' updates become known within minutes instead of
+/// at the next full refresh.
+pub struct RefreshNewRepos {
+    pub interval: Duration,
+    pub refresher: crate::refresh::Refresher,
+    pub updater: std::sync::Arc<crate::updates::Updater>,
+}
+
+#[async_trait]
+impl Job for RefreshNewRepos {
+    fn name(&self) -> &'static str {
+        "refresh-new-repos"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, _store: &dyn JobStore) -> anyhow::Result<()> {
+        let summary = self.refresher.run_new(&crate::refresh::Progress::Log).await?;
+        if summary.repos > 0 {
+            tracing::info!(
+                repos = summary.repos,
+                changed = summary.changed,
+                failed = summary.failed.len(),
+                "refreshed new repositories"
+            );
+        }
+        if summary.changed > 0 || summary.merged > 0 {
+            self.updater.notify();
+        }
+        Ok(())
+    }
+}
+
 /// Refreshes every repository, then lets the updater recompute the hosts of changed ones.
 pub struct RefreshRepos {
     pub interval: Duration,

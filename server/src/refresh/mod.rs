@@ -117,6 +117,26 @@ impl Refresher {
     /// Refreshes every enabled repository (or one); `force` fetches everything again.
     pub async fn run(&self, only: Option<i64>, force: bool, progress: &Progress) -> Result<Summary, RefreshError> {
         let targets = self.store.refresh_targets(only).await?;
+        self.refresh_all(targets, force, progress).await
+    }
+
+    /// Refreshes the enabled repositories no refresh ever succeeded for: those a report
+    /// named first, whose hosts' updates are unknown until then.
+    pub async fn run_new(&self, progress: &Progress) -> Result<Summary, RefreshError> {
+        let mut targets = self.store.refresh_targets(None).await?;
+        targets.retain(|t| !t.refreshed);
+        if targets.is_empty() {
+            return Ok(Summary::default());
+        }
+        self.refresh_all(targets, false, progress).await
+    }
+
+    async fn refresh_all(
+        &self,
+        targets: Vec<RefreshTarget>,
+        force: bool,
+        progress: &Progress,
+    ) -> Result<Summary, RefreshError> {
         progress.start(targets.len());
         let mut summary = Summary { repos: targets.len(), ..Summary::default() };
         for t in &targets {

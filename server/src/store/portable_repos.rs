@@ -58,8 +58,9 @@ macro_rules! portable_repo_queries {
         /// Enabled repositories (or one) with their mirrors, best first: enabled before disabled,
         /// fewest failures first.
         pub(super) async fn refresh_targets(pool: &Pool, only: Option<i64>) -> StoreResult<Vec<crate::store::RefreshTarget>> {
-            let repos: Vec<(i64, i64, String, String)> = sqlx::query_as(
-                "SELECT id, kind, name, repo_key FROM repos WHERE enabled = $1 AND ($2 IS NULL OR id = $2) ORDER BY id",
+            let repos: Vec<(i64, i64, String, String, Option<i64>)> = sqlx::query_as(
+                "SELECT id, kind, name, repo_key, refreshed_at FROM repos WHERE enabled = $1 AND ($2 IS NULL OR id = $2) \
+                 ORDER BY id",
             )
             .bind(true)
             .bind(only)
@@ -88,13 +89,14 @@ macro_rules! portable_repo_queries {
             }
             repos
                 .into_iter()
-                .map(|(id, k, name, key)| {
+                .map(|(id, k, name, key, refreshed_at)| {
                     Ok(crate::store::RefreshTarget {
                         repo_id: id,
                         kind: kind(k)?,
                         name,
                         repo_key: key,
                         mirrors: by_repo.remove(&id).unwrap_or_default(),
+                        refreshed: refreshed_at.is_some(),
                     })
                 })
                 .collect()

@@ -65,6 +65,8 @@ pub struct RefreshTarget {
     pub name: String,
     pub repo_key: String,
     pub mirrors: Vec<MirrorState>,
+    /// Whether any refresh of it ever succeeded.
+    pub refreshed: bool,
 }
 
 /// A mirror and what its last good refresh saw.

@@ -407,3 +407,37 @@ async fn repository_credentials_are_used_and_never_shown() {
         }
     }
 }
+
+/// A repository a report names first is refreshed within seconds by the background job
+/// (not at the next full refresh), and its host's updates become known.
+#[tokio::test]
+async fn a_new_repository_is_refreshed_promptly_and_its_hosts_become_known() {
+    let repo = AptRepo::build(HELLO);
+    let files = FileServer::start(repo.root());
+    let keyring = repo.key.public.to_str().unwrap().to_owned();
+    let server = start_server(&[
+        ("PATCHMAN_REPOS_KEYRINGS", &keyring),
+        ("PATCHMAN_REPOS__REFRESH_INTERVAL_SECONDS", "3600"),
+        ("PATCHMAN_REPOS__NEW_REPO_INTERVAL_SECONDS", "1"),
+    ]);
+    // Let the full refresh that runs at start find nothing to do.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    report(&server, deb_report("n.example.org", INSTALLED, &[AptRepo::url(&files)])).await;
+    let unknown = server.admin(&["host", "list", "--filter", "status=unknown"]);
+    assert!(unknown.contains("n.example.org"), "before its repository is refreshed: {unknown}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = only_repo(&server);
+        if r["package_count"].as_i64() == Some(3) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not refreshed within 30 s: {r:#}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !server.admin(&["host", "list", "--filter", "status=bugfix"]).contains("n.example.org") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.admin(&["host", "show", "n.example.org"]));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(updates(&server, "n.example.org"), [update("hello-tiny", "1.1-1", false)]);
+}
