@@ -4,6 +4,7 @@
 //! Codemap: `grpc` (edge) → `ingest` → `store` (the only SQL); `web` (edge); `cli` (admin
 //! commands); `report` holds the domain types every layer shares.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
