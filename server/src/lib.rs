@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod contents;
 pub mod fields;
+pub mod first_admin;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;

@@ -75,6 +75,7 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
 
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let key = enrollment_key(&config, &*store).await?;
+    crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
     let updater = Updater::new(store.clone());
     tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));

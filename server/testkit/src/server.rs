@@ -94,6 +94,21 @@ impl Server {
         self.admin_command(args).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
     }
 
+    /// Runs `patchman ARGS` against this server's database with `stdin` as its standard input
+    /// (e.g. a password for `user add`), whatever its exit status.
+    pub fn admin_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = self
+            .admin_command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
+        child.stdin.take().expect("piped stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait for the admin command")
+    }
+
     /// The server's peak resident memory so far (VmHWM), in KiB.
     pub fn peak_rss_kb(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
