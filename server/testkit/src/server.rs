@@ -31,6 +31,9 @@ impl Server {
 
     pub fn start_with(bin: &Path, dir: TempDir, database_url: String, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(bin);
+        // The server's own directory: a PostgreSQL server writes its first admin's password
+        // file into the current directory.
+        cmd.current_dir(dir.path());
         cmd.arg("serve")
             .env("PATCHMAN_LISTEN", "127.0.0.1:0")
             .env("PATCHMAN_DATABASE_URL", &database_url)

@@ -2,6 +2,8 @@
 //! template's data and returns `render::page(…)`.
 
 pub mod hosts;
+pub mod login;
+pub mod logout;
 
 use super::WebError;
 
