@@ -213,6 +213,15 @@ async fn signing_in_sets_the_session_cookie_and_goes_to_next() {
     let session = answer.cookie_value("pm_session").unwrap();
     assert_eq!(get(&app, "/", Some(&session)).await.status, StatusCode::OK);
 
+    // Signing in again from the same browser ends its previous session.
+    let (form_cookie, field) = login_form(&app).await;
+    let cookies = format!("pm_login_csrf={form_cookie}; pm_session={session}");
+    let form = format!("name=alice&password={}&csrf={field}&next=/", PASSWORD.replace(' ', "+"));
+    let again = post_form(&app, "/login", &cookies, &form).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_ne!(again.cookie_value("pm_session").unwrap(), session, "a new session id");
+    assert_eq!(get(&app, "/", Some(&session)).await.status, StatusCode::SEE_OTHER, "the old one ended");
+
     for evil in ["//evil.example/", "https://evil.example/", "%2F%2Fevil.example"] {
         let answer = try_sign_in(&app, "alice", PASSWORD, evil).await;
         assert_eq!(answer.location(), "/", "{evil}");

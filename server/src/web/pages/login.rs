@@ -87,6 +87,10 @@ pub async fn sign_in(
         return again(StatusCode::UNAUTHORIZED, "wrong user name or password".to_owned());
     };
     state.sign_in.limiter.succeeded(&user.name);
+    // A session this browser had before is ended: one browser, one session.
+    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+        state.accounts.delete_session(&SessionHash::of(old)).await?;
+    }
     let (session_id, csrf) = (new_session_id(), new_csrf_token());
     let hash = SessionHash::of(&session_id);
     state.accounts.create_session(&NewSession { id_hash: &hash, user_id: user.id, csrf_token: &csrf, now }).await?;
