@@ -4,12 +4,14 @@
 //! Codemap: `grpc` (edge) → `ingest` → `store` (the only SQL); `web` (edge); `cli` (admin
 //! commands); `report` holds the domain types every layer shares.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contents;
 pub mod fields;
+pub mod first_admin;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;

@@ -40,7 +40,7 @@ pub fn app(
         .into_axum_router()
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
     // Whatever is not a gRPC service is the web's, including its 404 page.
-    Ok(grpc.fallback_service(web::router(WebState::new(store, config.silent_after_days)?)))
+    Ok(grpc.fallback_service(web::router(WebState::new(store, &config.web, config.silent_after_days)?)))
 }
 
 /// The jobs this server runs, from the configuration.
@@ -82,6 +82,7 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
 
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let key = enrollment_key(&config, &*store).await?;
+    crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
     let updater = Updater::new(store.clone());
     tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
@@ -101,6 +102,8 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
             tracing::warn!(%err, "cannot set TCP_NODELAY");
         }
     });
+    // The peer address is what the sign-in rate limiter counts per source.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("while serving")?;
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! The `patchman` command line: `serve` and the admin subcommands.
 
+mod audit;
 mod host;
 mod os_group;
 mod repo;
+mod user;
 mod vercmp;
 
 use std::io::IsTerminal as _;
@@ -83,6 +85,19 @@ enum Command {
         #[command(subcommand)]
         command: os_group::OsGroupCommand,
     },
+    /// Web UI accounts: add, set a password, list, delete.
+    User {
+        #[command(subcommand)]
+        command: user::UserCommand,
+    },
+    /// The audit log: who changed which account, newest first.
+    Audit {
+        #[arg(long)]
+        json: bool,
+        /// Most lines shown.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -157,6 +172,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             host::run(command, store, clock).await
         }
         Command::OsGroup { command } => os_group::run(command, store).await,
+        Command::User { command } => user::run(command, &*store).await,
+        Command::Audit { json, limit } => audit::run(&*store, json, limit).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
         Command::Repo { command } => repo::run(command, store).await,
         Command::FindUpdates { host } => {

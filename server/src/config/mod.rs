@@ -32,6 +32,47 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Repository refresh.
     pub repos: ReposConfig,
+    /// The web UI's sign-in.
+    pub web: WebConfig,
+}
+
+/// `[web]`: sign-in sessions and their cookie.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Marks the session cookie `Secure` (it also is when a proxy sends
+    /// `X-Forwarded-Proto: https`). Set it when the UI is reached over HTTPS.
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub session_idle_seconds: u64,
+    /// A session ends this long after sign-in, however active.
+    pub session_max_seconds: u64,
+    /// Failed sign-ins for one account, or from one address, within `login_window_seconds`
+    /// after which further attempts are refused until the window passes.
+    pub login_max_failures: u64,
+    pub login_window_seconds: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            session_idle_seconds: 8 * 3_600,
+            session_max_seconds: 7 * 86_400,
+            login_max_failures: 5,
+            login_window_seconds: 300,
+        }
+    }
+}
+
+impl WebConfig {
+    /// The session lifetimes, in the unit the store keeps.
+    pub fn session_policy(&self) -> crate::accounts::SessionPolicy {
+        crate::accounts::SessionPolicy {
+            idle_ms: (self.session_idle_seconds.max(1) * 1000) as i64,
+            absolute_ms: (self.session_max_seconds.max(1) * 1000) as i64,
+        }
+    }
 }
 
 /// `[repos]`: how repositories are refreshed.
@@ -159,6 +200,7 @@ impl Default for Config {
             database_max_connections: 16,
             jobs: JobsConfig::default(),
             repos: ReposConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
@@ -175,6 +217,7 @@ impl fmt::Debug for Config {
             .field("database_max_connections", &self.database_max_connections)
             .field("jobs", &self.jobs)
             .field("repos", &self.repos)
+            .field("web", &self.web)
             .finish()
     }
 }
@@ -277,6 +320,7 @@ mod tests {
         let example: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let defaults = Config::default();
         assert_eq!(format!("{:?}", example.jobs), format!("{:?}", defaults.jobs));
+        assert_eq!(format!("{:?}", example.web), format!("{:?}", defaults.web));
         assert_eq!((example.listen, example.database_url.as_str()), (defaults.listen, defaults.database_url.as_str()));
         assert_eq!(
             (example.max_message_bytes, example.max_packages),
@@ -290,6 +334,18 @@ mod tests {
 
     fn example() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/server.toml.example")
+    }
+
+    #[test]
+    fn web_keys_come_from_the_environment_too() {
+        let vars = [
+            ("PATCHMAN_WEB__SECURE_COOKIES".to_owned(), "true".to_owned()),
+            ("PATCHMAN_WEB__SESSION_IDLE_SECONDS".to_owned(), "60".to_owned()),
+        ];
+        let web = Config::from_sources(None, vars).unwrap().config.web;
+        assert!(web.secure_cookies);
+        assert_eq!(web.session_policy().idle_ms, 60_000);
+        assert_eq!(Config::default().web.session_policy(), crate::accounts::SessionPolicy::default());
     }
 
     #[test]

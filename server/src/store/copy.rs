@@ -254,6 +254,38 @@ const TABLES: &[(&str, &[Column])] = &[
             ("finished_at", Col::Int, true),
         ],
     ),
+    (
+        "users",
+        &[
+            ("id", Col::Int, false),
+            ("name", Col::Text, false),
+            ("role", Col::Text, false),
+            ("password_hash", Col::Text, false),
+            ("created_at", Col::Int, false),
+            ("password_changed_at", Col::Int, false),
+        ],
+    ),
+    (
+        "sessions",
+        &[
+            ("id_hash", Col::Blob, false),
+            ("user_id", Col::Int, false),
+            ("csrf_token", Col::Text, false),
+            ("created_at", Col::Int, false),
+            ("last_seen_at", Col::Int, false),
+        ],
+    ),
+    (
+        "audit_log",
+        &[
+            ("id", Col::Int, false),
+            ("at", Col::Int, false),
+            ("actor", Col::Text, false),
+            ("action", Col::Text, false),
+            ("target", Col::Text, false),
+            ("detail", Col::Text, false),
+        ],
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq)]

@@ -70,6 +70,21 @@ macro_rules! forward_roles {
             write mark_stale(host_ids: Option<&[i64]>) -> u64;
             write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> usize;
         });
+        $crate::store::forward::forward_roles!(@role $store, AccountStore {
+            write add_user(user: &$crate::store::NewUser<'_>) -> bool;
+            write set_password(name: &str, password_hash: &str, now: i64) -> bool;
+            write delete_user(name: &str) -> bool;
+            read users() -> Vec<$crate::store::views::UserView>;
+            read user_by_name(name: &str) -> Option<$crate::store::UserRecord>;
+            read user_count() -> i64;
+            write create_session(session: &$crate::store::NewSession<'_>) -> ();
+            read session(id_hash: &$crate::accounts::SessionHash) -> Option<$crate::store::SessionRecord>;
+            write touch_session(id_hash: &$crate::accounts::SessionHash, now: i64) -> bool;
+            write delete_session(id_hash: &$crate::accounts::SessionHash) -> bool;
+            write delete_user_sessions(name: &str) -> u64;
+            write audit(entry: &$crate::store::AuditEntry<'_>) -> ();
+            read audit_log(limit: i64) -> Vec<$crate::store::views::AuditView>;
+        });
     };
     (@role $store:ty, $role:ident { $($conn:ident $name:ident ($($arg:ident : $ty:ty),*) -> $ret:ty;)* }) => {
         #[async_trait::async_trait]

@@ -1,6 +1,7 @@
 //! What the store is given to write: a prepared report (the ingest contract), an enrollment,
 //! verdicts, a mirror attempt. Plain values; `ingest`, `updates` and `refresh` build them.
 
+use crate::accounts::{Role, SessionHash};
 use crate::auth::TokenHash;
 use crate::report::{InstalledPackage, Report, ReportedRepo};
 
@@ -120,4 +121,32 @@ pub enum MirrorResult<'a> {
     Failed {
         error: &'a str,
     },
+}
+
+/// A web UI account to add; `password_hash` is a PHC string (`accounts::hash_password`).
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+    pub now: i64,
+}
+
+/// A sign-in session: the SHA-256 of the id the browser holds, and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    pub id_hash: &'a SessionHash,
+    pub user_id: i64,
+    pub csrf_token: &'a str,
+    pub now: i64,
+}
+
+/// One line of the audit log: who (`cli:root`, `web:alice`) did what to which target.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub at: i64,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub detail: &'a str,
 }

@@ -10,6 +10,7 @@ mod input;
 mod known;
 mod migrations;
 mod portable;
+mod portable_accounts;
 mod portable_hosts;
 mod portable_ingest;
 mod portable_os_groups;
@@ -24,15 +25,18 @@ pub mod views;
 use std::sync::Arc;
 
 pub use self::input::{
-    Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, PreparedPackage, PreparedRepo, PreparedReport,
-    VerdictRecord,
+    AuditEntry, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewSession, NewUser, PreparedPackage,
+    PreparedRepo, PreparedReport, VerdictRecord,
 };
 pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;
 pub use self::records::{
-    ClaimedJob, EnrollOutcome, HostWork, IngestOutcome, IngestRejection, MirrorState, RefreshTarget,
+    ClaimedJob, EnrollOutcome, HostWork, IngestOutcome, IngestRejection, MirrorState, RefreshTarget, SessionRecord,
+    UserRecord,
 };
-pub use self::roles::{AdminStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store, UpdateStore};
+pub use self::roles::{
+    AccountStore, AdminStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store, UpdateStore,
+};
 pub use self::views::{HostDetail, HostSummary};
 
 pub type StoreResult<T> = Result<T, StoreError>;

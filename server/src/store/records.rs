@@ -92,3 +92,22 @@ pub struct ClaimedJob {
     /// 1 for a first attempt; more when taking over from an owner whose lease expired.
     pub attempt: i64,
 }
+
+/// A web UI account as sign-in needs it.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: crate::accounts::Role,
+    pub password_hash: String,
+}
+
+/// A session found by its id's hash, with its user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user_name: String,
+    pub role: crate::accounts::Role,
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+}

@@ -7,18 +7,26 @@ use async_trait::async_trait;
 
 use crate::query::{Clock, HostFilter, HostSort, PageRequest, Paged};
 
-use super::views::{Dashboard, HostDetail, HostSummary, JobView, OsGroupView, RepoView};
+use super::views::{AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, RepoView, UserView};
 use super::{
-    ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt, MirrorState,
-    PreparedReport, RefreshTarget, StoreResult, VerdictRecord,
+    AuditEntry, ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt,
+    MirrorState, NewSession, NewUser, PreparedReport, RefreshTarget, SessionRecord, StoreResult, UserRecord,
+    VerdictRecord,
 };
+use crate::accounts::SessionHash;
 use crate::auth::TokenHash;
 use crate::contents::RepoContents;
 
 /// Everything: what `connect` returns and what the CLI and `serve` hand out in parts.
-pub trait Store: SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore {}
+pub trait Store:
+    SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore + AccountStore
+{
+}
 
-impl<T> Store for T where T: SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore {}
+impl<T> Store for T where
+    T: SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore + AccountStore
+{
+}
 
 /// Site-wide values kept in the database (the generated enrollment key).
 #[async_trait]
@@ -154,4 +162,31 @@ pub trait UpdateStore: Send + Sync + 'static {
     async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
     /// Saves verdicts computed from the hosts' current state; returns how many were saved.
     async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize>;
+}
+
+/// Web UI accounts, their sign-in sessions, and the audit log of administrators' changes.
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
+    /// Adds a user; false when the name is taken.
+    async fn add_user(&self, user: &NewUser<'_>) -> StoreResult<bool>;
+    /// Replaces a user's password hash and ends every session of the user; false when there
+    /// is no such user.
+    async fn set_password(&self, name: &str, password_hash: &str, now: i64) -> StoreResult<bool>;
+    /// Deletes a user and (by cascade) their sessions; false when there is none.
+    async fn delete_user(&self, name: &str) -> StoreResult<bool>;
+    /// Every user, by name.
+    async fn users(&self) -> StoreResult<Vec<UserView>>;
+    async fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_count(&self) -> StoreResult<i64>;
+    async fn create_session(&self, session: &NewSession<'_>) -> StoreResult<()>;
+    /// The session with this id hash and its user, expired or not (the caller decides).
+    async fn session(&self, id_hash: &SessionHash) -> StoreResult<Option<SessionRecord>>;
+    /// Sets a session's last-seen time; false when it is gone.
+    async fn touch_session(&self, id_hash: &SessionHash, now: i64) -> StoreResult<bool>;
+    async fn delete_session(&self, id_hash: &SessionHash) -> StoreResult<bool>;
+    /// Ends every session of a user; returns how many there were.
+    async fn delete_user_sessions(&self, name: &str) -> StoreResult<u64>;
+    async fn audit(&self, entry: &AuditEntry<'_>) -> StoreResult<()>;
+    /// The newest `limit` audit lines, newest first.
+    async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditView>>;
 }

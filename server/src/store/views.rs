@@ -260,3 +260,25 @@ pub struct RepoRef {
     pub id: i64,
     pub name: String,
 }
+
+/// A web UI account as `patchman user list` shows it (never its password hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    pub name: String,
+    pub role: crate::accounts::Role,
+    #[serde(serialize_with = "time")]
+    pub created_at: i64,
+    #[serde(serialize_with = "time")]
+    pub password_changed_at: i64,
+}
+
+/// One line of `patchman audit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditView {
+    #[serde(serialize_with = "time")]
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}

@@ -14,6 +14,10 @@ pub enum WebError {
     /// A query parameter or form field that cannot be used: 400 naming it.
     #[error("{0}")]
     BadRequest(String),
+    /// Not allowed: not signed in (for a form), a viewer on an administrator's page, a wrong
+    /// CSRF token. 403 with the message.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -25,6 +29,7 @@ impl IntoResponse for WebError {
         let (status, message) = match &self {
             Self::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
+            Self::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
             Self::Store(_) | Self::Render(_) => {
                 tracing::error!(err = %self, "cannot answer a web request");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error: see the server log".to_owned())

@@ -1,9 +1,10 @@
 //! The web edge: HTTP pages on the same port as gRPC. Templates and static files live in
 //! `web/` at the top of the repository and are embedded in the binary; they hold no logic.
 //!
-//! `router` maps paths to `pages/` (one file per page), behind `guard` (the layer where
-//! sign-in and CSRF checks go); a handler returns `Result<Html, WebError>` and renders through
-//! `render`, which wraps every page in `web/templates/layout.hbs`.
+//! `router` maps paths to `pages/` (one file per page), behind `guard` (security headers, and
+//! a valid session for every page but `/login`); a handler returns `Result<Html, WebError>`
+//! and renders through `render`, which wraps every page in `web/templates/layout.hbs`.
+//! `session` has the `CurrentUser` and `Admin` extractors and `check_csrf` for forms.
 
 mod assets;
 mod error;
@@ -12,32 +13,55 @@ mod guard;
 mod pages;
 mod render;
 mod router;
+mod session;
 
 use std::sync::Arc;
 
 use handlebars::Handlebars;
 
+use crate::accounts::{SessionPolicy, SignInLimiter};
+use crate::config::WebConfig;
 use crate::query::Clock;
-use crate::store::HostQueries;
+use crate::store::{AccountStore, HostQueries, Store};
 
 pub use self::error::WebError;
 pub use self::render::templates;
 pub use self::router::router;
+pub use self::session::{Admin, CurrentUser, check_csrf};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct WebState {
     store: Arc<dyn HostQueries>,
+    accounts: Arc<dyn AccountStore>,
     templates: Arc<Handlebars<'static>>,
+    sign_in: Arc<SignInRules>,
     silent_after_ms: i64,
+}
+
+/// How sign-in works: session lifetimes, the rate limiter, whether cookies are `Secure`.
+struct SignInRules {
+    policy: SessionPolicy,
+    limiter: SignInLimiter,
+    secure_cookies: bool,
 }
 
 impl WebState {
     /// `silent_after_days`: a host that has not reported for longer is shown as silent.
-    pub fn new(store: Arc<dyn HostQueries>, silent_after_days: u32) -> anyhow::Result<Self> {
+    pub fn new(store: Arc<dyn Store>, config: &WebConfig, silent_after_days: u32) -> anyhow::Result<Self> {
+        let sign_in = SignInRules {
+            policy: config.session_policy(),
+            limiter: SignInLimiter::new(
+                usize::try_from(config.login_max_failures).unwrap_or(usize::MAX),
+                i64::try_from(config.login_window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+            ),
+            secure_cookies: config.secure_cookies,
+        };
         Ok(Self {
-            store,
+            store: store.clone(),
+            accounts: store,
             templates: Arc::new(templates()?),
+            sign_in: Arc::new(sign_in),
             silent_after_ms: i64::from(silent_after_days) * 86_400_000,
         })
     }

@@ -3,12 +3,18 @@
 //! `web/templates/NAME.hbs` is the page `NAME`; `layout.hbs` and `partials/NAME.hbs` are
 //! partials (`{{#> layout title="…"}}…{{/layout}}`, `{{> NAME}}`). Strict mode: a template
 //! that names a field the data lacks is an error, not an empty string.
+//!
+//! The signed-in user reaches the layout without the handler passing it: `guard` runs the
+//! handler inside `with_user`, and `page` adds a `user` field (`name`, `role`, `is_admin`,
+//! `csrf`) to the top level of the page's data, unless the data has one. Pages outside the
+//! guard (`/login`) have none; the layout tests `{{#if user}}`.
 
 use axum::response::Html;
-use handlebars::Handlebars;
+use handlebars::{Handlebars, RenderError, RenderErrorReason};
 use serde::Serialize;
 
 use super::assets::Assets;
+use super::session::CurrentUser;
 use super::{WebError, WebState};
 
 pub fn templates() -> anyhow::Result<Handlebars<'static>> {
@@ -27,7 +33,24 @@ pub fn templates() -> anyhow::Result<Handlebars<'static>> {
     Ok(hb)
 }
 
-/// The page `template` with `data`, inside the layout.
+tokio::task_local! {
+    static USER: CurrentUser;
+}
+
+/// Runs `fut` (a page handler) with `user` as the signed-in user its pages show.
+pub(super) async fn with_user<F: std::future::Future>(user: CurrentUser, fut: F) -> F::Output {
+    USER.scope(user, fut).await
+}
+
+/// The page `template` with `data` (and the signed-in user), inside the layout.
 pub fn page<T: Serialize>(state: &WebState, template: &str, data: &T) -> Result<Html<String>, WebError> {
-    Ok(Html(state.templates.render(template, data)?))
+    let mut data = serde_json::to_value(data).map_err(|e| RenderError::from(RenderErrorReason::SerdeError(e)))?;
+    if let (Some(fields), Ok(user)) = (data.as_object_mut(), USER.try_with(user_fields)) {
+        fields.entry("user").or_insert(user);
+    }
+    Ok(Html(state.templates.render(template, &data)?))
+}
+
+fn user_fields(user: &CurrentUser) -> serde_json::Value {
+    serde_json::json!({ "name": user.name, "role": user.role, "is_admin": user.is_admin(), "csrf": user.csrf })
 }

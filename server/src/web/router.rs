@@ -1,7 +1,8 @@
-//! Which path is which page. Every route but the static files passes the guard.
+//! Which path is which page. Every route but the static files passes the guard; all but
+//! `/login` need a session.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use super::{WebState, assets, guard, pages};
 
@@ -10,6 +11,8 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(pages::dashboard::page))
         .route("/hosts", get(pages::hosts::page))
         .route("/hosts/{hostname}", get(pages::host::page))
+        .route("/login", get(pages::login::form).post(pages::login::sign_in))
+        .route("/logout", post(pages::logout::sign_out))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard));
     Router::new().route("/static/{*path}", get(assets::asset)).merge(pages).with_state(state)

@@ -31,6 +31,9 @@ impl Server {
 
     pub fn start_with(bin: &Path, dir: TempDir, database_url: String, env: &[(&str, &str)]) -> Self {
         let mut cmd = Command::new(bin);
+        // The server's own directory: a PostgreSQL server writes its first admin's password
+        // file into the current directory.
+        cmd.current_dir(dir.path());
         cmd.arg("serve")
             .env("PATCHMAN_LISTEN", "127.0.0.1:0")
             .env("PATCHMAN_DATABASE_URL", &database_url)
@@ -92,6 +95,21 @@ impl Server {
     /// Runs `patchman ARGS` against this server's database, whatever its exit status.
     pub fn admin_output(&self, args: &[&str]) -> std::process::Output {
         self.admin_command(args).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()))
+    }
+
+    /// Runs `patchman ARGS` against this server's database with `stdin` as its standard input
+    /// (e.g. a password for `user add`), whatever its exit status.
+    pub fn admin_with_stdin(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write as _;
+        let mut child = self
+            .admin_command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
+        child.stdin.take().expect("piped stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("wait for the admin command")
     }
 
     /// The server's peak resident memory so far (VmHWM), in KiB.

@@ -1,6 +1,7 @@
 //! Integration tests of the server: a real `patchman serve` process, a real SQLite file, real
 //! clients. One test binary for the crate keeps link time down.
 
+mod accounts_cli;
 mod bad_reports;
 mod copy_db;
 mod e2e;

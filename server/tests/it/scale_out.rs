@@ -25,6 +25,7 @@ const PER_HOST: usize = 4;
 fn start(url: &str) -> Server {
     let env = [
         ("PATCHMAN_REFRESH_INTERVAL_SECONDS", "2"),
+        ("PATCHMAN_REPOS__NEW_REPO_INTERVAL_SECONDS", "2"),
         ("PATCHMAN_JOB_LEASE_SECONDS", "3"),
         ("PATCHMAN_PROBE_INTERVAL_MS", "1000"),
         ("PATCHMAN_PROBE_DURATION_MS", "1500"),
@@ -201,7 +202,7 @@ async fn two_servers_one_database_survive_a_kill() {
         "SELECT j.name, j.runs, (SELECT count(*) FROM job_runs r WHERE r.name = j.name AND r.finished_at IS NOT NULL) \
          FROM jobs j ORDER BY j.name",
     );
-    assert_eq!(runs.len(), 4, "{runs:?}");
+    assert_eq!(runs.len(), 5, "{runs:?}");
     for line in &runs {
         let f: Vec<&str> = line.split('|').collect();
         assert_eq!(f[1], f[2], "job {}: finished runs and the job's run count differ", f[0]);

@@ -4,12 +4,16 @@
 use std::sync::Arc;
 
 use crate::host_queries::{hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention};
+use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
 use patchman_server::report::{
     InstalledPackage, ModuleStream, Os, Package, PackageKind, Reboot, RepoUrl, Report, ReportedRepo, Trigger, UrlKind,
 };
-use patchman_server::store::{self, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, Store};
+use patchman_server::store::{
+    self, AuditEntry, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, NewSession, NewUser, SessionRecord,
+    Store,
+};
 
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -56,6 +60,9 @@ stories!(
     only_changed_hosts_are_marked_for_recomputation,
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
+    users_are_added_listed_and_deleted,
+    sessions_are_found_by_hash_and_go_with_their_user,
+    the_audit_log_lists_newest_first,
 );
 
 pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {
@@ -539,4 +546,85 @@ async fn only_changed_hosts_are_marked_for_recomputation(store: Arc<dyn Store>) 
     let bookworm = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
     assert!(store.replace_repo_contents(bookworm.id, &contents, 5_000).await.unwrap());
     assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [ids[0]]);
+}
+
+fn new_user<'a>(name: &'a str, role: Role, hash: &'a str) -> NewUser<'a> {
+    NewUser { name, role, password_hash: hash, now: 1_000 }
+}
+
+async fn users_are_added_listed_and_deleted(store: Arc<dyn Store>) {
+    assert_eq!(store.user_count().await.unwrap(), 0);
+    assert!(store.add_user(&new_user("bob", Role::Viewer, "$h1")).await.unwrap());
+    assert!(store.add_user(&new_user("alice", Role::Admin, "$h2")).await.unwrap());
+    assert!(!store.add_user(&new_user("alice", Role::Viewer, "$h3")).await.unwrap(), "the name is taken");
+    assert_eq!(store.user_count().await.unwrap(), 2);
+    let users = store.users().await.unwrap();
+    let names: Vec<_> = users.iter().map(|u| (u.name.as_str(), u.role)).collect();
+    assert_eq!(names, [("alice", Role::Admin), ("bob", Role::Viewer)]);
+    let alice = store.user_by_name("alice").await.unwrap().expect("alice");
+    assert_eq!((alice.role, alice.password_hash.as_str()), (Role::Admin, "$h2"));
+
+    assert!(store.set_password("alice", "$h4", 2_000).await.unwrap());
+    assert!(!store.set_password("carol", "$h4", 2_000).await.unwrap());
+    assert_eq!(store.user_by_name("alice").await.unwrap().unwrap().password_hash, "$h4");
+    assert_eq!(store.users().await.unwrap()[0].password_changed_at, 2_000);
+
+    assert!(store.delete_user("bob").await.unwrap());
+    assert!(!store.delete_user("bob").await.unwrap());
+    assert!(store.user_by_name("bob").await.unwrap().is_none());
+    assert_eq!(store.user_count().await.unwrap(), 1);
+}
+
+async fn sessions_are_found_by_hash_and_go_with_their_user(store: Arc<dyn Store>) {
+    store.add_user(&new_user("alice", Role::Admin, "$h")).await.unwrap();
+    store.add_user(&new_user("bob", Role::Viewer, "$h")).await.unwrap();
+    let alice = store.user_by_name("alice").await.unwrap().unwrap();
+    let bob = store.user_by_name("bob").await.unwrap().unwrap();
+    let (a1, a2, b1) = (SessionHash::of("a1"), SessionHash::of("a2"), SessionHash::of("b1"));
+    for (hash, user, csrf) in [(&a1, alice.id, "ca1"), (&a2, alice.id, "ca2"), (&b1, bob.id, "cb1")] {
+        store.create_session(&NewSession { id_hash: hash, user_id: user, csrf_token: csrf, now: 5_000 }).await.unwrap();
+    }
+    let s = store.session(&a1).await.unwrap().expect("a1");
+    assert_eq!(
+        s,
+        SessionRecord {
+            user_name: "alice".into(),
+            role: Role::Admin,
+            csrf_token: "ca1".into(),
+            created_at: 5_000,
+            last_seen_at: 5_000
+        }
+    );
+    assert!(store.session(&SessionHash::of("nope")).await.unwrap().is_none());
+    assert!(store.touch_session(&a1, 9_000).await.unwrap());
+    assert_eq!(store.session(&a1).await.unwrap().unwrap().last_seen_at, 9_000);
+
+    assert!(store.delete_session(&a1).await.unwrap());
+    assert!(!store.delete_session(&a1).await.unwrap());
+    assert!(!store.touch_session(&a1, 9_500).await.unwrap());
+    assert!(store.session(&a1).await.unwrap().is_none());
+
+    // A new password ends the user's sessions; deleting the user ends the rest.
+    store.create_session(&NewSession { id_hash: &a1, user_id: alice.id, csrf_token: "c", now: 10_000 }).await.unwrap();
+    assert!(store.set_password("alice", "$new", 11_000).await.unwrap());
+    assert!(store.session(&a1).await.unwrap().is_none() && store.session(&a2).await.unwrap().is_none());
+    assert_eq!(store.delete_user_sessions("alice").await.unwrap(), 0);
+    assert!(store.session(&b1).await.unwrap().is_some());
+    assert!(store.delete_user("bob").await.unwrap());
+    assert!(store.session(&b1).await.unwrap().is_none(), "cascade on user delete");
+    store.create_session(&NewSession { id_hash: &a2, user_id: alice.id, csrf_token: "c", now: 12_000 }).await.unwrap();
+    assert_eq!(store.delete_user_sessions("alice").await.unwrap(), 1);
+}
+
+async fn the_audit_log_lists_newest_first(store: Arc<dyn Store>) {
+    assert!(store.audit_log(10).await.unwrap().is_empty());
+    for (at, action) in [(1_000, "user.add"), (3_000, "user.delete"), (2_000, "user.passwd")] {
+        let entry = AuditEntry { at, actor: "cli:root", action, target: "alice", detail: "role admin" };
+        store.audit(&entry).await.unwrap();
+    }
+    let log = store.audit_log(2).await.unwrap();
+    let got: Vec<_> = log.iter().map(|e| (e.action.as_str(), e.actor.as_str(), e.target.as_str())).collect();
+    assert_eq!(got, [("user.delete", "cli:root", "alice"), ("user.passwd", "cli:root", "alice")]);
+    assert_eq!(store.audit_log(10).await.unwrap().len(), 3);
+    assert_eq!(log[0].detail, "role admin");
 }

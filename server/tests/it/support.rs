@@ -149,13 +149,47 @@ pub async fn settled(server: &Server, hostname: &str) {
     panic!("the updates of {hostname} were never computed");
 }
 
-/// `GET path` on the server's one port, as a browser would: the whole response, head and body.
+/// `GET path` on the server's one port, as a browser would, signed in (as a viewer added with
+/// `patchman user add`, the password on stdin): the whole response, head and body.
 pub fn http_get(server: &Server, path: &str) -> String {
+    const USER: &str = "http-test";
+    const PASSWORD: &str = "http test password";
+    let added = server.admin_with_stdin(&["user", "add", USER, "--role", "viewer"], &format!("{PASSWORD}\n"));
+    let stderr = String::from_utf8_lossy(&added.stderr);
+    assert!(added.status.success() || stderr.contains("already a user"), "user add: {stderr}");
+
+    let form = http(server, "GET /login HTTP/1.1\r\nAccept: text/html\r\n", "");
+    let form_cookie = set_cookie(&form, "pm_login_csrf");
+    let field = form.split("name=\"csrf\" value=\"").nth(1).expect("a sign-in form").split('"').next().unwrap();
+    let body = format!("name={USER}&password={}&csrf={field}&next=/", PASSWORD.replace(' ', "+"));
+    let head = format!(
+        "POST /login HTTP/1.1\r\nCookie: pm_login_csrf={form_cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    let signed_in = http(server, &head, &body);
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "sign-in: {signed_in}");
+    let session = set_cookie(&signed_in, "pm_session");
+    http(server, &format!("GET {path} HTTP/1.1\r\nAccept: text/html\r\nCookie: pm_session={session}\r\n"), "")
+}
+
+/// One request (`head`: request line and headers, each ending in CRLF) on a new connection.
+fn http(server: &Server, head: &str, body: &str) -> String {
     use std::io::{Read as _, Write as _};
     let addr = server.url().trim_start_matches("http://").to_owned();
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/html\r\nConnection: close\r\n\r\n").unwrap();
+    write!(s, "{head}Host: {addr}\r\nConnection: close\r\n\r\n{body}").unwrap();
     let mut page = String::new();
     s.read_to_string(&mut page).unwrap();
     page
+}
+
+/// The value a response's `Set-Cookie` header gives cookie `name`.
+fn set_cookie<'a>(response: &'a str, name: &str) -> &'a str {
+    let prefix = format!("set-cookie: {name}=");
+    response
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with(&prefix))
+        .map(|l| l[prefix.len()..].split(';').next().unwrap())
+        .unwrap_or_else(|| panic!("no cookie {name} in {response}"))
 }

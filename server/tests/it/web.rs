@@ -1,17 +1,21 @@
 //! The web routes, called in process through `serve::app()` (no listener, no child process):
-//! pages render inside the layout, unknown paths and files get a 404 page, every page carries
-//! its security headers, static files their type.
+//! every page but `/login` needs a session; sign-in (CSRF-protected, rate-limited), sign-out
+//! and session expiry; pages render inside the layout with the signed-in user, unknown paths
+//! get a 404 page, every page carries its security headers, static files their type.
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use tower::ServiceExt as _;
 
 use crate::store_suite::{base_packages, enroll, ingest, report};
+use patchman_server::accounts::{Role, SessionHash, hash_password};
 use patchman_server::config::Config;
-use patchman_server::store::{self, Store};
+use patchman_server::store::{self, NewSession, NewUser, Store};
 use patchman_server::updates::Updater;
+
+const PASSWORD: &str = "a long test password";
 
 struct App {
     router: axum::Router,
@@ -20,49 +24,141 @@ struct App {
 }
 
 async fn app() -> App {
+    app_with(Config::default()).await
+}
+
+async fn app_with(config: Config) -> App {
     let dir = tempfile::tempdir().unwrap();
     let store = store::connect(&format!("sqlite://{}", dir.path().join("web.db").display())).await.unwrap();
     let updater = Updater::new(store.clone());
-    let router =
-        patchman_server::serve::app(store.clone(), updater, &Config::default(), "k".repeat(20)).expect("the app");
+    let router = patchman_server::serve::app(store.clone(), updater, &config, "k".repeat(20)).expect("the app");
     App { router, store, _dir: dir }
 }
 
-async fn get(app: &App, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let req = Request::get(path).header(header::ACCEPT, "text/html").body(Body::empty()).unwrap();
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    /// The value a `Set-Cookie` header gives cookie `name`, with its attributes.
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with(&format!("{name}=")))
+    }
+
+    fn cookie_value(&self, name: &str) -> Option<String> {
+        let set = self.set_cookie(name)?;
+        Some(set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned())
+    }
+
+    fn location(&self) -> &str {
+        self.headers[header::LOCATION].to_str().unwrap()
+    }
+}
+
+async fn send(app: &App, req: Request<Body>) -> Answer {
     let res = app.router.clone().oneshot(req).await.unwrap();
     let (parts, body) = res.into_parts();
     let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap();
-    (parts.status, parts.headers, String::from_utf8(bytes.to_vec()).unwrap())
+    Answer { status: parts.status, headers: parts.headers, body: String::from_utf8(bytes.to_vec()).unwrap() }
+}
+
+/// `GET path`, with the session cookie when given.
+async fn get(app: &App, path: &str, session: Option<&str>) -> Answer {
+    let mut req = Request::get(path).header(header::ACCEPT, "text/html");
+    if let Some(s) = session {
+        req = req.header(header::COOKIE, format!("pm_session={s}"));
+    }
+    send(app, req.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(app: &App, path: &str, cookies: &str, form: &str) -> Answer {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    send(app, req).await
+}
+
+/// The sign-in form's token: (cookie, hidden field).
+async fn login_form(app: &App) -> (String, String) {
+    let form = get(app, "/login", None).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let cookie = form.cookie_value("pm_login_csrf").expect("the form sets its token cookie");
+    let field = form.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    (cookie, field)
+}
+
+async fn try_sign_in(app: &App, name: &str, password: &str, next: &str) -> Answer {
+    let (cookie, field) = login_form(app).await;
+    let form = format!("name={name}&password={}&csrf={field}&next={next}", password.replace(' ', "+"));
+    post_form(app, "/login", &format!("pm_login_csrf={cookie}"), &form).await
+}
+
+async fn add_user(app: &App, name: &str, role: Role) {
+    let hash = hash_password(PASSWORD).unwrap();
+    let user = NewUser { name, role, password_hash: &hash, now: patchman_server::clock::now_ms() };
+    assert!(app.store.add_user(&user).await.unwrap());
+}
+
+/// Adds a user and signs in: the session cookie's value.
+async fn sign_in(app: &App, name: &str, role: Role) -> String {
+    add_user(app, name, role).await;
+    let answer = try_sign_in(app, name, PASSWORD, "/").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    answer.cookie_value("pm_session").expect("a session cookie")
+}
+
+/// The session's CSRF token, as the page's sign-out form carries it.
+/// GET as a signed-in user: (status, headers, body).
+async fn get3(app: &App, session: &str, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let a = get(app, path, Some(session)).await;
+    (a.status, a.headers, a.body)
+}
+
+async fn csrf_of(app: &App, session: &str) -> String {
+    let page = get(app, "/", Some(session)).await;
+    page.body.split("name=\"csrf\" value=\"").nth(1).expect("a sign-out form").split('"').next().unwrap().to_owned()
 }
 
 #[tokio::test]
-async fn the_hosts_page_renders_inside_the_layout() {
+async fn the_hosts_page_renders_inside_the_layout_with_the_user() {
     let app = app().await;
-    let (status, headers, page) = get(&app, "/hosts").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("No host has reported yet"), "{page}");
+    let session = sign_in(&app, "alice", Role::Admin).await;
+    let page = get(&app, "/hosts", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No host has reported yet"), "{}", page.body);
 
     let token = enroll(&*app.store, "web01.example.org").await;
     ingest(&*app.store, &token, report("web01.example.org", "r1", 100, base_packages())).await;
-    let (status, _, page) = get(&app, "/hosts").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(page.starts_with("<!doctype html>"), "{page}");
-    assert!(page.contains("<title>patchman: hosts</title>"), "the layout's title: {page}");
-    assert!(page.contains(r#"<header><h1><a href="/">patchman</a></h1>"#), "the nav partial: {page}");
-    assert!(page.contains(r#"<a href="/hosts/web01.example.org">web01.example.org</a>"#), "{page}");
-    assert!(page.contains("Hosts (1)"), "{page}");
-    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    let page = get(&app, "/hosts", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = &page.body;
+    assert!(body.starts_with("<!doctype html>"), "{body}");
+    assert!(body.contains("<title>patchman: hosts</title>"), "the layout's title: {body}");
+    assert!(body.contains(r#"<header><h1><a href="/">patchman</a></h1>"#), "the nav partial: {body}");
+    assert!(body.contains(r#"<span class="user">alice</span>"#), "the signed-in user: {body}");
+    assert!(body.contains(r#"<form class="signout" method="post" action="/logout">"#), "{body}");
+    assert!(body.contains(r#"<a href="/hosts/web01.example.org">web01.example.org</a>"#), "{body}");
+    assert!(body.contains("Hosts (1)"), "{body}");
+    assert_eq!(page.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
 }
 
 #[tokio::test]
 async fn the_dashboard_counts_link_to_their_lists() {
     let app = app().await;
+    let session = sign_in(&app, "alice", Role::Viewer).await;
     for name in ["a.example.org", "b.example.org"] {
         let token = enroll(&*app.store, name).await;
         ingest(&*app.store, &token, report(name, "r1", 100, base_packages())).await;
     }
-    let (status, _, page) = get(&app, "/").await;
+    let (status, _, page) = get3(&app, &session, "/").await;
     assert_eq!(status, StatusCode::OK);
     // Handlebars escapes `=` in attribute values; a browser reads it back.
     let page = page.replace("&#x3D;", "=");
@@ -75,18 +171,19 @@ async fn the_dashboard_counts_link_to_their_lists() {
     assert!(page.contains(r#"<li class="alert"><a href="/hosts?status=silent"><span class="count">2</span> hosts that stopped reporting</a></li>"#), "{page}");
     assert!(page.contains(r#"<li class="quiet"><a href="/hosts?has_security=true"><span class="count">0</span> hosts with security updates</a></li>"#), "{page}");
     assert!(page.contains("<svg"), "the status bar: {page}");
-    let (_, _, list) = get(&app, "/hosts?status=silent").await;
+    let (_, _, list) = get3(&app, &session, "/hosts?status=silent").await;
     assert!(list.contains("Hosts (2)"), "{list}");
 }
 
 #[tokio::test]
 async fn a_host_page_shows_its_state_and_an_unknown_host_is_404() {
     let app = app().await;
+    let session = sign_in(&app, "alice", Role::Viewer).await;
     let token = enroll(&*app.store, "web01.example.org").await;
     let mut r = report("web01.example.org", "r1", 100, base_packages());
     r.tags = vec!["prod".into()];
     ingest(&*app.store, &token, r).await;
-    let (status, _, page) = get(&app, "/hosts/WEB01.example.org").await;
+    let (status, _, page) = get3(&app, &session, "/hosts/WEB01.example.org").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("<title>patchman: web01.example.org</title>"), "{page}");
     assert!(page.contains(r#"<a class="tag" href="/hosts?tag=prod">prod</a>"#), "{page}");
@@ -96,7 +193,7 @@ async fn a_host_page_shows_its_state_and_an_unknown_host_is_404() {
     );
     assert!(page.contains("Security updates (0)"), "{page}");
     assert!(page.contains("not known to be current"), "never computed: {page}");
-    let (status, _, page) = get(&app, "/hosts/nobody.example.org").await;
+    let (status, _, page) = get3(&app, &session, "/hosts/nobody.example.org").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("no host named nobody.example.org"), "{page}");
 }
@@ -104,7 +201,8 @@ async fn a_host_page_shows_its_state_and_an_unknown_host_is_404() {
 #[tokio::test]
 async fn a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page() {
     let app = app().await;
-    let (status, _, page) = get(&app, "/hosts?status=fine").await;
+    let session = sign_in(&app, "alice", Role::Viewer).await;
+    let (status, _, page) = get3(&app, &session, "/hosts?status=fine").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("status: &quot;fine&quot; is not a status"), "{page}");
     for name in ["a.example.org", "b.example.org", "c.example.org"] {
@@ -113,16 +211,16 @@ async fn a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page
         r.tags = if name == "b.example.org" { vec!["db".into()] } else { vec!["web".into()] };
         ingest(&*app.store, &token, r).await;
     }
-    let (_, _, page) = get(&app, "/hosts?tag=web").await;
+    let (_, _, page) = get3(&app, &session, "/hosts?tag=web").await;
     let marker = "<td class=\"hostname\"><a href=\"/hosts/";
     let shown: Vec<&str> = page.split(marker).skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
     assert_eq!(shown, ["a.example.org", "c.example.org"], "{page}");
-    let (status, headers, csv) = get(&app, "/hosts?tag=web&format=csv").await;
+    let (status, headers, csv) = get3(&app, &session, "/hosts?tag=web&format=csv").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/csv; charset=utf-8");
     let csv_hosts: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(csv_hosts, shown);
-    let (_, _, json) = get(&app, "/hosts?tag=web&format=json").await;
+    let (_, _, json) = get3(&app, &session, "/hosts?tag=web&format=json").await;
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     let json_hosts: Vec<&str> = json.as_array().unwrap().iter().map(|h| h["hostname"].as_str().unwrap()).collect();
     assert_eq!(json_hosts, shown);
@@ -131,17 +229,18 @@ async fn a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page
 #[tokio::test]
 async fn names_tags_and_errors_are_escaped_on_every_page() {
     let app = app().await;
+    let session = sign_in(&app, "alice", Role::Viewer).await;
     let token = enroll(&*app.store, "x.example.org").await;
     let mut r = report("x.example.org", "r1", 100, base_packages());
     r.tags = vec!["<script>alert(1)</script>".into()];
     r.packages.push(crate::store_suite::pkg("<img src=x onerror=alert(2)>", "1", "1"));
     ingest(&*app.store, &token, r).await;
     for path in ["/", "/hosts", "/hosts/x.example.org"] {
-        let (status, _, page) = get(&app, path).await;
+        let (status, _, page) = get3(&app, &session, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(!page.contains("<script>") && !page.contains("<img src=x"), "{path}: {page}");
     }
-    let (_, _, page) = get(&app, "/hosts/x.example.org").await;
+    let (_, _, page) = get3(&app, &session, "/hosts/x.example.org").await;
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
     assert!(page.contains("&lt;img src&#x3D;x onerror&#x3D;alert(2)&gt;"), "{page}");
 }
@@ -149,8 +248,11 @@ async fn names_tags_and_errors_are_escaped_on_every_page() {
 #[tokio::test]
 async fn every_page_carries_its_security_headers() {
     let app = app().await;
-    for path in ["/", "/no/such/page"] {
-        let (_, headers, _) = get(&app, path).await;
+    let session = sign_in(&app, "alice", Role::Viewer).await;
+    for (path, session) in
+        [("/", Some(session.as_str())), ("/no/such/page", Some(&session)), ("/", None), ("/login", None)]
+    {
+        let headers = get(&app, path, session).await.headers;
         assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{path}");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{path}");
         assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{path}: inventory must not be cached");
@@ -162,19 +264,175 @@ async fn every_page_carries_its_security_headers() {
 #[tokio::test]
 async fn unknown_paths_get_a_404_page_that_names_them() {
     let app = app().await;
-    let (status, headers, page) = get(&app, "/nothing/a&b").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
-    assert!(page.contains("there is no page at /nothing/a&amp;b"), "the path, escaped: {page}");
+    let session = sign_in(&app, "alice", Role::Viewer).await;
+    let page = get(&app, "/nothing/a&b", Some(&session)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert_eq!(page.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert!(page.body.contains("there is no page at /nothing/a&amp;b"), "the path, escaped: {}", page.body);
 }
 
 #[tokio::test]
-async fn static_files_are_served_with_their_type() {
+async fn static_files_are_served_with_their_type_without_sign_in() {
     let app = app().await;
-    let (status, headers, css) = get(&app, "/static/patchman.css").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
-    assert!(css.contains("font-family"), "{css}");
-    let (status, _, _) = get(&app, "/static/missing.css").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let css = get(&app, "/static/patchman.css", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(css.body.contains("font-family"), "{}", css.body);
+    assert_eq!(get(&app, "/static/missing.css", None).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_require_sign_in() {
+    let app = app().await;
+    let page = get(&app, "/", None).await;
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/login?next=/"));
+    let page = get(&app, "/hosts/x?a=b&c=%C3%A9", None).await;
+    assert_eq!(page.location(), "/login?next=/hosts/x%3Fa%3Db%26c%3D%25C3%25A9", "the path and query, encoded");
+    let form = get(&app, page.location(), None).await;
+    assert!(form.body.contains(r#"name="next" value="/hosts/x?a&#x3D;b&amp;c&#x3D;%C3%A9""#), "{}", form.body);
+    assert_eq!(get(&app, "/", Some("pms_not-a-session")).await.status, StatusCode::SEE_OTHER);
+    let post = post_form(&app, "/", "", "a=b").await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN, "other methods are refused: {}", post.body);
+    let form = get(&app, "/login?next=/hosts", None).await;
+    assert!(form.body.contains("<title>patchman: sign in</title>"), "{}", form.body);
+    assert!(form.body.contains(r#"name="next" value="/hosts""#), "{}", form.body);
+    assert!(!form.body.contains("class=\"signout\""), "no user, no sign-out form: {}", form.body);
+}
+
+#[tokio::test]
+async fn signing_in_sets_the_session_cookie_and_goes_to_next() {
+    let app = app().await;
+    add_user(&app, "alice", Role::Viewer).await;
+    let answer = try_sign_in(&app, "alice", PASSWORD, "/hosts%3Fq%3D1").await;
+    assert_eq!((answer.status, answer.location()), (StatusCode::SEE_OTHER, "/hosts?q=1"));
+    let cookie = answer.set_cookie("pm_session").unwrap();
+    for attr in ["; Path=/;", "; HttpOnly", "; SameSite=Lax"] {
+        assert!(cookie.contains(attr), "{attr}: {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert!(answer.set_cookie("pm_login_csrf").unwrap().contains("Max-Age=0"), "the form's token is spent");
+    let session = answer.cookie_value("pm_session").unwrap();
+    assert_eq!(get(&app, "/", Some(&session)).await.status, StatusCode::OK);
+
+    // Signing in again from the same browser ends its previous session.
+    let (form_cookie, field) = login_form(&app).await;
+    let cookies = format!("pm_login_csrf={form_cookie}; pm_session={session}");
+    let form = format!("name=alice&password={}&csrf={field}&next=/", PASSWORD.replace(' ', "+"));
+    let again = post_form(&app, "/login", &cookies, &form).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_ne!(again.cookie_value("pm_session").unwrap(), session, "a new session id");
+    assert_eq!(get(&app, "/", Some(&session)).await.status, StatusCode::SEE_OTHER, "the old one ended");
+
+    for evil in ["//evil.example/", "https://evil.example/", "%2F%2Fevil.example"] {
+        let answer = try_sign_in(&app, "alice", PASSWORD, evil).await;
+        assert_eq!(answer.location(), "/", "{evil}");
+    }
+    let audit = app.store.audit_log(10).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "session.login" && e.actor == "web:alice"), "{audit:?}");
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_configured_or_behind_https() {
+    let mut config = Config::default();
+    config.web.secure_cookies = true;
+    let secure = app_with(config).await;
+    add_user(&secure, "alice", Role::Viewer).await;
+    let answer = try_sign_in(&secure, "alice", PASSWORD, "/").await;
+    assert!(answer.set_cookie("pm_session").unwrap().ends_with("; Secure"));
+
+    let plain = app().await;
+    let req = Request::get("/login").header("x-forwarded-proto", "https").body(Body::empty()).unwrap();
+    assert!(send(&plain, req).await.set_cookie("pm_login_csrf").unwrap().ends_with("; Secure"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_name_is_refused_and_the_name_is_escaped() {
+    let app = app().await;
+    add_user(&app, "alice", Role::Admin).await;
+    for (name, password) in [("alice", "not the password"), ("nobody", PASSWORD), ("%3Cb%3Ex%3C%2Fb%3E", PASSWORD)] {
+        let answer = try_sign_in(&app, name, password, "/").await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert!(answer.body.contains("wrong user name or password"), "{}", answer.body);
+        assert!(answer.set_cookie("pm_session").is_none());
+        assert!(answer.cookie_value("pm_login_csrf").is_some(), "a new form, with a new token");
+    }
+    let answer = try_sign_in(&app, "%3Cb%3Ex", PASSWORD, "/").await;
+    assert!(answer.body.contains("value=\"&lt;b&gt;x\"") && !answer.body.contains("<b>x"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn repeated_failures_are_rate_limited() {
+    let app = app().await;
+    add_user(&app, "alice", Role::Admin).await;
+    for _ in 0..5 {
+        assert_eq!(try_sign_in(&app, "alice", "wrong password!", "/").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let refused = try_sign_in(&app, "alice", PASSWORD, "/").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS, "even the right password: {}", refused.body);
+    assert!(refused.body.contains("too many failed sign-ins: try again in"), "{}", refused.body);
+    assert!(refused.set_cookie("pm_session").is_none());
+}
+
+#[tokio::test]
+async fn the_login_form_needs_its_csrf_token() {
+    let app = app().await;
+    add_user(&app, "alice", Role::Admin).await;
+    let form = format!("name=alice&password={}&next=/", PASSWORD.replace(' ', "+"));
+    let (cookie, field) = login_form(&app).await;
+    let cases = [
+        (String::new(), format!("{form}&csrf={field}")),
+        (format!("pm_login_csrf={cookie}"), form.clone()),
+        (format!("pm_login_csrf={cookie}"), format!("{form}&csrf=wrong{field}")),
+    ];
+    for (cookies, body) in cases {
+        let answer = post_form(&app, "/login", &cookies, &body).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{cookies} {body}");
+        assert!(answer.body.contains("reload it"), "{}", answer.body);
+        assert!(answer.set_cookie("pm_session").is_none());
+    }
+    let ok = post_form(&app, "/login", &format!("pm_login_csrf={cookie}"), &format!("{form}&csrf={field}")).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn logout_needs_the_csrf_token_and_ends_the_session() {
+    let app = app().await;
+    let session = sign_in(&app, "alice", Role::Viewer).await;
+    let cookie = format!("pm_session={session}");
+    let csrf = csrf_of(&app, &session).await;
+    for body in [String::new(), format!("csrf=x{csrf}")] {
+        let answer = post_form(&app, "/logout", &cookie, &body).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{body:?}: {}", answer.body);
+        assert_eq!(get(&app, "/", Some(&session)).await.status, StatusCode::OK, "still signed in");
+    }
+    assert_eq!(post_form(&app, "/logout", "", &format!("csrf={csrf}")).await.status, StatusCode::FORBIDDEN);
+    let answer = post_form(&app, "/logout", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!((answer.status, answer.location()), (StatusCode::SEE_OTHER, "/login"));
+    assert!(answer.set_cookie("pm_session").unwrap().contains("Max-Age=0"));
+    let after = get(&app, "/", Some(&session)).await;
+    assert_eq!((after.status, after.location()), (StatusCode::SEE_OTHER, "/login?next=/"), "the session ended");
+}
+
+#[tokio::test]
+async fn expired_sessions_are_refused() {
+    let app = app().await;
+    add_user(&app, "alice", Role::Admin).await;
+    let user = app.store.user_by_name("alice").await.unwrap().unwrap();
+    let now = patchman_server::clock::now_ms();
+    let hour = 3_600_000;
+    let sessions = [("pms_idle", now - 9 * hour, now - 9 * hour), ("pms_old", now - 8 * 24 * hour, now - 1_000)];
+    for (id, created, last_seen) in sessions {
+        let hash = SessionHash::of(id);
+        let session = NewSession { id_hash: &hash, user_id: user.id, csrf_token: "t", now: created };
+        app.store.create_session(&session).await.unwrap();
+        app.store.touch_session(&hash, last_seen).await.unwrap();
+        assert_eq!(get(&app, "/", Some(id)).await.status, StatusCode::SEE_OTHER, "{id}");
+        assert!(app.store.session(&hash).await.unwrap().is_none(), "{id}: the expired session is deleted");
+    }
+    let hash = SessionHash::of("pms_fresh");
+    let session = NewSession { id_hash: &hash, user_id: user.id, csrf_token: "t", now: now - 2 * 60_000 };
+    app.store.create_session(&session).await.unwrap();
+    assert_eq!(get(&app, "/", Some("pms_fresh")).await.status, StatusCode::OK);
+    let seen = app.store.session(&hash).await.unwrap().unwrap().last_seen_at;
+    assert!(seen >= now, "last seen was refreshed (older than a minute): {seen} < {now}");
 }

@@ -4,6 +4,8 @@
 pub mod dashboard;
 pub mod host;
 pub mod hosts;
+pub mod login;
+pub mod logout;
 
 use super::WebError;
 
