@@ -15,5 +15,10 @@ pub fn router(state: WebState) -> Router {
         .route("/logout", post(pages::logout::sign_out))
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard));
-    Router::new().route("/static/{*path}", get(assets::asset)).merge(pages).with_state(state)
+    Router::new()
+        .route("/static/{*path}", get(assets::asset))
+        // Browsers ask for it on every site; there is none, and no sign-in is needed to say so.
+        .route("/favicon.ico", get(|| async { axum::http::StatusCode::NO_CONTENT }))
+        .merge(pages)
+        .with_state(state)
 }

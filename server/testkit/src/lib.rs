@@ -2,6 +2,7 @@
 //! real `patchman serve`, and find the tools tests need (failing loudly when one is missing).
 
 pub mod apt;
+pub mod browser;
 pub mod grpc;
 pub mod host;
 pub mod http;

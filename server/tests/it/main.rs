@@ -3,6 +3,7 @@
 
 mod accounts_cli;
 mod bad_reports;
+mod browser;
 mod copy_db;
 mod e2e;
 mod enroll;

@@ -115,13 +115,13 @@ async fn sign_in(app: &App, name: &str, role: Role) -> String {
     answer.cookie_value("pm_session").expect("a session cookie")
 }
 
-/// The session's CSRF token, as the page's sign-out form carries it.
 /// GET as a signed-in user: (status, headers, body).
 async fn get3(app: &App, session: &str, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
     let a = get(app, path, Some(session)).await;
     (a.status, a.headers, a.body)
 }
 
+/// The session's CSRF token, as the page's sign-out form carries it.
 async fn csrf_of(app: &App, session: &str) -> String {
     let page = get(app, "/", Some(session)).await;
     page.body.split("name=\"csrf\" value=\"").nth(1).expect("a sign-out form").split('"').next().unwrap().to_owned()
@@ -435,4 +435,24 @@ async fn expired_sessions_are_refused() {
     assert_eq!(get(&app, "/", Some("pms_fresh")).await.status, StatusCode::OK);
     let seen = app.store.session(&hash).await.unwrap().unwrap().last_seen_at;
     assert!(seen >= now, "last seen was refreshed (older than a minute): {seen} < {now}");
+}
+
+/// A second sign-in page (another tab, or the browser's own `/favicon.ico` request sent to
+/// the sign-in) keeps the browser's token, so the first page's form still works.
+#[tokio::test]
+async fn a_second_sign_in_page_keeps_the_first_ones_token() {
+    let app = app().await;
+    add_user(&app, "alice", Role::Viewer).await;
+    let (cookie, field) = login_form(&app).await;
+    let req = Request::get("/login?next=/favicon.ico")
+        .header(header::COOKIE, format!("pm_login_csrf={cookie}"))
+        .body(Body::empty())
+        .unwrap();
+    let again = send(&app, req).await;
+    assert!(again.body.contains(&format!("name=\"csrf\" value=\"{field}\"")), "{}", again.body);
+    let form = format!("name=alice&password={}&csrf={field}&next=/", PASSWORD.replace(' ', "+"));
+    let answer = post_form(&app, "/login", &format!("pm_login_csrf={cookie}"), &form).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let icon = get(&app, "/favicon.ico", None).await;
+    assert_eq!(icon.status, StatusCode::NO_CONTENT, "no sign-in detour for the icon");
 }

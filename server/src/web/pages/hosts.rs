@@ -29,6 +29,12 @@ struct Row {
 }
 
 #[derive(Serialize)]
+struct Hidden {
+    name: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
 struct Option_ {
     value: &'static str,
     label: &'static str,
@@ -47,6 +53,9 @@ struct Page {
     package_name: String,
     package_evr: String,
     statuses: Vec<Option_>,
+    /// The filter's fields the form has no input for (from a dashboard link), kept when it
+    /// is submitted.
+    hidden: Vec<Hidden>,
     /// Links: previous and next page ("" when there is none), downloads.
     prev: String,
     next: String,
@@ -56,6 +65,9 @@ struct Page {
     json: String,
     filtered: bool,
 }
+
+/// The filter fields the form shows as inputs.
+const FORM_FIELDS: &[&str] = &["search", "status", "tag", "os_variant", "arch", "package_name", "package_evr"];
 
 pub async fn page(
     State(state): State<WebState>,
@@ -114,6 +126,11 @@ pub async fn page(
         csv: with_format("csv"),
         json: with_format("json"),
         filtered: filter != HostFilter::default(),
+        hidden: pairs_out
+            .iter()
+            .filter(|(k, _)| !FORM_FIELDS.contains(k))
+            .map(|(k, v)| Hidden { name: k, value: v.clone() })
+            .collect(),
         rows: list.rows.iter().map(|h| row(h, &clock)).collect(),
     };
     Ok(render::page(&state, "hosts", &data)?.into_response())

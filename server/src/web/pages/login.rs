@@ -107,9 +107,17 @@ pub async fn sign_in(
     Ok(res)
 }
 
-/// The form with a new double-submit token in its field and its cookie.
+/// The form with the double-submit token in its field and its cookie: the browser's current
+/// token when it has a well-formed one, so that a second sign-in page loaded meanwhile (a
+/// second tab, or the browser's own request for `/favicon.ico` sent here) does not invalidate
+/// the first; else a new one.
 fn show(state: &WebState, headers: &HeaderMap, status: StatusCode, mut page: LoginPage) -> Result<Response, WebError> {
-    page.csrf = new_csrf_token();
+    page.csrf = match cookie(headers, LOGIN_CSRF_COOKIE) {
+        Some(t) if t.len() >= 32 && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            t.to_owned()
+        }
+        _ => new_csrf_token(),
+    };
     let html = render::page(state, "login", &page)?;
     let secure = secure_request(state.sign_in.secure_cookies, headers);
     let cookie = set_cookie(LOGIN_CSRF_COOKIE, &page.csrf, "/login", 3_600, secure);

@@ -1,0 +1,83 @@
+//! The web UI in a real headless Chromium (WebDriver), against a real server process and a
+//! real apt repository on loopback: sign in, the dashboard's counts are the CLI's, follow
+//! "hosts with security updates", filter by tag, open a host and read an update's reason,
+//! sign out. Screenshots land in `target/<profile>/browser/`.
+
+use patchman_testkit::browser::Browser;
+
+use crate::repo_support::{AptRepo, HELLO, INSTALLED, deb_report, only_repo, refresh, report};
+use crate::support::start_server;
+use patchman_testkit::http::FileServer;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn count_listed(listing: &str) -> usize {
+    listing.lines().skip(1).filter(|l| !l.trim().is_empty()).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_finds_the_hosts_that_need_security_updates() {
+    let repo = AptRepo::build(HELLO);
+    let files = FileServer::start(repo.root());
+    let keyring = repo.key.public.to_str().unwrap().to_owned();
+    let server = start_server(&[("PATCHMAN_REPOS_KEYRINGS", &keyring)]);
+    for (host, tag) in [("a.example.org", "web"), ("b.example.org", "db")] {
+        let mut r = deb_report(host, INSTALLED, &[AptRepo::url(&files)]);
+        r.tags = vec![tag.into()];
+        report(&server, r).await;
+    }
+    let mut lone = deb_report("c.example.org", INSTALLED, &[]);
+    lone.tags = vec!["web".into()];
+    report(&server, lone).await;
+    let (ok, out) = refresh(&server);
+    assert!(ok, "{out}");
+    let id = only_repo(&server)["id"].as_i64().unwrap().to_string();
+    server.admin(&["repo", "security", &id, "yes"]);
+    server.admin(&["find-updates"]);
+    let added = server.admin_with_stdin(&["user", "add", "ops", "--role", "admin"], &format!("{PASSWORD}\n"));
+    assert!(added.status.success(), "{added:?}");
+
+    let b = Browser::start("security_updates").await;
+    let base = server.url();
+    b.goto(&format!("{base}/")).await;
+    assert!(b.url().await.contains("/login"), "a page without a session goes to the sign-in: {}", b.url().await);
+    b.screenshot("1-login").await;
+    b.type_into("input[name=name]", "ops").await;
+    b.type_into("input[name=password]", PASSWORD).await;
+    b.click("form.login button[type=submit]").await;
+    assert_eq!(b.url().await, format!("{base}/"), "signed in, back where it started: {}", b.source().await);
+    b.screenshot("2-dashboard").await;
+
+    // The dashboard says what the CLI says.
+    let cli = count_listed(&server.admin(&["host", "list", "--filter", "has_security=true"]));
+    assert_eq!(cli, 2);
+    let shown = b.text("a[href='/hosts?has_security=true'] .count").await;
+    assert_eq!(shown, cli.to_string());
+    let unknown = count_listed(&server.admin(&["host", "list", "--filter", "status=unknown"]));
+    assert_eq!(b.text("a[href='/hosts?status=unknown'] .count").await, unknown.to_string());
+
+    b.click("a[href='/hosts?has_security=true']").await;
+    let page = b.source().await;
+    assert!(page.contains("Hosts (2)") && page.contains("a.example.org") && page.contains("b.example.org"), "{page}");
+    assert!(!page.contains("c.example.org"), "{page}");
+    b.screenshot("3-hosts-with-security-updates").await;
+
+    b.type_into("form.filter input[name=tag]", "web").await;
+    b.click("form.filter button[type=submit]").await;
+    assert!(b.url().await.contains("tag=web") && b.url().await.contains("has_security=true"), "{}", b.url().await);
+    let page = b.source().await;
+    assert!(page.contains("Hosts (1)") && page.contains("a.example.org") && !page.contains("b.example.org"), "{page}");
+    b.screenshot("4-filtered-by-tag").await;
+
+    b.click("td.hostname a").await;
+    assert!(b.url().await.ends_with("/hosts/a.example.org"), "{}", b.url().await);
+    let reason = b.text("#security-updates + table td.reason").await;
+    assert!(!reason.is_empty(), "an update says why");
+    assert!(b.source().await.contains("hello-tiny"), "the update's package");
+    b.screenshot("5-host").await;
+
+    b.click("form.signout button[type=submit]").await;
+    assert!(b.url().await.contains("/login"), "{}", b.url().await);
+    b.goto(&format!("{base}/hosts")).await;
+    assert!(b.url().await.contains("/login"), "signed out: the list needs a session again");
+}
