@@ -95,14 +95,20 @@ async fn run(world: &world::World, url: &str) {
         }
     })
     .await;
-    // Fewer rounds: without a reverse index on SQLite this one is slow (see the note in
-    // migrations/sqlite/0001_init.sql).
-    measure(&format!("hosts having package {some_package} (first page and count)"), 20, |_| {
+    measure(&format!("hosts having package {some_package} (first page and count)"), 200, |_| {
         let store = store.clone();
         let pkg = some_package.clone();
         async move {
             let f = HostFilter { package_name: Some(pkg), ..HostFilter::default() };
             store.host_list(&f, &Default::default(), PageRequest::default(), &clock).await.unwrap();
+        }
+    })
+    .await;
+    measure(&format!("package page for {some_package} (versions, host counts, repositories)"), 50, |_| {
+        let store = store.clone();
+        let pkg = some_package.clone();
+        async move {
+            store.package_versions(&pkg).await.unwrap();
         }
     })
     .await;

@@ -36,6 +36,7 @@ macro_rules! forward_roles {
                 clock: &$crate::query::Clock
             ) -> $crate::query::Paged<$crate::store::HostSummary>;
             read dashboard(clock: &$crate::query::Clock) -> $crate::store::views::Dashboard;
+            read package_versions(name: &str) -> Vec<$crate::store::views::PackageVersionView>;
         });
         $crate::store::forward::forward_roles!(@role $store, AdminStore {
             write delete_host(hostname: &str) -> bool;

@@ -84,10 +84,11 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock) -> Stri
     }
     if let Some(name) = &f.package_name {
         let n = b.arg(Arg::Text(name.clone()));
-        // Driven by the package's name (indexed), then one primary-key probe per host.
+        // The matching package ids once (the name is indexed), then one primary-key probe of
+        // (host, package) per host and id: no scan of the installed-package links.
         let mut cond = format!(
-            "EXISTS (SELECT 1 FROM packages p JOIN host_packages hp ON hp.package_id = p.id AND hp.host_id = h.id \
-             WHERE p.name = {n}"
+            "EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id IN \
+             (SELECT p.id FROM packages p WHERE p.name = {n}"
         );
         if let Some(evr) = &f.package_evr {
             let (epoch, version, release) = HostFilter::evr_parts(evr);
@@ -103,6 +104,7 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock) -> Stri
                 cond.push_str(&format!(" AND (p.release = {exact} OR p.release LIKE {prefix} ESCAPE '\\')"));
             }
         }
+        cond.push(')');
         cond.push(')');
         conds.push(cond);
     }

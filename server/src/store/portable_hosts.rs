@@ -76,6 +76,60 @@ macro_rules! portable_host_queries {
             Ok(out)
         }
 
+        /// Every version of the package `name` any host has installed or any repository
+        /// offers, oldest first, with their host counts and repositories.
+        pub(super) async fn package_versions(
+            pool: &Pool,
+            name: &str,
+        ) -> StoreResult<Vec<crate::store::views::PackageVersionView>> {
+            // Host counts probe each host's primary key (SQLite keeps no package → host index).
+            let rows = sqlx::query(
+                "SELECT p.id, p.kind, p.epoch, p.version, p.release, p.arch, \
+                 (SELECT count(*) FROM hosts h WHERE EXISTS \
+                     (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id = p.id)) AS hosts \
+                 FROM packages p WHERE p.name = $1 ORDER BY p.arch, p.epoch, p.version, p.release",
+            )
+            .bind(name)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id: i64 = r.try_get("id")?;
+                let repos: Vec<String> = sqlx::query_scalar(
+                    "SELECT r.name FROM repo_packages rp JOIN repos r ON r.id = rp.repo_id WHERE rp.package_id = $1 \
+                     ORDER BY r.name",
+                )
+                .bind(id)
+                .fetch_all(pool)
+                .await?;
+                let hosts: i64 = r.try_get("hosts")?;
+                if hosts == 0 && repos.is_empty() {
+                    continue;
+                }
+                let (epoch, version, release): (i64, String, String) =
+                    (r.try_get("epoch")?, r.try_get("version")?, r.try_get("release")?);
+                out.push(crate::store::views::PackageVersionView {
+                    kind: kind(r.try_get("kind")?)?,
+                    evr: format_evr(epoch as u32, &version, &release),
+                    epoch,
+                    version,
+                    release,
+                    arch: r.try_get("arch")?,
+                    hosts,
+                    repos,
+                });
+            }
+            // Oldest first, as the package manager orders versions.
+            out.sort_by(|a, b| {
+                let scheme = match a.kind {
+                    PackageKind::Deb => patchman_engine::vercmp::VersionScheme::Deb,
+                    PackageKind::Rpm => patchman_engine::vercmp::VersionScheme::Rpm,
+                };
+                (a.kind, &a.arch).cmp(&(b.kind, &b.arch)).then_with(|| scheme.compare(&a.evr, &b.evr))
+            });
+            Ok(out)
+        }
+
         pub(super) async fn dashboard(
             pool: &Pool,
             clock: &crate::query::Clock,

@@ -7,7 +7,9 @@ use async_trait::async_trait;
 
 use crate::query::{Clock, HostFilter, HostSort, PageRequest, Paged};
 
-use super::views::{AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, RepoView, UserView};
+use super::views::{
+    AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, PackageVersionView, RepoView, UserView,
+};
 use super::{
     AuditEntry, ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt,
     MirrorState, NewSession, NewUser, PreparedReport, RefreshTarget, SessionRecord, StoreResult, UserRecord,
@@ -83,6 +85,8 @@ pub trait HostQueries: Send + Sync + 'static {
     ) -> StoreResult<Paged<HostSummary>>;
     /// What needs attention, in counts.
     async fn dashboard(&self, clock: &Clock) -> StoreResult<Dashboard>;
+    /// The versions of a package name installed or offered, with host counts and repositories.
+    async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersionView>>;
 }
 
 /// What administrators change by hand. Each change that can move a verdict marks the hosts

@@ -282,3 +282,18 @@ pub struct AuditView {
     pub target: String,
     pub detail: String,
 }
+
+/// One version of a package name: who has it installed, who offers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageVersionView {
+    pub kind: PackageKind,
+    pub epoch: i64,
+    pub version: String,
+    pub release: String,
+    pub arch: String,
+    pub evr: String,
+    /// Hosts that have this exact package installed.
+    pub hosts: i64,
+    /// Repositories that offer it (their names).
+    pub repos: Vec<String>,
+}

@@ -11,6 +11,7 @@ pub fn router(state: WebState) -> Router {
         .route("/", get(pages::dashboard::page))
         .route("/hosts", get(pages::hosts::page))
         .route("/hosts/{hostname}", get(pages::host::page))
+        .route("/packages", get(pages::package::page))
         .route("/login", get(pages::login::form).post(pages::login::sign_in))
         .route("/logout", post(pages::logout::sign_out))
         .fallback(pages::not_found)

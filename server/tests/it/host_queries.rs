@@ -122,6 +122,10 @@ pub(crate) async fn hosts_are_listed_by_filter(store: Arc<dyn Store>) {
         assert_eq!(list.rows[0].hostname, format!("{host}.example.org"), "{status:?}");
         assert_eq!(list.rows[0].status_at(&CLOCK), status);
     }
+    let versions = store.package_versions("openssl").await.unwrap();
+    let counts: Vec<(String, i64)> = versions.iter().map(|v| (v.evr.clone(), v.hosts)).collect();
+    assert_eq!(counts, [("3.0.7-27.el9".to_owned(), 1), ("3.0.15-1~deb12u1".to_owned(), 4)], "in version order");
+    assert!(store.package_versions("no-such-package").await.unwrap().is_empty());
     let tags = &store.host_list(&HostFilter::default(), &Default::default(), PageRequest::default(), &CLOCK).await;
     assert_eq!(tags.as_ref().unwrap().rows[0].tags, ["prod", "web"]);
 }

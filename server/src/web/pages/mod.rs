@@ -6,6 +6,7 @@ pub mod host;
 pub mod hosts;
 pub mod login;
 pub mod logout;
+pub mod package;
 
 use super::WebError;
 
