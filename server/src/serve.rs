@@ -35,12 +35,13 @@ pub fn app(
     enrollment_key: String,
 ) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
+    let web_updater = updater.clone();
     let reports = ReportApi::new(store.clone(), updater, limits, enrollment_key).into_service(config.max_message_bytes);
     let grpc = tonic::service::Routes::new(reports)
         .into_axum_router()
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
     // Whatever is not a gRPC service is the web's, including its 404 page.
-    Ok(grpc.fallback_service(web::router(WebState::new(store, &config.web, config.silent_after_days)?)))
+    Ok(grpc.fallback_service(web::router(WebState::new(store, web_updater, &config.web, config.silent_after_days)?)))
 }
 
 /// The jobs this server runs, from the configuration.

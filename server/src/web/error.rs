@@ -22,6 +22,8 @@ pub enum WebError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Render(#[from] handlebars::RenderError),
+    #[error(transparent)]
+    Update(#[from] crate::updates::UpdateError),
 }
 
 impl IntoResponse for WebError {
@@ -30,7 +32,7 @@ impl IntoResponse for WebError {
             Self::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m.clone()),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone()),
-            Self::Store(_) | Self::Render(_) => {
+            Self::Store(_) | Self::Render(_) | Self::Update(_) => {
                 tracing::error!(err = %self, "cannot answer a web request");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error: see the server log".to_owned())
             }

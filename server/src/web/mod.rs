@@ -22,7 +22,8 @@ use handlebars::Handlebars;
 use crate::accounts::{SessionPolicy, SignInLimiter};
 use crate::config::WebConfig;
 use crate::query::Clock;
-use crate::store::{AccountStore, HostQueries, Store};
+use crate::store::{AccountStore, AdminStore, HostQueries, Store};
+use crate::updates::Updater;
 
 pub use self::error::WebError;
 pub use self::render::templates;
@@ -33,7 +34,9 @@ pub use self::session::{Admin, CurrentUser, check_csrf};
 #[derive(Clone)]
 pub struct WebState {
     store: Arc<dyn HostQueries>,
+    admin: Arc<dyn AdminStore>,
     accounts: Arc<dyn AccountStore>,
+    updater: Arc<Updater>,
     templates: Arc<Handlebars<'static>>,
     sign_in: Arc<SignInRules>,
     silent_after_ms: i64,
@@ -48,7 +51,12 @@ struct SignInRules {
 
 impl WebState {
     /// `silent_after_days`: a host that has not reported for longer is shown as silent.
-    pub fn new(store: Arc<dyn Store>, config: &WebConfig, silent_after_days: u32) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        updater: Arc<Updater>,
+        config: &WebConfig,
+        silent_after_days: u32,
+    ) -> anyhow::Result<Self> {
         let sign_in = SignInRules {
             policy: config.session_policy(),
             limiter: SignInLimiter::new(
@@ -59,7 +67,9 @@ impl WebState {
         };
         Ok(Self {
             store: store.clone(),
+            admin: store.clone(),
             accounts: store,
+            updater,
             templates: Arc::new(templates()?),
             sign_in: Arc::new(sign_in),
             silent_after_ms: i64::from(silent_after_days) * 86_400_000,

@@ -480,3 +480,54 @@ async fn a_package_page_says_which_hosts_have_each_version() {
     let (_, _, none) = get3(&app, &session, "/packages?name=nothing-here").await;
     assert!(none.contains("No host has a package named nothing-here"), "{none}");
 }
+
+/// An administrator manages a host from its page (CSRF-checked, audited); a viewer sees no
+/// such forms and is refused when posting them anyway.
+#[tokio::test]
+async fn administrators_manage_hosts_and_viewers_are_refused() {
+    let app = app().await;
+    let token = enroll(&*app.store, "m.example.org").await;
+    ingest(&*app.store, &token, report("m.example.org", "r1", 100, base_packages())).await;
+    let viewer = sign_in(&app, "vera", Role::Viewer).await;
+    let admin = sign_in(&app, "adam", Role::Admin).await;
+
+    let (_, _, page) = get3(&app, &viewer, "/hosts/m.example.org").await;
+    assert!(!page.contains("/hosts/m.example.org/delete"), "a viewer sees no management forms");
+    let csrf = csrf_of(&app, &viewer).await;
+    let refused =
+        post_form(&app, "/hosts/m.example.org/delete", &format!("pm_session={viewer}"), &format!("csrf={csrf}")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert!(refused.body.contains("vera is a viewer"), "{}", refused.body);
+
+    let (_, _, page) = get3(&app, &admin, "/hosts/m.example.org").await;
+    assert!(page.contains(r#"action="/hosts/m.example.org/delete""#), "{page}");
+    let cookie = format!("pm_session={admin}");
+    let csrf = csrf_of(&app, &admin).await;
+    let forged = post_form(&app, "/hosts/m.example.org/use-host-repos", &cookie, "csrf=wrong&own_only=no").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "a wrong CSRF token is refused");
+    assert!(app.store.host("m.example.org").await.unwrap().unwrap().use_host_repos);
+
+    let done =
+        post_form(&app, "/hosts/m.example.org/use-host-repos", &cookie, &format!("csrf={csrf}&own_only=no")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(done.location(), "/hosts/m.example.org");
+    assert!(!app.store.host("m.example.org").await.unwrap().unwrap().use_host_repos);
+    let done = post_form(&app, "/hosts/m.example.org/recompute", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(app.store.host("m.example.org").await.unwrap().unwrap().summary.updates_current, "recomputed");
+    let done = post_form(&app, "/hosts/m.example.org/delete", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/hosts"));
+    assert!(app.store.host("m.example.org").await.unwrap().is_none());
+    let gone = post_form(&app, "/hosts/m.example.org/delete", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    let log = app.store.audit_log(10).await.unwrap();
+    let actions: Vec<String> = log.iter().map(|e| format!("{} {} {}", e.actor, e.action, e.target)).collect();
+    for want in [
+        "web:adam host.delete m.example.org",
+        "web:adam host.recompute m.example.org",
+        "web:adam host.use_host_repos m.example.org",
+    ] {
+        assert!(actions.iter().any(|a| a == want), "{want} not in {actions:?}");
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod host;
+pub mod host_admin;
 pub mod hosts;
 pub mod login;
 pub mod logout;
