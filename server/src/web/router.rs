@@ -15,6 +15,7 @@ pub fn router(state: WebState) -> Router {
         .route("/hosts/{hostname}/recompute", post(pages::host_admin::recompute))
         .route("/hosts/{hostname}/delete", post(pages::host_admin::delete))
         .route("/packages", get(pages::package::page))
+        .route("/audit", get(pages::audit::page))
         .route("/login", get(pages::login::form).post(pages::login::sign_in))
         .route("/logout", post(pages::logout::sign_out))
         .fallback(pages::not_found)

@@ -521,6 +521,11 @@ async fn administrators_manage_hosts_and_viewers_are_refused() {
     let gone = post_form(&app, "/hosts/m.example.org/delete", &cookie, &format!("csrf={csrf}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 
+    let (status, _, page) = get3(&app, &admin, "/audit").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<td>web:adam</td><td>host.delete</td><td>m.example.org</td>"), "{page}");
+    let (status, _, _) = get3(&app, &viewer, "/audit").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the audit log is for administrators");
     let log = app.store.audit_log(10).await.unwrap();
     let actions: Vec<String> = log.iter().map(|e| format!("{} {} {}", e.actor, e.action, e.target)).collect();
     for want in [

@@ -1,6 +1,7 @@
 //! One file per page. A page handler reads through `WebState`'s store, builds the
 //! template's data and returns `render::page(…)`.
 
+pub mod audit;
 pub mod dashboard;
 pub mod host;
 pub mod host_admin;
