@@ -39,8 +39,10 @@ pub(crate) fn status_case(b: &mut Built, clock: &Clock) -> String {
     )
 }
 
-/// The conditions of `f` joined by AND ("TRUE" when there are none).
-pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock) -> String {
+/// The conditions of `f` joined by AND ("TRUE" when there are none). `package_index`: the
+/// dialect keeps an index from package to hosts (PostgreSQL), so a package filter starts from
+/// the package's hosts; without one (SQLite) it probes each host's (host, package) keys.
+pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock, package_index: bool) -> String {
     let mut conds: Vec<String> = Vec::new();
     let eq = |b: &mut Built, col: &str, v: &Option<String>, conds: &mut Vec<String>| {
         if let Some(v) = v {
@@ -84,12 +86,19 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock) -> Stri
     }
     if let Some(name) = &f.package_name {
         let n = b.arg(Arg::Text(name.clone()));
-        // The matching package ids once (the name is indexed), then one primary-key probe of
-        // (host, package) per host and id: no scan of the installed-package links.
-        let mut cond = format!(
-            "EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id IN \
-             (SELECT p.id FROM packages p WHERE p.name = {n}"
-        );
+        // The matching package ids once (the name is indexed); then their hosts through the
+        // reverse index, or one primary-key probe of (host, package) per host and id.
+        let mut cond = if package_index {
+            format!(
+                "h.id IN (SELECT hp.host_id FROM host_packages hp WHERE hp.package_id IN \
+                 (SELECT p.id FROM packages p WHERE p.name = {n}"
+            )
+        } else {
+            format!(
+                "EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id IN \
+                 (SELECT p.id FROM packages p WHERE p.name = {n}"
+            )
+        };
         if let Some(evr) = &f.package_evr {
             let (epoch, version, release) = HostFilter::evr_parts(evr);
             if let Some(e) = epoch {

@@ -78,7 +78,18 @@ macro_rules! portable_queries {
                 return Ok(None);
             };
             let host_id: i64 = row.try_get("id")?;
-            let tags = tags(pool, Some(host_id)).await?.remove(&host_id).unwrap_or_default();
+            // The sections are independent reads: asked at once, on the pool's connections.
+            let (tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions) = tokio::try_join!(
+                tags(pool, Some(host_id)),
+                host_packages(pool, host_id),
+                host_updates(pool, host_id),
+                host_unknown_packages(pool, host_id),
+                host_repos(pool, host_id),
+                host_modules(pool, host_id),
+                host_reports(pool, host_id),
+                host_transactions(pool, host_id),
+            )?;
+            let tags = { let mut tags = tags; tags.remove(&host_id).unwrap_or_default() };
             Ok(Some(HostDetail {
                 summary: summary(&row, tags)?,
                 machine_id: row.try_get("machine_id")?,
@@ -94,13 +105,13 @@ macro_rules! portable_queries {
                 client_version: row.try_get("client_version")?,
                 enrolled_at: row.try_get("enrolled_at")?,
                 last_changed_at: row.try_get("last_changed_at")?,
-                packages: host_packages(pool, host_id).await?,
-                updates: host_updates(pool, host_id).await?,
-                packages_not_in_repos: host_unknown_packages(pool, host_id).await?,
-                repos: host_repos(pool, host_id).await?,
-                modules: host_modules(pool, host_id).await?,
-                reports: host_reports(pool, host_id).await?,
-                transactions: host_transactions(pool, host_id).await?,
+                packages,
+                updates,
+                packages_not_in_repos,
+                repos,
+                modules,
+                reports,
+                transactions,
             }))
         }
 

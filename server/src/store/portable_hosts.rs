@@ -1,5 +1,6 @@
 //! Host lists and the dashboard's counts, written once for both dialects (see `portable.rs`):
 //! a `HostFilter` becomes a `WHERE` clause (`host_sql.rs`) over the same join as `SUMMARY`.
+//! The macro's argument says whether the dialect indexes installed packages by package.
 //! Expanded after `portable_queries!` in the same module, it uses its imports and `summary`.
 //!
 //! The dashboard stays cheap as the fleet grows: every per-host count it needs is a column of
@@ -7,7 +8,7 @@
 //! the installed-package links; the repository and mirror figures are small tables.
 
 macro_rules! portable_host_queries {
-    () => {
+    (package_index = $package_index:literal) => {
         use crate::store::host_sql::{self, Arg, Built};
 
         /// Binds every parameter of a built statement, in order.
@@ -33,7 +34,7 @@ macro_rules! portable_host_queries {
             clock: &crate::query::Clock,
         ) -> StoreResult<crate::query::Paged<HostSummary>> {
             let mut b = Built::default();
-            let cond = host_sql::where_clause(&mut b, filter, clock);
+            let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
             let from = "FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
                  LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
             let count_sql = format!("SELECT count(*) {from} WHERE {cond}");
@@ -82,13 +83,19 @@ macro_rules! portable_host_queries {
             pool: &Pool,
             name: &str,
         ) -> StoreResult<Vec<crate::store::views::PackageVersionView>> {
-            // Host counts probe each host's primary key (SQLite keeps no package → host index).
-            let rows = sqlx::query(
-                "SELECT p.id, p.kind, p.epoch, p.version, p.release, p.arch, \
-                 (SELECT count(*) FROM hosts h WHERE EXISTS \
-                     (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id = p.id)) AS hosts \
-                 FROM packages p WHERE p.name = $1 ORDER BY p.arch, p.epoch, p.version, p.release",
-            )
+            // With a package → hosts index the count reads it; without (SQLite) it probes each
+            // host's (host, package) key.
+            let hosts = if $package_index {
+                "(SELECT count(*) FROM host_packages hp WHERE hp.package_id = p.id)"
+            } else {
+                "(SELECT count(*) FROM hosts h WHERE EXISTS \
+                 (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id = p.id))"
+            };
+            let sql = format!(
+                "SELECT p.id, p.kind, p.epoch, p.version, p.release, p.arch, {hosts} AS hosts \
+                 FROM packages p WHERE p.name = $1 ORDER BY p.arch, p.epoch, p.version, p.release"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_all(pool)
             .await?;

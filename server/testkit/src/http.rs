@@ -374,7 +374,8 @@ fn http_date(secs: u64) -> String {
 fn parse_http_date(s: &str) -> Option<u64> {
     let mut parts = s.split_once(',')?.1.split_ascii_whitespace();
     let day: i64 = parts.next()?.parse().ok()?;
-    let month = MONTHS.iter().position(|m| Some(*m) == parts.next())? as i64 + 1;
+    let name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == name)? as i64 + 1;
     let year: i64 = parts.next()?.parse().ok()?;
     let mut hms = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
