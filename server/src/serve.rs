@@ -41,7 +41,7 @@ pub fn app(
         .into_axum_router()
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
     // Whatever is not a gRPC service is the web's, including its 404 page.
-    Ok(grpc.fallback_service(web::router(WebState::new(store, web_updater, &config.web, config.silent_after_days)?)))
+    Ok(grpc.fallback_service(web::router(WebState::new(store, web_updater, config)?)))
 }
 
 /// The jobs this server runs, from the configuration.

@@ -1,4 +1,4 @@
-//! `patchman refresh-repos` and `patchman repo list|link`.
+//! `patchman refresh-repos` and `patchman repo list|link|security|enable|disable|enable-mirror|disable-mirror`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,8 +28,14 @@ pub enum RepoCommand {
         #[arg(value_enum)]
         flag: SecurityFlag,
     },
+    /// Use a repository again (refresh it, find updates in it).
+    Enable { id: i64 },
+    /// Stop refreshing a repository and finding updates in it; its hosts are recomputed.
+    Disable { id: i64 },
     /// Enable a mirror that was disabled after failing too often, forgetting its failures.
     EnableMirror { mirror_id: i64 },
+    /// Stop using a mirror (its repository's other mirrors are tried).
+    DisableMirror { mirror_id: i64 },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -113,7 +119,9 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
             Ok(ExitCode::SUCCESS)
         }
         RepoCommand::Link { id, other } => {
-            store.merge_repos(id, other).await?;
+            if !store.link_repos(id, other).await? {
+                anyhow::bail!("repositories {id} and {other} must both exist and differ");
+            }
             println!("repository {other} is now part of repository {id}");
             Ok(ExitCode::SUCCESS)
         }
@@ -130,11 +138,22 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
             println!("repository {id}: security {flag:?}; {} hosts recomputed", stats.hosts);
             Ok(ExitCode::SUCCESS)
         }
-        RepoCommand::EnableMirror { mirror_id } => {
-            if !store.enable_mirror(mirror_id).await? {
+        RepoCommand::Enable { id } | RepoCommand::Disable { id } => {
+            let enabled = matches!(command, RepoCommand::Enable { .. });
+            if !store.set_repo_enabled(id, enabled).await? {
+                anyhow::bail!("no repository {id}");
+            }
+            let stats = Updater::new(store.clone()).recompute_stale().await?;
+            let state = if enabled { "enabled" } else { "disabled" };
+            println!("repository {id} {state}; {} hosts recomputed", stats.hosts);
+            Ok(ExitCode::SUCCESS)
+        }
+        RepoCommand::EnableMirror { mirror_id } | RepoCommand::DisableMirror { mirror_id } => {
+            let enabled = matches!(command, RepoCommand::EnableMirror { .. });
+            if !store.set_mirror_enabled(mirror_id, enabled).await? {
                 anyhow::bail!("no mirror {mirror_id}");
             }
-            println!("mirror {mirror_id} enabled");
+            println!("mirror {mirror_id} {}", if enabled { "enabled" } else { "disabled" });
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -4,8 +4,10 @@
 //! a database.
 
 mod hosts;
+mod repos;
 
 pub use self::hosts::{HostFilter, HostSort, HostStatus, SortKey};
+pub use self::repos::RepoFilter;
 
 /// A field of a query that cannot be used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

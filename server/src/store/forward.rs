@@ -28,6 +28,13 @@ macro_rules! forward_roles {
             read host(hostname: &str) -> Option<$crate::store::HostDetail>;
             read host_id(hostname: &str) -> Option<i64>;
             read repos() -> Vec<$crate::store::views::RepoView>;
+            read repo_list(filter: &$crate::query::RepoFilter, clock: &$crate::query::Clock) -> Vec<$crate::store::views::RepoView>;
+            read update_list(
+                filter: &$crate::query::HostFilter,
+                package: Option<&str>,
+                page: $crate::query::PageRequest,
+                clock: &$crate::query::Clock
+            ) -> $crate::query::Paged<$crate::store::views::UpdatePairView>;
             read os_groups() -> Vec<$crate::store::views::OsGroupView>;
             read host_list(
                 filter: &$crate::query::HostFilter,
@@ -43,7 +50,9 @@ macro_rules! forward_roles {
             write set_use_host_repos(hostname: &str, own_only: bool) -> bool;
             write set_os_group_repo(group: &str, repo_id: i64, member: bool) -> bool;
             write set_repo_security(repo_id: i64, security: Option<bool>) -> bool;
-            write enable_mirror(mirror_id: i64) -> bool;
+            write set_repo_enabled(repo_id: i64, enabled: bool) -> bool;
+            write set_mirror_enabled(mirror_id: i64, enabled: bool) -> bool;
+            write link_repos(keep: i64, gone: i64) -> bool;
         });
         $crate::store::forward::forward_roles!(@role $store, JobStore {
             write register_job(name: &str, interval_ms: i64, first_due: i64) -> ();

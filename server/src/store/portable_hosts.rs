@@ -56,6 +56,68 @@ macro_rules! portable_host_queries {
             Ok(crate::query::Paged { total: total as u64, rows })
         }
 
+        /// The outstanding (installed → available) pairs of the hosts `filter` selects, with
+        /// their host counts: security first, then the most hosts.
+        pub(super) async fn update_list(
+            pool: &Pool,
+            filter: &crate::query::HostFilter,
+            package: Option<&str>,
+            page: crate::query::PageRequest,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<crate::query::Paged<crate::store::views::UpdatePairView>> {
+            let mut b = Built::default();
+            let mut conds = Vec::new();
+            if *filter != crate::query::HostFilter::default() {
+                let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
+                conds.push(format!(
+                    "u.host_id IN (SELECT h.id FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
+                     LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id \
+                     WHERE {cond})"
+                ));
+            }
+            if let Some(name) = package {
+                let p = b.arg(Arg::Text(name.to_owned()));
+                conds.push(format!("i.name = {p}"));
+            }
+            let cond = if conds.is_empty() { "TRUE".to_owned() } else { conds.join(" AND ") };
+            let grouped = format!(
+                "FROM host_updates u JOIN packages i ON i.id = u.installed_id JOIN packages c ON c.id = u.candidate_id \
+                 JOIN repos r ON r.id = u.repo_id WHERE {cond} GROUP BY i.id, c.id, u.security"
+            );
+            let count_sql = format!("SELECT count(*) FROM (SELECT 1 AS one {grouped}) t");
+            let total: i64 =
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &b.args).fetch_one(pool).await?;
+            let limit = b.arg(Arg::Int(i64::from(page.per_page)));
+            let offset = b.arg(Arg::Int(page.offset() as i64));
+            let sql = format!(
+                "SELECT i.kind AS kind, i.name AS name, i.arch AS arch, i.epoch AS ie, i.version AS iv, i.release AS ir, \
+                 c.epoch AS ce, c.version AS cv, c.release AS cr, u.security AS security, \
+                 count(DISTINCT u.host_id) AS hosts, min(r.name) AS repo {grouped} \
+                 ORDER BY u.security DESC, hosts DESC, i.name, i.arch, i.id, c.id LIMIT {limit} OFFSET {offset}"
+            );
+            let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let evr = |r: &<Db as sqlx::Database>::Row, e: &str, v: &str, rel: &str| -> StoreResult<String> {
+                let epoch: i64 = r.try_get(e)?;
+                Ok(format_evr(epoch as u32, &r.try_get::<String, _>(v)?, &r.try_get::<String, _>(rel)?))
+            };
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    Ok(crate::store::views::UpdatePairView {
+                        kind: kind(r.try_get("kind")?)?,
+                        name: r.try_get("name")?,
+                        arch: r.try_get("arch")?,
+                        installed: evr(r, "ie", "iv", "ir")?,
+                        available: evr(r, "ce", "cv", "cr")?,
+                        security: r.try_get("security")?,
+                        hosts: r.try_get("hosts")?,
+                        repo: r.try_get("repo")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(crate::query::Paged { total: total as u64, rows })
+        }
+
         /// Tag names of these hosts.
         async fn tags_of(pool: &Pool, host_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
             let mut out: HashMap<i64, Vec<String>> = HashMap::new();

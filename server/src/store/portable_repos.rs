@@ -8,7 +8,7 @@ macro_rules! portable_repo_queries {
         /// Every repository with its mirrors, package and host counts.
         pub(super) async fn repos(pool: &Pool) -> StoreResult<Vec<crate::store::views::RepoView>> {
             let rows = sqlx::query(
-                "SELECT r.id, r.kind, r.name, r.repo_key, r.suite, r.component, r.arch, r.security, r.enabled, r.revision, \
+                "SELECT r.id, r.kind, r.name, r.repo_key, r.suite, r.component, r.arch, r.security, r.security_manual, r.enabled, r.revision, \
                  (SELECT count(*) FROM repo_packages rp WHERE rp.repo_id = r.id) AS package_count, \
                  (SELECT count(*) FROM host_repos hr WHERE hr.repo_id = r.id) AS host_count, r.refreshed_at FROM repos r ORDER BY r.name, r.id",
             )
@@ -20,6 +20,15 @@ macro_rules! portable_repo_queries {
             )
             .fetch_all(pool)
             .await?;
+            let groups: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT gr.repo_id, g.name FROM os_group_repos gr JOIN os_groups g ON g.id = gr.os_group_id ORDER BY g.name",
+            )
+            .fetch_all(pool)
+            .await?;
+            let mut groups_of: HashMap<i64, Vec<String>> = HashMap::new();
+            for (repo, group) in groups {
+                groups_of.entry(repo).or_default().push(group);
+            }
             let mut by_repo: HashMap<i64, Vec<crate::store::views::MirrorView>> = HashMap::new();
             for m in &mirrors {
                 by_repo.entry(m.try_get("repo_id")?).or_default().push(crate::store::views::MirrorView {
@@ -44,10 +53,12 @@ macro_rules! portable_repo_queries {
                         component: r.try_get("component")?,
                         arch: r.try_get("arch")?,
                         security: r.try_get("security")?,
+                        security_manual: r.try_get("security_manual")?,
                         enabled: r.try_get("enabled")?,
                         revision: r.try_get("revision")?,
                         package_count: r.try_get("package_count")?,
                         host_count: r.try_get("host_count")?,
+                        os_groups: groups_of.remove(&id).unwrap_or_default(),
                         refreshed_at: r.try_get("refreshed_at")?,
                         mirrors: by_repo.remove(&id).unwrap_or_default(),
                     })
@@ -194,13 +205,44 @@ macro_rules! portable_repo_queries {
             Ok(found)
         }
 
-        /// Enables a mirror again and forgets its failures. False when there is no such mirror.
-        pub(super) async fn enable_mirror(pool: &Pool, mirror_id: i64) -> StoreResult<bool> {
-            let done = sqlx::query("UPDATE mirrors SET enabled = $2, fail_count = 0, last_error = '' WHERE id = $1")
-                .bind(mirror_id)
-                .bind(true)
-                .execute(pool)
-                .await?;
+        /// The repositories `filter` selects, by name.
+        pub(super) async fn repo_list(
+            pool: &Pool,
+            filter: &crate::query::RepoFilter,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<Vec<crate::store::views::RepoView>> {
+            let mut all = repos(pool).await?;
+            all.retain(|r| r.matches(filter, clock));
+            Ok(all)
+        }
+
+        /// Enables or disables a repository; the hosts that use it are recomputed. False when
+        /// there is no such repository.
+        pub(super) async fn set_repo_enabled(pool: &Pool, repo_id: i64, enabled: bool) -> StoreResult<bool> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let found = sqlx::query("UPDATE repos SET enabled = $2 WHERE id = $1")
+                .bind(repo_id)
+                .bind(enabled)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            if found {
+                repo_changed(&mut tx, repo_id).await?;
+            }
+            tx.commit().await?;
+            Ok(found)
+        }
+
+        /// Enables a mirror (forgetting its failures) or disables it. False when there is no
+        /// such mirror.
+        pub(super) async fn set_mirror_enabled(pool: &Pool, mirror_id: i64, enabled: bool) -> StoreResult<bool> {
+            let sql = if enabled {
+                "UPDATE mirrors SET enabled = $2, fail_count = 0, last_error = '' WHERE id = $1"
+            } else {
+                "UPDATE mirrors SET enabled = $2 WHERE id = $1"
+            };
+            let done = sqlx::query(sql).bind(mirror_id).bind(enabled).execute(pool).await?;
             Ok(done.rows_affected() > 0)
         }
 
@@ -262,6 +304,20 @@ macro_rules! portable_repo_queries {
                 }
             }
             Ok(out)
+        }
+
+        /// An administrator's `merge_repos`: false (nothing done) unless both exist and differ.
+        pub(super) async fn link_repos(pool: &Pool, keep: i64, gone: i64) -> StoreResult<bool> {
+            let found: i64 = sqlx::query_scalar("SELECT count(*) FROM repos WHERE id IN ($1, $2)")
+                .bind(keep)
+                .bind(gone)
+                .fetch_one(pool)
+                .await?;
+            if keep == gone || found != 2 {
+                return Ok(false);
+            }
+            merge_repos(pool, keep, gone).await?;
+            Ok(true)
         }
 
         /// Moves everything of repository `gone` (mirrors, hosts, OS groups) to `keep` and

@@ -5,10 +5,11 @@
 
 use async_trait::async_trait;
 
-use crate::query::{Clock, HostFilter, HostSort, PageRequest, Paged};
+use crate::query::{Clock, HostFilter, HostSort, PageRequest, Paged, RepoFilter};
 
 use super::views::{
-    AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, PackageVersionView, RepoView, UserView,
+    AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, PackageVersionView, RepoView, UpdatePairView,
+    UserView,
 };
 use super::{
     AuditEntry, ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt,
@@ -74,6 +75,17 @@ pub trait HostQueries: Send + Sync + 'static {
     async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>>;
     /// Every repository with its mirrors and their state.
     async fn repos(&self) -> StoreResult<Vec<RepoView>>;
+    /// The repositories `filter` selects, by name.
+    async fn repo_list(&self, filter: &RepoFilter, clock: &Clock) -> StoreResult<Vec<RepoView>>;
+    /// The outstanding (installed → available) pairs of the hosts `filter` selects (and of
+    /// one package name), with how many hosts need each: security first, then most hosts.
+    async fn update_list(
+        &self,
+        filter: &HostFilter,
+        package: Option<&str>,
+        page: PageRequest,
+        clock: &Clock,
+    ) -> StoreResult<Paged<UpdatePairView>>;
     async fn os_groups(&self) -> StoreResult<Vec<OsGroupView>>;
     /// One page of the hosts `filter` selects, in `sort` order, and how many it selects.
     async fn host_list(
@@ -102,8 +114,14 @@ pub trait AdminStore: Send + Sync + 'static {
     async fn set_os_group_repo(&self, group: &str, repo_id: i64, member: bool) -> StoreResult<bool>;
     /// Sets a repository's security flag by hand, or (`None`) gives it back to its metadata.
     async fn set_repo_security(&self, repo_id: i64, security: Option<bool>) -> StoreResult<bool>;
-    /// Enables a disabled mirror again, its failures forgotten.
-    async fn enable_mirror(&self, mirror_id: i64) -> StoreResult<bool>;
+    /// Enables or disables a repository: a disabled one is neither refreshed nor used to
+    /// find updates. The hosts that use it are marked for recomputation; false when unknown.
+    async fn set_repo_enabled(&self, repo_id: i64, enabled: bool) -> StoreResult<bool>;
+    /// Makes repository `gone` part of `keep` (the same repository under other mirrors; its
+    /// hosts are recomputed); false unless both exist and differ.
+    async fn link_repos(&self, keep: i64, gone: i64) -> StoreResult<bool>;
+    /// Enables a mirror (its failures forgotten) or disables it; false when unknown.
+    async fn set_mirror_enabled(&self, mirror_id: i64, enabled: bool) -> StoreResult<bool>;
 }
 
 /// Background jobs claimed through the database with leases.

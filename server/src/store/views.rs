@@ -224,13 +224,54 @@ pub struct RepoView {
     pub component: String,
     pub arch: String,
     pub security: bool,
+    /// `security` was set by an administrator; metadata no longer changes it.
+    pub security_manual: bool,
     pub enabled: bool,
     pub revision: i64,
     pub package_count: i64,
     pub host_count: i64,
+    /// The OS groups that hold it, by name.
+    pub os_groups: Vec<String>,
     #[serde(serialize_with = "opt_time")]
     pub refreshed_at: Option<i64>,
     pub mirrors: Vec<MirrorView>,
+}
+
+impl RepoView {
+    /// A mirror failed its last attempt or was disabled after failing.
+    pub fn failing(&self) -> bool {
+        self.mirrors.iter().any(|m| !m.enabled || m.fail_count > 0)
+    }
+
+    /// Enabled and not refreshed since the silence threshold (or never): the dashboard's
+    /// "not refreshed lately".
+    pub fn stale(&self, clock: &Clock) -> bool {
+        self.enabled && self.refreshed_at.is_none_or(|t| t < clock.silent_before())
+    }
+
+    pub fn past_valid_until(&self) -> bool {
+        self.mirrors.iter().any(|m| m.valid_until_passed)
+    }
+
+    /// No host uses it and no OS group holds it.
+    pub fn unused(&self) -> bool {
+        self.host_count == 0 && self.os_groups.is_empty()
+    }
+
+    pub fn matches(&self, f: &crate::query::RepoFilter, clock: &Clock) -> bool {
+        let want = |wanted: Option<bool>, is: bool| wanted.is_none_or(|w| w == is);
+        f.kind.as_deref().is_none_or(|k| k == self.kind.as_str())
+            && want(f.security, self.security)
+            && want(f.enabled, self.enabled)
+            && want(f.failing, self.failing())
+            && want(f.stale, self.stale(clock))
+            && want(f.past_valid_until, self.past_valid_until())
+            && want(f.unused, self.unused())
+            && f.search.as_deref().is_none_or(|s| {
+                self.name.to_ascii_lowercase().contains(s)
+                    || self.mirrors.iter().any(|m| m.url.to_ascii_lowercase().contains(s))
+            })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -296,4 +337,18 @@ pub struct PackageVersionView {
     pub hosts: i64,
     /// Repositories that offer it (their names).
     pub repos: Vec<String>,
+}
+
+/// One outstanding update as the updates page lists it: installed → available, how many of
+/// the selected hosts need it, and a repository that offers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdatePairView {
+    pub kind: PackageKind,
+    pub name: String,
+    pub arch: String,
+    pub installed: String,
+    pub available: String,
+    pub security: bool,
+    pub hosts: i64,
+    pub repo: String,
 }

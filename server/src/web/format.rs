@@ -25,6 +25,31 @@ fn ago(delta_ms: i64) -> String {
     }
 }
 
+/// A filter field a form has no input for (it came from a link), kept when it is submitted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hidden {
+    pub name: &'static str,
+    pub value: String,
+}
+
+/// The pairs whose keys are not in `shown`, as hidden fields.
+pub fn hidden(pairs: &[(&'static str, String)], shown: &[&str]) -> Vec<Hidden> {
+    pairs.iter().filter(|(k, _)| !shown.contains(k)).map(|(k, v)| Hidden { name: k, value: v.clone() }).collect()
+}
+
+/// A filter form's "any / yes / no" select for an optional flag.
+#[derive(Debug, Clone, Serialize)]
+pub struct FlagSelect {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub yes: bool,
+    pub no: bool,
+}
+
+pub fn flag_select(name: &'static str, label: &'static str, value: Option<bool>) -> FlagSelect {
+    FlagSelect { name, label, yes: value == Some(true), no: value == Some(false) }
+}
+
 /// `path?k=v&…`, values percent-encoded.
 pub fn link(path: &str, pairs: &[(&str, String)]) -> String {
     if pairs.is_empty() {

@@ -4,9 +4,12 @@
 //! `router` maps paths to `pages/` (one file per page), behind `guard` (security headers, and
 //! a valid session for every page but `/login`); a handler returns `Result<Html, WebError>`
 //! and renders through `render`, which wraps every page in `web/templates/layout.hbs`.
-//! `session` has the `CurrentUser` and `Admin` extractors and `check_csrf` for forms.
+//! `session` has the `CurrentUser` and `Admin` extractors and `check_csrf` for forms;
+//! `change` what every administrator's change shares (CSRF, audit line, redirect).
 
 mod assets;
+mod change;
+mod download;
 mod error;
 mod format;
 mod guard;
@@ -16,12 +19,14 @@ mod router;
 mod session;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use handlebars::Handlebars;
 
 use crate::accounts::{SessionPolicy, SignInLimiter};
-use crate::config::WebConfig;
+use crate::config::Config;
 use crate::query::Clock;
+use crate::refresh::Refresher;
 use crate::store::{AccountStore, AdminStore, HostQueries, Store};
 use crate::updates::Updater;
 
@@ -37,6 +42,9 @@ pub struct WebState {
     admin: Arc<dyn AdminStore>,
     accounts: Arc<dyn AccountStore>,
     updater: Arc<Updater>,
+    refresher: Arc<Refresher>,
+    /// A refresh an administrator started from a page is running.
+    refreshing: Arc<AtomicBool>,
     templates: Arc<Handlebars<'static>>,
     sign_in: Arc<SignInRules>,
     silent_after_ms: i64,
@@ -50,22 +58,22 @@ struct SignInRules {
 }
 
 impl WebState {
-    /// `silent_after_days`: a host that has not reported for longer is shown as silent.
-    pub fn new(
-        store: Arc<dyn Store>,
-        updater: Arc<Updater>,
-        config: &WebConfig,
-        silent_after_days: u32,
-    ) -> anyhow::Result<Self> {
+    /// From the configuration: the `[web]` section, the repositories' HTTP settings (a
+    /// refresh an administrator starts) and `silent_after_days` (a host that has not
+    /// reported for longer is shown as silent).
+    pub fn new(store: Arc<dyn Store>, updater: Arc<Updater>, config: &Config) -> anyhow::Result<Self> {
+        let (web, silent_after_days) = (&config.web, config.silent_after_days);
         let sign_in = SignInRules {
-            policy: config.session_policy(),
+            policy: web.session_policy(),
             limiter: SignInLimiter::new(
-                usize::try_from(config.login_max_failures).unwrap_or(usize::MAX),
-                i64::try_from(config.login_window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+                usize::try_from(web.login_max_failures).unwrap_or(usize::MAX),
+                i64::try_from(web.login_window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
             ),
-            secure_cookies: config.secure_cookies,
+            secure_cookies: web.secure_cookies,
         };
         Ok(Self {
+            refresher: Arc::new(Refresher::new(store.clone(), &config.repos)?),
+            refreshing: Arc::new(AtomicBool::new(false)),
             store: store.clone(),
             admin: store.clone(),
             accounts: store,

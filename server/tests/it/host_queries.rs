@@ -11,11 +11,11 @@ use patchman_server::store::{HostWork, Store, VerdictRecord};
 
 use crate::store_suite::{base_packages, enroll, pkg, report};
 
-const CLOCK: Clock = Clock { now_ms: 6_000, silent_after_ms: 3_000 };
+pub(crate) const CLOCK: Clock = Clock { now_ms: 6_000, silent_after_ms: 3_000 };
 
 /// a: security update; b: updates unknown (a repository never refreshed); c: silent;
 /// d: up to date; e: bugfix only. a and c are tagged web, a runs openssl 3.0.7-27.el9.
-async fn fleet(store: &Arc<dyn Store>) {
+pub(crate) async fn fleet(store: &Arc<dyn Store>) {
     for (name, tags, seen) in [
         ("a", vec!["web", "prod"], 5_000),
         ("b", vec!["db"], 5_000),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::host_queries::{hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention};
+use crate::list_queries::updates_and_repositories_are_listed;
 use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
@@ -60,6 +61,7 @@ stories!(
     only_changed_hosts_are_marked_for_recomputation,
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
+    updates_and_repositories_are_listed,
     users_are_added_listed_and_deleted,
     sessions_are_found_by_hash_and_go_with_their_user,
     the_audit_log_lists_newest_first,
@@ -80,7 +82,7 @@ pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage 
     }
 }
 
-fn apt_repo(suite: &str, url: &str) -> ReportedRepo {
+pub(crate) fn apt_repo(suite: &str, url: &str) -> ReportedRepo {
     ReportedRepo {
         kind: PackageKind::Deb,
         repo_id: format!("deb.debian.org/debian {suite}/main amd64"),

@@ -3,129 +3,14 @@
 //! and session expiry; pages render inside the layout with the signed-in user, unknown paths
 //! get a 404 page, every page carries its security headers, static files their type.
 
-use std::sync::Arc;
-
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use tower::ServiceExt as _;
+use axum::http::{Request, StatusCode, header};
 
 use crate::store_suite::{base_packages, enroll, ingest, report};
-use patchman_server::accounts::{Role, SessionHash, hash_password};
+use crate::web_support::*;
+use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::config::Config;
-use patchman_server::store::{self, NewSession, NewUser, Store};
-use patchman_server::updates::Updater;
-
-const PASSWORD: &str = "a long test password";
-
-struct App {
-    router: axum::Router,
-    store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
-}
-
-async fn app() -> App {
-    app_with(Config::default()).await
-}
-
-async fn app_with(config: Config) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store::connect(&format!("sqlite://{}", dir.path().join("web.db").display())).await.unwrap();
-    let updater = Updater::new(store.clone());
-    let router = patchman_server::serve::app(store.clone(), updater, &config, "k".repeat(20)).expect("the app");
-    App { router, store, _dir: dir }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    /// The value a `Set-Cookie` header gives cookie `name`, with its attributes.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .find(|v| v.starts_with(&format!("{name}=")))
-    }
-
-    fn cookie_value(&self, name: &str) -> Option<String> {
-        let set = self.set_cookie(name)?;
-        Some(set.split(';').next().unwrap().split_once('=').unwrap().1.to_owned())
-    }
-
-    fn location(&self) -> &str {
-        self.headers[header::LOCATION].to_str().unwrap()
-    }
-}
-
-async fn send(app: &App, req: Request<Body>) -> Answer {
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let (parts, body) = res.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 << 20).await.unwrap();
-    Answer { status: parts.status, headers: parts.headers, body: String::from_utf8(bytes.to_vec()).unwrap() }
-}
-
-/// `GET path`, with the session cookie when given.
-async fn get(app: &App, path: &str, session: Option<&str>) -> Answer {
-    let mut req = Request::get(path).header(header::ACCEPT, "text/html");
-    if let Some(s) = session {
-        req = req.header(header::COOKIE, format!("pm_session={s}"));
-    }
-    send(app, req.body(Body::empty()).unwrap()).await
-}
-
-async fn post_form(app: &App, path: &str, cookies: &str, form: &str) -> Answer {
-    let req = Request::post(path)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::COOKIE, cookies)
-        .body(Body::from(form.to_owned()))
-        .unwrap();
-    send(app, req).await
-}
-
-/// The sign-in form's token: (cookie, hidden field).
-async fn login_form(app: &App) -> (String, String) {
-    let form = get(app, "/login", None).await;
-    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    let cookie = form.cookie_value("pm_login_csrf").expect("the form sets its token cookie");
-    let field = form.body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    (cookie, field)
-}
-
-async fn try_sign_in(app: &App, name: &str, password: &str, next: &str) -> Answer {
-    let (cookie, field) = login_form(app).await;
-    let form = format!("name={name}&password={}&csrf={field}&next={next}", password.replace(' ', "+"));
-    post_form(app, "/login", &format!("pm_login_csrf={cookie}"), &form).await
-}
-
-async fn add_user(app: &App, name: &str, role: Role) {
-    let hash = hash_password(PASSWORD).unwrap();
-    let user = NewUser { name, role, password_hash: &hash, now: patchman_server::clock::now_ms() };
-    assert!(app.store.add_user(&user).await.unwrap());
-}
-
-/// Adds a user and signs in: the session cookie's value.
-async fn sign_in(app: &App, name: &str, role: Role) -> String {
-    add_user(app, name, role).await;
-    let answer = try_sign_in(app, name, PASSWORD, "/").await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
-    answer.cookie_value("pm_session").expect("a session cookie")
-}
-
-/// GET as a signed-in user: (status, headers, body).
-async fn get3(app: &App, session: &str, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let a = get(app, path, Some(session)).await;
-    (a.status, a.headers, a.body)
-}
-
-/// The session's CSRF token, as the page's sign-out form carries it.
-async fn csrf_of(app: &App, session: &str) -> String {
-    let page = get(app, "/", Some(session)).await;
-    page.body.split("name=\"csrf\" value=\"").nth(1).expect("a sign-out form").split('"').next().unwrap().to_owned()
-}
+use patchman_server::store::NewSession;
 
 #[tokio::test]
 async fn the_hosts_page_renders_inside_the_layout_with_the_user() {

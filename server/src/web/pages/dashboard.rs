@@ -71,12 +71,11 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
         item(status(HostStatus::Unknown), "hosts whose updates are unknown", "/hosts?status=unknown"),
         item(d.without_repos, "hosts with no repositories", "/hosts?has_repos=false"),
         item(d.with_unknown_packages, "hosts with packages found in no repository", "/hosts?has_unknown_packages=true"),
-        item(d.mirrors_failing + d.mirrors_disabled, "mirrors failing or disabled", "#failing-mirrors"),
-        // No list page for these yet: the count alone (`patchman repo list` has the rows).
-        item(d.repos_not_refreshed, "repositories not refreshed lately", ""),
-        item(d.repos_past_valid_until, "repositories past Valid-Until", ""),
-        item(d.repos_unused, "repositories no host uses", ""),
-        item(d.os_variants_without_group_repos, "OS variants whose group has no repositories", ""),
+        item(d.mirrors_failing + d.mirrors_disabled, "mirrors failing or disabled", "/repos?failing=true"),
+        item(d.repos_not_refreshed, "repositories not refreshed lately", "/repos?stale=true"),
+        item(d.repos_past_valid_until, "repositories past Valid-Until", "/repos?past_valid_until=true"),
+        item(d.repos_unused, "repositories no host uses", "/repos?unused=true"),
+        item(d.os_variants_without_group_repos, "OS variants whose group has no repositories", "/os-groups"),
     ];
     let mut x = 0.0;
     let total = d.hosts.max(1) as f64;

@@ -1,22 +1,14 @@
 //! What an administrator changes on a host's page: whether it uses only its own
-//! repositories, a recompute of its updates, deleting it. Each is a POST with the session's
-//! CSRF token, goes through the same store functions as the CLI, is written to the audit log,
-//! and answers with a redirect (POST, redirect, GET).
+//! repositories, a recompute of its updates, deleting it. Each goes through the same store
+//! functions as the CLI (see `change` for the CSRF check, audit line and redirect).
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use crate::store::AuditEntry;
-use crate::web::{Admin, WebError, WebState, check_csrf};
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
+use crate::web::change::{Checked, CsrfForm, yes_no};
+use crate::web::{Admin, WebError, WebState};
 
 #[derive(Deserialize)]
 pub struct UseHostReposForm {
@@ -24,16 +16,6 @@ pub struct UseHostReposForm {
     csrf: String,
     /// "yes": its own repositories only; "no": also its OS group's.
     own_only: String,
-}
-
-fn see_other(to: &str) -> Response {
-    (axum::http::StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
-}
-
-async fn audit(state: &WebState, admin: &Admin, action: &str, host: &str, detail: &str) -> Result<(), WebError> {
-    let actor = format!("web:{}", admin.0.name);
-    let entry = AuditEntry { at: crate::clock::now_ms(), actor: &actor, action, target: host, detail };
-    Ok(state.accounts.audit(&entry).await?)
 }
 
 fn no_host(name: &str) -> WebError {
@@ -46,19 +28,14 @@ pub async fn use_host_repos(
     Path(name): Path<String>,
     Form(form): Form<UseHostReposForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&admin.0, &form.csrf)?;
-    let own_only = match form.own_only.as_str() {
-        "yes" => true,
-        "no" => false,
-        other => return Err(WebError::BadRequest(format!("own_only: {other:?} is not yes or no"))),
-    };
+    let change = Checked::new(&state, &admin, &form.csrf)?;
+    let own_only = yes_no("own_only", &form.own_only)?;
     let name = name.to_ascii_lowercase();
     if !state.admin.set_use_host_repos(&name, own_only).await? {
         return Err(no_host(&name));
     }
-    audit(&state, &admin, "host.use_host_repos", &name, &form.own_only).await?;
     state.updater.notify();
-    Ok(see_other(&format!("/hosts/{name}")))
+    change.done("host.use_host_repos", &name, &form.own_only, &format!("/hosts/{name}")).await
 }
 
 pub async fn recompute(
@@ -67,12 +44,11 @@ pub async fn recompute(
     Path(name): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&admin.0, &form.csrf)?;
+    let change = Checked::new(&state, &admin, &form.csrf)?;
     let name = name.to_ascii_lowercase();
     let id = state.store.host_id(&name).await?.ok_or_else(|| no_host(&name))?;
     state.updater.recompute(&[id]).await?;
-    audit(&state, &admin, "host.recompute", &name, "").await?;
-    Ok(see_other(&format!("/hosts/{name}")))
+    change.done("host.recompute", &name, "", &format!("/hosts/{name}")).await
 }
 
 pub async fn delete(
@@ -81,11 +57,10 @@ pub async fn delete(
     Path(name): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
-    check_csrf(&admin.0, &form.csrf)?;
+    let change = Checked::new(&state, &admin, &form.csrf)?;
     let name = name.to_ascii_lowercase();
     if !state.admin.delete_host(&name).await? {
         return Err(no_host(&name));
     }
-    audit(&state, &admin, "host.delete", &name, "").await?;
-    Ok(see_other("/hosts"))
+    change.done("host.delete", &name, "", "/hosts").await
 }

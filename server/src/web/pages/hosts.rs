@@ -3,13 +3,13 @@
 //! query's rows.
 
 use axum::extract::{Query, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::query::{HostFilter, HostStatus, PageRequest};
 use crate::store::HostSummary;
-use crate::web::format::{When, link, when};
+use crate::web::download::{Export, Format, download};
+use crate::web::format::{Hidden, When, hidden, link, when};
 use crate::web::pages::dashboard::status_label;
 use crate::web::{WebError, WebState, render};
 
@@ -26,12 +26,6 @@ struct Row {
     last_seen: When,
     status: &'static str,
     status_label: &'static str,
-}
-
-#[derive(Serialize)]
-struct Hidden {
-    name: &'static str,
-    value: String,
 }
 
 #[derive(Serialize)]
@@ -75,17 +69,15 @@ pub async fn page(
 ) -> Result<Response, WebError> {
     let (filter, sort, page) = HostFilter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let format = pairs.iter().rev().find(|(k, _)| k == "format").map(|(_, v)| v.as_str()).unwrap_or("html");
+    let format = Format::from_pairs(&pairs)?;
     let clock = state.clock();
-    let download = format != "html";
     // A download is the whole selection, not one page of it.
-    let slice = if download { PageRequest { page: 1, per_page: u32::MAX } } else { page };
+    let slice = if format == Format::Html { page } else { PageRequest { page: 1, per_page: u32::MAX } };
     let list = state.store.host_list(&filter, &sort, slice, &clock).await?;
-    match format {
-        "json" => return Ok(json(&list.rows, &clock)),
-        "csv" => return Ok(csv(&list.rows, &clock)),
-        "html" => {}
-        other => return Err(WebError::BadRequest(format!("format: {other:?} is not html, csv or json"))),
+    let rows: Vec<HostExport> =
+        if format == Format::Html { Vec::new() } else { list.rows.iter().map(|h| export(h, &clock)).collect() };
+    if let Some(file) = download(format, "hosts", &rows) {
+        return Ok(file);
     }
     let mut pairs_out = filter.to_pairs();
     if sort != Default::default() {
@@ -126,11 +118,7 @@ pub async fn page(
         csv: with_format("csv"),
         json: with_format("json"),
         filtered: filter != HostFilter::default(),
-        hidden: pairs_out
-            .iter()
-            .filter(|(k, _)| !FORM_FIELDS.contains(k))
-            .map(|(k, v)| Hidden { name: k, value: v.clone() })
-            .collect(),
+        hidden: hidden(&pairs_out, FORM_FIELDS),
         rows: list.rows.iter().map(|h| row(h, &clock)).collect(),
     };
     Ok(render::page(&state, "hosts", &data)?.into_response())
@@ -155,7 +143,7 @@ fn row(h: &HostSummary, clock: &crate::query::Clock) -> Row {
 
 /// The rows a download carries, the same in CSV and JSON.
 #[derive(Serialize)]
-struct Export<'a> {
+struct HostExport<'a> {
     hostname: &'a str,
     status: &'static str,
     os_variant: &'a str,
@@ -168,8 +156,38 @@ struct Export<'a> {
     last_seen: String,
 }
 
-fn export<'a>(h: &'a HostSummary, clock: &crate::query::Clock) -> Export<'a> {
-    Export {
+impl Export for HostExport<'_> {
+    const COLUMNS: &'static [&'static str] = &[
+        "hostname",
+        "status",
+        "os_variant",
+        "arch",
+        "kernel",
+        "security_updates",
+        "bugfix_updates",
+        "reboot_required",
+        "tags",
+        "last_seen",
+    ];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.hostname.to_owned(),
+            self.status.to_owned(),
+            self.os_variant.to_owned(),
+            self.arch.to_owned(),
+            self.kernel.to_owned(),
+            self.security_updates.to_string(),
+            self.bugfix_updates.to_string(),
+            self.reboot_required.to_string(),
+            self.tags.clone(),
+            self.last_seen.clone(),
+        ]
+    }
+}
+
+fn export<'a>(h: &'a HostSummary, clock: &crate::query::Clock) -> HostExport<'a> {
+    HostExport {
         hostname: &h.hostname,
         status: h.status_at(clock).as_str(),
         os_variant: &h.os_variant,
@@ -181,48 +199,4 @@ fn export<'a>(h: &'a HostSummary, clock: &crate::query::Clock) -> Export<'a> {
         tags: h.tags.join(" "),
         last_seen: h.last_seen_at.map(crate::store::views::format_time).unwrap_or_default(),
     }
-}
-
-fn json(rows: &[HostSummary], clock: &crate::query::Clock) -> Response {
-    let rows: Vec<Export> = rows.iter().map(|h| export(h, clock)).collect();
-    let body = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".to_owned());
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn csv(rows: &[HostSummary], clock: &crate::query::Clock) -> Response {
-    let mut out = String::from(
-        "hostname,status,os_variant,arch,kernel,security_updates,bugfix_updates,reboot_required,tags,last_seen\r\n",
-    );
-    for h in rows {
-        let e = export(h, clock);
-        let cells = [
-            e.hostname.to_owned(),
-            e.status.to_owned(),
-            e.os_variant.to_owned(),
-            e.arch.to_owned(),
-            e.kernel.to_owned(),
-            e.security_updates.to_string(),
-            e.bugfix_updates.to_string(),
-            e.reboot_required.to_string(),
-            e.tags,
-            e.last_seen,
-        ];
-        let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"hosts.csv\""),
-        ],
-        out,
-    )
-        .into_response()
-}
-
-/// RFC 4180 quoting; a leading formula character is neutralised for spreadsheets.
-fn csv_cell(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_owned() };
-    if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
 }

@@ -8,7 +8,12 @@ pub mod host_admin;
 pub mod hosts;
 pub mod login;
 pub mod logout;
+pub mod os_groups;
 pub mod package;
+pub mod repo;
+pub mod repo_admin;
+pub mod repos;
+pub mod updates;
 
 use super::WebError;
 

@@ -1,0 +1,72 @@
+//! `/os-groups`: each OS group with its variants, how many hosts run it, and the
+//! repositories its hosts use when they do not use only their own; administrators add and
+//! remove those repositories here (the store function of `patchman os-group add-repo`).
+
+use axum::Form;
+use axum::extract::State;
+use axum::response::{Html, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::store::views::{OsGroupView, RepoRef};
+use crate::web::change::{Checked, yes_no};
+use crate::web::format::link;
+use crate::web::{Admin, WebError, WebState, render};
+
+#[derive(Serialize)]
+struct Group<'a> {
+    group: &'a OsGroupView,
+    hosts_href: String,
+    /// Repositories it could take (all it does not hold yet).
+    others: Vec<&'a RepoRef>,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    groups: Vec<Group<'a>>,
+}
+
+pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebError> {
+    let (groups, repos) = tokio::try_join!(state.store.os_groups(), state.store.repos())?;
+    let all: Vec<RepoRef> = repos.into_iter().map(|r| RepoRef { id: r.id, name: r.name }).collect();
+    let page = Page {
+        groups: groups
+            .iter()
+            .map(|g| Group {
+                group: g,
+                hosts_href: link("/hosts", &[("os_group", g.name.clone())]),
+                others: all.iter().filter(|r| !g.repos.iter().any(|m| m.id == r.id)).collect(),
+            })
+            .collect(),
+    };
+    render::page(&state, "os_groups", &page)
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(default)]
+    csrf: String,
+    group: String,
+    repo: String,
+    /// `yes`: add the repository to the group; `no`: take it out.
+    member: String,
+}
+
+pub async fn set_repo(
+    State(state): State<WebState>,
+    admin: Admin,
+    Form(form): Form<MemberForm>,
+) -> Result<Response, WebError> {
+    let change = Checked::new(&state, &admin, &form.csrf)?;
+    let member = yes_no("member", &form.member)?;
+    let repo: i64 = form
+        .repo
+        .trim()
+        .parse()
+        .map_err(|_| WebError::BadRequest(format!("repo: {:?} is not a repository id", form.repo)))?;
+    if !state.admin.set_os_group_repo(&form.group, repo, member).await? {
+        return Err(WebError::NotFound(format!("no OS group named {} or no repository {repo}", form.group)));
+    }
+    state.updater.notify();
+    let action = if member { "os_group.add_repo" } else { "os_group.remove_repo" };
+    change.done(action, &form.group, &repo.to_string(), "/os-groups").await
+}

@@ -1,0 +1,83 @@
+//! The query layer's update and repository lists, answered by the store (stories run on both
+//! backends from `store_suite`), and what administrators change on repositories and mirrors.
+
+use std::sync::Arc;
+
+use patchman_server::query::{HostFilter, HostStatus, PageRequest, RepoFilter};
+use patchman_server::store::{MirrorAttempt, MirrorResult, Store};
+
+use crate::host_queries::{CLOCK, fleet};
+
+async fn updates(store: &Arc<dyn Store>, query: &str, package: Option<&str>) -> (u64, Vec<(String, bool, i64)>) {
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let (filter, _, page) = HostFilter::from_pairs(pairs).unwrap();
+    let list = store.update_list(&filter, package, page, &CLOCK).await.unwrap();
+    (list.total, list.rows.iter().map(|u| (u.name.clone(), u.security, u.hosts)).collect())
+}
+
+async fn repo_names(store: &Arc<dyn Store>, query: &str) -> Vec<String> {
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+    let filter = RepoFilter::from_pairs(pairs).unwrap();
+    store.repo_list(&filter, &CLOCK).await.unwrap().into_iter().map(|r| r.name).collect()
+}
+
+pub(crate) async fn updates_and_repositories_are_listed(store: Arc<dyn Store>) {
+    fleet(&store).await;
+    // a has one security update, e one bugfix update (the fleet's first package to its second).
+    let (total, rows) = updates(&store, "", None).await;
+    assert_eq!(total, 2, "{rows:?}");
+    assert!(rows[0].1 && !rows[1].1, "security first: {rows:?}");
+    assert!(rows.iter().all(|r| r.2 == 1), "{rows:?}");
+    let (total, rows) = updates(&store, "tag=web", None).await;
+    assert_eq!((total, rows[0].1), (1, true), "c is tagged web too but needs nothing: {rows:?}");
+    assert_eq!(updates(&store, "has_bugfix=true", None).await.1.len(), 1);
+    let name = rows[0].0.clone();
+    assert!(updates(&store, "", Some(&name)).await.0 >= 1);
+    assert_eq!(updates(&store, "", Some("no-such-package")).await.0, 0);
+    assert_eq!(
+        updates(&store, "per_page=1&page=2", None).await,
+        (2, vec![(updates(&store, "", None).await.1[1].clone())])
+    );
+
+    let all = repo_names(&store, "").await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(repo_names(&store, "stale=true").await, all, "never refreshed");
+    assert_eq!(repo_names(&store, "security=true").await.len(), 1, "the -security suite");
+    assert_eq!(repo_names(&store, "search=SECURITY").await, repo_names(&store, "security=true").await);
+    assert!(repo_names(&store, "failing=true").await.is_empty());
+    assert!(repo_names(&store, "unused=true").await.is_empty());
+    assert_eq!(repo_names(&store, "kind=rpm").await.len(), 0);
+
+    let repos = store.repos().await.unwrap();
+    let (first, second) = (&repos[0], &repos[1]);
+    let mirror = first.mirrors[0].id;
+    let failure = MirrorAttempt {
+        mirror_id: mirror,
+        result: MirrorResult::Failed { error: "connection refused <b>" },
+        max_failures: 1,
+        now: 5_000,
+    };
+    assert!(store.record_mirror(&failure).await.unwrap(), "disabled after one failure");
+    assert_eq!(repo_names(&store, "failing=true").await, vec![first.name.clone()]);
+    assert!(store.set_mirror_enabled(mirror, true).await.unwrap());
+    assert!(repo_names(&store, "failing=true").await.is_empty(), "enabled again, its failures forgotten");
+    assert!(store.set_mirror_enabled(mirror, false).await.unwrap());
+    assert_eq!(repo_names(&store, "enabled=true&failing=true").await, vec![first.name.clone()]);
+    assert!(!store.set_mirror_enabled(999_999, true).await.unwrap());
+
+    // Disabling a repository recomputes its hosts: until then their updates are unknown.
+    assert!(store.set_repo_enabled(second.id, false).await.unwrap());
+    assert_eq!(repo_names(&store, "enabled=false").await, vec![second.name.clone()]);
+    let unknown = HostFilter { status: Some(HostStatus::Unknown), ..HostFilter::default() };
+    let list = store.host_list(&unknown, &Default::default(), PageRequest::default(), &CLOCK).await.unwrap();
+    assert_eq!(list.total, 4, "every host but the silent one");
+    assert!(!store.set_repo_enabled(999_999, false).await.unwrap());
+
+    assert!(!store.link_repos(first.id, first.id).await.unwrap());
+    assert!(!store.link_repos(first.id, 999_999).await.unwrap());
+    assert!(store.link_repos(first.id, second.id).await.unwrap());
+    let after = store.repos().await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0].mirrors.len(), first.mirrors.len() + second.mirrors.len(), "the mirrors moved");
+    assert_eq!(after[0].host_count, 5);
+}
