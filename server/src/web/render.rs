@@ -25,6 +25,11 @@ pub fn templates() -> anyhow::Result<Handlebars<'static>> {
         let text = std::str::from_utf8(&file.data)?;
         let name = path.trim_start_matches("templates/").trim_end_matches(".hbs");
         match name.strip_prefix("partials/") {
+            // Pages and partials share one namespace: a partial named like a page would
+            // render the page in its place.
+            Some(partial) if Assets::get(&format!("templates/{partial}.hbs")).is_some() => {
+                anyhow::bail!("partial {partial} has the name of a page")
+            }
             Some(partial) => hb.register_partial(partial, text)?,
             None if name == "layout" => hb.register_partial(name, text)?,
             None => hb.register_template_string(name, text)?,

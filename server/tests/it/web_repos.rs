@@ -103,6 +103,10 @@ async fn the_updates_page_lists_each_pair_with_its_host_count_security_first() {
     let json_names: Vec<&str> = json.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
     assert_eq!(json_names, names);
     assert_eq!(json[0]["security"], true);
+    // A page and a partial must not share a name: the host page's update rows still render.
+    let (status, _, page) = get3(&app, &viewer, "/hosts/a.example.org").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains(r#"<td class="reason">newer in the test</td>"#), "{page}");
     let (status, _, page) = get3(&app, &viewer, "/updates?status=fine").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("status: &quot;fine&quot;"), "{page}");
