@@ -51,6 +51,21 @@ pub fn machine_id(raw: &str) -> Result<String> {
 }
 
 /// The client's id of a report: one word of at most `MAX_REPORT_ID` bytes.
+/// A tag, as a report, the CLI or a page gives it: 1 to 64 letters, digits and `-_.:/`.
+pub fn tag(field: &str, raw: &str) -> Result<String> {
+    let t = raw.trim();
+    if t.is_empty() || t.len() > 64 {
+        return Err(bad(field, "must be 1 to 64 characters"));
+    }
+    if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))) {
+        return Err(bad(
+            field,
+            format!("contains {c:?}; only letters, digits, '-', '_', '.', ':' and '/' are allowed"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
 pub fn report_id(raw: String) -> Result<String> {
     token(named("report_id"), raw, MAX_REPORT_ID)
 }

@@ -38,9 +38,15 @@ pub enum HostCommand {
         #[arg(action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
         own_only: bool,
     },
+    /// Give a host a tag its reports do not remove.
+    Tag { name: String, tag: String },
+    /// Take a tag away from a host (a tag the host reports comes back with its next changed
+    /// report).
+    Untag { name: String, tag: String },
 }
 
 pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<ExitCode> {
+    let adds_tag = matches!(command, HostCommand::Tag { .. });
     match command {
         HostCommand::List { json, filters } => {
             let hosts =
@@ -111,6 +117,22 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
             let stats = Updater::new(store).recompute_stale().await?;
             let using = if own_only { "its own repositories" } else { "its own and its OS group's repositories" };
             println!("host {name} uses {using}; {} hosts recomputed", stats.hosts);
+            Ok(ExitCode::SUCCESS)
+        }
+        HostCommand::Tag { name, tag } | HostCommand::Untag { name, tag } => {
+            let present = adds_tag;
+            let tag = match crate::fields::tag("tag", &tag) {
+                Ok(tag) => tag,
+                Err(err) => {
+                    eprintln!("patchman: {err}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            if !store.set_host_tag(&name.to_ascii_lowercase(), &tag, present).await? {
+                eprintln!("patchman: no host named {name}");
+                return Ok(ExitCode::from(2));
+            }
+            println!("host {name}: tag {tag} {}", if present { "added" } else { "removed" });
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -252,18 +252,7 @@ fn reboot(r: pb::Reboot) -> Result<Reboot> {
 }
 
 fn tag(i: usize, raw: &str) -> Result<String> {
-    let t = raw.trim();
-    let field = format!("tags[{i}]");
-    if t.is_empty() || t.len() > 64 {
-        return Err(bad(field, "must be 1 to 64 characters"));
-    }
-    if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))) {
-        return Err(bad(
-            field,
-            format!("contains {c:?}; only letters, digits, '-', '_', '.', ':' and '/' are allowed"),
-        ));
-    }
-    Ok(t.to_owned())
+    fields::tag(&format!("tags[{i}]"), raw)
 }
 
 fn transactions(list: Vec<pb::Transaction>) -> Result<Vec<Transaction>> {

@@ -71,7 +71,7 @@ const TABLES: &[(&str, &[Column])] = &[
     ),
     ("host_tokens", &[("token_hash", Col::Blob, false), ("host_id", Col::Int, false), ("created_at", Col::Int, false)]),
     ("tags", &[("id", Col::Int, false), ("name", Col::Text, false)]),
-    ("host_tags", &[("host_id", Col::Int, false), ("tag_id", Col::Int, false)]),
+    ("host_tags", &[("host_id", Col::Int, false), ("tag_id", Col::Int, false), ("by_admin", Col::Bool, false)]),
     (
         "packages",
         &[

@@ -48,6 +48,7 @@ macro_rules! forward_roles {
         $crate::store::forward::forward_roles!(@role $store, AdminStore {
             write delete_host(hostname: &str) -> bool;
             write set_use_host_repos(hostname: &str, own_only: bool) -> bool;
+            write set_host_tag(hostname: &str, tag: &str, present: bool) -> bool;
             write set_os_group_repo(group: &str, repo_id: i64, member: bool) -> bool;
             write set_repo_security(repo_id: i64, security: Option<bool>) -> bool;
             write set_repo_enabled(repo_id: i64, enabled: bool) -> bool;

@@ -65,6 +65,18 @@ macro_rules! portable_queries {
             Ok(out)
         }
 
+        /// The tags an administrator gave the host (reports do not change them).
+        async fn admin_tags(pool: &Pool, host_id: i64) -> StoreResult<Vec<String>> {
+            Ok(sqlx::query_scalar(
+                "SELECT t.name FROM host_tags ht JOIN tags t ON t.id = ht.tag_id \
+                 WHERE ht.host_id = $1 AND ht.by_admin = $2 ORDER BY t.name",
+            )
+            .bind(host_id)
+            .bind(true)
+            .fetch_all(pool)
+            .await?)
+        }
+
         pub(super) async fn hosts(pool: &Pool) -> StoreResult<Vec<HostSummary>> {
             let sql = format!("{SUMMARY} ORDER BY h.hostname");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
@@ -79,8 +91,9 @@ macro_rules! portable_queries {
             };
             let host_id: i64 = row.try_get("id")?;
             // The sections are independent reads: asked at once, on the pool's connections.
-            let (tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions) = tokio::try_join!(
+            let (tags, admin_tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions) = tokio::try_join!(
                 tags(pool, Some(host_id)),
+                admin_tags(pool, host_id),
                 host_packages(pool, host_id),
                 host_updates(pool, host_id),
                 host_unknown_packages(pool, host_id),
@@ -92,6 +105,7 @@ macro_rules! portable_queries {
             let tags = { let mut tags = tags; tags.remove(&host_id).unwrap_or_default() };
             Ok(Some(HostDetail {
                 summary: summary(&row, tags)?,
+                admin_tags,
                 machine_id: row.try_get("machine_id")?,
                 os_id: row.try_get("os_id")?,
                 os_pretty_name: row.try_get("os_pretty_name")?,
@@ -450,6 +464,45 @@ macro_rules! portable_queries {
                 .execute(pool)
                 .await?;
             Ok(reports.rows_affected() + transactions.rows_affected())
+        }
+
+        /// Gives a host a tag that reports do not remove (`present`), or takes a tag away
+        /// (a tag the host reports comes back with its next changed report). False when there
+        /// is no such host.
+        pub(super) async fn set_host_tag(pool: &Pool, hostname: &str, tag: &str, present: bool) -> StoreResult<bool> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let Some(host_id) = sqlx::query_scalar::<_, i64>("SELECT id FROM hosts WHERE hostname = $1")
+                .bind(hostname)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(false);
+            };
+            if present {
+                sqlx::query("INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO host_tags (host_id, tag_id, by_admin) SELECT $1, id, $3 FROM tags WHERE name = $2 \
+                     ON CONFLICT (host_id, tag_id) DO UPDATE SET by_admin = $3",
+                )
+                .bind(host_id)
+                .bind(tag)
+                .bind(true)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "DELETE FROM host_tags WHERE host_id = $1 AND tag_id IN (SELECT id FROM tags WHERE name = $2)",
+                )
+                .bind(host_id)
+                .bind(tag)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
         }
 
         pub(super) async fn delete_host(pool: &Pool, hostname: &str) -> StoreResult<bool> {

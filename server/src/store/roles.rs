@@ -107,6 +107,10 @@ pub trait HostQueries: Send + Sync + 'static {
 pub trait AdminStore: Send + Sync + 'static {
     /// Deletes a host with everything that belongs to it; false if there is none.
     async fn delete_host(&self, hostname: &str) -> StoreResult<bool>;
+    /// Gives a host a tag its reports do not remove (`present`), or takes one away (a tag
+    /// the host reports comes back with its next changed report); false when unknown. `tag`
+    /// must pass `fields::tag`.
+    async fn set_host_tag(&self, hostname: &str, tag: &str, present: bool) -> StoreResult<bool>;
     /// Whether the host finds updates in its own repositories only; false when unknown.
     async fn set_use_host_repos(&self, hostname: &str, own_only: bool) -> StoreResult<bool>;
     /// Adds a repository to an OS group (`member`) or takes it out; false when either is

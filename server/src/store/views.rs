@@ -78,6 +78,8 @@ pub struct Dashboard {
 pub struct HostDetail {
     #[serde(flatten)]
     pub summary: HostSummary,
+    /// Of `summary.tags`, those an administrator gave it (reports do not change them).
+    pub admin_tags: Vec<String>,
     pub machine_id: String,
     pub os_id: String,
     pub os_pretty_name: String,

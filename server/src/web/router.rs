@@ -13,6 +13,7 @@ pub fn router(state: WebState) -> Router {
         .route("/hosts/{hostname}", get(pages::host::page))
         .route("/hosts/{hostname}/use-host-repos", post(pages::host_admin::use_host_repos))
         .route("/hosts/{hostname}/recompute", post(pages::host_admin::recompute))
+        .route("/hosts/{hostname}/tags", post(pages::host_admin::tag))
         .route("/hosts/{hostname}/delete", post(pages::host_admin::delete))
         .route("/repos", get(pages::repos::page))
         .route("/repos/refresh", post(pages::repo_admin::refresh_all))

@@ -113,6 +113,16 @@ impl Browser {
             .to_owned()
     }
 
+    /// An attribute of the first element `css` selects.
+    pub async fn attribute(&self, css: &str, name: &str) -> String {
+        let id = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{id}/attribute/{name}"), None)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;
@@ -122,6 +132,50 @@ impl Browser {
     pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
+    }
+
+    /// Clicks a link or a submit button and waits (up to 10 s) until the browser has left
+    /// the page it was on and loaded the next one: a click returns before the navigation.
+    pub async fn follow(&self, css: &str) {
+        let before = self.url().await;
+        self.click(css).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let state = self
+                .call(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    Some(json!({"script": "return document.readyState", "args": []})),
+                )
+                .await;
+            if self.url().await != before && state.as_str() == Some("complete") {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "clicking {css} on {before} led nowhere within 10 s");
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) until the page holds `text`, as after a form that redirects back
+    /// to the page it was on.
+    pub async fn wait_for_text(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.source().await.contains(text) {
+            assert!(std::time::Instant::now() < deadline, "the page never showed {text:?}: {}", self.source().await);
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// POSTs `body` (form-encoded) to `path` from the page, as a hand-made form would, with
+    /// the page's session cookie; returns the answer's status.
+    pub async fn post_from_page(&self, path: &str, body: &str) -> u16 {
+        let script = "const done = arguments[arguments.length - 1]; \
+            fetch(arguments[0], {method: 'POST', redirect: 'manual', body: arguments[1], \
+            headers: {'Content-Type': 'application/x-www-form-urlencoded'}}).then(r => done(r.status), e => done(String(e)));";
+        let v = self
+            .call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": [path, body]})))
+            .await;
+        v.as_u64().unwrap_or_else(|| panic!("POST {path} from the page: {v}")) as u16
     }
 
     /// Saves a PNG of the viewport as `target/browser/<test>/<name>.png`; returns its path.

@@ -1,7 +1,8 @@
 //! The web UI in a real headless Chromium (WebDriver), against a real server process and a
 //! real apt repository on loopback: sign in, the dashboard's counts are the CLI's, follow
 //! "hosts with security updates", filter by tag, open a host and read an update's reason,
-//! sign out. Screenshots land in `target/<profile>/browser/`.
+//! tag it as an administrator, sign out; as a viewer see no forms and be refused a hand-made
+//! one. Screenshots land in `target/<profile>/browser/`.
 
 use patchman_testkit::browser::Browser;
 
@@ -44,7 +45,7 @@ async fn an_administrator_finds_the_hosts_that_need_security_updates() {
     b.screenshot("1-login").await;
     b.type_into("input[name=name]", "ops").await;
     b.type_into("input[name=password]", PASSWORD).await;
-    b.click("form.login button[type=submit]").await;
+    b.follow("form.login button[type=submit]").await;
     assert_eq!(b.url().await, format!("{base}/"), "signed in, back where it started: {}", b.source().await);
     b.screenshot("2-dashboard").await;
 
@@ -56,28 +57,51 @@ async fn an_administrator_finds_the_hosts_that_need_security_updates() {
     let unknown = count_listed(&server.admin(&["host", "list", "--filter", "status=unknown"]));
     assert_eq!(b.text("a[href='/hosts?status=unknown'] .count").await, unknown.to_string());
 
-    b.click("a[href='/hosts?has_security=true']").await;
+    b.follow("a[href='/hosts?has_security=true']").await;
     let page = b.source().await;
     assert!(page.contains("Hosts (2)") && page.contains("a.example.org") && page.contains("b.example.org"), "{page}");
     assert!(!page.contains("c.example.org"), "{page}");
     b.screenshot("3-hosts-with-security-updates").await;
 
     b.type_into("form.filter input[name=tag]", "web").await;
-    b.click("form.filter button[type=submit]").await;
+    b.follow("form.filter button[type=submit]").await;
     assert!(b.url().await.contains("tag=web") && b.url().await.contains("has_security=true"), "{}", b.url().await);
     let page = b.source().await;
     assert!(page.contains("Hosts (1)") && page.contains("a.example.org") && !page.contains("b.example.org"), "{page}");
     b.screenshot("4-filtered-by-tag").await;
 
-    b.click("td.hostname a").await;
+    b.follow("td.hostname a").await;
     assert!(b.url().await.ends_with("/hosts/a.example.org"), "{}", b.url().await);
     let reason = b.text("#security-updates + table td.reason").await;
     assert!(!reason.is_empty(), "an update says why");
     assert!(b.source().await.contains("hello-tiny"), "the update's package");
     b.screenshot("5-host").await;
 
-    b.click("form.signout button[type=submit]").await;
+    // An administrator tags the host from its page; the tag stays through its reports.
+    b.type_into("form.add-tag input[name=tag]", "patch-tonight").await;
+    b.click("form.add-tag button[type=submit]").await;
+    b.wait_for_text(">patch-tonight*</a>").await;
+    b.screenshot("6-tagged").await;
+    let tagged = count_listed(&server.admin(&["host", "list", "--filter", "tag=patch-tonight"]));
+    assert_eq!(tagged, 1, "the CLI sees the tag");
+
+    b.follow("form.signout button[type=submit]").await;
     assert!(b.url().await.contains("/login"), "{}", b.url().await);
     b.goto(&format!("{base}/hosts")).await;
     assert!(b.url().await.contains("/login"), "signed out: the list needs a session again");
+
+    // A viewer sees no management forms, and a hand-made one is refused.
+    let added = server.admin_with_stdin(&["user", "add", "eve", "--role", "viewer"], &format!("{PASSWORD}\n"));
+    assert!(added.status.success(), "{added:?}");
+    b.type_into("input[name=name]", "eve").await;
+    b.type_into("input[name=password]", PASSWORD).await;
+    b.follow("form.login button[type=submit]").await;
+    b.goto(&format!("{base}/hosts/a.example.org")).await;
+    let page = b.source().await;
+    assert!(page.contains("patch-tonight") && !page.contains("add-tag"), "a viewer reads, and has no forms: {page}");
+    b.screenshot("7-viewer").await;
+    let csrf = b.attribute("form.signout input[name=csrf]", "value").await;
+    let status = b.post_from_page("/hosts/a.example.org/tags", &format!("csrf={csrf}&tag=mine&action=add")).await;
+    assert_eq!(status, 403, "a viewer's change is refused");
+    assert_eq!(count_listed(&server.admin(&["host", "list", "--filter", "tag=mine"])), 0);
 }

@@ -141,3 +141,35 @@ pub(crate) async fn the_dashboard_counts_what_needs_attention(store: Arc<dyn Sto
     assert_eq!((d.mirrors_failing, d.mirrors_disabled, d.repos_past_valid_until), (0, 0, 0));
     assert_eq!(d.os_variants_without_group_repos, 1);
 }
+
+/// An administrator's tags outlive the host's reports; reported tags follow the reports.
+pub(crate) async fn administrators_tags_outlive_reports(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "t.example.org").await;
+    let tagged = |tags: &[&str], id: &str| {
+        let mut r = report("t.example.org", id, 100, base_packages());
+        r.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+        r
+    };
+    let tags_now = || {
+        let store = store.clone();
+        async move {
+            let h = store.host("t.example.org").await.unwrap().unwrap();
+            (h.summary.tags, h.admin_tags)
+        }
+    };
+    store.ingest(&token, prepare(tagged(&["web"], "t1")), 1_000).await.unwrap().unwrap();
+    assert!(store.set_host_tag("t.example.org", "pinned", true).await.unwrap());
+    assert_eq!(tags_now().await, (vec!["pinned".to_owned(), "web".to_owned()], vec!["pinned".to_owned()]));
+    store.ingest(&token, prepare(tagged(&["db"], "t2")), 2_000).await.unwrap().unwrap();
+    assert_eq!(tags_now().await.0, ["db", "pinned"], "the reported tag follows the report, the admin's stays");
+    assert!(store.set_host_tag("t.example.org", "db", true).await.unwrap(), "a reported tag made the admin's");
+    store.ingest(&token, prepare(tagged(&[], "t3")), 3_000).await.unwrap().unwrap();
+    assert_eq!(
+        tags_now().await,
+        (vec!["db".to_owned(), "pinned".to_owned()], vec!["db".to_owned(), "pinned".to_owned()])
+    );
+    assert!(store.set_host_tag("t.example.org", "pinned", false).await.unwrap());
+    assert_eq!(tags_now().await.0, ["db"]);
+    assert_eq!(names(&store, "tag=db").await.1, ["t"]);
+    assert!(!store.set_host_tag("nobody.example.org", "x", true).await.unwrap());
+}

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::host_queries::{hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention};
+use crate::host_queries::{
+    administrators_tags_outlive_reports, hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention,
+};
 use crate::list_queries::updates_and_repositories_are_listed;
 use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::auth::TokenHash;
@@ -62,6 +64,7 @@ stories!(
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
     updates_and_repositories_are_listed,
+    administrators_tags_outlive_reports,
     users_are_added_listed_and_deleted,
     sessions_are_found_by_hash_and_go_with_their_user,
     the_audit_log_lists_newest_first,

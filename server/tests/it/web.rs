@@ -397,6 +397,18 @@ async fn administrators_manage_hosts_and_viewers_are_refused() {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location(), "/hosts/m.example.org");
     assert!(!app.store.host("m.example.org").await.unwrap().unwrap().use_host_repos);
+    let done =
+        post_form(&app, "/hosts/m.example.org/tags", &cookie, &format!("csrf={csrf}&tag=pinned&action=add")).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/hosts/m.example.org"));
+    let (_, _, page) = get3(&app, &admin, "/hosts/m.example.org").await;
+    assert!(page.contains(r#"title="given by an administrator">pinned*</a>"#), "{page}");
+    let bad = post_form(&app, "/hosts/m.example.org/tags", &cookie, &format!("csrf={csrf}&tag=a+b&action=add")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("tag: contains &#x27; &#x27;"), "{}", bad.body);
+    let done =
+        post_form(&app, "/hosts/m.example.org/tags", &cookie, &format!("csrf={csrf}&tag=pinned&action=remove")).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(!app.store.host("m.example.org").await.unwrap().unwrap().summary.tags.contains(&"pinned".to_owned()));
     let done = post_form(&app, "/hosts/m.example.org/recompute", &cookie, &format!("csrf={csrf}")).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert!(app.store.host("m.example.org").await.unwrap().unwrap().summary.updates_current, "recomputed");
@@ -417,6 +429,8 @@ async fn administrators_manage_hosts_and_viewers_are_refused() {
         "web:adam host.delete m.example.org",
         "web:adam host.recompute m.example.org",
         "web:adam host.use_host_repos m.example.org",
+        "web:adam host.tag m.example.org",
+        "web:adam host.untag m.example.org",
     ] {
         assert!(actions.iter().any(|a| a == want), "{want} not in {actions:?}");
     }

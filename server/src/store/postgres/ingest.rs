@@ -214,14 +214,22 @@ impl IngestOps for PgIngest {
 
     async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()> {
         if !fresh {
-            sqlx::query("DELETE FROM host_tags WHERE host_id = $1").bind(host_id).execute(&mut *self.0).await?;
-        }
-        if !tag_ids.is_empty() {
-            sqlx::query("INSERT INTO host_tags (host_id, tag_id) SELECT $1, unnest($2::bigint[])")
+            // An administrator's tags stay.
+            sqlx::query("DELETE FROM host_tags WHERE host_id = $1 AND by_admin = $2")
                 .bind(host_id)
-                .bind(tag_ids)
+                .bind(false)
                 .execute(&mut *self.0)
                 .await?;
+        }
+        if !tag_ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO host_tags (host_id, tag_id) SELECT $1, unnest($2::bigint[]) \
+                 ON CONFLICT (host_id, tag_id) DO NOTHING",
+            )
+            .bind(host_id)
+            .bind(tag_ids)
+            .execute(&mut *self.0)
+            .await?;
         }
         Ok(())
     }

@@ -20,6 +20,14 @@ struct Package {
 }
 
 #[derive(Serialize)]
+struct Tag<'a> {
+    name: &'a str,
+    href: String,
+    /// Given by an administrator (reports do not change it).
+    by_admin: bool,
+}
+
+#[derive(Serialize)]
 struct Page<'a> {
     hostname: &'a str,
     status: &'static str,
@@ -31,7 +39,7 @@ struct Page<'a> {
     domain: &'a str,
     reboot_required: bool,
     reboot_reason: &'a str,
-    tags: &'a [String],
+    tags: Vec<Tag<'a>>,
     use_host_repos: bool,
     client_version: &'a str,
     last_seen: When,
@@ -74,7 +82,15 @@ pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -
         domain: &s.domain,
         reboot_required: s.reboot_required,
         reboot_reason: &host.reboot_reason,
-        tags: &s.tags,
+        tags: s
+            .tags
+            .iter()
+            .map(|t| Tag {
+                name: t,
+                href: crate::web::format::link("/hosts", &[("tag", t.clone())]),
+                by_admin: host.admin_tags.contains(t),
+            })
+            .collect(),
         use_host_repos: host.use_host_repos,
         client_version: &host.client_version,
         last_seen: when(s.last_seen_at, clock.now_ms),

@@ -1,4 +1,4 @@
-//! What an administrator changes on a host's page: whether it uses only its own
+//! What an administrator changes on a host's page: its tags, whether it uses only its own
 //! repositories, a recompute of its updates, deleting it. Each goes through the same store
 //! functions as the CLI (see `change` for the CSRF check, audit line and redirect).
 
@@ -16,6 +16,15 @@ pub struct UseHostReposForm {
     csrf: String,
     /// "yes": its own repositories only; "no": also its OS group's.
     own_only: String,
+}
+
+#[derive(Deserialize)]
+pub struct TagForm {
+    #[serde(default)]
+    csrf: String,
+    tag: String,
+    /// `add` or `remove`.
+    action: String,
 }
 
 fn no_host(name: &str) -> WebError {
@@ -63,4 +72,25 @@ pub async fn delete(
         return Err(no_host(&name));
     }
     change.done("host.delete", &name, "", "/hosts").await
+}
+
+pub async fn tag(
+    State(state): State<WebState>,
+    admin: Admin,
+    Path(name): Path<String>,
+    Form(form): Form<TagForm>,
+) -> Result<Response, WebError> {
+    let change = Checked::new(&state, &admin, &form.csrf)?;
+    let present = match form.action.as_str() {
+        "add" => true,
+        "remove" => false,
+        other => return Err(WebError::BadRequest(format!("action: {other:?} is not add or remove"))),
+    };
+    let tag = crate::fields::tag("tag", &form.tag).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let name = name.to_ascii_lowercase();
+    if !state.admin.set_host_tag(&name, &tag, present).await? {
+        return Err(no_host(&name));
+    }
+    let action = if present { "host.tag" } else { "host.untag" };
+    change.done(action, &name, &tag, &format!("/hosts/{name}")).await
 }
