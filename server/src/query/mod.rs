@@ -4,9 +4,11 @@
 //! a database.
 
 mod hosts;
+mod packages;
 mod repos;
 
 pub use self::hosts::{HostFilter, HostSort, HostStatus, SortKey};
+pub use self::packages::PackageFilter;
 pub use self::repos::RepoFilter;
 
 /// A field of a query that cannot be used, and why.

@@ -44,6 +44,10 @@ macro_rules! forward_roles {
             ) -> $crate::query::Paged<$crate::store::HostSummary>;
             read dashboard(clock: &$crate::query::Clock) -> $crate::store::views::Dashboard;
             read package_versions(name: &str) -> Vec<$crate::store::views::PackageVersionView>;
+            read package_names(
+                filter: &$crate::query::PackageFilter,
+                page: $crate::query::PageRequest
+            ) -> $crate::query::Paged<$crate::store::views::PackageNameView>;
         });
         $crate::store::forward::forward_roles!(@role $store, AdminStore {
             write delete_host(hostname: &str) -> bool;

@@ -146,7 +146,7 @@ pub(crate) fn order_by(sort: &HostSort) -> String {
     if sort.key == SortKey::Hostname { format!("h.hostname {dir}") } else { format!("{col} {dir}, h.hostname ASC") }
 }
 
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 

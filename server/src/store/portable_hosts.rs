@@ -118,6 +118,52 @@ macro_rules! portable_host_queries {
             Ok(crate::query::Paged { total: total as u64, rows })
         }
 
+        /// The package names `filter` selects, by name and kind, with their version counts.
+        pub(super) async fn package_names(
+            pool: &Pool,
+            filter: &crate::query::PackageFilter,
+            page: crate::query::PageRequest,
+        ) -> StoreResult<crate::query::Paged<crate::store::views::PackageNameView>> {
+            let mut b = Built::default();
+            let mut conds = vec!["1 = 1".to_owned()];
+            if let Some(s) = &filter.search {
+                let p = b.arg(Arg::Text(format!("%{}%", host_sql::like_escape(s))));
+                conds.push(format!("p.name LIKE {p} ESCAPE '\\'"));
+            }
+            if let Some(k) = &filter.kind {
+                let kind = if k == "rpm" { PackageKind::Rpm } else { PackageKind::Deb };
+                let p = b.arg(Arg::Int(kind as i64));
+                conds.push(format!("p.kind = {p}"));
+            }
+            if let Some(a) = &filter.arch {
+                let p = b.arg(Arg::Text(a.clone()));
+                conds.push(format!("p.arch = {p}"));
+            }
+            let grouped = format!("FROM packages p WHERE {} GROUP BY p.name, p.kind", conds.join(" AND "));
+            let count_sql = format!("SELECT count(*) FROM (SELECT 1 AS one {grouped}) t");
+            let total: i64 =
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &b.args).fetch_one(pool).await?;
+            let limit = b.arg(Arg::Int(i64::from(page.per_page)));
+            let offset = b.arg(Arg::Int(page.offset() as i64));
+            let sql = format!(
+                "SELECT p.name AS name, p.kind AS kind, count(*) AS versions, count(DISTINCT p.arch) AS arches \
+                 {grouped} ORDER BY p.name, p.kind LIMIT {limit} OFFSET {offset}"
+            );
+            let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    Ok(crate::store::views::PackageNameView {
+                        name: r.try_get("name")?,
+                        kind: kind(r.try_get("kind")?)?,
+                        versions: r.try_get("versions")?,
+                        arches: r.try_get("arches")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(crate::query::Paged { total: total as u64, rows })
+        }
+
         /// Tag names of these hosts.
         async fn tags_of(pool: &Pool, host_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
             let mut out: HashMap<i64, Vec<String>> = HashMap::new();

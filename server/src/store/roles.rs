@@ -5,11 +5,11 @@
 
 use async_trait::async_trait;
 
-use crate::query::{Clock, HostFilter, HostSort, PageRequest, Paged, RepoFilter};
+use crate::query::{Clock, HostFilter, HostSort, PackageFilter, PageRequest, Paged, RepoFilter};
 
 use super::views::{
-    AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, PackageVersionView, RepoView, UpdatePairView,
-    UserView,
+    AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, PackageNameView, PackageVersionView, RepoView,
+    UpdatePairView, UserView,
 };
 use super::{
     AuditEntry, ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt,
@@ -99,6 +99,8 @@ pub trait HostQueries: Send + Sync + 'static {
     async fn dashboard(&self, clock: &Clock) -> StoreResult<Dashboard>;
     /// The versions of a package name installed or offered, with host counts and repositories.
     async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersionView>>;
+    /// The package names `filter` selects, by name, with how many versions of each are known.
+    async fn package_names(&self, filter: &PackageFilter, page: PageRequest) -> StoreResult<Paged<PackageNameView>>;
 }
 
 /// What administrators change by hand. Each change that can move a verdict marks the hosts

@@ -354,3 +354,13 @@ pub struct UpdatePairView {
     pub hosts: i64,
     pub repo: String,
 }
+
+/// A package name as the packages list shows it: how many versions (and arches) of it are
+/// known, installed or offered.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageNameView {
+    pub name: String,
+    pub kind: PackageKind,
+    pub versions: i64,
+    pub arches: i64,
+}

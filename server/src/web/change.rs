@@ -30,10 +30,15 @@ impl<'a> Checked<'a> {
 
     /// Writes the audit line for a change made, then redirects to `to`.
     pub async fn done(&self, action: &str, target: &str, detail: &str, to: &str) -> Result<Response, WebError> {
+        self.audit(action, target, detail).await?;
+        Ok(see_other(to))
+    }
+
+    /// Writes the audit line for a change made.
+    pub async fn audit(&self, action: &str, target: &str, detail: &str) -> Result<(), WebError> {
         let actor = format!("web:{}", self.admin.0.name);
         let entry = AuditEntry { at: crate::clock::now_ms(), actor: &actor, action, target, detail };
-        self.state.accounts.audit(&entry).await?;
-        Ok(see_other(to))
+        Ok(self.state.accounts.audit(&entry).await?)
     }
 }
 

@@ -10,6 +10,7 @@ pub fn router(state: WebState) -> Router {
     let pages = Router::new()
         .route("/", get(pages::dashboard::page))
         .route("/hosts", get(pages::hosts::page))
+        .route("/hosts/bulk", post(pages::hosts_bulk::apply))
         .route("/hosts/{hostname}", get(pages::host::page))
         .route("/hosts/{hostname}/use-host-repos", post(pages::host_admin::use_host_repos))
         .route("/hosts/{hostname}/recompute", post(pages::host_admin::recompute))

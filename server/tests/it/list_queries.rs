@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use patchman_server::query::{HostFilter, HostStatus, PageRequest, RepoFilter};
+use patchman_server::query::{HostFilter, HostStatus, PackageFilter, PageRequest, RepoFilter};
 use patchman_server::store::{MirrorAttempt, MirrorResult, Store};
 
 use crate::host_queries::{CLOCK, fleet};
@@ -38,6 +38,22 @@ pub(crate) async fn updates_and_repositories_are_listed(store: Arc<dyn Store>) {
         updates(&store, "per_page=1&page=2", None).await,
         (2, vec![(updates(&store, "", None).await.1[1].clone())])
     );
+
+    // Package names by a substring (LIKE wildcards literal), kind and arch.
+    let names = |query: &'static str| {
+        let store = store.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+            let filter = PackageFilter::from_pairs(pairs).unwrap();
+            let list = store.package_names(&filter, PageRequest::default()).await.unwrap();
+            (list.total, list.rows.into_iter().map(|r| (r.name, r.versions)).collect::<Vec<_>>())
+        }
+    };
+    assert_eq!(names("search=openss").await, (1, vec![("openssl".to_owned(), 2)]), "3.0.7-27.el9 and 3.0.15");
+    assert_eq!(names("search=openss&kind=rpm").await.0, 0);
+    assert_eq!(names("search=openss&arch=amd64").await.0, 1);
+    assert_eq!(names("search=%25").await.0, 0, "LIKE wildcards are literal");
+    assert!(names("kind=deb").await.0 >= 2);
 
     let all = repo_names(&store, "").await;
     assert_eq!(all.len(), 2, "{all:?}");

@@ -19,5 +19,6 @@ mod store_suite;
 mod support;
 mod vercmp_cli;
 mod web;
+mod web_bulk;
 mod web_repos;
 mod web_support;

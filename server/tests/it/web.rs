@@ -71,7 +71,7 @@ async fn a_host_page_shows_its_state_and_an_unknown_host_is_404() {
     let (status, _, page) = get3(&app, &session, "/hosts/WEB01.example.org").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("<title>patchman: web01.example.org</title>"), "{page}");
-    assert!(page.contains(r#"<a class="tag" href="/hosts?tag=prod">prod</a>"#), "{page}");
+    assert!(page.contains(r#"<a class="tag" href="/hosts?tag&#x3D;prod">prod</a>"#), "{page}");
     assert!(page.contains(r#"<a href="/packages?name=openssl">openssl</a>"#), "{page}");
     assert!(page.contains("Security updates (0)"), "{page}");
     assert!(page.contains("not known to be current"), "never computed: {page}");
@@ -362,6 +362,15 @@ async fn a_package_page_says_which_hosts_have_each_version() {
     assert!(page.contains(r#"<a href="/hosts?package_name=openssl&amp;package_evr=3.0.15-1~deb12u1">2</a>"#), "{page}");
     let (_, _, hosts) = get3(&app, &session, "/hosts?package_name=openssl&package_evr=3.0.7-27").await;
     assert!(hosts.contains("Hosts (1)") && hosts.contains("a.example.org"), "{hosts}");
+    let (status, _, list) = get3(&app, &session, "/packages?search=ssl").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        list.contains("Package names (1)") && list.contains(r#"<a href="/packages?name&#x3D;openssl">openssl</a>"#),
+        "{list}"
+    );
+    let (status, _, bad) = get3(&app, &session, "/packages?kind=apk").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bad.contains("kind: &quot;apk&quot; is not deb or rpm"), "{bad}");
     let (_, _, none) = get3(&app, &session, "/packages?name=nothing-here").await;
     assert!(none.contains("No host has a package named nothing-here"), "{none}");
 }

@@ -58,6 +58,8 @@ struct Page {
     csv: String,
     json: String,
     filtered: bool,
+    /// The filter as a query string, for the bulk form's "all that match".
+    query: String,
 }
 
 /// The filter fields the form shows as inputs.
@@ -118,6 +120,7 @@ pub async fn page(
         csv: with_format("csv"),
         json: with_format("json"),
         filtered: filter != HostFilter::default(),
+        query: link("", &filter.to_pairs()).trim_start_matches('?').to_owned(),
         hidden: hidden(&pairs_out, FORM_FIELDS),
         rows: list.rows.iter().map(|h| row(h, &clock)).collect(),
     };

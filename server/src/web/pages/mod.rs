@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod host;
 pub mod host_admin;
 pub mod hosts;
+pub mod hosts_bulk;
 pub mod login;
 pub mod logout;
 pub mod os_groups;

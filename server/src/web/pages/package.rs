@@ -1,19 +1,16 @@
-//! `/packages?name=NAME`: one package name: each version installed or offered, how many
+//! `/packages`: package names by a substring, kind and arch, with how many versions of each
+//! are known; `/packages?name=NAME`: one name: each version installed or offered, how many
 //! hosts have it (linking to them) and which repositories offer it. "Which hosts have
 //! openssl 3.0.7-27 installed, and from which repository?" in one page.
 
 use axum::extract::{Query, State};
 use axum::response::Html;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use crate::query::{PackageFilter, PageRequest};
+use crate::store::views::PackageNameView;
 use crate::web::format::link;
 use crate::web::{WebError, WebState, render};
-
-#[derive(Deserialize)]
-pub struct PackageQuery {
-    #[serde(default)]
-    name: String,
-}
 
 #[derive(Serialize)]
 struct Version {
@@ -26,24 +23,81 @@ struct Version {
 }
 
 #[derive(Serialize)]
+struct Name {
+    row: PackageNameView,
+    href: String,
+}
+
+#[derive(Serialize)]
 struct Page {
     name: String,
     versions: Vec<Version>,
+    search: String,
+    deb: bool,
+    rpm: bool,
+    arch: String,
+    listed: bool,
+    total: u64,
+    names: Vec<Name>,
+    prev: String,
+    next: String,
 }
 
-pub async fn page(State(state): State<WebState>, Query(q): Query<PackageQuery>) -> Result<Html<String>, WebError> {
-    let name = q.name.trim().to_owned();
+pub async fn page(
+    State(state): State<WebState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Html<String>, WebError> {
+    let name = pairs.iter().rev().find(|(k, _)| k == "name").map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
+    let rest = pairs.iter().filter(|(k, _)| k != "name").map(|(k, v)| (k.as_str(), v.as_str()));
+    let filter = PackageFilter::from_pairs(rest).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let page_no = pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "page")
+        .map(|(_, v)| v.parse::<u32>().map_err(|_| WebError::BadRequest(format!("page: {v:?} is not a whole number"))))
+        .transpose()?
+        .unwrap_or(1)
+        .max(1);
     let versions = if name.is_empty() { Vec::new() } else { state.store.package_versions(&name).await? };
-    let versions = versions
-        .into_iter()
-        .map(|v| Version {
-            hosts_href: link("/hosts", &[("package_name", name.clone()), ("package_evr", v.evr.clone())]),
-            evr: v.evr,
-            arch: v.arch,
-            kind: v.kind.as_str(),
-            hosts: v.hosts,
-            repos: v.repos,
-        })
-        .collect();
-    render::page(&state, "package", &Page { name, versions })
+    let listed = name.is_empty() && filter != PackageFilter::default();
+    let request = PageRequest { page: page_no, per_page: 200 };
+    let names = if listed {
+        state.store.package_names(&filter, request).await?
+    } else {
+        crate::query::Paged { total: 0, rows: Vec::new() }
+    };
+    let page_link = |n: u32| {
+        let mut p = filter.to_pairs();
+        p.push(("page", n.to_string()));
+        link("/packages", &p)
+    };
+    let pages = names.total.div_ceil(u64::from(request.per_page)).max(1);
+    let data = Page {
+        versions: versions
+            .into_iter()
+            .map(|v| Version {
+                hosts_href: link("/hosts", &[("package_name", name.clone()), ("package_evr", v.evr.clone())]),
+                evr: v.evr,
+                arch: v.arch,
+                kind: v.kind.as_str(),
+                hosts: v.hosts,
+                repos: v.repos,
+            })
+            .collect(),
+        name,
+        search: filter.search.clone().unwrap_or_default(),
+        deb: filter.kind.as_deref() == Some("deb"),
+        rpm: filter.kind.as_deref() == Some("rpm"),
+        arch: filter.arch.clone().unwrap_or_default(),
+        listed,
+        total: names.total,
+        prev: if page_no > 1 { page_link(page_no - 1) } else { String::new() },
+        next: if u64::from(page_no) < pages { page_link(page_no + 1) } else { String::new() },
+        names: names
+            .rows
+            .into_iter()
+            .map(|row| Name { href: link("/packages", &[("name", row.name.clone())]), row })
+            .collect(),
+    };
+    render::page(&state, "package", &data)
 }
