@@ -1,4 +1,4 @@
-//! `patchman os-group list|add-repo|remove-repo`: the repositories an OS group's hosts share
+//! `patchman os-group list|add-repo|remove-repo|move-variant`: the repositories an OS group's hosts share
 //! when they do not use only their own (`patchman host use-host-repos NAME no`).
 
 use std::process::ExitCode;
@@ -20,6 +20,9 @@ pub enum OsGroupCommand {
     AddRepo { group: String, repo: i64 },
     /// Take a repository out of an OS group.
     RemoveRepo { group: String, repo: i64 },
+    /// Move an OS variant ("Debian 12.7") into a group (made if it is new); reports no
+    /// longer change it.
+    MoveVariant { variant: String, group: String },
 }
 
 pub async fn run(command: OsGroupCommand, store: Arc<dyn Store>) -> anyhow::Result<ExitCode> {
@@ -40,6 +43,15 @@ pub async fn run(command: OsGroupCommand, store: Arc<dyn Store>) -> anyhow::Resu
         }
         OsGroupCommand::AddRepo { group, repo } => (group, repo, true),
         OsGroupCommand::RemoveRepo { group, repo } => (group, repo, false),
+        OsGroupCommand::MoveVariant { variant, group } => {
+            if !store.set_os_variant_group(&variant, &group).await? {
+                eprintln!("patchman: no OS variant named {variant:?}");
+                return Ok(ExitCode::from(2));
+            }
+            let stats = Updater::new(store).recompute_stale().await?;
+            println!("{variant} is now in {group}; {} hosts recomputed", stats.hosts);
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     if !store.set_os_group_repo(&group, repo, member).await? {
         eprintln!("patchman: no OS group named {group:?} or no repository {repo}");

@@ -35,6 +35,13 @@ macro_rules! forward_roles {
                 page: $crate::query::PageRequest,
                 clock: &$crate::query::Clock
             ) -> $crate::query::Paged<$crate::store::views::UpdatePairView>;
+            read transaction_list(
+                filter: &$crate::query::HostFilter,
+                package: Option<&str>,
+                page: $crate::query::PageRequest,
+                clock: &$crate::query::Clock
+            ) -> $crate::query::Paged<$crate::store::views::HostTransactionView>;
+            read errata(page: $crate::query::PageRequest) -> $crate::query::Paged<$crate::store::views::ErratumView>;
             read os_groups() -> Vec<$crate::store::views::OsGroupView>;
             read host_list(
                 filter: &$crate::query::HostFilter,
@@ -54,6 +61,7 @@ macro_rules! forward_roles {
             write set_use_host_repos(hostname: &str, own_only: bool) -> bool;
             write set_host_tag(hostname: &str, tag: &str, present: bool) -> bool;
             write set_os_group_repo(group: &str, repo_id: i64, member: bool) -> bool;
+            write set_os_variant_group(variant: &str, group: &str) -> bool;
             write set_repo_security(repo_id: i64, security: Option<bool>) -> bool;
             write set_repo_enabled(repo_id: i64, enabled: bool) -> bool;
             write set_mirror_enabled(mirror_id: i64, enabled: bool) -> bool;

@@ -228,29 +228,45 @@ macro_rules! portable_queries {
         }
 
         async fn host_transactions(pool: &Pool, host_id: i64) -> StoreResult<Vec<TransactionView>> {
-            let rows = sqlx::query(
-                "SELECT t.id, t.transaction_id, t.finished_at, t.tool, c.action, c.name, c.arch, c.old_version, \
-                 c.new_version FROM transactions t LEFT JOIN transaction_changes c ON c.transaction_id = t.id \
-                 WHERE t.host_id = $1 ORDER BY t.finished_at, t.id, c.seq",
-            )
-            .bind(host_id)
-            .fetch_all(pool)
-            .await?;
-            let mut out: Vec<TransactionView> = Vec::new();
-            let mut last_id = None;
+            let ids: Vec<i64> =
+                sqlx::query_scalar("SELECT id FROM transactions WHERE host_id = $1 ORDER BY finished_at, id")
+                    .bind(host_id)
+                    .fetch_all(pool)
+                    .await?;
+            Ok(transactions_by_id(pool, &ids).await?.into_iter().map(|(_, t)| t).collect())
+        }
+
+        /// These transactions with their changes and host names, in the order of `ids`.
+        pub(super) async fn transactions_by_id(pool: &Pool, ids: &[i64]) -> StoreResult<Vec<(String, TransactionView)>> {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT t.id, h.hostname, t.transaction_id, t.finished_at, t.tool, c.action, c.name, c.arch, \
+                 c.old_version, c.new_version FROM transactions t JOIN hosts h ON h.id = t.host_id \
+                 LEFT JOIN transaction_changes c ON c.transaction_id = t.id WHERE t.id IN ({}) ORDER BY t.id, c.seq",
+                list.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let rows = q.fetch_all(pool).await?;
+            let mut by_id: HashMap<i64, (String, TransactionView)> = HashMap::new();
             for r in &rows {
                 let id: i64 = r.try_get("id")?;
-                if last_id != Some(id) {
-                    last_id = Some(id);
-                    out.push(TransactionView {
+                if !by_id.contains_key(&id) {
+                    let t = TransactionView {
                         transaction_id: r.try_get("transaction_id")?,
                         finished_at: r.try_get("finished_at")?,
                         tool: r.try_get("tool")?,
                         changes: Vec::new(),
-                    });
+                    };
+                    by_id.insert(id, (r.try_get("hostname")?, t));
                 }
                 let Some(action) = r.try_get::<Option<i64>, _>("action")? else { continue };
-                if let Some(t) = out.last_mut() {
+                if let Some((_, t)) = by_id.get_mut(&id) {
                     t.changes.push(ChangeView {
                         action: ChangeAction::from_i64(action).map_or("unknown", ChangeAction::as_str).to_owned(),
                         name: r.try_get("name")?,
@@ -260,7 +276,70 @@ macro_rules! portable_queries {
                     });
                 }
             }
-            Ok(out)
+            Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        }
+
+        /// Errata, newest first, with their CVEs, package counts and how many hosts need an
+        /// update they name.
+        pub(super) async fn errata(
+            pool: &Pool,
+            page: crate::query::PageRequest,
+        ) -> StoreResult<crate::query::Paged<crate::store::views::ErratumView>> {
+            let total: i64 = sqlx::query_scalar("SELECT count(*) FROM errata").fetch_one(pool).await?;
+            let rows = sqlx::query(
+                "SELECT e.id, e.name, e.kind, e.severity, e.issued_at, e.title, \
+                 (SELECT count(*) FROM erratum_packages ep WHERE ep.erratum_id = e.id) AS packages FROM errata e \
+                 ORDER BY (CASE WHEN e.issued_at IS NULL THEN 1 ELSE 0 END), e.issued_at DESC, e.name LIMIT $1 OFFSET $2",
+            )
+            .bind(i64::from(page.per_page))
+            .bind(page.offset() as i64)
+            .fetch_all(pool)
+            .await?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+            let names: Vec<String> = rows.iter().map(|r| r.try_get("name")).collect::<Result<_, _>>()?;
+            let mut cves: HashMap<i64, Vec<String>> = HashMap::new();
+            let mut hosts: HashMap<String, i64> = HashMap::new();
+            if !ids.is_empty() {
+                let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT erratum_id, cve FROM erratum_cves WHERE erratum_id IN ({}) ORDER BY cve",
+                    list.join(", ")
+                );
+                let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+                for id in &ids {
+                    q = q.bind(*id);
+                }
+                for (id, cve) in q.fetch_all(pool).await? {
+                    cves.entry(id).or_default().push(cve);
+                }
+                let sql = format!(
+                    "SELECT erratum, count(DISTINCT host_id) AS hosts FROM host_updates WHERE erratum IN ({}) GROUP BY erratum",
+                    list.join(", ")
+                );
+                let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+                for name in &names {
+                    q = q.bind(name.clone());
+                }
+                hosts = q.fetch_all(pool).await?.into_iter().collect();
+            }
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    let id: i64 = r.try_get("id")?;
+                    let name: String = r.try_get("name")?;
+                    Ok(crate::store::views::ErratumView {
+                        hosts: hosts.get(&name).copied().unwrap_or(0),
+                        name,
+                        kind: r.try_get("kind")?,
+                        severity: r.try_get("severity")?,
+                        issued_at: r.try_get("issued_at")?,
+                        title: r.try_get("title")?,
+                        cves: cves.remove(&id).unwrap_or_default(),
+                        packages: r.try_get("packages")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(crate::query::Paged { total: total as u64, rows })
         }
 
         pub(super) async fn setting(pool: &Pool, key: &str) -> StoreResult<Option<String>> {

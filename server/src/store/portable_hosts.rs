@@ -164,6 +164,50 @@ macro_rules! portable_host_queries {
             Ok(crate::query::Paged { total: total as u64, rows })
         }
 
+        /// The transactions of the hosts `filter` selects (and that changed a package of this
+        /// name), newest first.
+        pub(super) async fn transaction_list(
+            pool: &Pool,
+            filter: &crate::query::HostFilter,
+            package: Option<&str>,
+            page: crate::query::PageRequest,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<crate::query::Paged<crate::store::views::HostTransactionView>> {
+            let mut b = Built::default();
+            let mut conds = Vec::new();
+            if *filter != crate::query::HostFilter::default() {
+                let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
+                conds.push(format!(
+                    "t.host_id IN (SELECT h.id FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
+                     LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id \
+                     WHERE {cond})"
+                ));
+            }
+            if let Some(name) = package {
+                let p = b.arg(Arg::Text(name.to_owned()));
+                conds.push(format!(
+                    "EXISTS (SELECT 1 FROM transaction_changes c WHERE c.transaction_id = t.id AND c.name = {p})"
+                ));
+            }
+            let cond = if conds.is_empty() { "1 = 1".to_owned() } else { conds.join(" AND ") };
+            let count_sql = format!("SELECT count(*) FROM transactions t WHERE {cond}");
+            let total: i64 =
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &b.args).fetch_one(pool).await?;
+            let limit = b.arg(Arg::Int(i64::from(page.per_page)));
+            let offset = b.arg(Arg::Int(page.offset() as i64));
+            let sql = format!(
+                "SELECT t.id FROM transactions t WHERE {cond} ORDER BY t.finished_at DESC, t.id DESC \
+                 LIMIT {limit} OFFSET {offset}"
+            );
+            let ids: Vec<i64> = bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let rows = transactions_by_id(pool, &ids)
+                .await?
+                .into_iter()
+                .map(|(hostname, transaction)| crate::store::views::HostTransactionView { hostname, transaction })
+                .collect();
+            Ok(crate::query::Paged { total: total as u64, rows })
+        }
+
         /// Tag names of these hosts.
         async fn tags_of(pool: &Pool, host_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<String>>> {
             let mut out: HashMap<i64, Vec<String>> = HashMap::new();

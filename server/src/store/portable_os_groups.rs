@@ -80,6 +80,39 @@ macro_rules! portable_os_group_queries {
             Ok(true)
         }
 
+        /// Moves an OS variant into a group (made if it is new); the variant's hosts that use
+        /// their group's repositories are marked for recomputation. False when the variant is
+        /// unknown.
+        pub(super) async fn set_os_variant_group(pool: &Pool, variant: &str, group: &str) -> StoreResult<bool> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            sqlx::query("INSERT INTO os_groups (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+                .bind(group)
+                .execute(&mut *tx)
+                .await?;
+            let moved = sqlx::query(
+                "UPDATE os_variants SET os_group_id = (SELECT id FROM os_groups WHERE name = $2) WHERE name = $1",
+            )
+            .bind(variant)
+            .bind(group)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            if moved {
+                sqlx::query(
+                    "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 WHERE use_host_repos = $3 \
+                     AND os_variant_id IN (SELECT id FROM os_variants WHERE name = $1)",
+                )
+                .bind(variant)
+                .bind(true)
+                .bind(false)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(moved)
+        }
+
         /// Chooses whether a host finds its updates in its own repositories only (the default)
         /// or also in its OS group's; the host is marked for recomputation when that changes.
         /// False when there is no such host.

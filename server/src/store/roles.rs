@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use crate::query::{Clock, HostFilter, HostSort, PackageFilter, PageRequest, Paged, RepoFilter};
 
 use super::views::{
-    AuditView, Dashboard, HostDetail, HostSummary, JobView, OsGroupView, PackageNameView, PackageVersionView, RepoView,
-    UpdatePairView, UserView,
+    AuditView, Dashboard, ErratumView, HostDetail, HostSummary, HostTransactionView, JobView, OsGroupView,
+    PackageNameView, PackageVersionView, RepoView, UpdatePairView, UserView,
 };
 use super::{
     AuditEntry, ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt,
@@ -87,6 +87,17 @@ pub trait HostQueries: Send + Sync + 'static {
         clock: &Clock,
     ) -> StoreResult<Paged<UpdatePairView>>;
     async fn os_groups(&self) -> StoreResult<Vec<OsGroupView>>;
+    /// The transactions of the hosts `filter` selects (and that changed a package of this
+    /// name), newest first.
+    async fn transaction_list(
+        &self,
+        filter: &HostFilter,
+        package: Option<&str>,
+        page: PageRequest,
+        clock: &Clock,
+    ) -> StoreResult<Paged<HostTransactionView>>;
+    /// Errata (advisories) the repositories offer, newest first.
+    async fn errata(&self, page: PageRequest) -> StoreResult<Paged<ErratumView>>;
     /// One page of the hosts `filter` selects, in `sort` order, and how many it selects.
     async fn host_list(
         &self,
@@ -118,6 +129,10 @@ pub trait AdminStore: Send + Sync + 'static {
     /// Adds a repository to an OS group (`member`) or takes it out; false when either is
     /// unknown. The group's hosts that use its repositories are marked for recomputation.
     async fn set_os_group_repo(&self, group: &str, repo_id: i64, member: bool) -> StoreResult<bool>;
+    /// Moves an OS variant into a group (made if new); reports no longer change it. The
+    /// variant's hosts that use their group's repositories are recomputed; false when the
+    /// variant is unknown.
+    async fn set_os_variant_group(&self, variant: &str, group: &str) -> StoreResult<bool>;
     /// Sets a repository's security flag by hand, or (`None`) gives it back to its metadata.
     async fn set_repo_security(&self, repo_id: i64, security: Option<bool>) -> StoreResult<bool>;
     /// Enables or disables a repository: a disabled one is neither refreshed nor used to

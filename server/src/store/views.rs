@@ -364,3 +364,25 @@ pub struct PackageNameView {
     pub versions: i64,
     pub arches: i64,
 }
+
+/// A transaction of some host, as the transactions list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostTransactionView {
+    pub hostname: String,
+    #[serde(flatten)]
+    pub transaction: TransactionView,
+}
+
+/// An erratum (advisory) a repository offers, with how many hosts need an update it names.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErratumView {
+    pub name: String,
+    pub kind: String,
+    pub severity: String,
+    #[serde(serialize_with = "opt_time")]
+    pub issued_at: Option<i64>,
+    pub title: String,
+    pub cves: Vec<String>,
+    pub packages: i64,
+    pub hosts: i64,
+}

@@ -97,3 +97,61 @@ pub(crate) async fn updates_and_repositories_are_listed(store: Arc<dyn Store>) {
     assert_eq!(after[0].mirrors.len(), first.mirrors.len() + second.mirrors.len(), "the mirrors moved");
     assert_eq!(after[0].host_count, 5);
 }
+
+/// Transactions of the hosts a filter selects, newest first; OS variants moved between groups.
+pub(crate) async fn transactions_are_listed_and_variants_move(store: Arc<dyn Store>) {
+    use patchman_server::report::{ChangeAction, PackageChange, Transaction};
+    for (name, tag, at) in [("p.example.org", "web", 200), ("q.example.org", "db", 300)] {
+        let token = crate::store_suite::enroll(&*store, name).await;
+        let mut r = crate::store_suite::report(name, "r1", 100, crate::store_suite::base_packages());
+        r.tags = vec![tag.into()];
+        r.transactions = vec![Transaction {
+            transaction_id: format!("{name}-t1"),
+            finished_at_ms: at,
+            tool: "apt".into(),
+            changes: vec![
+                PackageChange {
+                    action: ChangeAction::Upgraded,
+                    name: "openssl".into(),
+                    arch: "amd64".into(),
+                    old_version: "3.0.14-1~deb12u1".into(),
+                    new_version: "3.0.15-1~deb12u1".into(),
+                },
+                PackageChange {
+                    action: ChangeAction::Installed,
+                    name: format!("only-on-{tag}"),
+                    arch: "amd64".into(),
+                    old_version: String::new(),
+                    new_version: "1".into(),
+                },
+            ],
+        }];
+        crate::store_suite::ingest(&*store, &token, r).await;
+    }
+    let list = |query: &'static str, package: Option<&'static str>| {
+        let store = store.clone();
+        async move {
+            let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|kv| kv.split_once('=')).collect();
+            let (filter, _, page) = HostFilter::from_pairs(pairs).unwrap();
+            let list = store.transaction_list(&filter, package, page, &CLOCK).await.unwrap();
+            (list.total, list.rows)
+        }
+    };
+    let (total, rows) = list("", None).await;
+    assert_eq!(total, 2);
+    assert_eq!(rows.iter().map(|t| t.hostname.as_str()).collect::<Vec<_>>(), ["q.example.org", "p.example.org"]);
+    assert_eq!(rows[0].transaction.changes.len(), 2, "{rows:?}");
+    assert_eq!(rows[0].transaction.changes[0].action, "upgraded");
+    assert_eq!(list("tag=web", None).await.1[0].hostname, "p.example.org");
+    assert_eq!(list("", Some("only-on-db")).await.0, 1);
+    assert_eq!(list("", Some("openssl")).await.0, 2);
+    assert_eq!(list("per_page=1&page=2", None).await.1[0].hostname, "p.example.org");
+    assert!(store.errata(PageRequest::default()).await.unwrap().rows.is_empty(), "no repository offers errata");
+
+    let variant = store.hosts().await.unwrap()[0].os_variant.clone();
+    assert!(store.set_os_variant_group(&variant, "All Debian").await.unwrap());
+    let groups = store.os_groups().await.unwrap();
+    let moved = groups.iter().find(|g| g.name == "All Debian").expect("the new group");
+    assert_eq!((moved.variants.clone(), moved.host_count), (vec![variant.clone()], 2));
+    assert!(!store.set_os_variant_group("Plan 9", "All Debian").await.unwrap());
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::host_queries::{
     administrators_tags_outlive_reports, hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention,
 };
-use crate::list_queries::updates_and_repositories_are_listed;
+use crate::list_queries::{transactions_are_listed_and_variants_move, updates_and_repositories_are_listed};
 use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
@@ -64,6 +64,7 @@ stories!(
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
     updates_and_repositories_are_listed,
+    transactions_are_listed_and_variants_move,
     administrators_tags_outlive_reports,
     users_are_added_listed_and_deleted,
     sessions_are_found_by_hash_and_go_with_their_user,

@@ -260,3 +260,56 @@ async fn an_administrator_refreshes_a_repository_from_its_page() {
     let log = app.store.audit_log(5).await.unwrap();
     assert!(log.iter().any(|e| e.action == "repo.refresh" && e.target == id.to_string()), "{log:?}");
 }
+
+/// The transactions and errata pages render their lists; an OS variant moved from the OS
+/// groups page stays in its new group when a host of it reports again (SQLite keeps it as
+/// PostgreSQL does).
+#[tokio::test]
+async fn transactions_errata_and_moving_a_variant() {
+    let app = app().await;
+    let admin = sign_in(&app, "adam", Role::Admin).await;
+    let token = enroll(&*app.store, "v.example.org").await;
+    let mut r = report("v.example.org", "r1", 100, base_packages());
+    r.transactions = vec![patchman_server::report::Transaction {
+        transaction_id: "t1".into(),
+        finished_at_ms: 150,
+        tool: "dnf".into(),
+        changes: vec![patchman_server::report::PackageChange {
+            action: patchman_server::report::ChangeAction::Removed,
+            name: "<telnet>".into(),
+            arch: "x86_64".into(),
+            old_version: "1.2".into(),
+            new_version: String::new(),
+        }],
+    }];
+    ingest(&*app.store, &token, r).await;
+    let (status, _, page) = get3(&app, &admin, "/transactions").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Transactions (1)") && page.contains(r#"<a href="/hosts/v.example.org">"#), "{page}");
+    assert!(page.contains(r#"<span class="action">removed</span> &lt;telnet&gt;.x86_64 1.2"#), "escaped: {page}");
+    let (_, _, page) = get3(&app, &admin, "/transactions?package=nothing").await;
+    assert!(page.contains("Transactions (0)") && page.contains("No transaction matches"), "{page}");
+    let (status, _, page) = get3(&app, &admin, "/errata").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("No repository offers errata"), "{page}");
+
+    let variant = app.store.hosts().await.unwrap()[0].os_variant.clone();
+    let (_, _, page) = get3(&app, &admin, "/os-groups").await;
+    assert!(page.contains(r#"action="/os-groups/variants""#), "{page}");
+    let csrf = csrf_of(&app, &admin).await;
+    let cookie = format!("pm_session={admin}");
+    let body = format!("csrf={csrf}&variant={}&group=Debian+fleet", variant.replace(' ', "+"));
+    let done = post_form(&app, "/os-groups/variants", &cookie, &body).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/os-groups"));
+    let missing = post_form(&app, "/os-groups/variants", &cookie, &format!("csrf={csrf}&variant=Plan9&group=x")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // A second server process (no cached names) ingests a report of a new host of the variant.
+    let again = patchman_server::store::connect(&format!("sqlite://{}", app.dir.path().join("web.db").display()))
+        .await
+        .unwrap();
+    let token = enroll(&*again, "w.example.org").await;
+    ingest(&*again, &token, report("w.example.org", "r1", 100, base_packages())).await;
+    let groups = again.os_groups().await.unwrap();
+    let fleet = groups.iter().find(|g| g.name == "Debian fleet").expect("the group");
+    assert_eq!((fleet.variants.clone(), fleet.host_count), (vec![variant], 2), "{groups:?}");
+}

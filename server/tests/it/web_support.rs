@@ -17,7 +17,7 @@ pub(crate) const PASSWORD: &str = "a long test password";
 pub(crate) struct App {
     pub(crate) router: axum::Router,
     pub(crate) store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 pub(crate) async fn app() -> App {
@@ -29,7 +29,7 @@ pub(crate) async fn app_with(config: Config) -> App {
     let store = store::connect(&format!("sqlite://{}", dir.path().join("web.db").display())).await.unwrap();
     let updater = Updater::new(store.clone());
     let router = patchman_server::serve::app(store.clone(), updater, &config, "k".repeat(20)).expect("the app");
-    App { router, store, _dir: dir }
+    App { router, store, dir }
 }
 
 pub(crate) struct Answer {

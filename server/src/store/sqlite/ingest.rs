@@ -139,8 +139,10 @@ impl IngestOps for SqliteIngest {
     async fn upsert_os(&mut self, group: &str, variant: &str) -> StoreResult<i64> {
         let group_id = self.upsert_name(UPSERT_OS_GROUP, group).await?;
         Ok(sqlx::query_scalar(
+            // A known variant keeps its group (an administrator may have moved it), as on
+            // PostgreSQL; `SET name = name` only makes RETURNING give the existing row.
             "INSERT INTO os_variants (name, os_group_id) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET os_group_id = excluded.os_group_id RETURNING id",
+             ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
         )
         .bind(variant)
         .bind(group_id)

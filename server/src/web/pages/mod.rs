@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod errata;
 pub mod host;
 pub mod host_admin;
 pub mod hosts;
@@ -14,6 +15,7 @@ pub mod package;
 pub mod repo;
 pub mod repo_admin;
 pub mod repos;
+pub mod transactions;
 pub mod updates;
 
 use super::WebError;

@@ -1,6 +1,7 @@
 //! `/os-groups`: each OS group with its variants, how many hosts run it, and the
 //! repositories its hosts use when they do not use only their own; administrators add and
-//! remove those repositories here (the store function of `patchman os-group add-repo`).
+//! remove those repositories and move variants between groups here (the store functions of
+//! `patchman os-group add-repo|remove-repo|move-variant`).
 
 use axum::Form;
 use axum::extract::State;
@@ -69,4 +70,30 @@ pub async fn set_repo(
     state.updater.notify();
     let action = if member { "os_group.add_repo" } else { "os_group.remove_repo" };
     change.done(action, &form.group, &repo.to_string(), "/os-groups").await
+}
+
+#[derive(Deserialize)]
+pub struct VariantForm {
+    #[serde(default)]
+    csrf: String,
+    variant: String,
+    /// The group it moves to (made if it is new).
+    group: String,
+}
+
+pub async fn move_variant(
+    State(state): State<WebState>,
+    admin: Admin,
+    Form(form): Form<VariantForm>,
+) -> Result<Response, WebError> {
+    let change = Checked::new(&state, &admin, &form.csrf)?;
+    let group = form.group.trim();
+    if group.is_empty() || group.len() > 128 || group.chars().any(char::is_control) {
+        return Err(WebError::BadRequest("group: must be 1 to 128 printable characters".to_owned()));
+    }
+    if !state.admin.set_os_variant_group(&form.variant, group).await? {
+        return Err(WebError::NotFound(format!("no OS variant named {}", form.variant)));
+    }
+    state.updater.notify();
+    change.done("os_group.move_variant", group, &form.variant, "/os-groups").await
 }
