@@ -85,6 +85,27 @@ async fn an_administrator_finds_the_hosts_that_need_security_updates() {
     let tagged = count_listed(&server.admin(&["host", "list", "--filter", "tag=patch-tonight"]));
     assert_eq!(tagged, 1, "the CLI sees the tag");
 
+    // Every other page, as an administrator sees it (screenshots for review).
+    for (shot, path, heading) in [
+        ("8-updates", "/updates", "Outstanding updates (1)"),
+        ("9-repos", "/repos", "Repositories (1)"),
+        ("10-os-groups", "/os-groups", "OS groups"),
+        ("11-packages", "/packages?search=hello", "Package names (1)"),
+        ("12-package", "/packages?name=hello-tiny", "hello-tiny"),
+        ("13-transactions", "/transactions", "Transactions ("),
+        ("14-errata", "/errata", "Errata (0)"),
+        ("15-audit", "/audit", "patch-tonight"),
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        b.wait_for_text(heading).await;
+        b.screenshot(shot).await;
+    }
+    b.goto(&format!("{base}/repos")).await;
+    b.follow("td.name a").await;
+    b.wait_for_text("Mirrors (1)").await;
+    assert!(b.source().await.contains("set by hand"), "the CLI set its security flag");
+    b.screenshot("16-repo").await;
+
     b.follow("form.signout button[type=submit]").await;
     assert!(b.url().await.contains("/login"), "{}", b.url().await);
     b.goto(&format!("{base}/hosts")).await;
