@@ -323,6 +323,7 @@ macro_rules! portable_host_queries {
             )
             .fetch_one(pool)
             .await?;
+            d.packages = sqlx::query_scalar("SELECT count(*) FROM packages").fetch_one(pool).await?;
             d.unknown_packages = sqlx::query_scalar("SELECT count(DISTINCT package_id) FROM host_unknown_packages")
                 .fetch_one(pool)
                 .await?;

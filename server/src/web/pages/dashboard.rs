@@ -40,6 +40,8 @@ struct MirrorRow {
 #[derive(Serialize)]
 struct Page {
     hosts: i64,
+    packages: i64,
+    unknown_packages: i64,
     repos: i64,
     updates: i64,
     items: Vec<Item>,
@@ -110,6 +112,15 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
             })
         })
         .collect();
-    let page = Page { hosts: d.hosts, repos: d.repos, updates: d.updates, items, segments, failing_mirrors };
+    let page = Page {
+        hosts: d.hosts,
+        packages: d.packages,
+        unknown_packages: d.unknown_packages,
+        repos: d.repos,
+        updates: d.updates,
+        items,
+        segments,
+        failing_mirrors,
+    };
     render::page(&state, "dashboard", &page)
 }

@@ -59,7 +59,7 @@ pub async fn page(
         .unwrap_or(1)
         .max(1);
     let versions = if name.is_empty() { Vec::new() } else { state.store.package_versions(&name).await? };
-    let listed = name.is_empty() && filter != PackageFilter::default();
+    let listed = name.is_empty();
     let request = PageRequest { page: page_no, per_page: 200 };
     let names = if listed {
         state.store.package_names(&filter, request).await?
