@@ -1,8 +1,8 @@
 //! Read-side benchmark: the questions the web UI asks, answered by the store over a fleet of
 //! 10,000 hosts (the engine benchmark's world: ~1,200 packages per host over 20 OS
 //! variants, updates computed by the server's updater). Prints the median and p99 server
-//! time of the dashboard, a filtered host list, a host's detail and "which hosts have
-//! package X".
+//! time of the dashboard, a filtered host list, a host's detail, "which hosts have package
+//! X", the package page, the updates list, the repository list and the package names.
 //!
 //! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…]
 
@@ -13,7 +13,7 @@ mod world;
 use std::time::Instant;
 
 use patchman_server::auth::TokenHash;
-use patchman_server::query::{Clock, HostFilter, PageRequest};
+use patchman_server::query::{Clock, HostFilter, PackageFilter, PageRequest};
 use patchman_server::store::Enrollment;
 
 fn main() {
@@ -115,6 +115,36 @@ async fn run(world: &world::World, url: &str) {
         let pkg = some_package.clone();
         async move {
             store.package_versions(&pkg).await.unwrap();
+        }
+    })
+    .await;
+    measure("updates list, first page (every pair with its host count, security first)", 20, |_| {
+        let store = store.clone();
+        async move {
+            store.update_list(&HostFilter::default(), None, PageRequest::default(), &clock).await.unwrap();
+        }
+    })
+    .await;
+    measure("updates list of tag=web hosts, first page", 20, |_| {
+        let store = store.clone();
+        async move {
+            let f = HostFilter { tag: Some("web".into()), ..HostFilter::default() };
+            store.update_list(&f, None, PageRequest::default(), &clock).await.unwrap();
+        }
+    })
+    .await;
+    measure("repository list (all, with package and host counts)", 50, |_| {
+        let store = store.clone();
+        async move {
+            store.repo_list(&Default::default(), &clock).await.unwrap();
+        }
+    })
+    .await;
+    measure("package names containing \"lib\", first page", 50, |_| {
+        let store = store.clone();
+        async move {
+            let f = PackageFilter { search: Some("lib".into()), ..PackageFilter::default() };
+            store.package_names(&f, PageRequest::default()).await.unwrap();
         }
     })
     .await;
