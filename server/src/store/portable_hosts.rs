@@ -77,28 +77,40 @@ macro_rules! portable_host_queries {
             }
             if let Some(name) = package {
                 let p = b.arg(Arg::Text(name.to_owned()));
-                conds.push(format!("i.name = {p}"));
+                conds.push(format!("u.installed_id IN (SELECT p.id FROM packages p WHERE p.name = {p})"));
             }
-            let cond = if conds.is_empty() { "TRUE".to_owned() } else { conds.join(" AND ") };
-            let grouped = format!(
-                "FROM host_updates u JOIN packages i ON i.id = u.installed_id JOIN packages c ON c.id = u.candidate_id \
-                 JOIN repos r ON r.id = u.repo_id WHERE {cond} GROUP BY i.id, c.id, u.security"
+            let cond = if conds.is_empty() { "1 = 1".to_owned() } else { conds.join(" AND ") };
+            // Group the verdict rows by their ids alone, then name only the groups: a host has
+            // one row per (installed, candidate), so count(*) is the group's host count. The
+            // window count is the number of groups, before the page's LIMIT.
+            let groups = format!(
+                "SELECT u.installed_id, u.candidate_id, u.security, count(*) AS hosts, min(u.repo_id) AS repo_id \
+                 FROM host_updates u WHERE {cond} GROUP BY u.installed_id, u.candidate_id, u.security"
             );
-            let count_sql = format!("SELECT count(*) FROM (SELECT 1 AS one {grouped}) t");
-            let total: i64 =
-                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &b.args).fetch_one(pool).await?;
             let limit = b.arg(Arg::Int(i64::from(page.per_page)));
             let offset = b.arg(Arg::Int(page.offset() as i64));
             let sql = format!(
                 "SELECT i.kind AS kind, i.name AS name, i.arch AS arch, i.epoch AS ie, i.version AS iv, i.release AS ir, \
-                 c.epoch AS ce, c.version AS cv, c.release AS cr, u.security AS security, \
-                 count(DISTINCT u.host_id) AS hosts, min(r.name) AS repo {grouped} \
-                 ORDER BY u.security DESC, hosts DESC, i.name, i.arch, i.id, c.id LIMIT {limit} OFFSET {offset}"
+                 c.epoch AS ce, c.version AS cv, c.release AS cr, pairs.security AS security, pairs.hosts AS hosts, \
+                 r.name AS repo, count(*) OVER () AS total FROM ({groups}) pairs \
+                 JOIN packages i ON i.id = pairs.installed_id JOIN packages c ON c.id = pairs.candidate_id \
+                 JOIN repos r ON r.id = pairs.repo_id \
+                 ORDER BY pairs.security DESC, pairs.hosts DESC, i.name, i.arch, i.id, c.id LIMIT {limit} OFFSET {offset}"
             );
             let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
             let evr = |r: &<Db as sqlx::Database>::Row, e: &str, v: &str, rel: &str| -> StoreResult<String> {
                 let epoch: i64 = r.try_get(e)?;
                 Ok(format_evr(epoch as u32, &r.try_get::<String, _>(v)?, &r.try_get::<String, _>(rel)?))
+            };
+            let total: i64 = match rows.first() {
+                Some(r) => r.try_get("total")?,
+                None if page.offset() > 0 => {
+                    let count_sql = format!("SELECT count(*) FROM ({groups}) pairs");
+                    // The filter's parameters, without the page's two.
+                    let args = &b.args[..b.args.len() - 2];
+                    bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), args).fetch_one(pool).await?
+                }
+                None => 0,
             };
             let rows = rows
                 .iter()

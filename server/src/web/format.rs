@@ -60,9 +60,14 @@ pub fn link(path: &str, pairs: &[(&str, String)]) -> String {
 }
 
 fn encode(v: &str) -> String {
+    percent_encode(v, |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Percent-encodes every byte `keep` does not keep.
+pub fn percent_encode(v: &str, keep: impl Fn(u8) -> bool) -> String {
     let mut out = String::with_capacity(v.len());
     for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if keep(b) {
             out.push(char::from(b));
         } else {
             out.push_str(&format!("%{b:02X}"));

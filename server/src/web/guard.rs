@@ -73,15 +73,7 @@ fn to_login(req: &Request) -> Response {
 
 /// Percent-encodes everything but unreserved characters and `/`.
 fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    super::format::percent_encode(s, |b| b.is_ascii_alphanumeric() || b"-._~/".contains(&b))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod download;
 mod error;
 mod format;
 mod guard;
+mod listing;
 mod pages;
 mod render;
 mod router;

@@ -34,6 +34,7 @@ pub(crate) async fn updates_and_repositories_are_listed(store: Arc<dyn Store>) {
     let name = rows[0].0.clone();
     assert!(updates(&store, "", Some(&name)).await.0 >= 1);
     assert_eq!(updates(&store, "", Some("no-such-package")).await.0, 0);
+    assert_eq!(updates(&store, "page=5", None).await, (2, vec![]), "past the end: the total, no rows");
     assert_eq!(
         updates(&store, "per_page=1&page=2", None).await,
         (2, vec![(updates(&store, "", None).await.1[1].clone())])

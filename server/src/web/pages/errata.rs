@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::query::PageRequest;
 use crate::store::views::ErratumView;
 use crate::web::format::{When, when};
+use crate::web::listing::Pager;
 use crate::web::{WebError, WebState, render};
 
 #[derive(Deserialize)]
@@ -27,15 +28,14 @@ struct Row<'a> {
 struct Page<'a> {
     total: u64,
     rows: Vec<Row<'a>>,
-    prev: String,
-    next: String,
+    #[serde(flatten)]
+    pager: Pager,
 }
 
 pub async fn page(State(state): State<WebState>, Query(q): Query<ErrataQuery>) -> Result<Html<String>, WebError> {
     let page = PageRequest { page: q.page.unwrap_or(1).max(1), per_page: 100 };
     let list = state.store.errata(page).await?;
     let now = state.clock().now_ms;
-    let pages = list.total.div_ceil(u64::from(page.per_page)).max(1);
     let data = Page {
         total: list.total,
         rows: list
@@ -43,8 +43,7 @@ pub async fn page(State(state): State<WebState>, Query(q): Query<ErrataQuery>) -
             .iter()
             .map(|e| Row { issued: when(e.issued_at, now), security: e.kind.eq_ignore_ascii_case("security"), e })
             .collect(),
-        prev: if page.page > 1 { format!("/errata?page={}", page.page - 1) } else { String::new() },
-        next: if u64::from(page.page) < pages { format!("/errata?page={}", page.page + 1) } else { String::new() },
+        pager: Pager::new("/errata", &[], page, list.total),
     };
     render::page(&state, "errata", &data)
 }

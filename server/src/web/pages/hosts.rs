@@ -10,6 +10,7 @@ use crate::query::{HostFilter, HostStatus, PageRequest};
 use crate::store::HostSummary;
 use crate::web::download::{Export, Format, download};
 use crate::web::format::{Hidden, When, hidden, link, when};
+use crate::web::listing::Pager;
 use crate::web::pages::dashboard::status_label;
 use crate::web::{WebError, WebState, render};
 
@@ -50,11 +51,9 @@ struct Page {
     /// The filter's fields the form has no input for (from a dashboard link), kept when it
     /// is submitted.
     hidden: Vec<Hidden>,
-    /// Links: previous and next page ("" when there is none), downloads.
-    prev: String,
-    next: String,
-    page: u32,
-    pages: u64,
+    #[serde(flatten)]
+    pager: Pager,
+    /// Links: the downloads.
     csv: String,
     json: String,
     filtered: bool,
@@ -86,15 +85,6 @@ pub async fn page(
         let s = if sort.descending { format!("-{}", sort.key.as_str()) } else { sort.key.as_str().to_owned() };
         pairs_out.push(("sort", s));
     }
-    let page_link = |n: u32| {
-        let mut p = pairs_out.clone();
-        p.push(("page", n.to_string()));
-        if page.per_page != PageRequest::default().per_page {
-            p.push(("per_page", page.per_page.to_string()));
-        }
-        link("/hosts", &p)
-    };
-    let pages = list.total.div_ceil(u64::from(page.per_page)).max(1);
     let with_format = |f: &str| {
         let mut p = pairs_out.clone();
         p.push(("format", f.to_owned()));
@@ -113,10 +103,7 @@ pub async fn page(
             .iter()
             .map(|s| Option_ { value: s.as_str(), label: status_label(*s), selected: filter.status == Some(*s) })
             .collect(),
-        prev: if page.page > 1 { page_link(page.page - 1) } else { String::new() },
-        next: if u64::from(page.page) < pages { page_link(page.page + 1) } else { String::new() },
-        page: page.page,
-        pages,
+        pager: Pager::new("/hosts", &pairs_out, page, list.total),
         csv: with_format("csv"),
         json: with_format("json"),
         filtered: filter != HostFilter::default(),

@@ -130,15 +130,7 @@ fn safe_next(next: &str) -> String {
     if !local {
         return "/".to_owned();
     }
-    let mut out = String::with_capacity(next.len());
-    for b in next.bytes() {
-        if b.is_ascii_graphic() {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::web::format::percent_encode(next, |b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]

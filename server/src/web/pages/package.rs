@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::query::{PackageFilter, PageRequest};
 use crate::store::views::PackageNameView;
 use crate::web::format::link;
+use crate::web::listing::Pager;
 use crate::web::{WebError, WebState, render};
 
 #[derive(Serialize)]
@@ -39,8 +40,8 @@ struct Page {
     listed: bool,
     total: u64,
     names: Vec<Name>,
-    prev: String,
-    next: String,
+    #[serde(flatten)]
+    pager: Pager,
 }
 
 pub async fn page(
@@ -66,12 +67,6 @@ pub async fn page(
     } else {
         crate::query::Paged { total: 0, rows: Vec::new() }
     };
-    let page_link = |n: u32| {
-        let mut p = filter.to_pairs();
-        p.push(("page", n.to_string()));
-        link("/packages", &p)
-    };
-    let pages = names.total.div_ceil(u64::from(request.per_page)).max(1);
     let data = Page {
         versions: versions
             .into_iter()
@@ -91,8 +86,7 @@ pub async fn page(
         arch: filter.arch.clone().unwrap_or_default(),
         listed,
         total: names.total,
-        prev: if page_no > 1 { page_link(page_no - 1) } else { String::new() },
-        next: if u64::from(page_no) < pages { page_link(page_no + 1) } else { String::new() },
+        pager: Pager::new("/packages", &filter.to_pairs(), request, names.total),
         names: names
             .rows
             .into_iter()

@@ -6,9 +6,9 @@ use axum::extract::{Query, State};
 use axum::response::Html;
 use serde::Serialize;
 
-use crate::query::HostFilter;
 use crate::store::views::HostTransactionView;
-use crate::web::format::{When, link, when};
+use crate::web::format::{When, when};
+use crate::web::listing::{HostQuery, Pager};
 use crate::web::{WebError, WebState, render};
 
 #[derive(Serialize)]
@@ -26,32 +26,21 @@ struct Page<'a> {
     tag: String,
     search: String,
     filtered: bool,
-    prev: String,
-    next: String,
-    page: u32,
-    pages: u64,
+    #[serde(flatten)]
+    pager: Pager,
 }
 
 pub async fn page(
     State(state): State<WebState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Html<String>, WebError> {
-    let package = pairs.iter().rev().find(|(k, _)| k == "package").map(|(_, v)| v.trim().to_owned());
-    let package = package.filter(|p| !p.is_empty());
-    let host_pairs = pairs.iter().filter(|(k, _)| k != "package").map(|(k, v)| (k.as_str(), v.as_str()));
-    let (filter, _sort, page) = HostFilter::from_pairs(host_pairs).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let HostQuery { filter, page, own: package, .. } = HostQuery::from_pairs(&pairs, "package")?;
     let clock = state.clock();
     let list = state.store.transaction_list(&filter, package.as_deref(), page, &clock).await?;
     let mut pairs_out = filter.to_pairs();
     if let Some(p) = &package {
         pairs_out.push(("package", p.clone()));
     }
-    let page_link = |n: u32| {
-        let mut p = pairs_out.clone();
-        p.push(("page", n.to_string()));
-        link("/transactions", &p)
-    };
-    let pages = list.total.div_ceil(u64::from(page.per_page)).max(1);
     let data = Page {
         total: list.total,
         rows: list
@@ -67,10 +56,7 @@ pub async fn page(
         tag: filter.tag.clone().unwrap_or_default(),
         search: filter.search.clone().unwrap_or_default(),
         filtered: !pairs_out.is_empty(),
-        prev: if page.page > 1 { page_link(page.page - 1) } else { String::new() },
-        next: if u64::from(page.page) < pages { page_link(page.page + 1) } else { String::new() },
-        page: page.page,
-        pages,
+        pager: Pager::new("/transactions", &pairs_out, page, list.total),
     };
     render::page(&state, "transactions", &data)
 }

@@ -6,10 +6,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::query::{HostFilter, PageRequest};
+use crate::query::PageRequest;
 use crate::store::views::UpdatePairView;
 use crate::web::download::{Export, Format, download};
 use crate::web::format::{Hidden, hidden, link};
+use crate::web::listing::{HostQuery, Pager};
 use crate::web::{WebError, WebState, render};
 
 #[derive(Serialize)]
@@ -29,10 +30,8 @@ struct Page<'a> {
     os_variant: String,
     hidden: Vec<Hidden>,
     filtered: bool,
-    prev: String,
-    next: String,
-    page: u32,
-    pages: u64,
+    #[serde(flatten)]
+    pager: Pager,
     csv: String,
     json: String,
 }
@@ -44,10 +43,7 @@ pub async fn page(
     State(state): State<WebState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let package = pairs.iter().rev().find(|(k, _)| k == "package").map(|(_, v)| v.trim().to_owned());
-    let package = package.filter(|p| !p.is_empty());
-    let host_pairs = pairs.iter().filter(|(k, _)| k != "package").map(|(k, v)| (k.as_str(), v.as_str()));
-    let (filter, _sort, page) = HostFilter::from_pairs(host_pairs).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let HostQuery { filter, page, own: package, .. } = HostQuery::from_pairs(&pairs, "package")?;
     let format = Format::from_pairs(&pairs)?;
     let clock = state.clock();
     let slice = if format == Format::Html { page } else { PageRequest { page: 1, per_page: u32::MAX } };
@@ -59,17 +55,11 @@ pub async fn page(
     if let Some(p) = &package {
         pairs_out.push(("package", p.clone()));
     }
-    let page_link = |n: u32| {
-        let mut p = pairs_out.clone();
-        p.push(("page", n.to_string()));
-        link("/updates", &p)
-    };
     let with_format = |f: &str| {
         let mut p = pairs_out.clone();
         p.push(("format", f.to_owned()));
         link("/updates", &p)
     };
-    let pages = list.total.div_ceil(u64::from(page.per_page)).max(1);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let rows = list
         .rows
@@ -95,10 +85,7 @@ pub async fn page(
         os_variant: text(&filter.os_variant),
         hidden: hidden(&pairs_out, FORM_FIELDS),
         filtered: !pairs_out.is_empty(),
-        prev: if page.page > 1 { page_link(page.page - 1) } else { String::new() },
-        next: if u64::from(page.page) < pages { page_link(page.page + 1) } else { String::new() },
-        page: page.page,
-        pages,
+        pager: Pager::new("/updates", &pairs_out, page, list.total),
         csv: with_format("csv"),
         json: with_format("json"),
     };
