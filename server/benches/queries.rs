@@ -118,14 +118,14 @@ async fn run(world: &world::World, url: &str) {
         }
     })
     .await;
-    measure("updates list, first page (every pair with its host count, security first)", 20, |_| {
+    measure("updates list, first page (every pair with its host count, security first)", 10, |_| {
         let store = store.clone();
         async move {
             store.update_list(&HostFilter::default(), None, PageRequest::default(), &clock).await.unwrap();
         }
     })
     .await;
-    measure("updates list of tag=web hosts, first page", 20, |_| {
+    measure("updates list of tag=web hosts, first page", 10, |_| {
         let store = store.clone();
         async move {
             let f = HostFilter { tag: Some("web".into()), ..HostFilter::default() };
