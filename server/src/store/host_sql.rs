@@ -39,6 +39,25 @@ pub(crate) fn status_case(b: &mut Built, clock: &Clock) -> String {
     )
 }
 
+/// The join `where_clause` is written over: a host with its domain, OS variant and group.
+pub(crate) const FROM_HOSTS: &str = "FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
+     LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
+
+/// `column IN (the ids of the hosts f selects)`, or `None` when `f` selects every host.
+pub(crate) fn hosts_in(
+    b: &mut Built,
+    column: &str,
+    f: &HostFilter,
+    clock: &Clock,
+    package_index: bool,
+) -> Option<String> {
+    if *f == HostFilter::default() {
+        return None;
+    }
+    let cond = where_clause(b, f, clock, package_index);
+    Some(format!("{column} IN (SELECT h.id {FROM_HOSTS} WHERE {cond})"))
+}
+
 /// The conditions of `f` joined by AND ("TRUE" when there are none). `package_index`: the
 /// dialect keeps an index from package to hosts (PostgreSQL), so a package filter starts from
 /// the package's hosts; without one (SQLite) it probes each host's (host, package) keys.

@@ -35,9 +35,7 @@ macro_rules! portable_host_queries {
         ) -> StoreResult<crate::query::Paged<HostSummary>> {
             let mut b = Built::default();
             let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
-            let from = "FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
-                 LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
-            let count_sql = format!("SELECT count(*) {from} WHERE {cond}");
+            let count_sql = format!("SELECT count(*) {} WHERE {cond}", host_sql::FROM_HOSTS);
             let total: i64 =
                 bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &b.args).fetch_one(pool).await?;
             let limit = b.arg(Arg::Int(i64::from(page.per_page)));
@@ -66,15 +64,8 @@ macro_rules! portable_host_queries {
             clock: &crate::query::Clock,
         ) -> StoreResult<crate::query::Paged<crate::store::views::UpdatePairView>> {
             let mut b = Built::default();
-            let mut conds = Vec::new();
-            if *filter != crate::query::HostFilter::default() {
-                let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
-                conds.push(format!(
-                    "u.host_id IN (SELECT h.id FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
-                     LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id \
-                     WHERE {cond})"
-                ));
-            }
+            let mut conds: Vec<String> =
+                host_sql::hosts_in(&mut b, "u.host_id", filter, clock, $package_index).into_iter().collect();
             if let Some(name) = package {
                 let p = b.arg(Arg::Text(name.to_owned()));
                 conds.push(format!("u.installed_id IN (SELECT p.id FROM packages p WHERE p.name = {p})"));
@@ -186,15 +177,8 @@ macro_rules! portable_host_queries {
             clock: &crate::query::Clock,
         ) -> StoreResult<crate::query::Paged<crate::store::views::HostTransactionView>> {
             let mut b = Built::default();
-            let mut conds = Vec::new();
-            if *filter != crate::query::HostFilter::default() {
-                let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
-                conds.push(format!(
-                    "t.host_id IN (SELECT h.id FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
-                     LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id \
-                     WHERE {cond})"
-                ));
-            }
+            let mut conds: Vec<String> =
+                host_sql::hosts_in(&mut b, "t.host_id", filter, clock, $package_index).into_iter().collect();
             if let Some(name) = package {
                 let p = b.arg(Arg::Text(name.to_owned()));
                 conds.push(format!(
@@ -334,7 +318,6 @@ macro_rules! portable_host_queries {
             )
             .fetch_one(pool)
             .await?;
-            d.packages = sqlx::query_scalar("SELECT count(*) FROM packages").fetch_one(pool).await?;
             d.unknown_packages = sqlx::query_scalar("SELECT count(DISTINCT package_id) FROM host_unknown_packages")
                 .fetch_one(pool)
                 .await?;

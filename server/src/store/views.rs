@@ -60,9 +60,6 @@ pub struct Dashboard {
     /// Hosts with installed packages no repository of theirs offers, and those packages.
     pub with_unknown_packages: i64,
     pub unknown_packages: i64,
-    /// Distinct packages known: installed on a host or offered by a repository (one row
-    /// each; counting only the installed ones would read every host's package links).
-    pub packages: i64,
     /// Updates outstanding: (host, installed package, candidate) pairs.
     pub updates: i64,
     pub repos: i64,

@@ -40,7 +40,6 @@ struct MirrorRow {
 #[derive(Serialize)]
 struct Page {
     hosts: i64,
-    packages: i64,
     unknown_packages: i64,
     repos: i64,
     updates: i64,
@@ -114,7 +113,6 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
         .collect();
     let page = Page {
         hosts: d.hosts,
-        packages: d.packages,
         unknown_packages: d.unknown_packages,
         repos: d.repos,
         updates: d.updates,
