@@ -8,9 +8,9 @@ use patchman_server::accounts::Role;
 use crate::host_queries::fleet;
 use crate::web_support::*;
 
-#[tokio::test]
-async fn administrators_change_ticked_hosts_or_all_that_match() {
-    let app = app().await;
+on_both_backends!(administrators_change_ticked_hosts_or_all_that_match);
+
+async fn administrators_change_ticked_hosts_or_all_that_match(app: App) {
     fleet(&app.store).await;
     let viewer = sign_in(&app, "vera", Role::Viewer).await;
     let admin = sign_in(&app, "adam", Role::Admin).await;

@@ -1,4 +1,4 @@
-//! The repository, mirror, update and OS group pages, in process: lists with their filters
+//! The repository, mirror, update and OS group pages, in process and on both backends: lists with their filters
 //! and downloads, detail pages, and what administrators change there (CSRF-checked, in the
 //! audit log, refused to viewers), including a refresh started from a page against a real apt
 //! repository on loopback.
@@ -14,14 +14,20 @@ use crate::repo_support::{AptRepo, HELLO};
 use crate::store_suite::{apt_repo, base_packages, enroll, ingest, report};
 use crate::web_support::*;
 
+on_both_backends!(
+    repository_pages_list_filter_and_download_the_same_rows,
+    the_updates_page_lists_each_pair_with_its_host_count_security_first,
+    administrators_manage_repositories_mirrors_and_os_groups_and_viewers_are_refused,
+    a_mirror_error_is_shown_escaped,
+    an_administrator_refreshes_a_repository_from_its_page,
+);
+
 /// The values of `attr="…"` in rows that start with `marker`, in page order.
 fn cells(page: &str, marker: &str) -> Vec<String> {
     page.split(marker).skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
 }
 
-#[tokio::test]
-async fn repository_pages_list_filter_and_download_the_same_rows() {
-    let app = app().await;
+async fn repository_pages_list_filter_and_download_the_same_rows(app: App) {
     let viewer = sign_in(&app, "vera", Role::Viewer).await;
     fleet(&app.store).await;
     let repos = app.store.repos().await.unwrap();
@@ -78,9 +84,7 @@ async fn repository_pages_list_filter_and_download_the_same_rows() {
     );
 }
 
-#[tokio::test]
-async fn the_updates_page_lists_each_pair_with_its_host_count_security_first() {
-    let app = app().await;
+async fn the_updates_page_lists_each_pair_with_its_host_count_security_first(app: App) {
     let viewer = sign_in(&app, "vera", Role::Viewer).await;
     fleet(&app.store).await;
     let (status, _, page) = get3(&app, &viewer, "/updates").await;
@@ -112,9 +116,7 @@ async fn the_updates_page_lists_each_pair_with_its_host_count_security_first() {
     assert!(page.contains("status: &quot;fine&quot;"), "{page}");
 }
 
-#[tokio::test]
-async fn administrators_manage_repositories_mirrors_and_os_groups_and_viewers_are_refused() {
-    let app = app().await;
+async fn administrators_manage_repositories_mirrors_and_os_groups_and_viewers_are_refused(app: App) {
     fleet(&app.store).await;
     let viewer = sign_in(&app, "vera", Role::Viewer).await;
     let admin = sign_in(&app, "adam", Role::Admin).await;
@@ -207,9 +209,7 @@ async fn administrators_manage_repositories_mirrors_and_os_groups_and_viewers_ar
     }
 }
 
-#[tokio::test]
-async fn a_mirror_error_is_shown_escaped() {
-    let app = app().await;
+async fn a_mirror_error_is_shown_escaped(app: App) {
     let viewer = sign_in(&app, "vera", Role::Viewer).await;
     fleet(&app.store).await;
     let r = &app.store.repos().await.unwrap()[0];
@@ -231,11 +231,9 @@ async fn a_mirror_error_is_shown_escaped() {
 
 /// "Refresh now" on a repository's page refreshes it in the background from a real apt
 /// repository on loopback; the page says so while it runs.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_administrator_refreshes_a_repository_from_its_page() {
+async fn an_administrator_refreshes_a_repository_from_its_page(app: App) {
     let apt = AptRepo::build(HELLO);
     let files = FileServer::start(apt.root());
-    let app = app().await;
     let admin = sign_in(&app, "adam", Role::Admin).await;
     let token = enroll(&*app.store, "r.example.org").await;
     let mut r = report("r.example.org", "r1", 100, base_packages());

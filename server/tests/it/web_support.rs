@@ -26,11 +26,41 @@ pub(crate) async fn app() -> App {
 
 pub(crate) async fn app_with(config: Config) -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = store::connect(&format!("sqlite://{}", dir.path().join("web.db").display())).await.unwrap();
+    let url = format!("sqlite://{}", dir.path().join("web.db").display());
+    app_at(&url, config, dir).await
+}
+
+/// The app over a fresh database of the test PostgreSQL server (`PATCHMAN_TEST_PG_URL`).
+pub(crate) async fn app_on_postgres(label: &str) -> App {
+    let url = patchman_testkit::pg::fresh_database(label);
+    app_at(&url, Config::default(), tempfile::tempdir().unwrap()).await
+}
+
+async fn app_at(url: &str, config: Config, dir: tempfile::TempDir) -> App {
+    let store = store::connect(url).await.unwrap();
     let updater = Updater::new(store.clone());
     let router = patchman_server::serve::app(store.clone(), updater, &config, "k".repeat(20)).expect("the app");
     App { router, store, dir }
 }
+
+/// Runs each route test (an `async fn(App)`) once on SQLite and once on PostgreSQL.
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test($crate::web_support::app().await).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test($crate::web_support::app_on_postgres(concat!("web_", stringify!($test))).await).await;
+            })*
+        }
+    };
+}
+pub(crate) use on_both_backends;
 
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
