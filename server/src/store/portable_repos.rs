@@ -186,18 +186,25 @@ macro_rules! portable_repo_queries {
         /// repository's metadata (`None`: its suite's name until the next refresh). False when
         /// there is no such repository.
         pub(super) async fn set_repo_security(pool: &Pool, repo_id: i64, security: Option<bool>) -> StoreResult<bool> {
-            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
-            let found = sqlx::query(
+            let update = sqlx::query(
                 "UPDATE repos SET security_manual = $2, \
                  security = CASE WHEN $2 THEN $3 ELSE suite LIKE '%-security' END WHERE id = $1",
             )
             .bind(repo_id)
             .bind(security.is_some())
-            .bind(security.unwrap_or(false))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                > 0;
+            .bind(security.unwrap_or(false));
+            change_repo(pool, repo_id, update).await
+        }
+
+        /// Runs `update` (of repository `repo_id`) and, when it found the repository, marks
+        /// it changed, in one transaction. False when there is no such repository.
+        async fn change_repo(
+            pool: &Pool,
+            repo_id: i64,
+            update: sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments>,
+        ) -> StoreResult<bool> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let found = update.execute(&mut *tx).await?.rows_affected() > 0;
             if found {
                 repo_changed(&mut tx, repo_id).await?;
             }
@@ -219,19 +226,8 @@ macro_rules! portable_repo_queries {
         /// Enables or disables a repository; the hosts that use it are recomputed. False when
         /// there is no such repository.
         pub(super) async fn set_repo_enabled(pool: &Pool, repo_id: i64, enabled: bool) -> StoreResult<bool> {
-            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
-            let found = sqlx::query("UPDATE repos SET enabled = $2 WHERE id = $1")
-                .bind(repo_id)
-                .bind(enabled)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                > 0;
-            if found {
-                repo_changed(&mut tx, repo_id).await?;
-            }
-            tx.commit().await?;
-            Ok(found)
+            let update = sqlx::query("UPDATE repos SET enabled = $2 WHERE id = $1").bind(repo_id).bind(enabled);
+            change_repo(pool, repo_id, update).await
         }
 
         /// Enables a mirror (forgetting its failures) or disables it. False when there is no
