@@ -372,10 +372,6 @@ async fn count(db: &Db, table: &str) -> StoreResult<u64> {
     Ok(n as u64)
 }
 
-/// Tables a dialect derives from others (by triggers): not copied, rebuilt on the target as
-/// their sources are copied.
-const DERIVED: &[&str] = &["package_host_counts"];
-
 /// Refuses a schema with tables this module does not know.
 async fn check_tables(db: &Db) -> StoreResult<()> {
     let names: Vec<String> = match db {
@@ -390,8 +386,7 @@ async fn check_tables(db: &Db) -> StoreResult<()> {
                 .await?
         }
     };
-    let known = |n: &String| TABLES.iter().any(|(t, _)| t == n) || DERIVED.contains(&n.as_str());
-    if let Some(unknown) = names.iter().find(|n| !known(n)) {
+    if let Some(unknown) = names.iter().find(|n| !TABLES.iter().any(|(t, _)| t == n)) {
         return Err(StoreError::UnknownTable(unknown.to_string()));
     }
     for (table, cols) in TABLES {

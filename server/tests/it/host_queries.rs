@@ -128,7 +128,7 @@ pub(crate) async fn hosts_are_listed_by_filter(store: Arc<dyn Store>) {
     assert!(store.package_versions("no-such-package").await.unwrap().is_empty());
     let tags = &store.host_list(&HostFilter::default(), &Default::default(), PageRequest::default(), &CLOCK).await;
     assert_eq!(tags.as_ref().unwrap().rows[0].tags, ["prod", "web"]);
-    // The host counts follow reports and deletions (on SQLite a trigger-kept table).
+    // The host counts follow reports and deletions.
     assert!(store.delete_host("b.example.org").await.unwrap());
     let a = patchman_server::auth::TokenHash::of("token-of-a.example.org");
     store.ingest(&a, prepare(report("a.example.org", "a2", 200, base_packages())), 5_100).await.unwrap().unwrap();
