@@ -4,7 +4,10 @@
 //! time of the dashboard, a filtered host list, a host's detail, "which hosts have package
 //! X", the package page, the updates list, the repository list and the package names.
 //!
-//! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…]
+//! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…] [--db FILE]
+//!
+//! `--db FILE` keeps the SQLite fleet in FILE and reuses it on the next run; a PostgreSQL
+//! database that already holds the fleet is reused too.
 
 // Shared with the engine benchmark, which uses the in-memory half this one does not.
 #[allow(dead_code)]
@@ -18,12 +21,13 @@ use patchman_server::store::Enrollment;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut hosts, mut scale, mut url) = (10_000usize, 1.2f64, "sqlite".to_owned());
+    let (mut hosts, mut scale, mut url, mut db) = (10_000usize, 1.2f64, "sqlite".to_owned(), None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
             "--scale" => scale = args.next().and_then(|v| v.parse().ok()).expect("--scale S"),
             "--store" => url = args.next().expect("--store URL"),
+            "--db" => db = Some(args.next().expect("--db FILE")),
             _ => {}
         }
     }
@@ -31,41 +35,18 @@ fn main() {
     let installed: usize = world.hosts.iter().map(|h| h.1.len()).sum();
     println!("world: {hosts} hosts, {installed} installed-package links");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(run(&world, &url));
+    rt.block_on(run(&world, &url, db));
 }
 
-async fn run(world: &world::World, url: &str) {
+async fn run(world: &world::World, url: &str, db: Option<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let url = if url == "sqlite" { format!("sqlite://{}", dir.path().join("q.db").display()) } else { url.to_owned() };
+    let file = db.unwrap_or_else(|| dir.path().join("q.db").display().to_string());
+    let url = if url == "sqlite" { format!("sqlite://{file}") } else { url.to_owned() };
     let store = patchman_server::store::connect(&url).await.expect("open the store");
-    let t = Instant::now();
-    for h in 0..world.hosts.len() {
-        let name = world::stored::hostname(h);
-        let token = TokenHash::of(&name);
-        store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
-        let mut report = world::stored::report(world, h);
-        report.tags = vec![if h % 3 == 0 { "web".into() } else { "db".into() }];
-        store.ingest(&token, patchman_server::ingest::prepare(report), now()).await.unwrap().unwrap();
-    }
-    for r in &store.repos().await.unwrap() {
-        let url = &r.mirrors[0].url;
-        let (v, n) = (0..world.variants.len())
-            .flat_map(|v| (0..3).map(move |n| (v, n)))
-            .find(|(v, n)| world::stored::repo_url(*v, *n) == *url)
-            .expect("a repository of the world");
-        store.replace_repo_contents(r.id, &world::stored::contents(world, v, n), now()).await.unwrap();
-    }
-    let stats = patchman_server::updates::Updater::new(store.clone()).recompute_all().await.unwrap();
-    println!(
-        "store {}: fleet stored and {} updates computed in {:.1} s",
-        url.split(':').next().unwrap(),
-        stats.updates,
-        t.elapsed().as_secs_f64()
-    );
-    if url.starts_with("postgres") {
-        // What autovacuum does on a live server: planner statistics for the bulk-loaded tables.
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    if store.host(&world::stored::hostname(world.hosts.len() - 1)).await.unwrap().is_none() {
+        build(world, &store, &url).await;
+    } else {
+        println!("store {}: reusing the fleet already stored", url.split(':').next().unwrap());
     }
     let clock = Clock { now_ms: now(), silent_after_ms: 14 * 86_400_000 };
     let some_package = world.hosts[0].1[world.hosts[0].1.len() / 2].name.to_string();
@@ -148,6 +129,39 @@ async fn run(world: &world::World, url: &str) {
         }
     })
     .await;
+}
+
+/// Enrolls and ingests the fleet, stores the repositories' contents and computes updates.
+async fn build(world: &world::World, store: &std::sync::Arc<dyn patchman_server::store::Store>, url: &str) {
+    let t = Instant::now();
+    for h in 0..world.hosts.len() {
+        let name = world::stored::hostname(h);
+        let token = TokenHash::of(&name);
+        store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
+        let mut report = world::stored::report(world, h);
+        report.tags = vec![if h % 3 == 0 { "web".into() } else { "db".into() }];
+        store.ingest(&token, patchman_server::ingest::prepare(report), now()).await.unwrap().unwrap();
+    }
+    for r in &store.repos().await.unwrap() {
+        let url = &r.mirrors[0].url;
+        let (v, n) = (0..world.variants.len())
+            .flat_map(|v| (0..3).map(move |n| (v, n)))
+            .find(|(v, n)| world::stored::repo_url(*v, *n) == *url)
+            .expect("a repository of the world");
+        store.replace_repo_contents(r.id, &world::stored::contents(world, v, n), now()).await.unwrap();
+    }
+    let stats = patchman_server::updates::Updater::new(store.clone()).recompute_all().await.unwrap();
+    println!(
+        "store {}: fleet stored and {} updates computed in {:.1} s",
+        url.split(':').next().unwrap(),
+        stats.updates,
+        t.elapsed().as_secs_f64()
+    );
+    if url.starts_with("postgres") {
+        // What autovacuum does on a live server: planner statistics for the bulk-loaded tables.
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    }
 }
 
 async fn measure<F, Fut>(what: &str, n: usize, mut f: F)
