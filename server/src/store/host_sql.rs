@@ -104,37 +104,18 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock, package
         conds.push(format!("(h.last_seen_at IS NULL OR h.last_seen_at < {p})"));
     }
     if let Some(name) = &f.package_name {
-        let n = b.arg(Arg::Text(name.clone()));
-        // The matching package ids once (the name is indexed); then their hosts through the
-        // reverse index, or one primary-key probe of (host, package) per host and id.
-        let mut cond = if package_index {
+        // The matching package ids once (the name is indexed); then each host is probed for
+        // them through its (host, package) key.
+        let ids = package_ids(b, name, f.package_evr.as_deref());
+        conds.push(if package_index {
+            // PostgreSQL: the ids as an array, so a host is one probe of (host, any id), and the
+            // planner may start from the package → host index instead.
             format!(
-                "h.id IN (SELECT hp.host_id FROM host_packages hp WHERE hp.package_id IN \
-                 (SELECT p.id FROM packages p WHERE p.name = {n}"
+                "EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id = ANY(ARRAY({ids})))"
             )
         } else {
-            format!(
-                "EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id IN \
-                 (SELECT p.id FROM packages p WHERE p.name = {n}"
-            )
-        };
-        if let Some(evr) = &f.package_evr {
-            let (epoch, version, release) = HostFilter::evr_parts(evr);
-            if let Some(e) = epoch {
-                let p = b.arg(Arg::Int(e));
-                cond.push_str(&format!(" AND p.epoch = {p}"));
-            }
-            let p = b.arg(Arg::Text(version.to_owned()));
-            cond.push_str(&format!(" AND p.version = {p}"));
-            if let Some(r) = release {
-                let exact = b.arg(Arg::Text(r.to_owned()));
-                let prefix = b.arg(Arg::Text(format!("{}.%", like_escape(r))));
-                cond.push_str(&format!(" AND (p.release = {exact} OR p.release LIKE {prefix} ESCAPE '\\')"));
-            }
-        }
-        cond.push(')');
-        cond.push(')');
-        conds.push(cond);
+            format!("EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id IN ({ids}))")
+        });
     }
     if let Some(repo) = f.repo {
         let p = b.arg(Arg::Int(repo));
@@ -149,6 +130,40 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock, package
         conds.push(format!("h.hostname LIKE {p} ESCAPE '\\'"));
     }
     if conds.is_empty() { "1 = 1".to_owned() } else { conds.join(" AND ") }
+}
+
+/// `SELECT p.id …` of the packages named `name`, of version `evr` when given (`[epoch:]version[-release]`;
+/// a release also matches its dotted extensions, as `27` matches `27.el9`).
+fn package_ids(b: &mut Built, name: &str, evr: Option<&str>) -> String {
+    let n = b.arg(Arg::Text(name.to_owned()));
+    let mut sql = format!("SELECT p.id FROM packages p WHERE p.name = {n}");
+    if let Some(evr) = evr {
+        let (epoch, version, release) = HostFilter::evr_parts(evr);
+        if let Some(e) = epoch {
+            let p = b.arg(Arg::Int(e));
+            sql.push_str(&format!(" AND p.epoch = {p}"));
+        }
+        let p = b.arg(Arg::Text(version.to_owned()));
+        sql.push_str(&format!(" AND p.version = {p}"));
+        if let Some(r) = release {
+            let exact = b.arg(Arg::Text(r.to_owned()));
+            let prefix = b.arg(Arg::Text(format!("{}.%", like_escape(r))));
+            sql.push_str(&format!(" AND (p.release = {exact} OR p.release LIKE {prefix} ESCAPE '\\')"));
+        }
+    }
+    sql
+}
+
+/// With a package → host index, how many hosts `f` selects when it names a package and
+/// nothing else: read from that index alone, without visiting the hosts.
+pub(crate) fn package_only_count(b: &mut Built, f: &HostFilter) -> Option<String> {
+    let name = f.package_name.as_deref()?;
+    let rest = HostFilter { package_name: None, package_evr: None, ..f.clone() };
+    if rest != HostFilter::default() {
+        return None;
+    }
+    let ids = package_ids(b, name, f.package_evr.as_deref());
+    Some(format!("SELECT count(DISTINCT hp.host_id) FROM host_packages hp WHERE hp.package_id IN ({ids})"))
 }
 
 /// `ORDER BY` for a sort, host name breaking ties.

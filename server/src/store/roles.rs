@@ -198,6 +198,7 @@ pub trait UpdateStore: Send + Sync + 'static {
     /// A repository as the engine needs it, with its revision.
     async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>>;
     async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>>;
+    /// What the updater needs of each host, in no particular order; hosts that are gone are left out.
     async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<HostWork>>;
     /// Hosts whose updates need computing with ids above `after`, lowest ids first.
     async fn stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>>;

@@ -38,7 +38,8 @@ pub(crate) async fn fleet(store: &Arc<dyn Store>) {
     for name in ["a", "b", "c", "d", "e"] {
         ids.push(store.host_id(&format!("{name}.example.org")).await.unwrap().unwrap());
     }
-    let works = store.host_work(&ids).await.unwrap();
+    let mut works = store.host_work(&ids).await.unwrap();
+    works.sort_by_key(|w| ids.iter().position(|id| *id == w.host_id));
     let update = |w: &HostWork, security: bool| Update {
         installed: w.package_ids[0],
         candidate: w.package_ids[1],
