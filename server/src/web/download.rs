@@ -5,6 +5,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::query::PageRequest;
+
 /// A row of a download: the same cells in CSV as its fields in JSON.
 pub trait Export: Serialize {
     const COLUMNS: &'static [&'static str];
@@ -20,6 +22,12 @@ pub enum Format {
 }
 
 impl Format {
+    /// The rows a request asks for: one page of the list for the page itself, every row of
+    /// the same selection for a download.
+    pub fn slice(self, page: PageRequest) -> PageRequest {
+        if self == Self::Html { page } else { PageRequest { page: 1, per_page: u32::MAX } }
+    }
+
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, super::WebError> {
         match pairs.iter().rev().find(|(k, _)| k == "format").map_or("html", |(_, v)| v.as_str()) {
             "html" | "" => Ok(Self::Html),
@@ -27,6 +35,25 @@ impl Format {
             "json" => Ok(Self::Json),
             other => Err(super::WebError::BadRequest(format!("format: {other:?} is not html, csv or json"))),
         }
+    }
+}
+
+/// The CSV and JSON links of the list at `path` with the query `pairs` (the page's filter),
+/// flattened into a page's data for `{{> downloads}}`.
+#[derive(Debug, Serialize)]
+pub struct Downloads {
+    pub csv: String,
+    pub json: String,
+}
+
+impl Downloads {
+    pub fn new(path: &str, pairs: &[(&'static str, String)]) -> Self {
+        let with = |f: &str| {
+            let mut p = pairs.to_vec();
+            p.push(("format", f.to_owned()));
+            super::format::link(path, &p)
+        };
+        Self { csv: with("csv"), json: with("json") }
     }
 }
 

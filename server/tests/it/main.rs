@@ -20,5 +20,6 @@ mod support;
 mod vercmp_cli;
 mod web;
 mod web_bulk;
+mod web_downloads;
 mod web_repos;
 mod web_support;

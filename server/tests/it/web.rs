@@ -1,7 +1,8 @@
 //! The web routes, called in process through `serve::app()` (no listener, no child process):
 //! every page but `/login` needs a session; sign-in (CSRF-protected, rate-limited), sign-out
 //! and session expiry; pages render inside the layout with the signed-in user, unknown paths
-//! get a 404 page, every page carries its security headers, static files their type.
+//! get a 404 page, every page carries its security headers, static files their type. Each
+//! runs on SQLite and on PostgreSQL.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -12,9 +13,28 @@ use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::config::Config;
 use patchman_server::store::NewSession;
 
-#[tokio::test]
-async fn the_hosts_page_renders_inside_the_layout_with_the_user() {
-    let app = app().await;
+on_both_backends!(
+    the_hosts_page_renders_inside_the_layout_with_the_user,
+    the_dashboard_counts_link_to_their_lists,
+    a_host_page_shows_its_state_and_an_unknown_host_is_404,
+    a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page,
+    names_tags_and_errors_are_escaped_on_every_page,
+    every_page_carries_its_security_headers,
+    unknown_paths_get_a_404_page_that_names_them,
+    static_files_are_served_with_their_type_without_sign_in,
+    pages_require_sign_in,
+    signing_in_sets_the_session_cookie_and_goes_to_next,
+    a_wrong_password_or_name_is_refused_and_the_name_is_escaped,
+    repeated_failures_are_rate_limited,
+    the_login_form_needs_its_csrf_token,
+    logout_needs_the_csrf_token_and_ends_the_session,
+    expired_sessions_are_refused,
+    a_second_sign_in_page_keeps_the_first_ones_token,
+    a_package_page_says_which_hosts_have_each_version,
+    administrators_manage_hosts_and_viewers_are_refused,
+);
+
+async fn the_hosts_page_renders_inside_the_layout_with_the_user(app: App) {
     let session = sign_in(&app, "alice", Role::Admin).await;
     let page = get(&app, "/hosts", Some(&session)).await;
     assert_eq!(page.status, StatusCode::OK);
@@ -35,9 +55,7 @@ async fn the_hosts_page_renders_inside_the_layout_with_the_user() {
     assert_eq!(page.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
 }
 
-#[tokio::test]
-async fn the_dashboard_counts_link_to_their_lists() {
-    let app = app().await;
+async fn the_dashboard_counts_link_to_their_lists(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     for name in ["a.example.org", "b.example.org"] {
         let token = enroll(&*app.store, name).await;
@@ -60,9 +78,7 @@ async fn the_dashboard_counts_link_to_their_lists() {
     assert!(list.contains("Hosts (2)"), "{list}");
 }
 
-#[tokio::test]
-async fn a_host_page_shows_its_state_and_an_unknown_host_is_404() {
-    let app = app().await;
+async fn a_host_page_shows_its_state_and_an_unknown_host_is_404(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     let token = enroll(&*app.store, "web01.example.org").await;
     let mut r = report("web01.example.org", "r1", 100, base_packages());
@@ -80,9 +96,7 @@ async fn a_host_page_shows_its_state_and_an_unknown_host_is_404() {
     assert!(page.contains("no host named nobody.example.org"), "{page}");
 }
 
-#[tokio::test]
-async fn a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page() {
-    let app = app().await;
+async fn a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     let (status, _, page) = get3(&app, &session, "/hosts?status=fine").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -108,9 +122,7 @@ async fn a_bad_filter_is_a_400_that_names_the_field_and_downloads_match_the_page
     assert_eq!(json_hosts, shown);
 }
 
-#[tokio::test]
-async fn names_tags_and_errors_are_escaped_on_every_page() {
-    let app = app().await;
+async fn names_tags_and_errors_are_escaped_on_every_page(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     let token = enroll(&*app.store, "x.example.org").await;
     let mut r = report("x.example.org", "r1", 100, base_packages());
@@ -127,9 +139,7 @@ async fn names_tags_and_errors_are_escaped_on_every_page() {
     assert!(page.contains("&lt;img src&#x3D;x onerror&#x3D;alert(2)&gt;"), "{page}");
 }
 
-#[tokio::test]
-async fn every_page_carries_its_security_headers() {
-    let app = app().await;
+async fn every_page_carries_its_security_headers(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     for (path, session) in
         [("/", Some(session.as_str())), ("/no/such/page", Some(&session)), ("/", None), ("/login", None)]
@@ -143,9 +153,7 @@ async fn every_page_carries_its_security_headers() {
     }
 }
 
-#[tokio::test]
-async fn unknown_paths_get_a_404_page_that_names_them() {
-    let app = app().await;
+async fn unknown_paths_get_a_404_page_that_names_them(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     let page = get(&app, "/nothing/a&b", Some(&session)).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
@@ -153,9 +161,7 @@ async fn unknown_paths_get_a_404_page_that_names_them() {
     assert!(page.body.contains("there is no page at /nothing/a&amp;b"), "the path, escaped: {}", page.body);
 }
 
-#[tokio::test]
-async fn static_files_are_served_with_their_type_without_sign_in() {
-    let app = app().await;
+async fn static_files_are_served_with_their_type_without_sign_in(app: App) {
     let css = get(&app, "/static/patchman.css", None).await;
     assert_eq!(css.status, StatusCode::OK);
     assert_eq!(css.headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
@@ -163,9 +169,7 @@ async fn static_files_are_served_with_their_type_without_sign_in() {
     assert_eq!(get(&app, "/static/missing.css", None).await.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn pages_require_sign_in() {
-    let app = app().await;
+async fn pages_require_sign_in(app: App) {
     let page = get(&app, "/", None).await;
     assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/login?next=/"));
     let page = get(&app, "/hosts/x?a=b&c=%C3%A9", None).await;
@@ -181,9 +185,7 @@ async fn pages_require_sign_in() {
     assert!(!form.body.contains("class=\"signout\""), "no user, no sign-out form: {}", form.body);
 }
 
-#[tokio::test]
-async fn signing_in_sets_the_session_cookie_and_goes_to_next() {
-    let app = app().await;
+async fn signing_in_sets_the_session_cookie_and_goes_to_next(app: App) {
     add_user(&app, "alice", Role::Viewer).await;
     let answer = try_sign_in(&app, "alice", PASSWORD, "/hosts%3Fq%3D1").await;
     assert_eq!((answer.status, answer.location()), (StatusCode::SEE_OTHER, "/hosts?q=1"));
@@ -227,9 +229,7 @@ async fn cookies_are_secure_when_configured_or_behind_https() {
     assert!(send(&plain, req).await.set_cookie("pm_login_csrf").unwrap().ends_with("; Secure"));
 }
 
-#[tokio::test]
-async fn a_wrong_password_or_name_is_refused_and_the_name_is_escaped() {
-    let app = app().await;
+async fn a_wrong_password_or_name_is_refused_and_the_name_is_escaped(app: App) {
     add_user(&app, "alice", Role::Admin).await;
     for (name, password) in [("alice", "not the password"), ("nobody", PASSWORD), ("%3Cb%3Ex%3C%2Fb%3E", PASSWORD)] {
         let answer = try_sign_in(&app, name, password, "/").await;
@@ -242,9 +242,7 @@ async fn a_wrong_password_or_name_is_refused_and_the_name_is_escaped() {
     assert!(answer.body.contains("value=\"&lt;b&gt;x\"") && !answer.body.contains("<b>x"), "{}", answer.body);
 }
 
-#[tokio::test]
-async fn repeated_failures_are_rate_limited() {
-    let app = app().await;
+async fn repeated_failures_are_rate_limited(app: App) {
     add_user(&app, "alice", Role::Admin).await;
     for _ in 0..5 {
         assert_eq!(try_sign_in(&app, "alice", "wrong password!", "/").await.status, StatusCode::UNAUTHORIZED);
@@ -255,9 +253,7 @@ async fn repeated_failures_are_rate_limited() {
     assert!(refused.set_cookie("pm_session").is_none());
 }
 
-#[tokio::test]
-async fn the_login_form_needs_its_csrf_token() {
-    let app = app().await;
+async fn the_login_form_needs_its_csrf_token(app: App) {
     add_user(&app, "alice", Role::Admin).await;
     let form = format!("name=alice&password={}&next=/", PASSWORD.replace(' ', "+"));
     let (cookie, field) = login_form(&app).await;
@@ -276,9 +272,7 @@ async fn the_login_form_needs_its_csrf_token() {
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
-async fn logout_needs_the_csrf_token_and_ends_the_session() {
-    let app = app().await;
+async fn logout_needs_the_csrf_token_and_ends_the_session(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     let cookie = format!("pm_session={session}");
     let csrf = csrf_of(&app, &session).await;
@@ -295,9 +289,7 @@ async fn logout_needs_the_csrf_token_and_ends_the_session() {
     assert_eq!((after.status, after.location()), (StatusCode::SEE_OTHER, "/login?next=/"), "the session ended");
 }
 
-#[tokio::test]
-async fn expired_sessions_are_refused() {
-    let app = app().await;
+async fn expired_sessions_are_refused(app: App) {
     add_user(&app, "alice", Role::Admin).await;
     let user = app.store.user_by_name("alice").await.unwrap().unwrap();
     let now = patchman_server::clock::now_ms();
@@ -321,9 +313,7 @@ async fn expired_sessions_are_refused() {
 
 /// A second sign-in page (another tab, or the browser's own `/favicon.ico` request sent to
 /// the sign-in) keeps the browser's token, so the first page's form still works.
-#[tokio::test]
-async fn a_second_sign_in_page_keeps_the_first_ones_token() {
-    let app = app().await;
+async fn a_second_sign_in_page_keeps_the_first_ones_token(app: App) {
     add_user(&app, "alice", Role::Viewer).await;
     let (cookie, field) = login_form(&app).await;
     let req = Request::get("/login?next=/favicon.ico")
@@ -339,9 +329,7 @@ async fn a_second_sign_in_page_keeps_the_first_ones_token() {
     assert_eq!(icon.status, StatusCode::NO_CONTENT, "no sign-in detour for the icon");
 }
 
-#[tokio::test]
-async fn a_package_page_says_which_hosts_have_each_version() {
-    let app = app().await;
+async fn a_package_page_says_which_hosts_have_each_version(app: App) {
     let session = sign_in(&app, "alice", Role::Viewer).await;
     for (name, openssl) in [("a.example.org", "27.el9"), ("b.example.org", "1~deb12u1"), ("c.example.org", "1~deb12u1")]
     {
@@ -377,9 +365,7 @@ async fn a_package_page_says_which_hosts_have_each_version() {
 
 /// An administrator manages a host from its page (CSRF-checked, audited); a viewer sees no
 /// such forms and is refused when posting them anyway.
-#[tokio::test]
-async fn administrators_manage_hosts_and_viewers_are_refused() {
-    let app = app().await;
+async fn administrators_manage_hosts_and_viewers_are_refused(app: App) {
     let token = enroll(&*app.store, "m.example.org").await;
     ingest(&*app.store, &token, report("m.example.org", "r1", 100, base_packages())).await;
     let viewer = sign_in(&app, "vera", Role::Viewer).await;

@@ -6,9 +6,9 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::query::{HostFilter, HostStatus, PageRequest};
+use crate::query::{HostFilter, HostStatus};
 use crate::store::HostSummary;
-use crate::web::download::{Export, Format, download};
+use crate::web::download::{Downloads, Export, Format, download};
 use crate::web::format::{Hidden, When, hidden, link, when};
 use crate::web::listing::Pager;
 use crate::web::pages::dashboard::status_label;
@@ -54,8 +54,8 @@ struct Page {
     #[serde(flatten)]
     pager: Pager,
     /// Links: the downloads.
-    csv: String,
-    json: String,
+    #[serde(flatten)]
+    downloads: Downloads,
     filtered: bool,
     /// The filter as a query string, for the bulk form's "all that match".
     query: String,
@@ -73,8 +73,7 @@ pub async fn page(
     let format = Format::from_pairs(&pairs)?;
     let clock = state.clock();
     // A download is the whole selection, not one page of it.
-    let slice = if format == Format::Html { page } else { PageRequest { page: 1, per_page: u32::MAX } };
-    let list = state.store.host_list(&filter, &sort, slice, &clock).await?;
+    let list = state.store.host_list(&filter, &sort, format.slice(page), &clock).await?;
     let rows: Vec<HostExport> =
         if format == Format::Html { Vec::new() } else { list.rows.iter().map(|h| export(h, &clock)).collect() };
     if let Some(file) = download(format, "hosts", &rows) {
@@ -85,11 +84,6 @@ pub async fn page(
         let s = if sort.descending { format!("-{}", sort.key.as_str()) } else { sort.key.as_str().to_owned() };
         pairs_out.push(("sort", s));
     }
-    let with_format = |f: &str| {
-        let mut p = pairs_out.clone();
-        p.push(("format", f.to_owned()));
-        link("/hosts", &p)
-    };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let data = Page {
         total: list.total,
@@ -104,8 +98,7 @@ pub async fn page(
             .map(|s| Option_ { value: s.as_str(), label: status_label(*s), selected: filter.status == Some(*s) })
             .collect(),
         pager: Pager::new("/hosts", &pairs_out, page, list.total),
-        csv: with_format("csv"),
-        json: with_format("json"),
+        downloads: Downloads::new("/hosts", &pairs_out),
         filtered: filter != HostFilter::default(),
         query: link("", &filter.to_pairs()).trim_start_matches('?').to_owned(),
         hidden: hidden(&pairs_out, FORM_FIELDS),

@@ -1,15 +1,17 @@
 //! `/os-groups`: each OS group with its variants, how many hosts run it, and the
 //! repositories its hosts use when they do not use only their own; administrators add and
 //! remove those repositories and move variants between groups here (the store functions of
-//! `patchman os-group add-repo|remove-repo|move-variant`).
+//! `patchman os-group add-repo|remove-repo|move-variant`). `?format=csv|json` downloads the
+//! groups (in CSV the variants and the repository names share a cell each, joined by spaces).
 
 use axum::Form;
-use axum::extract::State;
-use axum::response::{Html, Response};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::store::views::{OsGroupView, RepoRef};
 use crate::web::change::{Checked, yes_no};
+use crate::web::download::{Downloads, Export, Format, download};
 use crate::web::format::link;
 use crate::web::{Admin, WebError, WebState, render};
 
@@ -24,9 +26,19 @@ struct Group<'a> {
 #[derive(Serialize)]
 struct Page<'a> {
     groups: Vec<Group<'a>>,
+    #[serde(flatten)]
+    downloads: Downloads,
 }
 
-pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebError> {
+pub async fn page(
+    State(state): State<WebState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let format = Format::from_pairs(&pairs)?;
+    if format != Format::Html {
+        let groups = state.store.os_groups().await?;
+        return Ok(download(format, "os-groups", &groups).expect("a download format"));
+    }
     let (groups, repos) = tokio::try_join!(state.store.os_groups(), state.store.repos())?;
     let all: Vec<RepoRef> = repos.into_iter().map(|r| RepoRef { id: r.id, name: r.name }).collect();
     let page = Page {
@@ -38,8 +50,18 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
                 others: all.iter().filter(|r| !g.repos.iter().any(|m| m.id == r.id)).collect(),
             })
             .collect(),
+        downloads: Downloads::new("/os-groups", &[]),
     };
-    render::page(&state, "os_groups", &page)
+    Ok(render::page(&state, "os_groups", &page)?.into_response())
+}
+
+impl Export for OsGroupView {
+    const COLUMNS: &'static [&'static str] = &["name", "variants", "hosts", "repos"];
+
+    fn cells(&self) -> Vec<String> {
+        let repos: Vec<&str> = self.repos.iter().map(|r| r.name.as_str()).collect();
+        vec![self.name.clone(), self.variants.join(" "), self.host_count.to_string(), repos.join(" ")]
+    }
 }
 
 #[derive(Deserialize)]

@@ -1,14 +1,16 @@
 //! `/packages`: package names by a substring, kind and arch, with how many versions of each
 //! are known; `/packages?name=NAME`: one name: each version installed or offered, how many
 //! hosts have it (linking to them) and which repositories offer it. "Which hosts have
-//! openssl 3.0.7-27 installed, and from which repository?" in one page.
+//! openssl 3.0.7-27 installed, and from which repository?" in one page. Either downloads
+//! with `&format=csv|json` (every name that matches, or every version of the one name).
 
 use axum::extract::{Query, State};
-use axum::response::Html;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::query::{PackageFilter, PageRequest};
-use crate::store::views::PackageNameView;
+use crate::store::views::{PackageNameView, PackageVersionView};
+use crate::web::download::{Downloads, Export, Format, download};
 use crate::web::format::link;
 use crate::web::listing::Pager;
 use crate::web::{WebError, WebState, render};
@@ -42,12 +44,15 @@ struct Page {
     names: Vec<Name>,
     #[serde(flatten)]
     pager: Pager,
+    #[serde(flatten)]
+    downloads: Downloads,
 }
 
 pub async fn page(
     State(state): State<WebState>,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Html<String>, WebError> {
+) -> Result<Response, WebError> {
+    let format = Format::from_pairs(&pairs)?;
     let name = pairs.iter().rev().find(|(k, _)| k == "name").map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
     let rest = pairs.iter().filter(|(k, _)| k != "name").map(|(k, v)| (k.as_str(), v.as_str()));
     let filter = PackageFilter::from_pairs(rest).map_err(|e| WebError::BadRequest(e.to_string()))?;
@@ -63,10 +68,18 @@ pub async fn page(
     let listed = name.is_empty();
     let request = PageRequest { page: page_no, per_page: 200 };
     let names = if listed {
-        state.store.package_names(&filter, request).await?
+        state.store.package_names(&filter, format.slice(request)).await?
     } else {
         crate::query::Paged { total: 0, rows: Vec::new() }
     };
+    let file = if listed { download(format, "packages", &names.rows) } else { download(format, &name, &versions) };
+    if let Some(file) = file {
+        return Ok(file);
+    }
+    let mut pairs_out = filter.to_pairs();
+    if !listed {
+        pairs_out = vec![("name", name.clone())];
+    }
     let data = Page {
         versions: versions
             .into_iter()
@@ -87,11 +100,34 @@ pub async fn page(
         listed,
         total: names.total,
         pager: Pager::new("/packages", &filter.to_pairs(), request, names.total),
+        downloads: Downloads::new("/packages", &pairs_out),
         names: names
             .rows
             .into_iter()
             .map(|row| Name { href: link("/packages", &[("name", row.name.clone())]), row })
             .collect(),
     };
-    render::page(&state, "package", &data)
+    Ok(render::page(&state, "package", &data)?.into_response())
+}
+
+impl Export for PackageNameView {
+    const COLUMNS: &'static [&'static str] = &["name", "kind", "versions", "arches"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![self.name.clone(), self.kind.as_str().to_owned(), self.versions.to_string(), self.arches.to_string()]
+    }
+}
+
+impl Export for PackageVersionView {
+    const COLUMNS: &'static [&'static str] = &["kind", "evr", "arch", "hosts", "repos"];
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.kind.as_str().to_owned(),
+            self.evr.clone(),
+            self.arch.clone(),
+            self.hosts.to_string(),
+            self.repos.join(" "),
+        ]
+    }
 }

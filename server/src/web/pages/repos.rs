@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::query::{Clock, RepoFilter};
 use crate::store::views::RepoView;
-use crate::web::download::{Export, Format, download};
-use crate::web::format::{FlagSelect, Hidden, When, flag_select, hidden, link, when};
+use crate::web::download::{Downloads, Export, Format, download};
+use crate::web::format::{FlagSelect, Hidden, When, flag_select, hidden, when};
 use crate::web::{WebError, WebState, render};
 
 #[derive(Serialize)]
@@ -41,8 +41,8 @@ struct Page {
     hidden: Vec<Hidden>,
     total: usize,
     filtered: bool,
-    csv: String,
-    json: String,
+    #[serde(flatten)]
+    downloads: Downloads,
     refreshing: bool,
 }
 
@@ -65,11 +65,6 @@ pub async fn page(
         }
     }
     let pairs_out = filter.to_pairs();
-    let with_format = |f: &str| {
-        let mut p = pairs_out.clone();
-        p.push(("format", f.to_owned()));
-        link("/repos", &p)
-    };
     let data = Page {
         search: filter.search.clone().unwrap_or_default(),
         deb: filter.kind.as_deref() == Some("deb"),
@@ -84,8 +79,7 @@ pub async fn page(
         hidden: hidden(&pairs_out, FORM_FIELDS),
         total: repos.len(),
         filtered: filter != RepoFilter::default(),
-        csv: with_format("csv"),
-        json: with_format("json"),
+        downloads: Downloads::new("/repos", &pairs_out),
         refreshing: state.refreshing.load(std::sync::atomic::Ordering::Relaxed),
         rows: repos.iter().map(|r| row(r, &clock)).collect(),
     };

@@ -6,9 +6,8 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::query::PageRequest;
 use crate::store::views::UpdatePairView;
-use crate::web::download::{Export, Format, download};
+use crate::web::download::{Downloads, Export, Format, download};
 use crate::web::format::{Hidden, hidden, link};
 use crate::web::listing::{HostQuery, Pager};
 use crate::web::{WebError, WebState, render};
@@ -32,8 +31,8 @@ struct Page<'a> {
     filtered: bool,
     #[serde(flatten)]
     pager: Pager,
-    csv: String,
-    json: String,
+    #[serde(flatten)]
+    downloads: Downloads,
 }
 
 /// The fields the form shows as inputs.
@@ -46,8 +45,7 @@ pub async fn page(
     let HostQuery { filter, page, own: package, .. } = HostQuery::from_pairs(&pairs, "package")?;
     let format = Format::from_pairs(&pairs)?;
     let clock = state.clock();
-    let slice = if format == Format::Html { page } else { PageRequest { page: 1, per_page: u32::MAX } };
-    let list = state.store.update_list(&filter, package.as_deref(), slice, &clock).await?;
+    let list = state.store.update_list(&filter, package.as_deref(), format.slice(page), &clock).await?;
     if let Some(file) = download(format, "updates", &list.rows) {
         return Ok(file);
     }
@@ -55,11 +53,6 @@ pub async fn page(
     if let Some(p) = &package {
         pairs_out.push(("package", p.clone()));
     }
-    let with_format = |f: &str| {
-        let mut p = pairs_out.clone();
-        p.push(("format", f.to_owned()));
-        link("/updates", &p)
-    };
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let rows = list
         .rows
@@ -86,8 +79,7 @@ pub async fn page(
         hidden: hidden(&pairs_out, FORM_FIELDS),
         filtered: !pairs_out.is_empty(),
         pager: Pager::new("/updates", &pairs_out, page, list.total),
-        csv: with_format("csv"),
-        json: with_format("json"),
+        downloads: Downloads::new("/updates", &pairs_out),
     };
     Ok(render::page(&state, "updates", &data)?.into_response())
 }
