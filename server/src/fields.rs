@@ -16,7 +16,17 @@ pub fn bad(field: impl Into<String>, message: impl Into<String>) -> ValidationEr
     ValidationError { field: field.into(), message: message.into() }
 }
 
+/// Limits that keep one report from exhausting the server, whichever door it came in by.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_packages: usize,
+}
+
+pub const MAX_REPOS: usize = 2_000;
+pub const MAX_MODULES: usize = 2_000;
+pub const MAX_TAGS: usize = 64;
 pub const MAX_REPORT_ID: usize = 128;
+const MAX_URL: usize = 2_048;
 
 /// A host name: 1 to 253 characters of letters, digits, '-', '_' and '.'; lower-cased.
 pub fn hostname(raw: &str) -> Result<String> {
@@ -115,6 +125,34 @@ pub fn printable(field: &str, raw: String, max: usize) -> Result<String> {
         return Err(bad(field, "contains control characters"));
     }
     Ok(raw.trim().to_owned())
+}
+
+/// An absolute http, https, ftp or file URL without whitespace; a trailing '/' is dropped,
+/// and so are credentials (`user:password@`): they are never stored or shown, and the
+/// server fetches with those configured for the repository (`[[repos.source]]`).
+pub fn url(field: &str, raw: &str) -> Result<String> {
+    let u = raw.trim();
+    if u.is_empty() {
+        return Err(bad(field, "must not be empty"));
+    }
+    if u.len() > MAX_URL {
+        return Err(bad(field, format!("is longer than {MAX_URL} characters")));
+    }
+    let Some((scheme, rest)) = u.split_once("://").or_else(|| u.split_once(':').filter(|(s, _)| *s == "file")) else {
+        return Err(bad(field, format!("{u:?} is not an absolute URL")));
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https" | "ftp" | "file") {
+        return Err(bad(field, format!("scheme {scheme:?} is not supported (http, https, ftp, file)")));
+    }
+    if rest.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(field, format!("{u:?} is not a valid URL")));
+    }
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let u = match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => u.to_owned(),
+    };
+    Ok(u.trim_end_matches('/').to_owned())
 }
 
 /// A constant field name.

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod compat;
 pub mod config;
 pub mod contents;
 pub mod fields;

@@ -36,12 +36,16 @@ pub fn app(
 ) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
     let web_updater = updater.clone();
+    let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits };
     let reports = ReportApi::new(store.clone(), updater, limits, enrollment_key).into_service(config.max_message_bytes);
     let grpc = tonic::service::Routes::new(reports)
         .into_axum_router()
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
-    // Whatever is not a gRPC service is the web's, including its 404 page.
-    Ok(grpc.fallback_service(web::router(WebState::new(store, web_updater, config)?)))
+    // Patchman's upload paths are `patchman-client`'s; whatever else is not a gRPC service is
+    // the web's, including its 404 page.
+    Ok(grpc
+        .merge(crate::compat::router(uploads, config.max_message_bytes))
+        .fallback_service(web::router(WebState::new(store, web_updater, config)?)))
 }
 
 /// The jobs this server runs, from the configuration.

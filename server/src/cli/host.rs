@@ -1,4 +1,4 @@
-//! `patchman host list|show|delete|use-host-repos`.
+//! `patchman host list|show|delete|use-host-repos|tag|untag|token`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -43,6 +43,11 @@ pub enum HostCommand {
     /// Take a tag away from a host (a tag the host reports comes back with its next changed
     /// report).
     Untag { name: String, tag: String },
+    /// Issue a token for a host that runs Patchman's own `patchman-client` (protocol 1): it
+    /// sends it as `Authorization: Bearer TOKEN`. Printed once; stored only hashed. A host
+    /// that already has a token (enrolled over gRPC, or given one before) keeps it: delete the
+    /// host first to replace it.
+    Token { name: String },
 }
 
 pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<ExitCode> {
@@ -99,6 +104,40 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
                 println!("  {:<48} {:<32} {}", p.name, p.evr, p.arch);
             }
             Ok(ExitCode::SUCCESS)
+        }
+        HostCommand::Token { name } => {
+            let hostname = match crate::fields::hostname(&name) {
+                Ok(h) => h,
+                Err(err) => {
+                    eprintln!("patchman: {err}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            let token = crate::auth::new_host_token();
+            let hash = crate::auth::TokenHash::of(&token);
+            let enrollment = crate::store::Enrollment {
+                hostname: &hostname,
+                machine_id: "",
+                token_hash: &hash,
+                now_ms: clock.now_ms,
+            };
+            match store.enroll(&enrollment).await? {
+                crate::store::EnrollOutcome::Enrolled => {
+                    println!("{token}");
+                    eprintln!(
+                        "patchman: token for {hostname}; in its /etc/patchman/patchman-client.conf:\n  \
+                         curl_options=\"--connect-timeout 60 --max-time 300 -H 'Authorization: Bearer {token}'\""
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                crate::store::EnrollOutcome::Conflict => {
+                    eprintln!(
+                        "patchman: host {hostname} already has a token (enrolled over gRPC or given one before); \
+                         `patchman host delete {hostname}` first to give it a new one"
+                    );
+                    Ok(ExitCode::from(2))
+                }
+            }
         }
         HostCommand::Delete { name } => {
             if store.delete_host(&name.to_ascii_lowercase()).await? {

@@ -95,13 +95,15 @@ impl ReportService for ReportApi {
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let report_id = report.report_id.clone();
         let outcome =
-            ingest::submit(&*self.store, &token, report, wire_digest, now).await.map_err(|err| match err {
-                IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
-                IngestError::WrongHost { hostname } => {
-                    Status::permission_denied(format!("this token does not belong to host {hostname}"))
-                }
-                IngestError::Store(err) => storage_failed(&err, &report_id),
-            })?;
+            ingest::submit(&*self.store, &token, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
+                .await
+                .map_err(|err| match err {
+                    IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
+                    IngestError::WrongHost { hostname } => {
+                        Status::permission_denied(format!("this token does not belong to host {hostname}"))
+                    }
+                    IngestError::Store(err) => storage_failed(&err, &report_id),
+                })?;
         if matches!(outcome, IngestOutcome::Stored { .. }) {
             // The host's state changed: its updates are recomputed right after the ack.
             self.updater.notify();

@@ -12,22 +12,13 @@ use crate::report::{
     ReportedRepo, Transaction, Trigger, UrlKind,
 };
 
-use crate::fields::{self, Result, bad, named, optional_token, printable, token};
+use crate::fields::{self, Result, bad, named, optional_token, printable, token, url};
 pub use crate::fields::{ValidationError, hostname, machine_id};
 
-/// Limits that keep one report from exhausting the server.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_packages: usize,
-}
-
-pub const MAX_REPOS: usize = 2_000;
-pub const MAX_MODULES: usize = 2_000;
-pub const MAX_TAGS: usize = 64;
+pub use crate::fields::{Limits, MAX_MODULES, MAX_REPOS, MAX_TAGS};
 pub const MAX_TRANSACTIONS: usize = 10_000;
 pub const MAX_CHANGES: usize = 100_000;
 const MAX_NAME: usize = 255;
-const MAX_URL: usize = 2_048;
 
 /// Validates and converts. `now_ms` clamps host clocks that run ahead.
 pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
@@ -193,34 +184,6 @@ fn repository(i: usize, r: pb::Repository) -> Result<ReportedRepo> {
         component: optional_token(|| f("component"), r.component, MAX_NAME)?,
         architecture: optional_token(|| f("architecture"), r.architecture, 64)?,
     })
-}
-
-/// An absolute http, https, ftp or file URL without whitespace; a trailing '/' is dropped,
-/// and so are credentials (`user:password@`): they are never stored or shown, and the
-/// server fetches with those configured for the repository (`[[repos.source]]`).
-fn url(field: &str, raw: &str) -> Result<String> {
-    let u = raw.trim();
-    if u.is_empty() {
-        return Err(bad(field, "must not be empty"));
-    }
-    if u.len() > MAX_URL {
-        return Err(bad(field, format!("is longer than {MAX_URL} characters")));
-    }
-    let Some((scheme, rest)) = u.split_once("://").or_else(|| u.split_once(':').filter(|(s, _)| *s == "file")) else {
-        return Err(bad(field, format!("{u:?} is not an absolute URL")));
-    };
-    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https" | "ftp" | "file") {
-        return Err(bad(field, format!("scheme {scheme:?} is not supported (http, https, ftp, file)")));
-    }
-    if rest.is_empty() || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad(field, format!("{u:?} is not a valid URL")));
-    }
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let u = match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-        None => u.to_owned(),
-    };
-    Ok(u.trim_end_matches('/').to_owned())
 }
 
 fn module(i: usize, m: pb::ModuleStream) -> Result<ModuleStream> {

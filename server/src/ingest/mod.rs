@@ -22,18 +22,28 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// Stores a report sent with `token`; returns once it is committed. `wire_digest` is the
-/// digest of the report's state as encoded on the wire, kept for the unchanged fast path.
+/// How a report came in, beyond what it says.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Arrival {
+    /// The digest of the report's state as encoded on the wire, kept for the unchanged fast path.
+    pub wire_digest: Option<Digest>,
+    /// The report says nothing of the host's repositories (Patchman's hooks send none): the
+    /// host keeps those it has.
+    pub keep_repos: bool,
+}
+
+/// Stores a report sent with `token`; returns once it is committed.
 pub async fn submit(
     store: &dyn IngestStore,
     token: &str,
     report: Report,
-    wire_digest: Option<Digest>,
+    arrival: Arrival,
     now_ms: i64,
 ) -> Result<IngestOutcome, IngestError> {
     let hostname = report.hostname.clone();
     let mut prepared = prepare(report);
-    prepared.wire_digest = wire_digest;
+    prepared.wire_digest = arrival.wire_digest;
+    prepared.keep_repos = arrival.keep_repos;
     match store.ingest(&TokenHash::of(token), prepared, now_ms).await? {
         Ok(outcome) => Ok(outcome),
         Err(IngestRejection::UnknownToken) => Err(IngestError::UnknownToken),

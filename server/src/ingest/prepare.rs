@@ -73,6 +73,7 @@ pub fn prepare(report: Report) -> PreparedReport {
         domain,
         digests: Digests { packages: packages_digest, repos: repos_digest, modules: modules_digest, meta: meta_digest },
         wire_digest: None,
+        keep_repos: false,
         report,
     }
 }

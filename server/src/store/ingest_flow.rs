@@ -91,6 +91,8 @@ pub(crate) struct ReportRow {
 /// The host columns a stored report sets.
 pub(crate) struct HostUpdate<'a> {
     pub rep: &'a PreparedReport,
+    /// The repositories' digest to keep: the report's, or the host's own when it keeps them.
+    pub repos_digest: Option<&'a [u8]>,
     pub os_variant_id: i64,
     pub domain_id: Option<i64>,
     pub now: i64,
@@ -136,7 +138,8 @@ pub(crate) async fn ingest<O: IngestOps>(
     }
     let d = &rep.digests;
     let same = |i: usize, digest: &Digest| host.digests[i].as_deref() == Some(&digest[..]);
-    let changed = [!same(0, &d.packages), !same(1, &d.repos), !same(2, &d.modules), !same(3, &d.meta)];
+    let changed =
+        [!same(0, &d.packages), !rep.keep_repos && !same(1, &d.repos), !same(2, &d.modules), !same(3, &d.meta)];
     if !changed.contains(&true) {
         let wire = rep.wire_digest.as_ref().map(|d| &d[..]);
         ops.touch(host.id, now, Some((r.generated_at_ms, wire))).await?;
@@ -220,7 +223,8 @@ pub(crate) async fn ingest<O: IngestOps>(
             Some(id)
         }
     };
-    ops.update_host(host.id, &HostUpdate { rep, os_variant_id, domain_id, now }).await?;
+    let repos_digest = if rep.keep_repos { host.digests[1].as_deref() } else { Some(&d.repos[..]) };
+    ops.update_host(host.id, &HostUpdate { rep, repos_digest, os_variant_id, domain_id, now }).await?;
     if changed[3] {
         let cached: Vec<Option<i64>> = r.tags.iter().map(|t| names.get(NameKind::Tag, t)).collect();
         let tag_ids = if cached.iter().all(Option::is_some) {

@@ -22,6 +22,9 @@ pub struct PreparedReport {
     pub digests: Digests,
     /// The digest of the state fields as they came over the wire, when they did.
     pub wire_digest: Option<Digest>,
+    /// The report says nothing of the host's repositories (Patchman's hooks send none): the
+    /// host keeps those it has.
+    pub keep_repos: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

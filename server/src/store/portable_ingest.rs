@@ -140,7 +140,7 @@ macro_rules! portable_ingest_queries {
             .bind(u.now)
             .bind(r.generated_at_ms)
             .bind(&d.packages[..])
-            .bind(&d.repos[..])
+            .bind(u.repos_digest)
             .bind(&d.modules[..])
             .bind(&d.meta[..])
             .bind(rep.wire_digest.as_ref().map(|d| &d[..]))

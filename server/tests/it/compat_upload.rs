@@ -1,0 +1,304 @@
+//! Patchman's protocol-1 upload (`/reports/upload/`), in process and on both backends: a
+//! body as `patchman-client` 4 sends it with `curl -F` stores the same inventory as the
+//! equivalent gRPC report; the token decides who may write; each bad upload gets a status and
+//! one line naming the field and line, and leaves the database as it was.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use patchman_server::auth::TokenHash;
+use patchman_server::ingest::prepare;
+use patchman_server::report::{InstalledPackage, Os, Package, PackageKind, Reboot, Report, Trigger};
+use patchman_server::store::{EnrollOutcome, Enrollment};
+
+use crate::store_suite::apt_repo;
+use crate::web_support::*;
+
+on_both_backends!(
+    a_patchman_client_upload_stores_what_the_grpc_report_stores,
+    the_token_decides_who_may_upload,
+    each_bad_upload_is_refused_with_its_field_and_stores_nothing,
+);
+
+const BOUNDARY: &str = "------------------------6735de1a64c6439f86c8b10b";
+
+/// The fields of the baseline's recorded Debian request (`patchman-baseline.md`).
+fn debian_fields(host: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("host", host.to_owned()),
+        ("tags", "web".into()),
+        ("kernel", "6.1.0-18-amd64".into()),
+        ("arch", "x86_64".into()),
+        ("protocol", "1".into()),
+        ("os", "Debian 12.5".into()),
+        ("report", "false".into()),
+        (
+            "packages",
+            "'ace-gperf' '' '7.0.8+dfsg' '2' 'amd64' 'deb'\n'zlib1g' '1' '1.2.13.dfsg' '1' 'amd64' 'deb'\n'adduser' '' '3.134' '' 'all' 'deb'\n\n".into(),
+        ),
+        (
+            "repos",
+            "'deb' 'Debian 12 x86_64 repo at http://deb.debian.org/debian/dists/bookworm/main/binary-amd64' '500' 'http://deb.debian.org/debian/dists/bookworm/main/binary-amd64'\n\
+             'deb' 'Debian 12 x86_64 repo at http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64' '500' 'http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64'\n"
+                .into(),
+        ),
+        ("sec_updates", String::new()),
+        ("bug_updates", String::new()),
+        ("modules", String::new()),
+        ("reboot", "ServerCheck".into()),
+    ]
+}
+
+/// The body `curl -F name=value …` sends (`-F packages=<file` sends the file as the value).
+fn multipart(fields: &[(&str, String)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+async fn upload(app: &App, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Answer {
+    let mut req =
+        Request::post(path).header(header::CONTENT_TYPE, content_type).header(header::USER_AGENT, "curl/7.88.1");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    send(app, req.body(Body::from(body)).unwrap()).await
+}
+
+async fn curl_f(app: &App, token: Option<&str>, fields: &[(&str, String)]) -> Answer {
+    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
+    upload(app, "/reports/upload/", token, &kind, multipart(fields)).await
+}
+
+/// A host given a protocol-1 token, as `patchman host token NAME` does.
+async fn legacy_host(app: &App, hostname: &str) -> String {
+    let token = format!("pmh_legacy-{hostname}");
+    let e = Enrollment { hostname, machine_id: "", token_hash: &TokenHash::of(&token), now_ms: 1 };
+    assert_eq!(app.store.enroll(&e).await.unwrap(), EnrollOutcome::Enrolled);
+    token
+}
+
+/// What `patchman-client` (this project's) reports for the same Debian host over gRPC.
+fn grpc_equivalent(hostname: &str) -> Report {
+    let deb = |name: &str, epoch: u32, version: &str, release: &str, arch: &str| InstalledPackage {
+        package: Package {
+            kind: PackageKind::Deb,
+            name: name.into(),
+            epoch,
+            version: version.into(),
+            release: release.into(),
+            arch: arch.into(),
+        },
+        source_name: String::new(),
+        source_version: String::new(),
+    };
+    Report {
+        report_id: "g1".into(),
+        generated_at_ms: 1_000,
+        hostname: hostname.into(),
+        machine_id: String::new(),
+        os: Os {
+            id: "debian".into(),
+            name: "Debian GNU/Linux".into(),
+            version_id: "12".into(),
+            version_detail: "12.5".into(),
+            pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
+            ..Os::default()
+        },
+        kernel: "6.1.0-18-amd64".into(),
+        arch: "x86_64".into(),
+        packages: vec![
+            deb("ace-gperf", 0, "7.0.8+dfsg", "2", "amd64"),
+            deb("zlib1g", 1, "1.2.13.dfsg", "1", "amd64"),
+            deb("adduser", 0, "3.134", "", "all"),
+        ],
+        repos: vec![
+            apt_repo("bookworm", "http://deb.debian.org/debian/dists/bookworm/main/binary-amd64"),
+            apt_repo(
+                "bookworm-security",
+                "http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64",
+            ),
+        ],
+        modules: Vec::new(),
+        reboot: Reboot::default(),
+        tags: vec!["web".into()],
+        trigger: Trigger::Timer,
+        transactions: Vec::new(),
+        client_version: "test".into(),
+    }
+}
+
+/// A host's inventory as `host show --json` prints it, without what differs by name or time.
+async fn inventory(app: &App, hostname: &str) -> serde_json::Value {
+    let h = app.store.host(hostname).await.unwrap().expect("the host");
+    let repos: Vec<_> = h.repos.iter().map(|r| serde_json::json!([r.name, r.priority, r.kind])).collect();
+    serde_json::json!({
+        "os_variant": h.summary.os_variant,
+        "os_group": h.summary.os_group,
+        "kernel": h.summary.kernel,
+        "arch": h.summary.arch,
+        "tags": h.summary.tags,
+        "packages": h.packages,
+        "repos": repos,
+        "reboot": h.summary.reboot_required,
+    })
+}
+
+async fn a_patchman_client_upload_stores_what_the_grpc_report_stores(app: App) {
+    let token = legacy_host(&app, "deb12-00001.dc1.example.org").await;
+    let done = curl_f(&app, Some(&token), &debian_fields("Deb12-00001.dc1.example.org")).await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+
+    let grpc = TokenHash::of("grpc-token");
+    let e = Enrollment { hostname: "deb12-grpc.example.org", machine_id: "", token_hash: &grpc, now_ms: 1 };
+    app.store.enroll(&e).await.unwrap();
+    app.store.ingest(&grpc, prepare(grpc_equivalent("deb12-grpc.example.org")), 2_000).await.unwrap().unwrap();
+    let legacy = inventory(&app, "deb12-00001.dc1.example.org").await;
+    assert_eq!(legacy, inventory(&app, "deb12-grpc.example.org").await);
+    assert_eq!(legacy["os_variant"], "Debian 12.5");
+    assert_eq!(app.store.repos().await.unwrap().len(), 2, "both hosts use the same two repositories");
+
+    // Unchanged: the same upload again changes nothing but last-seen.
+    let before = app.store.host("deb12-00001.dc1.example.org").await.unwrap().unwrap();
+    let again = upload(
+        &app,
+        "/patchman/reports/upload/",
+        Some(&token),
+        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        multipart(&debian_fields("deb12-00001.dc1.example.org")),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT, "the Apache prefix works too: {}", again.body);
+    let after = app.store.host("deb12-00001.dc1.example.org").await.unwrap().unwrap();
+    assert_eq!(after.last_changed_at, before.last_changed_at, "an unchanged upload changes no state");
+    assert!(after.summary.last_seen_at >= before.summary.last_seen_at);
+
+    // report=true: Patchman's text summary; as a plain form it is read the same.
+    let mut fields = debian_fields("deb12-00001.dc1.example.org");
+    fields.retain(|(k, _)| *k != "report");
+    fields.push(("report", "true".into()));
+    let form = serde_urlencoded::to_string(&fields).unwrap();
+    let echo =
+        upload(&app, "/reports/upload/", Some(&token), "application/x-www-form-urlencoded", form.into_bytes()).await;
+    assert_eq!(echo.status, StatusCode::OK, "{}", echo.body);
+    assert!(echo.body.starts_with("The following data has been submitted for processing:\n\nhost:     deb12-00001.dc1.example.org\nos:       Debian 12.5\n"), "{}", echo.body);
+    assert!(echo.body.contains("\npackages:\n ace-gperf |  | 7.0.8+dfsg | 2 | amd64 | deb |\n zlib1g | 1 | 1.2.13.dfsg | 1 | amd64 | deb |\n"), "{}", echo.body);
+
+    // A hook's upload (`-n`: no repositories) keeps the host's repositories.
+    let mut hook = debian_fields("deb12-00001.dc1.example.org");
+    hook.retain(|(k, _)| *k != "repos" && *k != "packages");
+    hook.push(("repos", String::new()));
+    hook.push(("packages", "'zlib1g' '1' '1.2.13.dfsg' '1' 'amd64' 'deb'\n".into()));
+    assert_eq!(curl_f(&app, Some(&token), &hook).await.status, StatusCode::NO_CONTENT);
+    let h = app.store.host("deb12-00001.dc1.example.org").await.unwrap().unwrap();
+    assert_eq!((h.packages.len(), h.repos.len()), (1, 2), "{h:?}");
+}
+
+async fn the_token_decides_who_may_upload(app: App) {
+    let token = legacy_host(&app, "a.example.org").await;
+    legacy_host(&app, "b.example.org").await;
+    let none = curl_f(&app, None, &debian_fields("a.example.org")).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert!(none.body.contains("needs the host's token: send `Authorization: Bearer TOKEN`"), "{}", none.body);
+    let wrong = curl_f(&app, Some("pmh_nobody"), &debian_fields("a.example.org")).await;
+    assert_eq!((wrong.status, wrong.body.as_str()), (StatusCode::UNAUTHORIZED, "unknown host token\n"));
+    let other = curl_f(&app, Some(&token), &debian_fields("b.example.org")).await;
+    assert_eq!(
+        (other.status, other.body.as_str()),
+        (StatusCode::FORBIDDEN, "this token does not belong to host b.example.org\n")
+    );
+    for name in ["a.example.org", "b.example.org"] {
+        let h = app.store.host(name).await.unwrap().unwrap();
+        assert!(h.packages.is_empty() && h.summary.last_seen_at.is_none(), "nothing stored for {name}: {h:?}");
+    }
+    // A host enrolled over gRPC (from its machine) cannot be given a protocol-1 token.
+    let grpc = TokenHash::of("grpc");
+    let machine = "0123456789abcdef0123456789abcdef";
+    let e = Enrollment { hostname: "g.example.org", machine_id: machine, token_hash: &grpc, now_ms: 1 };
+    assert_eq!(app.store.enroll(&e).await.unwrap(), EnrollOutcome::Enrolled);
+    let legacy = Enrollment { hostname: "g.example.org", machine_id: "", token_hash: &TokenHash::of("x"), now_ms: 2 };
+    assert_eq!(app.store.enroll(&legacy).await.unwrap(), EnrollOutcome::Conflict);
+}
+
+async fn each_bad_upload_is_refused_with_its_field_and_stores_nothing(app: App) {
+    let token = legacy_host(&app, "a.example.org").await;
+    assert_eq!(curl_f(&app, Some(&token), &debian_fields("a.example.org")).await.status, StatusCode::NO_CONTENT);
+    let stored = inventory(&app, "a.example.org").await;
+    let with = |k: &'static str, v: &str| {
+        let mut f = debian_fields("a.example.org");
+        f.retain(|(name, _)| *name != k);
+        f.push((k, v.to_owned()));
+        f
+    };
+    let multipart_kind = format!("multipart/form-data; boundary={BOUNDARY}");
+    let cases: Vec<(Answer, StatusCode, &str)> = vec![
+        (
+            curl_f(
+                &app,
+                Some(&token),
+                &with("packages", "'bash' '' '5.2.15' '2' 'amd64' 'deb'\nthis is not a package line"),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "packages line 2: expected a quoted value, found \"this is not a packag\"",
+        ),
+        (
+            curl_f(&app, Some(&token), &with("packages", "'x' '1' '2'")).await,
+            StatusCode::BAD_REQUEST,
+            "packages line 1: 3 values; a package line has 6",
+        ),
+        (
+            curl_f(&app, Some(&token), &with("os", "Debian")).await,
+            StatusCode::BAD_REQUEST,
+            "os: \"Debian\" names no version",
+        ),
+        (
+            curl_f(&app, Some(&token), &with("sec_updates", "openssl.amd64")).await,
+            StatusCode::BAD_REQUEST,
+            "sec_updates line 1: 1 words; expected 'name.arch version repo'",
+        ),
+        (curl_f(&app, Some(&token), &with("kernel", "")).await, StatusCode::BAD_REQUEST, "kernel: must not be empty"),
+        (
+            upload(&app, "/reports/upload/", Some(&token), "", Vec::new()).await,
+            StatusCode::BAD_REQUEST,
+            "the upload has no Content-Type",
+        ),
+        (
+            upload(&app, "/reports/upload/", Some(&token), &multipart_kind, format!("--{BOUNDARY}--\r\n").into_bytes())
+                .await,
+            StatusCode::BAD_REQUEST,
+            "the upload has no fields",
+        ),
+        (
+            upload(&app, "/reports/upload/", Some(&token), "application/json", br#"{"protocol": 2}"#.to_vec()).await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "application/json is not multipart/form-data",
+        ),
+        (
+            upload(&app, "/reports/upload/", Some(&token), &multipart_kind, b"not multipart at all".to_vec()).await,
+            StatusCode::BAD_REQUEST,
+            "the multipart body is broken",
+        ),
+    ];
+    for (answer, status, message) in cases {
+        assert_eq!(answer.status, status, "{message}: {}", answer.body);
+        assert!(answer.body.contains(message) && answer.body.lines().count() == 1, "{message}: {}", answer.body);
+    }
+    // Non-UTF-8 (latin-1 é on the second line).
+    let mut body = multipart(&with("packages", "'bash' '' '5.2.15' '2' 'amd64' 'deb'\n'caf"));
+    let at = body.windows(4).position(|w| w == b"'caf").unwrap() + 4;
+    body.insert(at, 0xe9);
+    let latin1 = upload(&app, "/reports/upload/", Some(&token), &multipart_kind, body).await;
+    assert_eq!((latin1.status, latin1.body.as_str()), (StatusCode::BAD_REQUEST, "packages line 2: is not UTF-8\n"));
+    // Larger than the message limit (32 MiB): refused, not read whole.
+    let huge = with("packages", &"'p' '' '1' '1' 'amd64' 'deb'\n".repeat(1_200_000));
+    let big = curl_f(&app, Some(&token), &huge).await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.body);
+    assert_eq!(inventory(&app, "a.example.org").await, stored, "no bad upload changed the host");
+}
