@@ -2,10 +2,12 @@
 //! build), first-time and then unchanged. Prints reports/s, ack latency and peak server RSS.
 //!
 //! cargo bench -p patchman-server --bench ingest -- [--hosts N] [--concurrency C]
-//!     [--database-url URL] [--servers K] [--unchanged-rounds R]
+//!     [--database-url URL] [--servers K] [--unchanged-rounds R] [--protocol1]
 //!
 //! With `--servers K` (PostgreSQL), K servers share the database and requests alternate
-//! between them.
+//! between them. With `--protocol1`, the same hosts then upload to a second, fresh server
+//! as Patchman's `patchman-client` does (multipart over HTTP/1.1, one keep-alive connection
+//! per worker), first-time and unchanged, for the figures side by side.
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -27,16 +29,19 @@ struct Args {
     database_url: Option<String>,
     unchanged_rounds: usize,
     servers: usize,
+    protocol1: bool,
 }
 
 fn args() -> Args {
-    let mut a = Args { hosts: 2_000, concurrency: 16, database_url: None, unchanged_rounds: 1, servers: 1 };
+    let mut a =
+        Args { hosts: 2_000, concurrency: 16, database_url: None, unchanged_rounds: 1, servers: 1, protocol1: false };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--hosts" => a.hosts = it.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
             "--concurrency" => a.concurrency = it.next().and_then(|v| v.parse().ok()).expect("--concurrency C"),
             "--database-url" => a.database_url = it.next(),
+            "--protocol1" => a.protocol1 = true,
             "--servers" => a.servers = it.next().and_then(|v| v.parse().ok()).expect("--servers K"),
             "--unchanged-rounds" => {
                 a.unchanged_rounds = it.next().and_then(|v| v.parse().ok()).expect("--unchanged-rounds N")
@@ -102,6 +107,31 @@ async fn main() {
     for s in &servers {
         println!("server peak RSS: {} MB", s.peak_rss_kb() / 1024);
     }
+    if args.protocol1 {
+        let legacy = Server::start(bin, &[]);
+        println!("protocol 1: a second server on {}", legacy.addr);
+        let channels = futures_channels(&legacy.url(), 4).await;
+        let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
+        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(fleet.hosts.iter().map(|h| fleet.protocol1_body(h)).collect());
+        for round in 0..=args.unchanged_rounds {
+            let label = if round == 0 { "first-time" } else { "unchanged" };
+            let t = Instant::now();
+            let mut latencies = upload_round(&bodies, &tokens, legacy.addr, args.concurrency).await;
+            let elapsed = t.elapsed().as_secs_f64();
+            latencies.sort_unstable();
+            let pct = |p: f64| {
+                latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3
+            };
+            println!(
+                "protocol 1 {label:>10}: {} uploads in {elapsed:.2} s = {:.0} uploads/s; answer latency p50 {:.1} ms, p99 {:.1} ms",
+                latencies.len(),
+                latencies.len() as f64 / elapsed,
+                pct(0.50),
+                pct(0.99),
+            );
+        }
+        println!("protocol 1 server peak RSS: {} MB", legacy.peak_rss_kb() / 1024);
+    }
     let server = &servers[0];
     if server.database_url.starts_with("sqlite://") {
         let size: u64 = ["", "-wal"]
@@ -110,6 +140,85 @@ async fn main() {
             .map(|m| m.len())
             .sum();
         println!("database size: {} MB", size / (1024 * 1024));
+    }
+}
+
+/// Every host uploads its body once; each worker keeps one HTTP/1.1 connection.
+async fn upload_round(
+    bodies: &Arc<Vec<Vec<u8>>>,
+    tokens: &Arc<Vec<String>>,
+    addr: std::net::SocketAddr,
+    concurrency: usize,
+) -> Vec<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (bodies, tokens, next) = (bodies.clone(), tokens.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Http1::connect(addr).await;
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                let t = Instant::now();
+                let (status, text) = conn.post("/reports/upload/", &tokens[i], body).await;
+                latencies.push(t.elapsed());
+                assert_eq!(status, 204, "host {i}: {text}");
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+/// The least of an HTTP/1.1 client that `curl -F` would be: one keep-alive connection.
+struct Http1 {
+    stream: tokio::io::BufStream<tokio::net::TcpStream>,
+    host: String,
+}
+
+impl Http1 {
+    async fn connect(addr: std::net::SocketAddr) -> Self {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.set_nodelay(true).unwrap();
+        Self { stream: tokio::io::BufStream::new(tcp), host: addr.to_string() }
+    }
+
+    async fn post(&mut self, path: &str, token: &str, body: &[u8]) -> (u16, String) {
+        use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.88.1\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: multipart/form-data; boundary={}\r\nContent-Length: {}\r\n\r\n",
+            self.host,
+            fleet::BOUNDARY,
+            body.len()
+        );
+        self.stream.write_all(head.as_bytes()).await.unwrap();
+        self.stream.write_all(body).await.unwrap();
+        self.stream.flush().await.unwrap();
+        let mut status_line = String::new();
+        self.stream.read_line(&mut status_line).await.unwrap();
+        let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            self.stream.read_line(&mut line).await.unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut text = vec![0; length];
+        self.stream.read_exact(&mut text).await.unwrap();
+        (status, String::from_utf8_lossy(&text).into_owned())
     }
 }
 

@@ -366,3 +366,63 @@ impl WireCache {
         buf
     }
 }
+
+/// The multipart boundary of `protocol1_body`, as curl makes them.
+pub const BOUNDARY: &str = "------------------------6735de1a64c6439f86c8b10b";
+
+impl Fleet {
+    /// The body Patchman's `patchman-client` would upload (protocol 1, `curl -F`) for `host`.
+    pub fn protocol1_body(&self, host: &HostSpec) -> Vec<u8> {
+        let p = &self.profiles[host.profile];
+        let os = match p.os.id.as_str() {
+            "debian" => format!("Debian {}", p.os.version_detail),
+            "ubuntu" => format!("Ubuntu {} LTS", p.os.version_detail),
+            _ => format!("{} {} [{}]", p.os.name, p.os.version_id, p.os.cpe_name),
+        };
+        let kind = if p.kind == pb::PackageKind::Rpm { "rpm" } else { "deb" };
+        let mut packages = String::with_capacity(host.picks.len() * 48);
+        for &(l, v) in &host.picks {
+            let line = &p.universe[l as usize];
+            let (epoch, version, release) = &line.versions[v as usize];
+            let epoch = if *epoch == 0 { String::new() } else { epoch.to_string() };
+            packages.push_str(&format!("'{}' '{epoch}' '{version}' '{release}' '{}' '{kind}'\n", line.name, line.arch));
+        }
+        let mut repos = String::new();
+        for r in &p.repos {
+            let url = &r.urls[0].url;
+            if p.kind == pb::PackageKind::Rpm {
+                repos.push_str(&format!(
+                    "'rpm' '{} x86_64' '{}-{}' '{}' '{url}'\n",
+                    r.name, p.os.cpe_name, r.id, r.priority
+                ));
+            } else {
+                repos.push_str(&format!("'deb' '{} x86_64 repo at {url}' '{}' '{url}'\n", os, r.priority));
+            }
+        }
+        let fields = [
+            ("host", host.hostname.clone()),
+            ("tags", "bench".into()),
+            ("kernel", p.kernel.replace('+', "%2b")),
+            ("arch", "x86_64".into()),
+            ("protocol", "1".into()),
+            ("os", os),
+            ("report", "false".into()),
+            ("packages", packages),
+            ("repos", repos),
+            ("sec_updates", String::new()),
+            ("bug_updates", String::new()),
+            ("modules", String::new()),
+            ("reboot", "ServerCheck".into()),
+        ];
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+            body.extend_from_slice(value.as_bytes());
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        body
+    }
+}

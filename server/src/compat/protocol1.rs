@@ -192,22 +192,35 @@ fn os_id(name: &str, cpe: &str) -> String {
     }
 }
 
+/// Where in the upload a value is: a line of a list field, named only for an error.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    field: &'a str,
+    line: usize,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} line {}", self.field, self.line)
+    }
+}
+
 /// The non-blank lines of a list field, numbered from 1, split into their values.
-fn lines<'a>(field: &'a str, text: &'a str) -> impl Iterator<Item = Result<(String, Vec<&'a str>)>> + 'a {
+fn lines<'a>(field: &'a str, text: &'a str) -> impl Iterator<Item = Result<(At<'a>, Vec<&'a str>)>> + 'a {
     text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).map(move |(i, line)| {
-        let at = format!("{field} line {}", i + 1);
-        quoted::split(line).map(|v| (at.clone(), v)).map_err(|m| bad(at, m))
+        let at = At { field, line: i + 1 };
+        quoted::split(line).map(|v| (at, v)).map_err(|m| bad(at.to_string(), m))
     })
 }
 
 fn packages(text: &str, limits: Limits) -> Result<Vec<InstalledPackage>> {
     let mut out = Vec::new();
-    let mut seen: HashMap<Package, String> = HashMap::new();
+    let mut line_of = Vec::new();
     for line in lines("packages", text) {
         let (at, v) = line?;
         if v.len() < 6 {
             return Err(bad(
-                at,
+                at.to_string(),
                 format!("{} values; a package line has 6: 'name' 'epoch' 'version' 'release' 'arch' 'type'", v.len()),
             ));
         }
@@ -215,12 +228,12 @@ fn packages(text: &str, limits: Limits) -> Result<Vec<InstalledPackage>> {
             "deb" => PackageKind::Deb,
             "rpm" => PackageKind::Rpm,
             "arch" | "gentoo" => {
-                return Err(bad(at, format!("{} packages are not supported yet (deb and rpm are)", v[5])));
+                return Err(bad(at.to_string(), format!("{} packages are not supported yet (deb and rpm are)", v[5])));
             }
-            other => return Err(bad(at, format!("type {other:?} is not deb, rpm, arch or gentoo"))),
+            other => return Err(bad(at.to_string(), format!("type {other:?} is not deb, rpm, arch or gentoo"))),
         };
         if v.len() != 6 {
-            return Err(bad(at, format!("{} values; a {} package line has 6", v.len(), v[5])));
+            return Err(bad(at.to_string(), format!("{} values; a {} package line has 6", v.len(), v[5])));
         }
         // rpm lists the keys it trusts as packages; they are not.
         if kind == PackageKind::Rpm && v[0] == "gpg-pubkey" {
@@ -238,13 +251,22 @@ fn packages(text: &str, limits: Limits) -> Result<Vec<InstalledPackage>> {
             release: optional_token(|| format!("{at} release"), v[3].to_owned(), MAX_NAME)?,
             arch: token(|| format!("{at} arch"), v[4].to_owned(), 64)?,
         };
-        if let Some(first) = seen.insert(package.clone(), at.clone()) {
-            return Err(bad(at, format!("repeats {first} ({} {})", package.name, package.evr())));
-        }
         out.push(InstalledPackage { package, source_name: String::new(), source_version: String::new() });
+        line_of.push(at.line);
         if out.len() > limits.max_packages {
             return Err(bad("packages", format!("more than the limit of {} packages", limits.max_packages)));
         }
+    }
+    // A package listed twice, found by sorting rather than hashing every line.
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_unstable_by(|a, b| out[*a].package.cmp(&out[*b].package).then(a.cmp(b)));
+    if let Some(w) = order.windows(2).find(|w| out[w[0]].package == out[w[1]].package) {
+        let p = &out[w[1]].package;
+        let (first, again) = (line_of[w[0]], line_of[w[1]]);
+        return Err(bad(
+            format!("packages line {again}"),
+            format!("repeats packages line {first} ({} {})", p.name, p.evr()),
+        ));
     }
     Ok(out)
 }
@@ -254,12 +276,20 @@ fn repos(text: &str, os: &Os, arch: &str) -> Result<Vec<ReportedRepo>> {
     for line in lines("repos", text) {
         let (at, v) = line?;
         let repo = match v.first().copied() {
-            Some("deb") => deb_repo(&at, &v)?,
-            Some("rpm") => rpm_repo(&at, &v, os, arch)?,
+            Some("deb") => deb_repo(&at.to_string(), &v)?,
+            Some("rpm") => rpm_repo(&at.to_string(), &v, os, arch)?,
             Some(kind @ ("arch" | "gentoo")) => {
-                return Err(bad(at, format!("{kind} repositories are not supported yet (deb and rpm are)")));
+                return Err(bad(
+                    at.to_string(),
+                    format!("{kind} repositories are not supported yet (deb and rpm are)"),
+                ));
             }
-            other => return Err(bad(at, format!("type {:?} is not deb, rpm, arch or gentoo", other.unwrap_or("")))),
+            other => {
+                return Err(bad(
+                    at.to_string(),
+                    format!("type {:?} is not deb, rpm, arch or gentoo", other.unwrap_or("")),
+                ));
+            }
         };
         out.push(repo);
         if out.len() > MAX_REPOS {
@@ -283,7 +313,10 @@ fn priority(at: &str, raw: &str, default: i32) -> Result<i32> {
 /// the apt collector of `patchman-client` (this project's) names it, `host/path suite/component arch`.
 fn deb_repo(at: &str, v: &[&str]) -> Result<ReportedRepo> {
     if v.len() != 4 {
-        return Err(bad(at, format!("{} values; a deb repository line has 4: 'deb' 'name' 'priority' 'url'", v.len())));
+        return Err(bad(
+            at.to_string(),
+            format!("{} values; a deb repository line has 4: 'deb' 'name' 'priority' 'url'", v.len()),
+        ));
     }
     let url = fields::url(&format!("{at} url"), v[3])?;
     let shape = || bad(format!("{at} url"), format!("{url:?} does not end in /dists/SUITE/COMPONENT/binary-ARCH"));
@@ -315,12 +348,12 @@ fn deb_repo(at: &str, v: &[&str]) -> Result<ReportedRepo> {
 fn rpm_repo(at: &str, v: &[&str], os: &Os, arch: &str) -> Result<ReportedRepo> {
     if v.len() < 5 {
         return Err(bad(
-            at,
+            at.to_string(),
             format!("{} values; an rpm repository line has 'rpm' 'name' 'id' 'priority' and its URLs", v.len()),
         ));
     }
     if v.len() > 4 + 64 {
-        return Err(bad(at, "more than 64 URLs"));
+        return Err(bad(at.to_string(), "more than 64 URLs"));
     }
     let cpe_prefix = format!("{}-", os.cpe_name);
     let raw_id = if os.cpe_name.is_empty() { v[2] } else { v[2].strip_prefix(&cpe_prefix).unwrap_or(v[2]) };
@@ -362,7 +395,7 @@ fn modules(text: &str) -> Result<Vec<ModuleStream>> {
         let (at, v) = line?;
         if v.len() < 6 {
             return Err(bad(
-                at,
+                at.to_string(),
                 format!(
                     "{} values; a module line has 'name' 'stream' 'version' 'context' 'arch' 'repo' and its packages",
                     v.len()
@@ -395,7 +428,7 @@ fn updates(field: &str, text: &str) -> Result<Vec<HostUpdate>> {
         }
         let at = format!("{field} line {}", i + 1);
         if !(2..=3).contains(&v.len()) {
-            return Err(bad(at, format!("{} words; expected 'name.arch version repo'", v.len())));
+            return Err(bad(at.to_string(), format!("{} words; expected 'name.arch version repo'", v.len())));
         }
         let (name, arch) = v[0].rsplit_once('.').unwrap_or((v[0], ""));
         out.push(HostUpdate {

@@ -63,6 +63,27 @@ pub async fn upload(State(state): State<UploadState>, request: Request) -> Respo
         Err(refusal) => return refusal.into_response(),
     };
     let now = crate::clock::now_ms();
+    // The same upload as the host's last: last-seen only, without reading it (as gRPC does).
+    let digest = state_digest(&form);
+    let echo = form.get("report").is_some_and(|r| r.trim().eq_ignore_ascii_case("true"));
+    if !echo {
+        let peek = ingest::Peek {
+            report_id: crate::auth::new_secret("p1_"),
+            generated_at_ms: now,
+            trigger: Some(crate::report::Trigger::Timer),
+            hostname: form.get("host").cloned().unwrap_or_default(),
+            has_transactions: false,
+            state_digest: digest,
+        };
+        match ingest::touch_if_unchanged(&*state.store, &token, &peek, now).await {
+            Ok(Some(_)) => return StatusCode::NO_CONTENT.into_response(),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(%err, "cannot store a protocol-1 upload");
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "the server could not store the report; send it again");
+            }
+        }
+    }
     let upload = match protocol1::parse(&form, state.limits, crate::auth::new_secret("p1_"), now) {
         Ok(u) => u,
         Err(err) => return refuse(StatusCode::BAD_REQUEST, err.to_string()),
@@ -70,7 +91,7 @@ pub async fn upload(State(state): State<UploadState>, request: Request) -> Respo
     let summary = upload.echo.then(|| summary(&form, &upload));
     let hostname = upload.report.hostname.clone();
     // Its hooks run `patchman-client -n`: no repositories, and the host keeps its own.
-    let arrival = ingest::Arrival { wire_digest: None, keep_repos: upload.report.repos.is_empty() };
+    let arrival = ingest::Arrival { wire_digest: Some(digest), keep_repos: upload.report.repos.is_empty() };
     match ingest::submit(&*state.store, &token, upload.report, arrival, now).await {
         Ok(outcome) => {
             if matches!(outcome, IngestOutcome::Stored { .. }) {
@@ -92,6 +113,22 @@ pub async fn upload(State(state): State<UploadState>, request: Request) -> Respo
             refuse(StatusCode::SERVICE_UNAVAILABLE, "the server could not store the report; nothing of it was stored")
         }
     }
+}
+
+/// A digest of the upload's fields but `report` (whether to echo is no state of the host),
+/// in name order, in a domain of its own: equal digests, equal state.
+fn state_digest(form: &HashMap<String, String>) -> crate::store::Digest {
+    let mut names: Vec<&String> = form.keys().filter(|k| *k != "report").collect();
+    names.sort();
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(b"patchman protocol 1\0");
+    for name in names {
+        for part in [name.as_bytes(), form[name].as_bytes()] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    h.digest128().to_le_bytes()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
