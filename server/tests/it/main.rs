@@ -4,6 +4,7 @@
 mod accounts_cli;
 mod bad_reports;
 mod browser;
+mod compat_curl;
 mod compat_upload;
 mod copy_db;
 mod e2e;
