@@ -7,10 +7,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
-use patchman_server::report::{InstalledPackage, Os, Package, PackageKind, Reboot, Report, Trigger};
+use patchman_server::report::Report;
 use patchman_server::store::{EnrollOutcome, Enrollment};
 
-use crate::store_suite::apt_repo;
+use crate::store_suite::{pkg, report};
 use crate::web_support::*;
 
 on_both_backends!(
@@ -86,52 +86,21 @@ async fn legacy_host(app: &App, hostname: &str) -> String {
 
 /// What `patchman-client` (this project's) reports for the same Debian host over gRPC.
 fn grpc_equivalent(hostname: &str) -> Report {
-    let deb = |name: &str, epoch: u32, version: &str, release: &str, arch: &str| InstalledPackage {
-        package: Package {
-            kind: PackageKind::Deb,
-            name: name.into(),
-            epoch,
-            version: version.into(),
-            release: release.into(),
-            arch: arch.into(),
-        },
-        source_name: String::new(),
-        source_version: String::new(),
+    let deb = |name: &str, epoch: u32, version: &str, release: &str, arch: &str| {
+        let mut p = pkg(name, version, release);
+        p.package.epoch = epoch;
+        p.package.arch = arch.into();
+        p
     };
-    Report {
-        report_id: "g1".into(),
-        generated_at_ms: 1_000,
-        hostname: hostname.into(),
-        machine_id: String::new(),
-        os: Os {
-            id: "debian".into(),
-            name: "Debian GNU/Linux".into(),
-            version_id: "12".into(),
-            version_detail: "12.5".into(),
-            pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
-            ..Os::default()
-        },
-        kernel: "6.1.0-18-amd64".into(),
-        arch: "x86_64".into(),
-        packages: vec![
-            deb("ace-gperf", 0, "7.0.8+dfsg", "2", "amd64"),
-            deb("zlib1g", 1, "1.2.13.dfsg", "1", "amd64"),
-            deb("adduser", 0, "3.134", "", "all"),
-        ],
-        repos: vec![
-            apt_repo("bookworm", "http://deb.debian.org/debian/dists/bookworm/main/binary-amd64"),
-            apt_repo(
-                "bookworm-security",
-                "http://deb.debian.org/debian-security/dists/bookworm-security/main/binary-amd64",
-            ),
-        ],
-        modules: Vec::new(),
-        reboot: Reboot::default(),
-        tags: vec!["web".into()],
-        trigger: Trigger::Timer,
-        transactions: Vec::new(),
-        client_version: "test".into(),
-    }
+    let packages = vec![
+        deb("ace-gperf", 0, "7.0.8+dfsg", "2", "amd64"),
+        deb("zlib1g", 1, "1.2.13.dfsg", "1", "amd64"),
+        deb("adduser", 0, "3.134", "", "all"),
+    ];
+    let mut r = report(hostname, "g1", 1_000, packages);
+    r.os.version_detail = "12.5".into();
+    r.os.pretty_name = "Debian GNU/Linux 12 (bookworm)".into();
+    r
 }
 
 /// A host's inventory as `host show --json` prints it, without what differs by name or time.
