@@ -93,8 +93,7 @@ async fn main() {
         let mut latencies = run_round(&fleet, &wire, &tokens, &channels, args.concurrency, round).await;
         let elapsed = t.elapsed().as_secs_f64();
         latencies.sort_unstable();
-        let pct =
-            |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3;
+        let pct = |p: f64| percentile_ms(&latencies, p);
         println!(
             "{label:>10}: {} reports in {elapsed:.2} s = {:.0} reports/s; ack latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             latencies.len(),
@@ -119,9 +118,7 @@ async fn main() {
             let mut latencies = upload_round(&bodies, &tokens, legacy.addr, args.concurrency).await;
             let elapsed = t.elapsed().as_secs_f64();
             latencies.sort_unstable();
-            let pct = |p: f64| {
-                latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)].as_secs_f64() * 1e3
-            };
+            let pct = |p: f64| percentile_ms(&latencies, p);
             println!(
                 "protocol 1 {label:>10}: {} uploads in {elapsed:.2} s = {:.0} uploads/s; answer latency p50 {:.1} ms, p99 {:.1} ms",
                 latencies.len(),
@@ -141,6 +138,11 @@ async fn main() {
             .sum();
         println!("database size: {} MB", size / (1024 * 1024));
     }
+}
+
+/// The `p` quantile of sorted latencies, in milliseconds.
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
 /// Every host uploads its body once; each worker keeps one HTTP/1.1 connection.
@@ -192,9 +194,9 @@ impl Http1 {
         use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.88.1\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: multipart/form-data; boundary={}\r\nContent-Length: {}\r\n\r\n",
+             Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
             self.host,
-            fleet::BOUNDARY,
+            patchman_testkit::multipart::content_type(),
             body.len()
         );
         self.stream.write_all(head.as_bytes()).await.unwrap();

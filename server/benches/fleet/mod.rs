@@ -367,9 +367,6 @@ impl WireCache {
     }
 }
 
-/// The multipart boundary of `protocol1_body`, as curl makes them.
-pub const BOUNDARY: &str = "------------------------6735de1a64c6439f86c8b10b";
-
 impl Fleet {
     /// The body Patchman's `patchman-client` would upload (protocol 1, `curl -F`) for `host`.
     pub fn protocol1_body(&self, host: &HostSpec) -> Vec<u8> {
@@ -414,15 +411,6 @@ impl Fleet {
             ("modules", String::new()),
             ("reboot", "ServerCheck".into()),
         ];
-        let mut body = Vec::new();
-        for (name, value) in fields {
-            body.extend_from_slice(
-                format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            );
-            body.extend_from_slice(value.as_bytes());
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-        body
+        patchman_testkit::multipart::body(&fields)
     }
 }

@@ -70,11 +70,7 @@ pub fn parse(form: &HashMap<String, String>, limits: Limits, report_id: String, 
         "" | "ServerCheck" | "False" => Reboot::default(),
         other => return Err(bad("reboot", format!("{other:?} is not True or ServerCheck"))),
     };
-    let echo = match get("report").trim() {
-        "true" | "True" => true,
-        "" | "false" | "False" => false,
-        other => return Err(bad("report", format!("{other:?} is not true or false"))),
-    };
+    let echo = echo(form)?;
     let report = Report {
         report_id,
         generated_at_ms: now_ms,
@@ -105,24 +101,18 @@ pub fn parse(form: &HashMap<String, String>, limits: Limits, report_id: String, 
     })
 }
 
+/// `report=true`: the client asks for the text summary back.
+pub fn echo(form: &HashMap<String, String>) -> Result<bool> {
+    match form.get("report").map(|r| r.trim()).unwrap_or("") {
+        "true" | "True" => Ok(true),
+        "" | "false" | "False" => Ok(false),
+        other => Err(bad("report", format!("{other:?} is not true or false"))),
+    }
+}
+
 /// `%2b` and the other escapes `patchman-client` may put in the kernel release.
 fn unquote(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
-        {
-            out.push((h * 16 + l) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// `Debian 12.7`, `Ubuntu 24.04.1 LTS`, `Rocky Linux 9.3 (Blue Onyx) [cpe:/o:rocky:rocky:9::baseos]`,

@@ -65,8 +65,8 @@ pub async fn upload(State(state): State<UploadState>, request: Request) -> Respo
     let now = crate::clock::now_ms();
     // The same upload as the host's last: last-seen only, without reading it (as gRPC does).
     let digest = state_digest(&form);
-    let echo = form.get("report").is_some_and(|r| r.trim().eq_ignore_ascii_case("true"));
-    if !echo {
+    // A bad `report` value takes the full path, which names it.
+    if protocol1::echo(&form) == Ok(false) {
         let peek = ingest::Peek {
             report_id: crate::auth::new_secret("p1_"),
             generated_at_ms: now,

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod grpc;
 pub mod host;
 pub mod http;
+pub mod multipart;
 pub mod pg;
 pub mod rpm;
 pub mod server;

@@ -12,14 +12,13 @@ use patchman_server::store::{EnrollOutcome, Enrollment};
 
 use crate::store_suite::{pkg, report};
 use crate::web_support::*;
+use patchman_testkit::multipart::{BOUNDARY, content_type};
 
 on_both_backends!(
     a_patchman_client_upload_stores_what_the_grpc_report_stores,
     the_token_decides_who_may_upload,
     each_bad_upload_is_refused_with_its_field_and_stores_nothing,
 );
-
-const BOUNDARY: &str = "------------------------6735de1a64c6439f86c8b10b";
 
 /// The fields of the baseline's recorded Debian request (`patchman-baseline.md`).
 fn debian_fields(host: &str) -> Vec<(&'static str, String)> {
@@ -48,18 +47,8 @@ fn debian_fields(host: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The body `curl -F name=value …` sends (`-F packages=<file` sends the file as the value).
 fn multipart(fields: &[(&str, String)]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(value.as_bytes());
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
+    patchman_testkit::multipart::body(fields)
 }
 
 async fn upload(app: &App, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> Answer {
@@ -72,8 +61,7 @@ async fn upload(app: &App, path: &str, token: Option<&str>, content_type: &str, 
 }
 
 async fn curl_f(app: &App, token: Option<&str>, fields: &[(&str, String)]) -> Answer {
-    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
-    upload(app, "/reports/upload/", token, &kind, multipart(fields)).await
+    upload(app, "/reports/upload/", token, &content_type(), multipart(fields)).await
 }
 
 /// A host given a protocol-1 token, as `patchman host token NAME` does.
@@ -139,7 +127,7 @@ async fn a_patchman_client_upload_stores_what_the_grpc_report_stores(app: App) {
         &app,
         "/patchman/reports/upload/",
         Some(&token),
-        &format!("multipart/form-data; boundary={BOUNDARY}"),
+        &content_type(),
         multipart(&debian_fields("deb12-00001.dc1.example.org")),
     )
     .await;
@@ -205,7 +193,7 @@ async fn each_bad_upload_is_refused_with_its_field_and_stores_nothing(app: App) 
         f.push((k, v.to_owned()));
         f
     };
-    let multipart_kind = format!("multipart/form-data; boundary={BOUNDARY}");
+    let multipart_kind = content_type();
     let cases: Vec<(Answer, StatusCode, &str)> = vec![
         (
             curl_f(
