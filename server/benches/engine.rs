@@ -100,6 +100,7 @@ fn main() {
 /// The same world through the store and the server's updater.
 async fn stored(world: &world::World, url: &str) {
     use patchman_server::auth::TokenHash;
+    use patchman_server::store::Credential;
     use patchman_server::store::Enrollment;
     let dir = tempfile::tempdir().unwrap();
     let url =
@@ -111,7 +112,7 @@ async fn stored(world: &world::World, url: &str) {
         let token = TokenHash::of(&name);
         store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
         let report = patchman_server::ingest::prepare(world::stored::report(world, h));
-        store.ingest(&token, report, 2).await.unwrap().unwrap();
+        store.ingest(&Credential::Host(token), report, 2).await.unwrap().unwrap();
     }
     let repos = store.repos().await.unwrap();
     for r in &repos {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use patchman_server::auth::TokenHash;
 use patchman_server::query::{Clock, HostFilter, PackageFilter, PageRequest};
-use patchman_server::store::Enrollment;
+use patchman_server::store::{Credential, Enrollment};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -140,7 +140,7 @@ async fn build(world: &world::World, store: &std::sync::Arc<dyn patchman_server:
         store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
         let mut report = world::stored::report(world, h);
         report.tags = vec![if h % 3 == 0 { "web".into() } else { "db".into() }];
-        store.ingest(&token, patchman_server::ingest::prepare(report), now()).await.unwrap().unwrap();
+        store.ingest(&Credential::Host(token), patchman_server::ingest::prepare(report), now()).await.unwrap().unwrap();
     }
     for r in &store.repos().await.unwrap() {
         let url = &r.mirrors[0].url;

@@ -21,7 +21,7 @@ use patchman_server::report::{
     InstalledPackage, Os, Package, PackageKind, Reboot, RepoUrl, Report, ReportedRepo, Trigger, UrlKind,
 };
 use patchman_server::repos::{AptMirror, Fetcher, HttpConfig, Keyring, Refreshed, Seen, refresh_apt, refresh_yum};
-use patchman_server::store::Store;
+use patchman_server::store::{Credential, Store};
 use patchman_testkit::apt::{DEBIAN_KEYRING, apt_list, apt_packages, xz};
 use patchman_testkit::http::FileServer;
 use patchman_testkit::write;
@@ -194,6 +194,7 @@ fn report(files: &FileServer) -> Report {
         trigger: Trigger::Timer,
         transactions: Vec::new(),
         client_version: "bench".into(),
+        offered_updates: Vec::new(),
     }
 }
 
@@ -252,7 +253,7 @@ async fn refresh_into_store(files: &FileServer, url: &str) {
     let token = TokenHash::of("bench");
     let name = "bench.example.org";
     store.enroll(&Enrollment { hostname: name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
-    store.ingest(&token, patchman_server::ingest::prepare(report(files)), 2).await.unwrap().unwrap();
+    store.ingest(&Credential::Host(token), patchman_server::ingest::prepare(report(files)), 2).await.unwrap().unwrap();
     let config = ReposConfig { keyrings: vec![DEBIAN_KEYRING.into()], ..ReposConfig::default() };
     let refresher = Refresher::new(store.clone(), &config).unwrap();
     let repos = store.repos().await.unwrap();

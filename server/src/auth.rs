@@ -33,6 +33,11 @@ pub fn new_host_token() -> String {
     new_secret("pmh_")
 }
 
+/// An API key for Patchman's clients' uploads: `Api-Key pmk_…`.
+pub fn new_api_key() -> String {
+    new_secret("pmk_")
+}
+
 /// Compares secrets in time independent of where they differ.
 pub fn secrets_equal(a: &str, b: &str) -> bool {
     let (ha, hb) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));

@@ -4,12 +4,16 @@
 use patchman_engine::format_evr;
 use serde::Serialize;
 
-/// deb or rpm; the numbers are stored in the database.
+/// The package family; the numbers are stored in the database. Updates are found for deb
+/// and rpm; arch (pacman) and gentoo (portage) packages and repositories are kept as
+/// inventory, and a host that has them has its updates "unknown", never "none".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageKind {
     Deb = 1,
     Rpm = 2,
+    Arch = 3,
+    Gentoo = 4,
 }
 
 impl PackageKind {
@@ -17,6 +21,8 @@ impl PackageKind {
         match v {
             1 => Some(Self::Deb),
             2 => Some(Self::Rpm),
+            3 => Some(Self::Arch),
+            4 => Some(Self::Gentoo),
             _ => None,
         }
     }
@@ -25,7 +31,19 @@ impl PackageKind {
         match self {
             Self::Deb => "deb",
             Self::Rpm => "rpm",
+            Self::Arch => "arch",
+            Self::Gentoo => "gentoo",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Deb, Self::Rpm, Self::Arch, Self::Gentoo].into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether updates are found for packages of this kind (repositories refreshed, versions
+    /// compared); the others are inventory only.
+    pub fn has_updates(self) -> bool {
+        matches!(self, Self::Deb | Self::Rpm)
     }
 }
 
@@ -218,6 +236,22 @@ pub struct Transaction {
     pub changes: Vec<PackageChange>,
 }
 
+/// An update the host's own package manager offers (Patchman's `sec_updates` and
+/// `bug_updates`, from `yum list updates` or `apt list --upgradable`): the host's view, kept
+/// beside the server's verdict to show where the two disagree.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OfferedUpdate {
+    pub name: String,
+    /// Empty when the host did not say.
+    pub arch: String,
+    pub epoch: u32,
+    pub version: String,
+    pub release: String,
+    /// The repository the host names (yum's lines do, apt's do not).
+    pub repo: String,
+    pub security: bool,
+}
+
 /// A report that passed validation: every required field is present and sane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -237,6 +271,8 @@ pub struct Report {
     pub trigger: Trigger,
     pub transactions: Vec<Transaction>,
     pub client_version: String,
+    /// The updates the host's own package manager offers, when it says (Patchman's clients).
+    pub offered_updates: Vec<OfferedUpdate>,
 }
 
 #[cfg(test)]

@@ -36,7 +36,14 @@ pub fn app(
 ) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
     let web_updater = updater.clone();
-    let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits };
+    let trust = std::sync::Arc::new(crate::compat::Trust::from_config(&config.compat)?);
+    if !config.compat.unauthenticated_networks.is_empty() {
+        tracing::warn!(
+            networks = ?config.compat.unauthenticated_networks,
+            "Patchman clients in these networks may upload without credentials"
+        );
+    }
+    let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits, trust };
     let reports = ReportApi::new(store.clone(), updater, limits, enrollment_key).into_service(config.max_message_bytes);
     let grpc = tonic::service::Routes::new(reports)
         .into_axum_router()

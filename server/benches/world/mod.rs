@@ -210,6 +210,7 @@ pub mod stored {
             trigger: Trigger::Timer,
             transactions: Vec::new(),
             client_version: "bench".into(),
+            offered_updates: Vec::new(),
         }
     }
 

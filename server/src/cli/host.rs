@@ -94,6 +94,19 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
             println!("reboot:    {}", if s.reboot_required { host.reboot_reason.as_str() } else { "not required" });
             println!("tags:      {}", s.tags.join(", "));
             println!("last seen: {}", s.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned()));
+            let with = &host.reported_with;
+            println!(
+                "reports:   with {:?}{}",
+                with.kind,
+                if with.detail.is_empty() { String::new() } else { format!(" ({})", with.detail) }
+            );
+            if !host.view_differences.is_empty() {
+                println!("\nits package manager sees other updates ({}):", host.view_differences.len());
+                for d in &host.view_differences {
+                    let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "nothing".to_owned());
+                    println!("  {:<40} {:<8} host: {:<36} server: {}", d.name, d.arch, side(&d.host), side(&d.server));
+                }
+            }
             let group = if host.use_host_repos { "" } else { ", and those of its OS group" };
             println!("\nrepositories ({}{group}):", host.repos.len());
             for r in &host.repos {

@@ -1,5 +1,6 @@
 //! The `patchman` command line: `serve` and the admin subcommands.
 
+mod api_key;
 mod audit;
 mod host;
 mod os_group;
@@ -90,6 +91,11 @@ enum Command {
         #[command(subcommand)]
         command: user::UserCommand,
     },
+    /// API keys for Patchman's clients' uploads (`Authorization: Api-Key …`): create, list, revoke.
+    ApiKey {
+        #[command(subcommand)]
+        command: api_key::ApiKeyCommand,
+    },
     /// The audit log: who changed which account, newest first.
     Audit {
         #[arg(long)]
@@ -173,6 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::OsGroup { command } => os_group::run(command, store).await,
         Command::User { command } => user::run(command, &*store).await,
+        Command::ApiKey { command } => api_key::run(command, &*store).await,
         Command::Audit { json, limit } => audit::run(&*store, json, limit).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
         Command::Repo { command } => repo::run(command, store).await,

@@ -94,7 +94,7 @@ pub(super) fn actor() -> String {
     format!("cli:{user}")
 }
 
-async fn audit(store: &dyn AccountStore, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
+pub(super) async fn audit(store: &dyn AccountStore, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
     let actor = actor();
     let entry = AuditEntry { at: crate::clock::now_ms(), actor: &actor, action, target, detail };
     store.audit(&entry).await.context("while writing the audit log")

@@ -34,6 +34,23 @@ pub struct Config {
     pub repos: ReposConfig,
     /// The web UI's sign-in.
     pub web: WebConfig,
+    /// Uploads from Patchman's own clients (`patchman-client`).
+    pub compat: CompatConfig,
+}
+
+/// `[compat]`: who may upload Patchman protocol-1 and protocol-2 reports without credentials.
+/// By default every upload needs a host token (`Authorization: Bearer`) or an API key
+/// (`Authorization: Api-Key`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompatConfig {
+    /// Networks (CIDRs, e.g. "10.0.0.0/8") whose hosts may upload without credentials, as
+    /// Patchman allowed everyone. A host so reported is marked as such, and can never
+    /// overwrite a host that has a token or reports with an API key.
+    pub unauthenticated_networks: Vec<String>,
+    /// Reverse proxies in front of the server (CIDRs): for a request from one of them, the
+    /// client's address is the last `X-Forwarded-For` entry that is not a proxy.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[web]`: sign-in sessions and their cookie.
@@ -201,6 +218,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             repos: ReposConfig::default(),
             web: WebConfig::default(),
+            compat: CompatConfig::default(),
         }
     }
 }
@@ -218,6 +236,7 @@ impl fmt::Debug for Config {
             .field("jobs", &self.jobs)
             .field("repos", &self.repos)
             .field("web", &self.web)
+            .field("compat", &self.compat)
             .finish()
     }
 }

@@ -37,7 +37,12 @@ impl ReportApi {
     }
 
     /// The fast path (`ingest::touch_if_unchanged`), offered the report's peek.
-    async fn unchanged(&self, token: &str, raw: &pb::RawReport, now: i64) -> Result<Option<(String, u32)>, Status> {
+    async fn unchanged(
+        &self,
+        sender: &ingest::Sender,
+        raw: &pb::RawReport,
+        now: i64,
+    ) -> Result<Option<(String, u32)>, Status> {
         let Some(peek) = raw.peek() else { return Ok(None) };
         let peek = ingest::Peek {
             report_id: peek.report_id,
@@ -47,7 +52,7 @@ impl ReportApi {
             has_transactions: peek.has_transactions,
             state_digest: peek.state_digest,
         };
-        match ingest::touch_if_unchanged(&*self.store, token, &peek, now).await {
+        match ingest::touch_if_unchanged(&*self.store, sender, &peek, now).await {
             Ok(count) => Ok(count.map(|count| (peek.report_id, count))),
             Err(err) => Err(storage_failed(&err, &peek.report_id)),
         }
@@ -83,10 +88,10 @@ fn ack(report_id: String, outcome: IngestOutcome) -> Response<pb::SubmitResponse
 #[tonic::async_trait]
 impl ReportService for ReportApi {
     async fn submit(&self, req: Request<pb::RawReport>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let token = bearer_token(&req)?;
+        let sender = ingest::Sender::HostToken(bearer_token(&req)?);
         let now = now_ms();
         let raw = req.into_inner();
-        if let Some((report_id, package_count)) = self.unchanged(&token, &raw, now).await? {
+        if let Some((report_id, package_count)) = self.unchanged(&sender, &raw, now).await? {
             return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
         }
         let wire_digest = raw.peek().map(|p| p.state_digest);
@@ -95,13 +100,17 @@ impl ReportService for ReportApi {
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let report_id = report.report_id.clone();
         let outcome =
-            ingest::submit(&*self.store, &token, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
+            ingest::submit(&*self.store, &sender, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
                 .await
                 .map_err(|err| match err {
                     IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
                     IngestError::WrongHost { hostname } => {
                         Status::permission_denied(format!("this token does not belong to host {hostname}"))
                     }
+                    // Only site credentials (Patchman's uploads) meet these.
+                    err @ (IngestError::UnknownKey
+                    | IngestError::HostHasToken { .. }
+                    | IngestError::HostNeedsKey { .. }) => Status::permission_denied(err.to_string()),
                     IngestError::Store(err) => storage_failed(&err, &report_id),
                 })?;
         if matches!(outcome, IngestOutcome::Stored { .. }) {

@@ -71,6 +71,7 @@ pub fn report(r: pb::Report, limits: Limits, now_ms: i64) -> Result<Report> {
         trigger,
         transactions,
         client_version,
+        offered_updates: Vec::new(),
     })
 }
 
@@ -109,7 +110,9 @@ fn package_kind<F: Fn() -> String>(field: F, raw: i32) -> Result<PackageKind> {
     match pb::PackageKind::try_from(raw) {
         Ok(pb::PackageKind::Deb) => Ok(PackageKind::Deb),
         Ok(pb::PackageKind::Rpm) => Ok(PackageKind::Rpm),
-        Ok(pb::PackageKind::Unspecified) => Err(bad(field(), "is required (deb or rpm)")),
+        Ok(pb::PackageKind::Arch) => Ok(PackageKind::Arch),
+        Ok(pb::PackageKind::Gentoo) => Ok(PackageKind::Gentoo),
+        Ok(pb::PackageKind::Unspecified) => Err(bad(field(), "is required (deb, rpm, arch or gentoo)")),
         Err(_) => Err(bad(field(), format!("unknown value {raw}"))),
     }
 }

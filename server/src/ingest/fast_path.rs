@@ -3,7 +3,7 @@
 //! can digest a report's state before decoding it offers it here first; when the answer is
 //! `None` it takes the full path (`submit`), which says what is wrong if anything is.
 
-use crate::auth::TokenHash;
+use super::Sender;
 use crate::fields;
 use crate::report::Trigger;
 use crate::store::{Digest, IngestStore, StoreResult};
@@ -26,7 +26,7 @@ pub struct Peek {
 /// with a clear error, carries transactions to store, or its state differs).
 pub async fn touch_if_unchanged(
     store: &dyn IngestStore,
-    token: &str,
+    sender: &Sender,
     peek: &Peek,
     now_ms: i64,
 ) -> StoreResult<Option<u32>> {
@@ -38,5 +38,5 @@ pub async fn touch_if_unchanged(
     else {
         return Ok(None);
     };
-    store.touch_if_unchanged(&TokenHash::of(token), &hostname, &peek.state_digest, generated_at, now_ms).await
+    store.touch_if_unchanged(&sender.credential(), &hostname, &peek.state_digest, generated_at, now_ms).await
 }

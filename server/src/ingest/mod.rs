@@ -1,13 +1,15 @@
 //! Ingest: from a validated report to a committed one. Protocol-agnostic: the gRPC service
-//! (and later the Patchman-compatible upload) call `submit`.
+//! and the Patchman-compatible uploads call `submit`.
 
 mod fast_path;
 mod prepare;
 mod yum_vars;
 
+use std::net::IpAddr;
+
 use crate::auth::TokenHash;
 use crate::report::Report;
-use crate::store::{Digest, IngestOutcome, IngestRejection, IngestStore, StoreError};
+use crate::store::{Credential, Digest, IngestOutcome, IngestRejection, IngestStore, StoreError};
 
 pub use self::fast_path::{Peek, touch_if_unchanged};
 pub use self::prepare::{os_names, prepare};
@@ -18,8 +20,46 @@ pub enum IngestError {
     UnknownToken,
     #[error("the token does not belong to host {hostname}")]
     WrongHost { hostname: String },
+    #[error("unknown, revoked or expired API key")]
+    UnknownKey,
+    #[error("host {hostname} has a token of its own: only that token may report for it")]
+    HostHasToken { hostname: String },
+    #[error("host {hostname} reports with an API key: an upload without one may not change it")]
+    HostNeedsKey { hostname: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Who sends a report, as a front door read it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// A host token: gRPC's, or one `patchman host token` gave a host that runs Patchman's client.
+    HostToken(String),
+    /// An API key (`patchman api-key create`), for any host without a token of its own.
+    ApiKey(String),
+    /// No credential, from this address in a network an administrator listed.
+    Network(IpAddr),
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::HostToken(_) => f.write_str("HostToken(..)"),
+            Self::ApiKey(_) => f.write_str("ApiKey(..)"),
+            Self::Network(address) => write!(f, "Network({address})"),
+        }
+    }
+}
+
+impl Sender {
+    /// What the store checks: the secrets' hashes, or the address.
+    pub fn credential(&self) -> Credential {
+        match self {
+            Self::HostToken(token) => Credential::Host(TokenHash::of(token)),
+            Self::ApiKey(key) => Credential::ApiKey(TokenHash::of(key)),
+            Self::Network(address) => Credential::Network(address.to_string()),
+        }
+    }
 }
 
 /// How a report came in, beyond what it says.
@@ -32,10 +72,10 @@ pub struct Arrival {
     pub keep_repos: bool,
 }
 
-/// Stores a report sent with `token`; returns once it is committed.
+/// Stores a report `sender` sent; returns once it is committed.
 pub async fn submit(
     store: &dyn IngestStore,
-    token: &str,
+    sender: &Sender,
     report: Report,
     arrival: Arrival,
     now_ms: i64,
@@ -44,9 +84,12 @@ pub async fn submit(
     let mut prepared = prepare(report);
     prepared.wire_digest = arrival.wire_digest;
     prepared.keep_repos = arrival.keep_repos;
-    match store.ingest(&TokenHash::of(token), prepared, now_ms).await? {
+    match store.ingest(&sender.credential(), prepared, now_ms).await? {
         Ok(outcome) => Ok(outcome),
         Err(IngestRejection::UnknownToken) => Err(IngestError::UnknownToken),
         Err(IngestRejection::WrongHost { .. }) => Err(IngestError::WrongHost { hostname }),
+        Err(IngestRejection::UnknownKey) => Err(IngestError::UnknownKey),
+        Err(IngestRejection::HostHasToken) => Err(IngestError::HostHasToken { hostname }),
+        Err(IngestRejection::HostNeedsKey) => Err(IngestError::HostNeedsKey { hostname }),
     }
 }

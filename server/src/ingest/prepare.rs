@@ -6,7 +6,10 @@ use xxhash_rust::xxh3::Xxh3;
 use crate::report::{Os, PackageKind, Report, ReportedRepo};
 use crate::store::{Digest, Digests, PreparedPackage, PreparedRepo, PreparedReport};
 
-pub fn prepare(report: Report) -> PreparedReport {
+pub fn prepare(mut report: Report) -> PreparedReport {
+    // One row per offered version; listed as security and as bugfix, it is security.
+    report.offered_updates.sort_by(|a, b| key(a).cmp(&key(b)).then(b.security.cmp(&a.security)));
+    report.offered_updates.dedup_by(|later, first| key(later) == key(first));
     let mut packages: Vec<PreparedPackage> = report
         .packages
         .iter()
@@ -78,6 +81,10 @@ pub fn prepare(report: Report) -> PreparedReport {
     }
 }
 
+fn key(u: &crate::report::OfferedUpdate) -> (&str, &str, u32, &str, &str) {
+    (&u.name, &u.arch, u.epoch, &u.version, &u.release)
+}
+
 fn field(h: &mut Xxh3, bytes: &[u8]) {
     h.update(&(bytes.len() as u64).to_le_bytes());
     h.update(bytes);
@@ -96,6 +103,14 @@ fn meta_digest(r: &Report) -> Digest {
     field(&mut h, &[u8::from(r.reboot.required)]);
     field(&mut h, r.reboot.packages.join(" ").as_bytes());
     field(&mut h, r.tags.join(",").as_bytes());
+    // Only when there are some, so the digests of reports without them stay as they were.
+    for u in &r.offered_updates {
+        for s in [&u.name, &u.arch, &u.version, &u.release, &u.repo] {
+            field(&mut h, s.as_bytes());
+        }
+        field(&mut h, &u.epoch.to_le_bytes());
+        field(&mut h, &[u8::from(u.security)]);
+    }
     h.digest128().to_le_bytes()
 }
 

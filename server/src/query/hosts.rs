@@ -62,6 +62,11 @@ pub struct HostFilter {
     pub has_repos: Option<bool>,
     /// Has installed packages that no repository of it offers.
     pub has_unknown_packages: Option<bool>,
+    /// Its own package manager offers other updates than the server finds (Patchman's
+    /// clients say which).
+    pub view_disagrees: Option<bool>,
+    /// Reported without credentials, from a network an administrator listed.
+    pub unauthenticated: Option<bool>,
     pub search: Option<String>,
 }
 
@@ -136,6 +141,8 @@ impl HostFilter {
                 "repo" => f.repo = Some(parse_num(key, v)?),
                 "has_repos" => f.has_repos = Some(parse_bool(key, v)?),
                 "has_unknown_packages" => f.has_unknown_packages = Some(parse_bool(key, v)?),
+                "view_disagrees" => f.view_disagrees = Some(parse_bool(key, v)?),
+                "unauthenticated" => f.unauthenticated = Some(parse_bool(key, v)?),
                 "search" | "q" => f.search = Some(v.to_ascii_lowercase()),
                 "sort" => {
                     let (name, desc) = match v.strip_prefix('-') {
@@ -189,6 +196,8 @@ impl HostFilter {
             ("reboot_required", self.reboot_required),
             ("has_repos", self.has_repos),
             ("has_unknown_packages", self.has_unknown_packages),
+            ("view_disagrees", self.view_disagrees),
+            ("unauthenticated", self.unauthenticated),
         ];
         out.extend(flags.into_iter().filter_map(|(k, v)| v.map(|v| (k, v.to_string()))));
         if let Some(s) = self.status {

@@ -2,12 +2,13 @@
 //! from `key=value` pairs like the other filters.
 
 use super::{QueryError, bad};
+use crate::report::PackageKind;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackageFilter {
     /// A substring of the name (case-sensitive, as package names are).
     pub search: Option<String>,
-    /// `deb` or `rpm`.
+    /// `deb`, `rpm`, `arch` or `gentoo`.
     pub kind: Option<String>,
     pub arch: Option<String>,
 }
@@ -23,8 +24,8 @@ impl PackageFilter {
             }
             match key {
                 "search" => f.search = Some(v.to_owned()),
-                "kind" if ["deb", "rpm"].contains(&v) => f.kind = Some(v.to_owned()),
-                "kind" => return Err(bad(key, format!("{v:?} is not deb or rpm"))),
+                "kind" if PackageKind::parse(v).is_some() => f.kind = Some(v.to_owned()),
+                "kind" => return Err(bad(key, format!("{v:?} is not deb, rpm, arch or gentoo"))),
                 "arch" => f.arch = Some(v.to_owned()),
                 "page" | "per_page" | "format" => {}
                 _ => return Err(bad(key, "is not a filter of packages")),

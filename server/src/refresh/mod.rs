@@ -116,7 +116,9 @@ impl Refresher {
 
     /// Refreshes every enabled repository (or one); `force` fetches everything again.
     pub async fn run(&self, only: Option<i64>, force: bool, progress: &Progress) -> Result<Summary, RefreshError> {
-        let targets = self.store.refresh_targets(only).await?;
+        let mut targets = self.store.refresh_targets(only).await?;
+        // arch and gentoo repositories are inventory only: nothing reads their metadata yet.
+        targets.retain(|t| t.kind.has_updates());
         self.refresh_all(targets, force, progress).await
     }
 
@@ -124,7 +126,7 @@ impl Refresher {
     /// named first, whose hosts' updates are unknown until then.
     pub async fn run_new(&self, progress: &Progress) -> Result<Summary, RefreshError> {
         let mut targets = self.store.refresh_targets(None).await?;
-        targets.retain(|t| !t.refreshed);
+        targets.retain(|t| !t.refreshed && t.kind.has_updates());
         if targets.is_empty() {
             return Ok(Summary::default());
         }
@@ -226,6 +228,12 @@ impl Refresher {
                 None => Err(RepoError::Http { url: m.url.clone(), reason: "not an apt repository URL".to_owned() }),
             },
             PackageKind::Rpm => repos::refresh_yum(&self.fetcher, &m.url, &seen, auth).await,
+            PackageKind::Arch | PackageKind::Gentoo => {
+                return Ok(Err(RepoError::Http {
+                    url: m.url.clone(),
+                    reason: format!("{} repositories are not refreshed yet", t.kind.as_str()),
+                }));
+            }
         };
         let now = now_ms();
         match fetched {

@@ -67,6 +67,10 @@ const TABLES: &[(&str, &[Column])] = &[
             ("unknown_package_count", Col::Int, false),
             ("kernel_reboot_reason", Col::Text, false),
             ("updates_known", Col::Bool, false),
+            ("auth_kind", Col::Int, false),
+            ("auth_detail", Col::Text, false),
+            ("offered_known", Col::Bool, false),
+            ("view_disagreements", Col::Int, false),
         ],
     ),
     ("host_tokens", &[("token_hash", Col::Blob, false), ("host_id", Col::Int, false), ("created_at", Col::Int, false)]),
@@ -232,6 +236,30 @@ const TABLES: &[(&str, &[Column])] = &[
         ],
     ),
     ("host_unknown_packages", &[("host_id", Col::Int, false), ("package_id", Col::Int, false)]),
+    (
+        "host_offered_updates",
+        &[
+            ("host_id", Col::Int, false),
+            ("name", Col::Text, false),
+            ("arch", Col::Text, false),
+            ("epoch", Col::Int, false),
+            ("version", Col::Text, false),
+            ("release", Col::Text, false),
+            ("repo", Col::Text, false),
+            ("security", Col::Bool, false),
+        ],
+    ),
+    (
+        "api_keys",
+        &[
+            ("id", Col::Int, false),
+            ("name", Col::Text, false),
+            ("key_hash", Col::Blob, false),
+            ("created_at", Col::Int, false),
+            ("expires_at", Col::Int, true),
+            ("last_used_at", Col::Int, true),
+        ],
+    ),
     (
         "jobs",
         &[

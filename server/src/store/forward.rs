@@ -107,6 +107,9 @@ macro_rules! forward_roles {
             write delete_user_sessions(name: &str) -> u64;
             write audit(entry: &$crate::store::AuditEntry<'_>) -> ();
             read audit_log(limit: i64) -> Vec<$crate::store::views::AuditView>;
+            write add_api_key(key: &$crate::store::NewApiKey<'_>) -> bool;
+            read api_keys() -> Vec<$crate::store::views::ApiKeyView>;
+            write delete_api_key(name: &str) -> bool;
         });
     };
     (@role $store:ty, $role:ident { $($conn:ident $name:ident ($($arg:ident : $ty:ty),*) -> $ret:ty;)* }) => {

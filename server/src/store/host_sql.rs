@@ -89,6 +89,13 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock, package
     if let Some(want) = f.has_unknown_packages {
         conds.push(positive("h.unknown_package_count", want));
     }
+    if let Some(want) = f.view_disagrees {
+        conds.push(positive("h.view_disagreements", want));
+    }
+    if let Some(want) = f.unauthenticated {
+        let network = b.arg(Arg::Int(crate::store::AuthKind::Network as i64));
+        conds.push(if want { format!("h.auth_kind = {network}") } else { format!("h.auth_kind <> {network}") });
+    }
     if let Some(want) = f.reboot_required {
         let yes = b.arg(Arg::Bool(true));
         let cond = format!("(h.reboot_required = {yes} OR h.kernel_reboot_reason <> '')");

@@ -5,12 +5,12 @@
 use async_trait::async_trait;
 
 use super::known::{KnownNames, NameKind};
-use super::{IngestOutcome, IngestRejection, KnownPackages, PackageRow, StoreError, StoreResult};
+use super::{AuthKind, Credential, IngestOutcome, IngestRejection, KnownPackages, PackageRow, StoreError, StoreResult};
 use crate::auth::TokenHash;
-use crate::report::{ModuleStream, RepoUrl, Transaction};
+use crate::report::{ModuleStream, OfferedUpdate, RepoUrl, Report, Transaction};
 use crate::store::{Digest, PreparedRepo, PreparedReport};
 
-/// The host a token belongs to, as far as ingest needs it.
+/// The host a report is for, as far as ingest needs it.
 #[derive(Debug)]
 pub(crate) struct HostRow {
     pub id: i64,
@@ -21,6 +21,13 @@ pub(crate) struct HostRow {
     pub digests: [Option<Vec<u8>>; 4],
     /// Whether a report with this report's id was stored before.
     pub report_seen: bool,
+    /// The host has a token of its own.
+    pub has_token: bool,
+    /// How its last report was authenticated (`hosts.auth_kind`, `auth_detail`).
+    pub auth_kind: i64,
+    pub auth_detail: String,
+    /// It has rows in `host_offered_updates`.
+    pub offered_known: bool,
 }
 
 /// The statements ingest needs that read the same in every dialect, implemented once by
@@ -30,6 +37,14 @@ pub(crate) trait SharedIngestOps: Send {
     /// The token's host, locked against concurrent ingests of the same host, and whether it
     /// sent `report_id` before.
     async fn host_by_token(&mut self, token_hash: &TokenHash, report_id: &str) -> StoreResult<Option<HostRow>>;
+    /// The host of this name, locked as `host_by_token` locks it.
+    async fn host_by_name(&mut self, hostname: &str, report_id: &str) -> StoreResult<Option<HostRow>>;
+    /// A new host without a token, reported with `auth`; its id, or `None` when another
+    /// transaction created it meanwhile.
+    async fn create_host(&mut self, hostname: &str, auth: (AuthKind, &str), now: i64) -> StoreResult<Option<i64>>;
+    /// The name of the API key with this hash if it is valid now (its last use recorded).
+    async fn api_key_name(&mut self, key_hash: &TokenHash, now: i64) -> StoreResult<Option<String>>;
+    async fn set_auth(&mut self, host_id: i64, auth: (AuthKind, &str)) -> StoreResult<()>;
     /// Refreshes last-seen; with `applied`, also the generation time and wire digest of the
     /// state the host now has (an unchanged report).
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
@@ -66,6 +81,8 @@ pub(crate) trait IngestOps: SharedIngestOps {
     /// The ids of these tags, creating the missing ones.
     async fn upsert_tags(&mut self, tags: &[String]) -> StoreResult<Vec<i64>>;
     async fn set_host_tags(&mut self, host_id: i64, tag_ids: &[i64], fresh: bool) -> StoreResult<()>;
+    /// Replaces the updates the host's package manager offers; `fresh`: it has none stored.
+    async fn set_offered_updates(&mut self, host_id: i64, updates: &[OfferedUpdate], fresh: bool) -> StoreResult<()>;
 }
 
 /// `repos_by_urls`'s answer from (list index, repository id) rows.
@@ -108,20 +125,75 @@ pub(crate) struct Ingested {
     pub new_names: Vec<(NameKind, String, i64)>,
 }
 
+/// The host `credential` may write this report for, locked for the transaction, and how
+/// the credential is recorded on it. A host token writes its own host; an API key or a listed
+/// network writes a host without a token of its own, created when new.
+async fn authenticate<O: IngestOps>(
+    ops: &mut O,
+    credential: &Credential,
+    r: &Report,
+    now: i64,
+) -> StoreResult<Result<(HostRow, AuthKind, String), IngestRejection>> {
+    let (kind, detail) = match credential {
+        Credential::Host(hash) => {
+            let Some(host) = ops.host_by_token(hash, &r.report_id).await? else {
+                return Ok(Err(IngestRejection::UnknownToken));
+            };
+            if host.hostname != r.hostname {
+                return Ok(Err(IngestRejection::WrongHost { token_host: host.hostname }));
+            }
+            return Ok(Ok((host, AuthKind::HostToken, String::new())));
+        }
+        Credential::ApiKey(hash) => match ops.api_key_name(hash, now).await? {
+            Some(name) => (AuthKind::ApiKey, name),
+            None => return Ok(Err(IngestRejection::UnknownKey)),
+        },
+        Credential::Network(address) => (AuthKind::Network, address.clone()),
+    };
+    // Twice at most: a host another report created meanwhile is found the second time.
+    for _ in 0..2 {
+        match ops.host_by_name(&r.hostname, &r.report_id).await? {
+            Some(host) if host.has_token => return Ok(Err(IngestRejection::HostHasToken)),
+            Some(host) if kind == AuthKind::Network && host.auth_kind == AuthKind::ApiKey as i64 => {
+                return Ok(Err(IngestRejection::HostNeedsKey));
+            }
+            Some(host) => return Ok(Ok((host, kind, detail))),
+            None => {
+                let Some(id) = ops.create_host(&r.hostname, (kind, &detail), now).await? else { continue };
+                let host = HostRow {
+                    id,
+                    hostname: r.hostname.clone(),
+                    last_generated_at: None,
+                    package_count: 0,
+                    digests: [None, None, None, None],
+                    report_seen: false,
+                    has_token: false,
+                    auth_kind: kind as i64,
+                    auth_detail: detail.clone(),
+                    offered_known: false,
+                };
+                return Ok(Ok((host, kind, detail)));
+            }
+        }
+    }
+    Err(StoreError::Corrupt(format!("host {} is neither found nor created", r.hostname)))
+}
+
 pub(crate) async fn ingest<O: IngestOps>(
     ops: &mut O,
     known: &KnownPackages,
     names: &KnownNames,
-    token_hash: &TokenHash,
+    credential: &Credential,
     rep: &PreparedReport,
     now: i64,
 ) -> StoreResult<Result<Ingested, IngestRejection>> {
     let r = &rep.report;
-    let Some(host) = ops.host_by_token(token_hash, &r.report_id).await? else {
-        return Ok(Err(IngestRejection::UnknownToken));
+    let (host, auth_kind, auth_detail) = match authenticate(ops, credential, r, now).await? {
+        Ok(found) => found,
+        Err(rejection) => return Ok(Err(rejection)),
     };
-    if host.hostname != r.hostname {
-        return Ok(Err(IngestRejection::WrongHost { token_host: host.hostname }));
+    if (host.auth_kind, host.auth_detail.as_str()) != (auth_kind as i64, auth_detail.as_str()) {
+        ops.set_auth(host.id, (auth_kind, &auth_detail)).await?;
     }
     let done = |outcome| Ok(Ok(Ingested { outcome, new_packages: Vec::new(), new_names: Vec::new() }));
     if host.report_seen {
@@ -235,6 +307,9 @@ pub(crate) async fn ingest<O: IngestOps>(
             ids
         };
         ops.set_host_tags(host.id, &tag_ids, host.digests[3].is_none()).await?;
+        if host.offered_known || !r.offered_updates.is_empty() {
+            ops.set_offered_updates(host.id, &r.offered_updates, !host.offered_known).await?;
+        }
     }
     ops.insert_report(host.id, rep, now, ReportRow { outcome: super::REPORT_STORED, added, removed }).await?;
     let package_count = rep.packages.len() as u32;

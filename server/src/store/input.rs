@@ -59,6 +59,27 @@ pub struct PreparedRepo {
     pub security: bool,
 }
 
+/// What proves who sent a report, as the store checks it inside the report's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// A host token: it names exactly one host.
+    Host(TokenHash),
+    /// An API key: any host that has no token of its own.
+    ApiKey(TokenHash),
+    /// None, from this address in a network an administrator listed: any host that has no
+    /// token of its own and does not report with an API key.
+    Network(String),
+}
+
+/// An API key to store: its name and the hash of the secret, printed once.
+#[derive(Debug, Clone)]
+pub struct NewApiKey<'a> {
+    pub name: &'a str,
+    pub key_hash: &'a TokenHash,
+    pub now: i64,
+    pub expires_at: Option<i64>,
+}
+
 /// A host that asks to enroll, with the hash of the token it will receive.
 #[derive(Debug, Clone)]
 pub struct Enrollment<'a> {

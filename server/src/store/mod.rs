@@ -5,6 +5,7 @@
 pub mod copy;
 mod forward;
 mod host_sql;
+mod host_view_sql;
 mod ingest_flow;
 mod input;
 mod known;
@@ -25,14 +26,14 @@ pub mod views;
 use std::sync::Arc;
 
 pub use self::input::{
-    AuditEntry, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewSession, NewUser, PreparedPackage,
-    PreparedRepo, PreparedReport, VerdictRecord,
+    AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewSession, NewUser,
+    PreparedPackage, PreparedRepo, PreparedReport, VerdictRecord,
 };
 pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;
 pub use self::records::{
-    ClaimedJob, EnrollOutcome, HostWork, IngestOutcome, IngestRejection, MirrorState, RefreshTarget, SessionRecord,
-    UserRecord,
+    AuthKind, ClaimedJob, EnrollOutcome, HostWork, IngestOutcome, IngestRejection, MirrorState, RefreshTarget,
+    SessionRecord, UserRecord,
 };
 pub use self::roles::{
     AccountStore, AdminStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store, UpdateStore,

@@ -23,7 +23,8 @@ macro_rules! portable_queries {
              (SELECT count(*) FROM host_repos hr WHERE hr.host_id = h.id) AS repo_count, h.reboot_required, \
              h.last_seen_at, h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, \
              h.use_host_repos, h.client_version, h.enrolled_at, h.last_changed_at, h.security_update_count, \
-             h.bugfix_update_count, h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason, h.updates_known \
+             h.bugfix_update_count, h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason, h.updates_known, \
+             h.view_disagreements, h.auth_kind, h.auth_detail, h.offered_known \
              FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
              LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
 
@@ -46,6 +47,8 @@ macro_rules! portable_queries {
                 unknown_packages: row.try_get("unknown_package_count")?,
                 updates_current: !row.try_get::<bool, _>("updates_stale")?,
                 updates_known: row.try_get("updates_known")?,
+                view_disagreements: row.try_get("view_disagreements")?,
+                unauthenticated: row.try_get::<i64, _>("auth_kind")? == crate::store::AuthKind::Network as i64,
             })
         }
 
@@ -90,8 +93,9 @@ macro_rules! portable_queries {
                 return Ok(None);
             };
             let host_id: i64 = row.try_get("id")?;
+            let offered_known: bool = row.try_get("offered_known")?;
             // The sections are independent reads: asked at once, on the pool's connections.
-            let (tags, admin_tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions) = tokio::try_join!(
+            let (tags, admin_tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions, view_differences) = tokio::try_join!(
                 tags(pool, Some(host_id)),
                 admin_tags(pool, host_id),
                 host_packages(pool, host_id),
@@ -101,6 +105,7 @@ macro_rules! portable_queries {
                 host_modules(pool, host_id),
                 host_reports(pool, host_id),
                 host_transactions(pool, host_id),
+                async { if offered_known { view_differences(pool, host_id).await } else { Ok(Vec::new()) } },
             )?;
             let tags = { let mut tags = tags; tags.remove(&host_id).unwrap_or_default() };
             Ok(Some(HostDetail {
@@ -126,7 +131,56 @@ macro_rules! portable_queries {
                 modules,
                 reports,
                 transactions,
+                reported_with: crate::store::views::ReportedWith {
+                    kind: crate::store::AuthKind::from_i64(row.try_get("auth_kind")?),
+                    detail: row.try_get("auth_detail")?,
+                },
+                offered_known,
+                view_differences,
             }))
+        }
+
+        /// Where the host's own view of its updates and the verdict differ (`host_view_sql`):
+        /// what the host offers that the verdict does not match, then what the server finds
+        /// that the host offers nothing for; one line per package and arch.
+        async fn view_differences(pool: &Pool, host_id: i64) -> StoreResult<Vec<crate::store::views::ViewDifference>> {
+            use crate::store::host_view_sql;
+            let read = |sql: String| async move {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(host_id).fetch_all(pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        let evr = format_evr(r.try_get::<i64, _>("epoch")? as u32, &r.try_get::<String, _>("version")?, &r.try_get::<String, _>("release")?);
+                        let kind = if r.try_get("security")? { "security" } else { "bugfix" };
+                        Ok((r.try_get::<String, _>("name")?, r.try_get::<String, _>("arch")?, format!("{evr} ({kind})")))
+                    })
+                    .collect::<StoreResult<Vec<(String, String, String)>>>()
+            };
+            let (offered, found) = tokio::try_join!(read(host_view_sql::offered_unmatched()), read(host_view_sql::found_unoffered()))?;
+            let mut out: Vec<crate::store::views::ViewDifference> = Vec::new();
+            for (name, arch, host) in offered {
+                // What the server finds for it, if anything, to show beside.
+                let server = sqlx::query(
+                    "SELECT c.epoch, c.version, c.release, u.security FROM host_updates u JOIN packages c ON c.id = u.candidate_id \
+                     WHERE u.host_id = $1 AND u.kind = 1 AND c.name = $2 AND ($3 = '' OR c.arch = $3) ORDER BY c.id LIMIT 1",
+                )
+                .bind(host_id)
+                .bind(&name)
+                .bind(&arch)
+                .fetch_optional(pool)
+                .await?
+                .map(|r| -> StoreResult<String> {
+                    let evr = format_evr(r.try_get::<i64, _>("epoch")? as u32, &r.try_get::<String, _>("version")?, &r.try_get::<String, _>("release")?);
+                    Ok(format!("{evr} ({})", if r.try_get("security")? { "security" } else { "bugfix" }))
+                })
+                .transpose()?;
+                out.push(crate::store::views::ViewDifference { name, arch, host: Some(host), server });
+            }
+            for (name, arch, server) in found {
+                if !out.iter().any(|d| d.name == name && d.arch == arch) {
+                    out.push(crate::store::views::ViewDifference { name, arch, host: None, server: Some(server) });
+                }
+            }
+            Ok(out)
         }
 
         fn kind(v: i64) -> StoreResult<PackageKind> {
@@ -402,24 +456,46 @@ macro_rules! portable_queries {
         /// The unchanged fast path: refresh last-seen if the state's wire digest matches.
         pub(super) async fn touch_if_unchanged(
             conn: &mut <Db as sqlx::Database>::Connection,
-            token_hash: &crate::auth::TokenHash,
+            credential: &crate::store::Credential,
             hostname: &str,
             wire_digest: &[u8; 16],
             generated_at: i64,
             now: i64,
         ) -> StoreResult<Option<u32>> {
-            let count: Option<i64> = sqlx::query_scalar(
-                "UPDATE hosts SET last_seen_at = $1, last_generated_at = $2 \
-                 WHERE id = (SELECT host_id FROM host_tokens WHERE token_hash = $3) AND hostname = $4 \
-                 AND wire_digest = $5 AND coalesce(last_generated_at, 0) <= $2 RETURNING package_count",
-            )
-            .bind(now)
-            .bind(generated_at)
-            .bind(&token_hash.0[..])
-            .bind(hostname)
-            .bind(&wire_digest[..])
-            .fetch_optional(&mut *conn)
-            .await?;
+            use crate::store::{AuthKind, Credential};
+            const SET: &str = "UPDATE hosts SET last_seen_at = $1, last_generated_at = $2 WHERE hostname = $3 \
+                 AND wire_digest = $4 AND coalesce(last_generated_at, 0) <= $2";
+            // A host without a token of its own, last reported with the same credential.
+            const SITE: &str = "AND NOT EXISTS (SELECT 1 FROM host_tokens t WHERE t.host_id = hosts.id) \
+                 AND auth_kind = $5 AND auth_detail =";
+            let sql = match credential {
+                Credential::Host(_) => format!("{SET} AND id = (SELECT host_id FROM host_tokens WHERE token_hash = $5)"),
+                Credential::ApiKey(_) => format!(
+                    "{SET} {SITE} (SELECT name FROM api_keys WHERE key_hash = $6 AND (expires_at IS NULL OR expires_at > $1))"
+                ),
+                Credential::Network(_) => format!("{SET} {SITE} $6"),
+            };
+            let query = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{sql} RETURNING package_count")))
+                .bind(now)
+                .bind(generated_at)
+                .bind(hostname)
+                .bind(&wire_digest[..]);
+            let query = match credential {
+                Credential::Host(hash) => query.bind(&hash.0[..]),
+                Credential::ApiKey(hash) => query.bind(AuthKind::ApiKey as i64).bind(&hash.0[..]),
+                Credential::Network(address) => query.bind(AuthKind::Network as i64).bind(address.as_str()),
+            };
+            let count: Option<i64> = query.fetch_optional(&mut *conn).await?;
+            if let (Some(_), Credential::ApiKey(hash)) = (count, credential) {
+                sqlx::query(
+                    "UPDATE api_keys SET last_used_at = $1 WHERE key_hash = $2 \
+                     AND (last_used_at IS NULL OR last_used_at < $1 - 60000)",
+                )
+                .bind(now)
+                .bind(&hash.0[..])
+                .execute(&mut *conn)
+                .await?;
+            }
             Ok(count.map(|c| c as u32))
         }
 

@@ -161,6 +161,49 @@ macro_rules! portable_account_queries {
                 })
                 .collect())
         }
+
+        /// Stores an API key; false when the name is taken.
+        pub(super) async fn add_api_key(pool: &Pool, key: &crate::store::NewApiKey<'_>) -> StoreResult<bool> {
+            let added = sqlx::query(
+                "INSERT INTO api_keys (name, key_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(key.name)
+            .bind(&key.key_hash.0[..])
+            .bind(key.now)
+            .bind(key.expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(added > 0)
+        }
+
+        pub(super) async fn api_keys(pool: &Pool) -> StoreResult<Vec<crate::store::views::ApiKeyView>> {
+            let rows: Vec<(String, i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+                "SELECT k.name, k.created_at, k.expires_at, k.last_used_at, \
+                 (SELECT count(*) FROM hosts h WHERE h.auth_kind = $1 AND h.auth_detail = k.name) \
+                 FROM api_keys k ORDER BY k.name",
+            )
+            .bind(crate::store::AuthKind::ApiKey as i64)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(name, created_at, expires_at, last_used_at, hosts)| crate::store::views::ApiKeyView {
+                    name,
+                    created_at,
+                    expires_at,
+                    last_used_at,
+                    hosts,
+                })
+                .collect())
+        }
+
+        /// Revokes an API key: it is gone at once; false when there is none.
+        pub(super) async fn delete_api_key(pool: &Pool, name: &str) -> StoreResult<bool> {
+            let done = sqlx::query("DELETE FROM api_keys WHERE name = $1").bind(name).execute(pool).await?;
+            Ok(done.rows_affected() > 0)
+        }
     };
 }
 

@@ -142,7 +142,7 @@ macro_rules! portable_host_queries {
                 conds.push(format!("p.name LIKE {p} ESCAPE '\\'"));
             }
             if let Some(k) = &filter.kind {
-                let kind = if k == "rpm" { PackageKind::Rpm } else { PackageKind::Deb };
+                let kind = PackageKind::parse(k).unwrap_or(PackageKind::Deb);
                 let p = b.arg(Arg::Int(kind as i64));
                 conds.push(format!("p.kind = {p}"));
             }
@@ -290,9 +290,12 @@ macro_rules! portable_host_queries {
             }
             // Oldest first, as the package manager orders versions.
             out.sort_by(|a, b| {
+                // pacman orders versions as rpm does; portage's rules are close enough to list by.
                 let scheme = match a.kind {
                     PackageKind::Deb => patchman_engine::vercmp::VersionScheme::Deb,
-                    PackageKind::Rpm => patchman_engine::vercmp::VersionScheme::Rpm,
+                    PackageKind::Rpm | PackageKind::Arch | PackageKind::Gentoo => {
+                        patchman_engine::vercmp::VersionScheme::Rpm
+                    }
                 };
                 (a.kind, &a.arch).cmp(&(b.kind, &b.arch)).then_with(|| scheme.compare(&a.evr, &b.evr))
             });
@@ -307,12 +310,15 @@ macro_rules! portable_host_queries {
             let mut b = Built::default();
             let case = host_sql::status_case(&mut b, clock);
             let yes = b.arg(Arg::Bool(true));
+            let network = b.arg(Arg::Int(crate::store::AuthKind::Network as i64));
             let sql = format!(
                 "SELECT {case} AS status, count(*) AS hosts, \
                  CAST(sum(CASE WHEN h.security_update_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_security, \
                  CAST(sum(CASE WHEN h.reboot_required = {yes} OR h.kernel_reboot_reason <> '' THEN 1 ELSE 0 END) AS BIGINT) AS reboot, \
                  CAST(sum(CASE WHEN h.unknown_package_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_unknown, \
-                 CAST(sum(h.security_update_count + h.bugfix_update_count) AS BIGINT) AS updates \
+                 CAST(sum(h.security_update_count + h.bugfix_update_count) AS BIGINT) AS updates, \
+                 CAST(sum(CASE WHEN h.view_disagreements > 0 THEN 1 ELSE 0 END) AS BIGINT) AS view_disagrees, \
+                 CAST(sum(CASE WHEN h.auth_kind = {network} THEN 1 ELSE 0 END) AS BIGINT) AS unauthenticated \
                  FROM hosts h GROUP BY 1"
             );
             // Six independent reads, each on its own connection at once: the page waits for the
@@ -328,11 +334,14 @@ macro_rules! portable_host_queries {
                 "SELECT count(*) AS repos, \
                  CAST(sum(CASE WHEN NOT EXISTS (SELECT 1 FROM host_repos hr WHERE hr.repo_id = r.id) \
                      AND NOT EXISTS (SELECT 1 FROM os_group_repos gr WHERE gr.repo_id = r.id) THEN 1 ELSE 0 END) AS BIGINT) AS unused, \
-                 CAST(sum(CASE WHEN r.enabled = $1 AND (r.refreshed_at IS NULL OR r.refreshed_at < $2) THEN 1 ELSE 0 END) AS BIGINT) AS stale \
+                 CAST(sum(CASE WHEN r.enabled = $1 AND r.kind IN ($3, $4) AND (r.refreshed_at IS NULL OR r.refreshed_at < $2) \
+                   THEN 1 ELSE 0 END) AS BIGINT) AS stale \
                  FROM repos r",
             )
             .bind(true)
             .bind(clock.silent_before())
+            .bind(PackageKind::Deb as i64)
+            .bind(PackageKind::Rpm as i64)
             .fetch_one(pool);
             let mirrors = sqlx::query(
                 "SELECT CAST(sum(CASE WHEN enabled = $1 AND fail_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failing, \
@@ -359,6 +368,8 @@ macro_rules! portable_host_queries {
                 d.reboot_required += r.try_get::<Option<i64>, _>("reboot")?.unwrap_or(0);
                 d.with_unknown_packages += r.try_get::<Option<i64>, _>("with_unknown")?.unwrap_or(0);
                 d.updates += r.try_get::<Option<i64>, _>("updates")?.unwrap_or(0);
+                d.view_disagrees += r.try_get::<Option<i64>, _>("view_disagrees")?.unwrap_or(0);
+                d.unauthenticated += r.try_get::<Option<i64>, _>("unauthenticated")?.unwrap_or(0);
             }
             d.by_status = HostStatus::ALL.iter().map(|s| (*s, by_status.get(s).copied().unwrap_or(0))).collect();
             d.without_repos = without_repos;

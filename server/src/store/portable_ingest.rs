@@ -7,25 +7,15 @@ macro_rules! portable_ingest_queries {
     (host_row_lock = $lock:literal) => {
         type Conn = <Db as sqlx::Database>::Connection;
 
-        pub(in crate::store) async fn host_by_token(
-            conn: &mut Conn,
-            token_hash: &crate::auth::TokenHash,
-            report_id: &str,
-        ) -> StoreResult<Option<crate::store::ingest_flow::HostRow>> {
+        /// The host columns ingest reads, for `host_by_token` and `host_by_name`.
+        const HOST_ROW: &str = "SELECT h.id, h.hostname, h.last_generated_at, h.package_count, h.packages_digest, \
+             h.repos_digest, h.modules_digest, h.meta_digest, h.auth_kind, h.auth_detail, h.offered_known, \
+             EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.report_id = $2) AS report_seen, \
+             EXISTS (SELECT 1 FROM host_tokens k WHERE k.host_id = h.id) AS has_token";
+
+        fn host_row(row: &<Db as sqlx::Database>::Row) -> StoreResult<crate::store::ingest_flow::HostRow> {
             use sqlx::Row;
-            let row = sqlx::query(concat!(
-                "SELECT h.id, h.hostname, h.last_generated_at, h.package_count, h.packages_digest, h.repos_digest, \
-                 h.modules_digest, h.meta_digest, \
-                 EXISTS (SELECT 1 FROM reports r WHERE r.host_id = h.id AND r.report_id = $2) AS report_seen \
-                 FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1",
-                $lock
-            ))
-            .bind(&token_hash.0[..])
-            .bind(report_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some(row) = row else { return Ok(None) };
-            Ok(Some(crate::store::ingest_flow::HostRow {
+            Ok(crate::store::ingest_flow::HostRow {
                 id: row.try_get("id")?,
                 hostname: row.try_get("hostname")?,
                 last_generated_at: row.try_get("last_generated_at")?,
@@ -37,7 +27,83 @@ macro_rules! portable_ingest_queries {
                     row.try_get("meta_digest")?,
                 ],
                 report_seen: row.try_get("report_seen")?,
-            }))
+                has_token: row.try_get("has_token")?,
+                auth_kind: row.try_get("auth_kind")?,
+                auth_detail: row.try_get("auth_detail")?,
+                offered_known: row.try_get("offered_known")?,
+            })
+        }
+
+        pub(in crate::store) async fn host_by_token(
+            conn: &mut Conn,
+            token_hash: &crate::auth::TokenHash,
+            report_id: &str,
+        ) -> StoreResult<Option<crate::store::ingest_flow::HostRow>> {
+            let sql = format!("{HOST_ROW} FROM host_tokens t JOIN hosts h ON h.id = t.host_id WHERE t.token_hash = $1{}", $lock);
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&token_hash.0[..])
+                .bind(report_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref().map(host_row).transpose()
+        }
+
+        pub(in crate::store) async fn host_by_name(
+            conn: &mut Conn,
+            hostname: &str,
+            report_id: &str,
+        ) -> StoreResult<Option<crate::store::ingest_flow::HostRow>> {
+            let sql = format!("{HOST_ROW} FROM hosts h WHERE h.hostname = $1{}", $lock);
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hostname).bind(report_id).fetch_optional(&mut *conn).await?;
+            row.as_ref().map(host_row).transpose()
+        }
+
+        pub(in crate::store) async fn create_host(
+            conn: &mut Conn,
+            hostname: &str,
+            auth: (crate::store::AuthKind, &str),
+            now: i64,
+        ) -> StoreResult<Option<i64>> {
+            Ok(sqlx::query_scalar(
+                "INSERT INTO hosts (hostname, enrolled_at, auth_kind, auth_detail) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (hostname) DO NOTHING RETURNING id",
+            )
+            .bind(hostname)
+            .bind(now)
+            .bind(auth.0 as i64)
+            .bind(auth.1)
+            .fetch_optional(&mut *conn)
+            .await?)
+        }
+
+        /// The key's name if it is valid at `now`; its last use is recorded at most once a minute.
+        pub(in crate::store) async fn api_key_name(
+            conn: &mut Conn,
+            key_hash: &crate::auth::TokenHash,
+            now: i64,
+        ) -> StoreResult<Option<String>> {
+            let found: Option<(i64, String, Option<i64>)> = sqlx::query_as(
+                "SELECT id, name, last_used_at FROM api_keys WHERE key_hash = $1 AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(&key_hash.0[..])
+            .bind(now)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let Some((id, name, last_used)) = found else { return Ok(None) };
+            if last_used.is_none_or(|t| t < now - 60_000) {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(&mut *conn).await?;
+            }
+            Ok(Some(name))
+        }
+
+        pub(in crate::store) async fn set_auth(conn: &mut Conn, host_id: i64, auth: (crate::store::AuthKind, &str)) -> StoreResult<()> {
+            sqlx::query("UPDATE hosts SET auth_kind = $1, auth_detail = $2 WHERE id = $3")
+                .bind(auth.0 as i64)
+                .bind(auth.1)
+                .bind(host_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
         }
 
         /// Records that the host reported; `applied` carries the report's generation time
@@ -121,7 +187,8 @@ macro_rules! portable_ingest_queries {
                  reboot_packages = $12, client_version = $13, package_count = $14, last_seen_at = $15, \
                  last_generated_at = $16, last_changed_at = $15, packages_digest = $17, repos_digest = $18, \
                  modules_digest = $19, meta_digest = $20, wire_digest = $21, \
-                 state_version = state_version + 1, updates_stale = $23 WHERE id = $22",
+                 state_version = state_version + 1, updates_stale = $23, offered_known = $24, \
+                 view_disagreements = CASE WHEN $24 THEN view_disagreements ELSE 0 END WHERE id = $22",
             )
             .bind(&r.machine_id)
             .bind(u.domain_id)
@@ -146,6 +213,7 @@ macro_rules! portable_ingest_queries {
             .bind(rep.wire_digest.as_ref().map(|d| &d[..]))
             .bind(host_id)
             .bind(true)
+            .bind(!r.offered_updates.is_empty())
             .execute(&mut *conn)
             .await?;
             Ok(())
@@ -194,6 +262,39 @@ macro_rules! shared_ingest_ops {
                 report_id: &str,
             ) -> crate::store::StoreResult<Option<crate::store::ingest_flow::HostRow>> {
                 super::queries::host_by_token(&mut self.0, token_hash, report_id).await
+            }
+
+            async fn host_by_name(
+                &mut self,
+                hostname: &str,
+                report_id: &str,
+            ) -> crate::store::StoreResult<Option<crate::store::ingest_flow::HostRow>> {
+                super::queries::host_by_name(&mut self.0, hostname, report_id).await
+            }
+
+            async fn create_host(
+                &mut self,
+                hostname: &str,
+                auth: (crate::store::AuthKind, &str),
+                now: i64,
+            ) -> crate::store::StoreResult<Option<i64>> {
+                super::queries::create_host(&mut self.0, hostname, auth, now).await
+            }
+
+            async fn api_key_name(
+                &mut self,
+                key_hash: &crate::auth::TokenHash,
+                now: i64,
+            ) -> crate::store::StoreResult<Option<String>> {
+                super::queries::api_key_name(&mut self.0, key_hash, now).await
+            }
+
+            async fn set_auth(
+                &mut self,
+                host_id: i64,
+                auth: (crate::store::AuthKind, &str),
+            ) -> crate::store::StoreResult<()> {
+                super::queries::set_auth(&mut self.0, host_id, auth).await
             }
 
             async fn touch(

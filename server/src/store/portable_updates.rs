@@ -16,26 +16,36 @@ macro_rules! portable_update_queries {
         use crate::store::views::UpdateView;
         use crate::store::{HostWork, PackageRow, VerdictRecord};
 
-        fn engine_kind(v: i64) -> StoreResult<engine::Kind> {
+        /// The engine's kind of a stored kind; `None` for the kinds it finds no updates for
+        /// (arch, gentoo: inventory only).
+        fn engine_kind(v: i64) -> StoreResult<Option<engine::Kind>> {
             match PackageKind::from_i64(v) {
-                Some(PackageKind::Deb) => Ok(engine::Kind::Deb),
-                Some(PackageKind::Rpm) => Ok(engine::Kind::Rpm),
+                Some(PackageKind::Deb) => Ok(Some(engine::Kind::Deb)),
+                Some(PackageKind::Rpm) => Ok(Some(engine::Kind::Rpm)),
+                Some(PackageKind::Arch | PackageKind::Gentoo) => Ok(None),
                 None => Err(StoreError::Corrupt(format!("package kind {v}"))),
             }
         }
 
         const PKG_COLUMNS: &str = "p.id, p.kind, p.name, p.epoch, p.version, p.release, p.arch";
 
-        fn engine_pkg(r: &<Db as sqlx::Database>::Row) -> StoreResult<engine::Pkg> {
-            Ok(engine::Pkg {
+        /// A package row for the engine; `None` for a kind it finds no updates for.
+        fn engine_pkg(r: &<Db as sqlx::Database>::Row) -> StoreResult<Option<engine::Pkg>> {
+            let Some(kind) = engine_kind(r.try_get("kind")?)? else { return Ok(None) };
+            Ok(Some(engine::Pkg {
                 id: r.try_get("id")?,
-                kind: engine_kind(r.try_get("kind")?)?,
+                kind,
                 name: r.try_get::<String, _>("name")?.into(),
                 epoch: r.try_get::<i64, _>("epoch")? as u32,
                 version: r.try_get::<String, _>("version")?.into(),
                 release: r.try_get::<String, _>("release")?.into(),
                 arch: r.try_get::<String, _>("arch")?.into(),
-            })
+            }))
+        }
+
+        /// The rows the engine can read, without the others.
+        fn engine_pkgs(rows: &[<Db as sqlx::Database>::Row]) -> StoreResult<Vec<engine::Pkg>> {
+            rows.iter().filter_map(|r| engine_pkg(r).transpose()).collect()
         }
 
         pub(super) async fn repo_revisions(pool: &Pool) -> StoreResult<Vec<(i64, i64)>> {
@@ -52,7 +62,7 @@ macro_rules! portable_update_queries {
             let Some((revision, security, suite, key)) = head else { return Ok(None) };
             let sql = format!("SELECT {PKG_COLUMNS} FROM repo_packages rp JOIN packages p ON p.id = rp.package_id WHERE rp.repo_id = $1");
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo_id).fetch_all(pool).await?;
-            let packages = rows.iter().map(engine_pkg).collect::<StoreResult<Vec<_>>>()?;
+            let packages = engine_pkgs(&rows)?;
 
             let errata: Vec<(i64, String, String)> = sqlx::query_as(
                 "SELECT e.id, e.name, e.kind FROM repo_errata re JOIN errata e ON e.id = re.erratum_id \
@@ -69,8 +79,9 @@ macro_rules! portable_update_queries {
             let mut fixed: HashMap<i64, Vec<engine::Pkg>> = HashMap::new();
             for r in &fixed_rows {
                 let erratum: i64 = r.try_get("erratum_id")?;
-                let p = engine_pkg(r)?;
-                fixed.entry(erratum).or_default().push(p);
+                if let Some(p) = engine_pkg(r)? {
+                    fixed.entry(erratum).or_default().push(p);
+                }
             }
             let errata = errata
                 .into_iter()
@@ -128,7 +139,9 @@ macro_rules! portable_update_queries {
         pub(super) async fn packages_by_ids(pool: &Pool, ids: &[i64]) -> StoreResult<Vec<engine::Pkg>> {
             let sql = format!("SELECT {PKG_COLUMNS} FROM packages p WHERE p.id IN ({})", id_list(1));
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(ids)).fetch_all(pool).await?;
-            rows.iter().map(engine_pkg).collect()
+            // Packages of the other kinds are left out: the updater sees the host's
+            // installed set as incomplete and calls its updates unknown.
+            engine_pkgs(&rows)
         }
 
         /// What the engine needs of these hosts; the packages as ids.
@@ -275,6 +288,10 @@ macro_rules! portable_update_queries {
                 })
                 .collect();
             let saved = set_host_verdicts(&mut tx, &columns, now).await?;
+            // Where the verdict and the host's own view of its updates disagree.
+            let fresh_ids: Vec<i64> = fresh.iter().map(|v| v.host_id).collect();
+            let sql = crate::store::host_view_sql::count_update(&id_list(1));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(saved as usize)
         }

@@ -32,6 +32,38 @@ pub enum IngestRejection {
     UnknownToken,
     /// The token belongs to another host.
     WrongHost { token_host: String },
+    /// The API key is unknown, revoked or expired.
+    UnknownKey,
+    /// The host has a token of its own (it enrolled over gRPC or was given one): only that
+    /// token may report for it.
+    HostHasToken,
+    /// The host reports with an API key: a report without credentials may not change it.
+    HostNeedsKey,
+}
+
+/// How a host's last report proved who sent it (`hosts.auth_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthKind {
+    /// Not reported yet (brought over by `import-patchman`).
+    NotYet = 0,
+    /// Its own host token (gRPC enrollment, or `patchman host token` for Patchman's client).
+    HostToken = 1,
+    /// An API key (`patchman api-key create`).
+    ApiKey = 2,
+    /// No credential, from a network an administrator listed.
+    Network = 3,
+}
+
+impl AuthKind {
+    pub fn from_i64(v: i64) -> Self {
+        match v {
+            1 => Self::HostToken,
+            2 => Self::ApiKey,
+            3 => Self::Network,
+            _ => Self::NotYet,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,16 +8,15 @@ use async_trait::async_trait;
 use crate::query::{Clock, HostFilter, HostSort, PackageFilter, PageRequest, Paged, RepoFilter};
 
 use super::views::{
-    AuditView, Dashboard, ErratumView, HostDetail, HostSummary, HostTransactionView, JobView, OsGroupView,
+    ApiKeyView, AuditView, Dashboard, ErratumView, HostDetail, HostSummary, HostTransactionView, JobView, OsGroupView,
     PackageNameView, PackageVersionView, RepoView, UpdatePairView, UserView,
 };
 use super::{
-    AuditEntry, ClaimedJob, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection, MirrorAttempt,
-    MirrorState, NewSession, NewUser, PreparedReport, RefreshTarget, SessionRecord, StoreResult, UserRecord,
-    VerdictRecord,
+    AuditEntry, ClaimedJob, Credential, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection,
+    MirrorAttempt, MirrorState, NewApiKey, NewSession, NewUser, PreparedReport, RefreshTarget, SessionRecord,
+    StoreResult, UserRecord, VerdictRecord,
 };
 use crate::accounts::SessionHash;
-use crate::auth::TokenHash;
 use crate::contents::RepoContents;
 
 /// Everything: what `connect` returns and what the CLI and `serve` hand out in parts.
@@ -45,21 +44,22 @@ pub trait SettingsStore: Send + Sync + 'static {
 pub trait IngestStore: Send + Sync + 'static {
     async fn enroll(&self, enrollment: &Enrollment<'_>) -> StoreResult<EnrollOutcome>;
 
-    /// Authenticates the token against the report's hostname and, if it matches, stores the
-    /// report in one transaction: all of it or nothing.
+    /// Authenticates the credential for the report's hostname and, if it may write that host,
+    /// stores the report in one transaction: all of it or nothing.
     async fn ingest(
         &self,
-        token_hash: &TokenHash,
+        credential: &Credential,
         report: PreparedReport,
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>>;
 
-    /// Refreshes last-seen of the token's host if it is `hostname`, its last applied state
-    /// had this wire digest and was generated no later than `generated_at`; returns the
-    /// host's package count then, `None` otherwise (the caller takes the full path).
+    /// Refreshes last-seen of host `hostname` if the credential may write it and last did,
+    /// its last applied state had this wire digest and was generated no later than
+    /// `generated_at`; returns the host's package count then, `None` otherwise (the caller
+    /// takes the full path).
     async fn touch_if_unchanged(
         &self,
-        token_hash: &TokenHash,
+        credential: &Credential,
         hostname: &str,
         wire_digest: &[u8; 16],
         generated_at: i64,
@@ -197,6 +197,7 @@ pub trait UpdateStore: Send + Sync + 'static {
     async fn repo_revisions(&self) -> StoreResult<Vec<(i64, i64)>>;
     /// A repository as the engine needs it, with its revision.
     async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>>;
+    /// The packages with these ids that the engine reads (deb, rpm); others are left out.
     async fn packages_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<patchman_engine::Pkg>>;
     /// What the updater needs of each host, in no particular order; hosts that are gone are left out.
     async fn host_work(&self, host_ids: &[i64]) -> StoreResult<Vec<HostWork>>;
@@ -208,7 +209,8 @@ pub trait UpdateStore: Send + Sync + 'static {
     async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize>;
 }
 
-/// Web UI accounts, their sign-in sessions, and the audit log of administrators' changes.
+/// Web UI accounts, their sign-in sessions, the audit log of administrators' changes, and
+/// the API keys of Patchman's clients.
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
     /// Adds a user; false when the name is taken.
@@ -233,4 +235,10 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn audit(&self, entry: &AuditEntry<'_>) -> StoreResult<()>;
     /// The newest `limit` audit lines, newest first.
     async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditView>>;
+    /// Stores an API key for Patchman's clients' uploads; false when the name is taken.
+    async fn add_api_key(&self, key: &NewApiKey<'_>) -> StoreResult<bool>;
+    /// Every API key, by name.
+    async fn api_keys(&self) -> StoreResult<Vec<ApiKeyView>>;
+    /// Revokes an API key; false when there is none of that name.
+    async fn delete_api_key(&self, name: &str) -> StoreResult<bool>;
 }

@@ -29,6 +29,11 @@ pub struct HostSummary {
     pub updates_current: bool,
     /// Whether every repository the host uses had been refreshed when they were computed.
     pub updates_known: bool,
+    /// In how many packages its own package manager offers other updates than the server
+    /// finds (0 when it does not say; Patchman's clients do).
+    pub view_disagreements: i64,
+    /// Its last report came without credentials, from a network an administrator listed.
+    pub unauthenticated: bool,
 }
 
 impl HostSummary {
@@ -71,6 +76,10 @@ pub struct Dashboard {
     pub mirrors_disabled: i64,
     /// OS variants whose group offers no repositories (their hosts use only their own).
     pub os_variants_without_group_repos: i64,
+    /// Hosts whose own package manager offers other updates than the server finds.
+    pub view_disagrees: i64,
+    /// Hosts whose last report came without credentials.
+    pub unauthenticated: i64,
 }
 
 /// `patchman host show NAME`.
@@ -99,6 +108,32 @@ pub struct HostDetail {
     pub modules: Vec<ModuleView>,
     pub reports: Vec<ReportView>,
     pub transactions: Vec<TransactionView>,
+    /// How its last report proved who sent it.
+    pub reported_with: ReportedWith,
+    /// Whether the host says which updates its package manager offers (Patchman's
+    /// `sec_updates`/`bug_updates`), and where that view and the server's differ.
+    pub offered_known: bool,
+    pub view_differences: Vec<ViewDifference>,
+}
+
+/// How a host's last report was authenticated.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportedWith {
+    pub kind: crate::store::AuthKind,
+    /// The API key's name, or the address of an unauthenticated report.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// A package whose update the host's package manager and the server see differently.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ViewDifference {
+    pub name: String,
+    pub arch: String,
+    /// What the host's package manager offers ("1:3.0.7-28.el9_4 (security)"), if anything.
+    pub host: Option<String>,
+    /// What the server finds, if anything.
+    pub server: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -246,9 +281,10 @@ impl RepoView {
     }
 
     /// Enabled and not refreshed since the silence threshold (or never): the dashboard's
-    /// "not refreshed lately".
+    /// "not refreshed lately". Repositories of the kinds kept as inventory only (arch,
+    /// gentoo) are never refreshed, and never stale.
     pub fn stale(&self, clock: &Clock) -> bool {
-        self.enabled && self.refreshed_at.is_none_or(|t| t < clock.silent_before())
+        self.enabled && self.kind.has_updates() && self.refreshed_at.is_none_or(|t| t < clock.silent_before())
     }
 
     pub fn past_valid_until(&self) -> bool {
@@ -313,6 +349,20 @@ pub struct UserView {
     pub created_at: i64,
     #[serde(serialize_with = "time")]
     pub password_changed_at: i64,
+}
+
+/// An API key as `patchman api-key list` shows it (never the key).
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyView {
+    pub name: String,
+    #[serde(serialize_with = "time")]
+    pub created_at: i64,
+    #[serde(serialize_with = "opt_time")]
+    pub expires_at: Option<i64>,
+    #[serde(serialize_with = "opt_time")]
+    pub last_used_at: Option<i64>,
+    /// Hosts whose last report came with this key.
+    pub hosts: i64,
 }
 
 /// One line of `patchman audit`.

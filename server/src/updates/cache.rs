@@ -49,7 +49,7 @@ impl Caches {
         Ok(works
             .into_iter()
             .map(|work| {
-                let installed = work.package_ids.iter().filter_map(|id| packages.get(id).cloned()).collect();
+                let installed: Vec<_> = work.package_ids.iter().filter_map(|id| packages.get(id).cloned()).collect();
                 let uses: Vec<RepoUse> = work
                     .repos
                     .iter()
@@ -57,8 +57,10 @@ impl Caches {
                         repos.get(id).map(|(_, r)| RepoUse { repo: r.clone(), priority: *priority })
                     })
                     .collect();
-                // Revision 0: never refreshed, its contents unknown.
+                // Revision 0: never refreshed, its contents unknown. A package the engine cannot
+                // read (arch, gentoo) leaves the host's updates unknown too.
                 let repos_known = !work.repos.is_empty()
+                    && installed.len() == work.package_ids.len()
                     && work.repos.iter().all(|(id, _)| repos.get(id).is_some_and(|(revision, _)| *revision > 0));
                 let input = HostInput {
                     machine_arch: work.arch.clone(),

@@ -1,14 +1,14 @@
 //! Patchman's protocol-1 upload (`/reports/upload/`), in process and on both backends: a
 //! body as `patchman-client` 4 sends it with `curl -F` stores the same inventory as the
-//! equivalent gRPC report; the token decides who may write; each bad upload gets a status and
-//! one line naming the field and line, and leaves the database as it was.
+//! equivalent gRPC report; each bad upload gets a status and one line naming the field and
+//! line, and leaves the database as it was (who may upload: `compat_trust`).
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
 use patchman_server::report::Report;
-use patchman_server::store::{EnrollOutcome, Enrollment};
+use patchman_server::store::{Credential, EnrollOutcome, Enrollment};
 
 use crate::store_suite::{pkg, report};
 use crate::web_support::*;
@@ -16,7 +16,6 @@ use patchman_testkit::multipart::{BOUNDARY, content_type};
 
 on_both_backends!(
     a_patchman_client_upload_stores_what_the_grpc_report_stores,
-    the_token_decides_who_may_upload,
     each_bad_upload_is_refused_with_its_field_and_stores_nothing,
 );
 
@@ -115,7 +114,11 @@ async fn a_patchman_client_upload_stores_what_the_grpc_report_stores(app: App) {
     let grpc = TokenHash::of("grpc-token");
     let e = Enrollment { hostname: "deb12-grpc.example.org", machine_id: "", token_hash: &grpc, now_ms: 1 };
     app.store.enroll(&e).await.unwrap();
-    app.store.ingest(&grpc, prepare(grpc_equivalent("deb12-grpc.example.org")), 2_000).await.unwrap().unwrap();
+    app.store
+        .ingest(&Credential::Host(grpc), prepare(grpc_equivalent("deb12-grpc.example.org")), 2_000)
+        .await
+        .unwrap()
+        .unwrap();
     let legacy = inventory(&app, "deb12-00001.dc1.example.org").await;
     assert_eq!(legacy, inventory(&app, "deb12-grpc.example.org").await);
     assert_eq!(legacy["os_variant"], "Debian 12.5");
@@ -155,32 +158,6 @@ async fn a_patchman_client_upload_stores_what_the_grpc_report_stores(app: App) {
     assert_eq!(curl_f(&app, Some(&token), &hook).await.status, StatusCode::NO_CONTENT);
     let h = app.store.host("deb12-00001.dc1.example.org").await.unwrap().unwrap();
     assert_eq!((h.packages.len(), h.repos.len()), (1, 2), "{h:?}");
-}
-
-async fn the_token_decides_who_may_upload(app: App) {
-    let token = legacy_host(&app, "a.example.org").await;
-    legacy_host(&app, "b.example.org").await;
-    let none = curl_f(&app, None, &debian_fields("a.example.org")).await;
-    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
-    assert!(none.body.contains("needs the host's token: send `Authorization: Bearer TOKEN`"), "{}", none.body);
-    let wrong = curl_f(&app, Some("pmh_nobody"), &debian_fields("a.example.org")).await;
-    assert_eq!((wrong.status, wrong.body.as_str()), (StatusCode::UNAUTHORIZED, "unknown host token\n"));
-    let other = curl_f(&app, Some(&token), &debian_fields("b.example.org")).await;
-    assert_eq!(
-        (other.status, other.body.as_str()),
-        (StatusCode::FORBIDDEN, "this token does not belong to host b.example.org\n")
-    );
-    for name in ["a.example.org", "b.example.org"] {
-        let h = app.store.host(name).await.unwrap().unwrap();
-        assert!(h.packages.is_empty() && h.summary.last_seen_at.is_none(), "nothing stored for {name}: {h:?}");
-    }
-    // A host enrolled over gRPC (from its machine) cannot be given a protocol-1 token.
-    let grpc = TokenHash::of("grpc");
-    let machine = "0123456789abcdef0123456789abcdef";
-    let e = Enrollment { hostname: "g.example.org", machine_id: machine, token_hash: &grpc, now_ms: 1 };
-    assert_eq!(app.store.enroll(&e).await.unwrap(), EnrollOutcome::Enrolled);
-    let legacy = Enrollment { hostname: "g.example.org", machine_id: "", token_hash: &TokenHash::of("x"), now_ms: 2 };
-    assert_eq!(app.store.enroll(&legacy).await.unwrap(), EnrollOutcome::Conflict);
 }
 
 async fn each_bad_upload_is_refused_with_its_field_and_stores_nothing(app: App) {

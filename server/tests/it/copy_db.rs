@@ -8,7 +8,7 @@ use std::process::Command;
 use patchman_server::contents::{ErratumRecord, ModuleRecord, RepoContents};
 use patchman_server::ingest::prepare;
 use patchman_server::report::{ChangeAction, ModuleStream, PackageChange, Transaction};
-use patchman_server::store::{self, IngestOutcome};
+use patchman_server::store::{self, Credential, IngestOutcome};
 use patchman_server::updates::Updater;
 use patchman_testkit::run;
 
@@ -127,7 +127,10 @@ async fn copy_db_round_trip_keeps_every_row() {
     let outcome = ingest(&*store, &token, report("new.example.org", "r1", 100, base_packages())).await;
     assert_eq!(outcome, IngestOutcome::Stored { package_count: 3, added: 3, removed: 0 });
     let old = patchman_server::auth::TokenHash::of("token-of-h05.example.org");
-    let again = store.ingest(&old, prepare(report("h05.example.org", "r2", 200, base_packages())), 9).await.unwrap();
+    let again = store
+        .ingest(&Credential::Host(old), prepare(report("h05.example.org", "r2", 200, base_packages())), 9)
+        .await
+        .unwrap();
     assert!(matches!(again, Ok(IngestOutcome::Stored { .. })), "{again:?}");
 
     // A database that already holds hosts is not overwritten.

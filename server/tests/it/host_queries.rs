@@ -7,7 +7,7 @@ use std::sync::Arc;
 use patchman_engine::{Update, UpdateKind, Verdict};
 use patchman_server::ingest::prepare;
 use patchman_server::query::{Clock, HostFilter, HostStatus, PageRequest};
-use patchman_server::store::{HostWork, Store, VerdictRecord};
+use patchman_server::store::{Credential, HostWork, Store, VerdictRecord};
 
 use crate::store_suite::{base_packages, enroll, pkg, report};
 
@@ -32,7 +32,7 @@ pub(crate) async fn fleet(store: &Arc<dyn Store>) {
         }
         let mut r = report(&host, &format!("{name}1"), 100, packages);
         r.tags = tags.into_iter().map(str::to_owned).collect();
-        store.ingest(&token, prepare(r), seen).await.unwrap().unwrap();
+        store.ingest(&Credential::Host(token), prepare(r), seen).await.unwrap().unwrap();
     }
     let mut ids = Vec::new();
     for name in ["a", "b", "c", "d", "e"] {
@@ -132,7 +132,11 @@ pub(crate) async fn hosts_are_listed_by_filter(store: Arc<dyn Store>) {
     // The host counts follow reports and deletions.
     assert!(store.delete_host("b.example.org").await.unwrap());
     let a = patchman_server::auth::TokenHash::of("token-of-a.example.org");
-    store.ingest(&a, prepare(report("a.example.org", "a2", 200, base_packages())), 5_100).await.unwrap().unwrap();
+    store
+        .ingest(&Credential::Host(a), prepare(report("a.example.org", "a2", 200, base_packages())), 5_100)
+        .await
+        .unwrap()
+        .unwrap();
     let versions = store.package_versions("openssl").await.unwrap();
     let counts: Vec<(String, i64)> = versions.iter().map(|v| (v.evr.clone(), v.hosts)).collect();
     assert_eq!(counts, [("3.0.15-1~deb12u1".to_owned(), 4)], "b gone, a upgraded");
@@ -166,13 +170,13 @@ pub(crate) async fn administrators_tags_outlive_reports(store: Arc<dyn Store>) {
             (h.summary.tags, h.admin_tags)
         }
     };
-    store.ingest(&token, prepare(tagged(&["web"], "t1")), 1_000).await.unwrap().unwrap();
+    store.ingest(&Credential::Host(token), prepare(tagged(&["web"], "t1")), 1_000).await.unwrap().unwrap();
     assert!(store.set_host_tag("t.example.org", "pinned", true).await.unwrap());
     assert_eq!(tags_now().await, (vec!["pinned".to_owned(), "web".to_owned()], vec!["pinned".to_owned()]));
-    store.ingest(&token, prepare(tagged(&["db"], "t2")), 2_000).await.unwrap().unwrap();
+    store.ingest(&Credential::Host(token), prepare(tagged(&["db"], "t2")), 2_000).await.unwrap().unwrap();
     assert_eq!(tags_now().await.0, ["db", "pinned"], "the reported tag follows the report, the admin's stays");
     assert!(store.set_host_tag("t.example.org", "db", true).await.unwrap(), "a reported tag made the admin's");
-    store.ingest(&token, prepare(tagged(&[], "t3")), 3_000).await.unwrap().unwrap();
+    store.ingest(&Credential::Host(token), prepare(tagged(&[], "t3")), 3_000).await.unwrap().unwrap();
     assert_eq!(
         tags_now().await,
         (vec!["db".to_owned(), "pinned".to_owned()], vec!["db".to_owned(), "pinned".to_owned()])

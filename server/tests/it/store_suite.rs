@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::host_queries::{
     administrators_tags_outlive_reports, hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention,
 };
+use crate::host_view::the_hosts_own_view_is_compared_with_its_verdict;
 use crate::list_queries::{transactions_are_listed_and_variants_move, updates_and_repositories_are_listed};
 use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::auth::TokenHash;
@@ -14,8 +15,8 @@ use patchman_server::report::{
     InstalledPackage, ModuleStream, Os, Package, PackageKind, Reboot, RepoUrl, Report, ReportedRepo, Trigger, UrlKind,
 };
 use patchman_server::store::{
-    self, AuditEntry, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, NewSession, NewUser, SessionRecord,
-    Store,
+    self, AuditEntry, Credential, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, NewSession, NewUser,
+    SessionRecord, Store,
 };
 
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
@@ -66,6 +67,7 @@ stories!(
     updates_and_repositories_are_listed,
     transactions_are_listed_and_variants_move,
     administrators_tags_outlive_reports,
+    the_hosts_own_view_is_compared_with_its_verdict,
     users_are_added_listed_and_deleted,
     sessions_are_found_by_hash_and_go_with_their_user,
     the_audit_log_lists_newest_first,
@@ -128,6 +130,7 @@ pub(crate) fn report(hostname: &str, report_id: &str, generated_at_ms: i64, pack
         trigger: Trigger::Timer,
         transactions: Vec::new(),
         client_version: "test".into(),
+        offered_updates: Vec::new(),
     }
 }
 
@@ -139,7 +142,7 @@ pub(crate) async fn enroll(store: &dyn Store, hostname: &str) -> TokenHash {
 }
 
 pub(crate) async fn ingest(store: &dyn Store, token: &TokenHash, r: Report) -> IngestOutcome {
-    store.ingest(token, prepare(r), 1_000).await.expect("store").expect("accepted")
+    store.ingest(&Credential::Host(*token), prepare(r), 1_000).await.expect("store").expect("accepted")
 }
 
 pub(crate) fn base_packages() -> Vec<InstalledPackage> {
@@ -206,9 +209,11 @@ async fn rejected_reports_write_nothing(store: Arc<dyn Store>) {
     let token = enroll(&*store, "a.example.org").await;
     let other = enroll(&*store, "b.example.org").await;
     ingest(&*store, &token, report("a.example.org", "r1", 100, base_packages())).await;
-    let unknown = store.ingest(&TokenHash::of("nobody"), prepare(report("a.example.org", "x", 200, vec![])), 2).await;
+    let unknown = store
+        .ingest(&Credential::Host(TokenHash::of("nobody")), prepare(report("a.example.org", "x", 200, vec![])), 2)
+        .await;
     assert_eq!(unknown.unwrap(), Err(IngestRejection::UnknownToken));
-    let wrong = store.ingest(&other, prepare(report("a.example.org", "y", 200, vec![])), 2).await;
+    let wrong = store.ingest(&Credential::Host(other), prepare(report("a.example.org", "y", 200, vec![])), 2).await;
     assert!(matches!(wrong.unwrap(), Err(IngestRejection::WrongHost { .. })));
     let host = store.host("a.example.org").await.unwrap().unwrap();
     assert_eq!(host.packages.len(), 3);
@@ -241,15 +246,21 @@ async fn the_unchanged_fast_path_needs_the_same_wire_state(store: Arc<dyn Store>
     let token = enroll(&*store, "f.example.org").await;
     let mut prepared = prepare(report("f.example.org", "r1", 100, base_packages()));
     prepared.wire_digest = Some([7; 16]);
-    store.ingest(&token, prepared, 10).await.unwrap().unwrap();
+    store.ingest(&Credential::Host(token), prepared, 10).await.unwrap().unwrap();
     let touch = |digest: [u8; 16], generated_at: i64| {
         let store = store.clone();
-        async move { store.touch_if_unchanged(&token, "f.example.org", &digest, generated_at, 20).await.unwrap() }
+        async move {
+            store
+                .touch_if_unchanged(&Credential::Host(token), "f.example.org", &digest, generated_at, 20)
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(touch([7; 16], 200).await, Some(3));
     assert_eq!(touch([8; 16], 300).await, None, "another state takes the full path");
     assert_eq!(touch([7; 16], 150).await, None, "an older report takes the full path");
-    let wrong_host = store.touch_if_unchanged(&token, "g.example.org", &[7; 16], 400, 20).await.unwrap();
+    let wrong_host =
+        store.touch_if_unchanged(&Credential::Host(token), "g.example.org", &[7; 16], 400, 20).await.unwrap();
     assert_eq!(wrong_host, None);
     assert_eq!(store.host("f.example.org").await.unwrap().unwrap().summary.last_seen_at, Some(20));
 }
@@ -260,7 +271,8 @@ async fn deleting_a_host_removes_its_rows(store: Arc<dyn Store>) {
     assert!(store.delete_host("d.example.org").await.unwrap());
     assert!(!store.delete_host("d.example.org").await.unwrap());
     assert!(store.host("d.example.org").await.unwrap().is_none());
-    let gone = store.ingest(&token, prepare(report("d.example.org", "r2", 200, vec![])), 2).await.unwrap();
+    let gone =
+        store.ingest(&Credential::Host(token), prepare(report("d.example.org", "r2", 200, vec![])), 2).await.unwrap();
     assert_eq!(gone, Err(IngestRejection::UnknownToken));
 }
 
@@ -272,7 +284,7 @@ async fn concurrent_reports_of_one_host_end_consistent(store: Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             let packages = vec![pkg("bash", "5.2.15", &format!("{i}")), pkg(&format!("only-{i}"), "1", "1")];
             let r = report("c.example.org", &format!("r{i}"), 1_000 + i, packages);
-            store.ingest(&token, prepare(r), 5).await.unwrap().unwrap()
+            store.ingest(&Credential::Host(token), prepare(r), 5).await.unwrap().unwrap()
         }));
     }
     for t in tasks {

@@ -358,7 +358,7 @@ async fn a_package_page_says_which_hosts_have_each_version(app: App) {
     );
     let (status, _, bad) = get3(&app, &session, "/packages?kind=apk").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(bad.contains("kind: &quot;apk&quot; is not deb or rpm"), "{bad}");
+    assert!(bad.contains("kind: &quot;apk&quot; is not deb, rpm, arch or gentoo"), "{bad}");
     let (_, _, none) = get3(&app, &session, "/packages?name=nothing-here").await;
     assert!(none.contains("No host has a package named nothing-here"), "{none}");
 }

@@ -32,8 +32,12 @@ pub(crate) async fn app_with(config: Config) -> App {
 
 /// The app over a fresh database of the test PostgreSQL server (`PATCHMAN_TEST_PG_URL`).
 pub(crate) async fn app_on_postgres(label: &str) -> App {
+    app_on_postgres_with(label, Config::default()).await
+}
+
+pub(crate) async fn app_on_postgres_with(label: &str, config: Config) -> App {
     let url = patchman_testkit::pg::fresh_database(label);
-    app_at(&url, Config::default(), tempfile::tempdir().unwrap()).await
+    app_at(&url, config, tempfile::tempdir().unwrap()).await
 }
 
 async fn app_at(url: &str, config: Config, dir: tempfile::TempDir) -> App {
@@ -45,6 +49,22 @@ async fn app_at(url: &str, config: Config, dir: tempfile::TempDir) -> App {
 
 /// Runs each route test (an `async fn(App)`) once on SQLite and once on PostgreSQL.
 macro_rules! on_both_backends {
+    // With a configuration of the test module's: `on_both_backends!(config = name; tests…)`.
+    (config = $config:ident; $($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test($crate::web_support::app_with(super::$config()).await).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let label = concat!("web_", stringify!($test));
+                super::$test($crate::web_support::app_on_postgres_with(label, super::$config()).await).await;
+            })*
+        }
+    };
     ($($test:ident),* $(,)?) => {
         mod on_sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
+use crate::report::{PackageKind, RepoUrl, UrlKind};
 
 const LIMITS: Limits = Limits { max_packages: 100 };
 
@@ -121,12 +122,15 @@ fn a_rocky_upload_keeps_priorities_mirrorlists_metalinks_and_modules() {
     assert_eq!((epel.repo_id.as_str(), epel.priority, epel.urls[0].kind), ("epel", 99, UrlKind::Metalink));
     assert_eq!(r.modules, [ModuleStream { name: "nginx".into(), stream: "1.20".into(), profiles: vec![] }]);
     assert_eq!(
-        u.security_updates,
-        [HostUpdate {
+        r.offered_updates,
+        [OfferedUpdate {
             name: "openssl-libs".into(),
             arch: "x86_64".into(),
-            version: "1:3.0.7-25.el9_3".into(),
-            repo: "baseos".into()
+            epoch: 1,
+            version: "3.0.7".into(),
+            release: "25.el9_3".into(),
+            repo: "baseos".into(),
+            security: true,
         }]
     );
     assert!(u.echo && !r.reboot.required);
@@ -184,12 +188,8 @@ fn each_bad_field_is_named_with_its_line() {
         "packages line 1: type \"apk\" is not deb, rpm, arch or gentoo"
     );
     assert_eq!(
-        with("packages", "'bash' '' '5.2.026' '2' 'x86_64' 'arch'"),
-        "packages line 1: arch packages are not supported yet (deb and rpm are)"
-    );
-    assert_eq!(
-        with("packages", "'bash' '0' '5.1_p16' '1' 'amd64' 'gentoo' 'app-shells' 'gentoo'"),
-        "packages line 1: gentoo packages are not supported yet (deb and rpm are)"
+        with("packages", "'bash' '0' '5.1_p16' '1' 'amd64' 'gentoo'"),
+        "packages line 1: 6 values; a gentoo package line has 8"
     );
     assert_eq!(
         with("packages", "'bash' '' '5.2' '2' 'amd64' 'deb'\n'bash' '' '5.2' '2' 'amd64' 'deb'"),
@@ -223,13 +223,94 @@ fn each_bad_field_is_named_with_its_line() {
     );
     assert_eq!(
         with("repos", "'rpm' 'Base' 'base' '99' 'rsync://h/x'"),
-        "repos line 1 url 1: scheme \"rsync\" is not supported (http, https, ftp, file)"
+        "repos line 1 url: scheme \"rsync\" is not supported (http, https, ftp, file)"
     );
     assert_eq!(
         with("modules", "'nginx' '1.20'"),
         "modules line 1: 2 values; a module line has 'name' 'stream' 'version' 'context' 'arch' 'repo' and its packages"
     );
     assert_eq!(with("tags", "a b"), "tags: contains ' '; only letters, digits, '-', '_', '.', ':' and '/' are allowed");
+}
+
+#[test]
+fn arch_and_gentoo_hosts_are_read_as_inventory() {
+    let mut arch = debian();
+    arch.insert("os".into(), "Arch Linux".into());
+    arch.insert(
+        "packages".into(),
+        "'bash' '' '5.2.026' '2' 'x86_64' 'arch'\n'glibc' '1' '2.40' '1' 'x86_64' 'arch'\n".into(),
+    );
+    arch.insert(
+        "repos".into(),
+        "'arch' 'Arch Linux core x86_64' 'core' 'https://geo.mirror.pkgbuild.com/core/os/x86_64' 'https://mirror.example.org/archlinux/core/os/x86_64'\n".into(),
+    );
+    let r = parsed(&arch).report;
+    assert_eq!(r.os.id, "arch");
+    let glibc = &r.packages[1].package;
+    assert_eq!((glibc.kind, glibc.name.as_str(), glibc.evr().as_str()), (PackageKind::Arch, "glibc", "1:2.40-1"));
+    let core = &r.repos[0];
+    assert_eq!(
+        (core.kind, core.repo_id.as_str(), core.name.as_str(), core.priority),
+        (PackageKind::Arch, "core", "Arch Linux core x86_64", 0)
+    );
+    assert_eq!(core.urls.len(), 2);
+
+    let mut gentoo = debian();
+    gentoo.insert("os".into(), "Gentoo Linux 2.15".into());
+    gentoo.insert("packages".into(), "'bash' '0' '5.1_p16' '1' 'amd64' 'gentoo' 'app-shells' 'gentoo'\n'python' '3.12' '3.12.7' '' 'amd64' 'gentoo' 'dev-lang' 'gentoo'\n".into());
+    gentoo.insert(
+        "repos".into(),
+        "'gentoo' 'Gentoo Linux gentoo Repo x86_64' 'gentoo' '-1000' 'rsync://rsync.gentoo.org/gentoo-portage'\n"
+            .into(),
+    );
+    let r = parsed(&gentoo).report;
+    let bash = &r.packages[0].package;
+    assert_eq!(
+        (bash.kind, bash.name.as_str(), bash.epoch, bash.evr().as_str()),
+        (PackageKind::Gentoo, "app-shells/bash", 0, "5.1_p16-1")
+    );
+    assert_eq!(r.packages[1].package.name, "dev-lang/python", "the SLOT is not an epoch");
+    let repo = &r.repos[0];
+    assert_eq!((repo.kind, repo.repo_id.as_str(), repo.priority), (PackageKind::Gentoo, "gentoo", -1000));
+    assert_eq!(repo.urls[0].url, "rsync://rsync.gentoo.org/gentoo-portage");
+}
+
+#[test]
+fn the_hosts_own_updates_are_read_with_their_versions_split() {
+    let mut f = rocky();
+    f.insert(
+        "sec_updates".into(),
+        "openssl.x86_64                    1:3.0.7-28.el9_4                      cpe:/o:rocky:rocky:9::baseos-baseos\n"
+            .into(),
+    );
+    f.insert(
+        "bug_updates".into(),
+        "openssl.x86_64  1:3.0.7-28.el9_4  baseos\ncurl.x86_64  7.76.1-29.el9_4.1  baseos\n".into(),
+    );
+    let mut r = parsed(&f).report;
+    r.offered_updates.sort();
+    let evr: Vec<(&str, u32, &str, &str, bool)> = r
+        .offered_updates
+        .iter()
+        .map(|u| (u.name.as_str(), u.epoch, u.version.as_str(), u.release.as_str(), u.security))
+        .collect();
+    assert_eq!(
+        evr,
+        [
+            ("curl", 0, "7.76.1", "29.el9_4.1", false),
+            ("openssl", 1, "3.0.7", "28.el9_4", false),
+            ("openssl", 1, "3.0.7", "28.el9_4", true)
+        ],
+        "listed twice here; ingest keeps it once, as security"
+    );
+    // apt's lines (`patchman-client -u` on Debian) have two words.
+    let mut d = debian();
+    d.insert("sec_updates".into(), "openssl.amd64 3.0.15-1~deb12u1\n".into());
+    let u = &parsed(&d).report.offered_updates[0];
+    assert_eq!(
+        (u.name.as_str(), u.arch.as_str(), u.version.as_str(), u.release.as_str(), u.repo.as_str()),
+        ("openssl", "amd64", "3.0.15", "1~deb12u1", "")
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 
 use super::queries;
-use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
+use crate::report::{ModuleStream, OfferedUpdate, RepoUrl, Transaction as HostTransaction};
 use crate::store::StoreResult;
 use crate::store::ingest_flow::{IngestOps, owners_by_index};
 
@@ -177,6 +177,37 @@ impl IngestOps for PgIngest {
         .bind(&name)
         .bind(&stream)
         .bind(&profiles)
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_offered_updates(&mut self, host_id: i64, updates: &[OfferedUpdate], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            sqlx::query("DELETE FROM host_offered_updates WHERE host_id = $1")
+                .bind(host_id)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let text = |f: fn(&OfferedUpdate) -> &str| updates.iter().map(f).collect::<Vec<&str>>();
+        let epoch: Vec<i64> = updates.iter().map(|u| i64::from(u.epoch)).collect();
+        let security: Vec<bool> = updates.iter().map(|u| u.security).collect();
+        sqlx::query(
+            "INSERT INTO host_offered_updates (host_id, name, arch, epoch, version, release, repo, security) \
+             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
+             $8::boolean[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(host_id)
+        .bind(text(|u| &u.name))
+        .bind(text(|u| &u.arch))
+        .bind(&epoch)
+        .bind(text(|u| &u.version))
+        .bind(text(|u| &u.release))
+        .bind(text(|u| &u.repo))
+        .bind(&security)
         .execute(&mut *self.0)
         .await?;
         Ok(())

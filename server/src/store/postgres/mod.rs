@@ -14,9 +14,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use super::ingest_flow;
 use super::known::{KnownNames, KnownPackages};
 use super::{
-    EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, IngestStore, PreparedReport, StoreError, StoreResult,
+    Credential, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, IngestStore, PreparedReport, StoreError,
+    StoreResult,
 };
-use crate::auth::TokenHash;
 
 pub struct PgStore {
     pool: PgPool,
@@ -72,14 +72,14 @@ impl IngestStore for PgStore {
 
     async fn ingest(
         &self,
-        token_hash: &TokenHash,
+        credential: &Credential,
         report: PreparedReport,
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>> {
         let mut attempt = 0;
         loop {
             let mut ops = ingest::PgIngest(self.pool.begin().await?);
-            let result = ingest_flow::ingest(&mut ops, &self.known, &self.names, token_hash, &report, now_ms).await;
+            let result = ingest_flow::ingest(&mut ops, &self.known, &self.names, credential, &report, now_ms).await;
             let result = match result {
                 Ok(Ok(ingested)) => ops.0.commit().await.map(|()| Ok(ingested)).map_err(StoreError::from),
                 other => other,
@@ -102,7 +102,7 @@ impl IngestStore for PgStore {
 
     async fn touch_if_unchanged(
         &self,
-        token_hash: &TokenHash,
+        credential: &Credential,
         hostname: &str,
         wire_digest: &[u8; 16],
         generated_at: i64,
@@ -112,7 +112,7 @@ impl IngestStore for PgStore {
         // Only last-seen changes here: not worth waiting for the log flush of every report.
         sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
         let count =
-            queries::touch_if_unchanged(&mut tx, token_hash, hostname, wire_digest, generated_at, now_ms).await?;
+            queries::touch_if_unchanged(&mut tx, credential, hostname, wire_digest, generated_at, now_ms).await?;
         tx.commit().await?;
         Ok(count)
     }

@@ -7,7 +7,7 @@ use sqlx::{Sqlite, Transaction};
 
 use super::bulk::json;
 use super::queries;
-use crate::report::{ModuleStream, RepoUrl, Transaction as HostTransaction};
+use crate::report::{ModuleStream, OfferedUpdate, RepoUrl, Transaction as HostTransaction};
 use crate::store::StoreResult;
 use crate::store::ingest_flow::{IngestOps, owners_by_index};
 
@@ -131,6 +131,30 @@ impl IngestOps for SqliteIngest {
         )
         .bind(host_id)
         .bind(json(&modules))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_offered_updates(&mut self, host_id: i64, updates: &[OfferedUpdate], fresh: bool) -> StoreResult<()> {
+        if !fresh {
+            sqlx::query("DELETE FROM host_offered_updates WHERE host_id = $1")
+                .bind(host_id)
+                .execute(&mut *self.0)
+                .await?;
+        }
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<_> =
+            updates.iter().map(|u| (&u.name, &u.arch, u.epoch, &u.version, &u.release, &u.repo, u.security)).collect();
+        sqlx::query(
+            "INSERT INTO host_offered_updates (host_id, name, arch, epoch, version, release, repo, security) \
+             SELECT $1, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6 \
+             FROM json_each($2) j WHERE true ON CONFLICT DO NOTHING",
+        )
+        .bind(host_id)
+        .bind(json(&rows))
         .execute(&mut *self.0)
         .await?;
         Ok(())

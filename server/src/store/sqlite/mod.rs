@@ -16,10 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::known::KnownNames;
 use super::{
-    EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, IngestStore, KnownPackages, PreparedReport, StoreError,
-    StoreResult,
+    Credential, EnrollOutcome, Enrollment, IngestOutcome, IngestRejection, IngestStore, KnownPackages, PreparedReport,
+    StoreError, StoreResult,
 };
-use crate::auth::TokenHash;
 
 pub struct SqliteStore {
     /// Reports and unchanged touches go to the batching writer task.
@@ -94,18 +93,18 @@ impl IngestStore for SqliteStore {
 
     async fn ingest(
         &self,
-        token_hash: &TokenHash,
+        credential: &Credential,
         report: PreparedReport,
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>> {
         let (reply, rx) = oneshot::channel();
-        let job = writer::Job::Ingest { token_hash: *token_hash, report: Box::new(report), now: now_ms, reply };
+        let job = writer::Job::Ingest { credential: credential.clone(), report: Box::new(report), now: now_ms, reply };
         self.send(job, rx).await
     }
 
     async fn touch_if_unchanged(
         &self,
-        token_hash: &TokenHash,
+        credential: &Credential,
         hostname: &str,
         wire_digest: &[u8; 16],
         generated_at: i64,
@@ -113,7 +112,7 @@ impl IngestStore for SqliteStore {
     ) -> StoreResult<Option<u32>> {
         let (reply, rx) = oneshot::channel();
         let touch = writer::Touch {
-            token_hash: *token_hash,
+            credential: credential.clone(),
             hostname: hostname.to_owned(),
             wire_digest: *wire_digest,
             generated_at,

@@ -12,10 +12,9 @@ use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::ingest::SqliteIngest;
-use crate::auth::TokenHash;
-use crate::store::PreparedReport;
 use crate::store::ingest_flow::{self, Ingested};
 use crate::store::known::{KnownNames, KnownPackages};
+use crate::store::{Credential, PreparedReport};
 use crate::store::{IngestOutcome, IngestRejection, StoreError, StoreResult};
 
 /// Most reports per transaction.
@@ -24,13 +23,13 @@ const MAX_BATCH: usize = 64;
 pub(super) type IngestResult = StoreResult<Result<IngestOutcome, IngestRejection>>;
 
 pub(super) enum Job {
-    Ingest { token_hash: TokenHash, report: Box<PreparedReport>, now: i64, reply: oneshot::Sender<IngestResult> },
+    Ingest { credential: Credential, report: Box<PreparedReport>, now: i64, reply: oneshot::Sender<IngestResult> },
     Touch { touch: Touch, reply: oneshot::Sender<StoreResult<Option<u32>>> },
 }
 
 /// The unchanged fast path's one statement.
 pub(super) struct Touch {
-    pub token_hash: TokenHash,
+    pub credential: Credential,
     pub hostname: String,
     pub wire_digest: [u8; 16],
     pub generated_at: i64,
@@ -120,10 +119,10 @@ async fn write_batch(
     while !batch.is_empty() {
         sqlx::query("SAVEPOINT report").execute(&mut *ops.0).await?;
         let (keep, d) = match batch.remove(0) {
-            Job::Ingest { token_hash, report, now, reply } => {
+            Job::Ingest { credential, report, now, reply } => {
                 // The caches learn only after commit, so a report rolled back to its savepoint
                 // leaves nothing behind that a later report of the batch would trust.
-                match ingest_flow::ingest(&mut ops, known, names, &token_hash, &report, now).await {
+                match ingest_flow::ingest(&mut ops, known, names, &credential, &report, now).await {
                     Ok(Ok(i)) => (true, Done::Ingest(reply, Ok(Ok(i.outcome)), Some(i))),
                     Ok(Err(rejection)) => (false, Done::Ingest(reply, Ok(Err(rejection)), None)),
                     Err(err) => (false, Done::Ingest(reply, Err(err), None)),
@@ -133,7 +132,7 @@ async fn write_batch(
                 let t = &touch;
                 let result = super::queries::touch_if_unchanged(
                     &mut ops.0,
-                    &t.token_hash,
+                    &t.credential,
                     &t.hostname,
                     &t.wire_digest,
                     t.generated_at,

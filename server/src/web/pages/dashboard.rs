@@ -72,6 +72,12 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
         item(status(HostStatus::Unknown), "hosts whose updates are unknown", "/hosts?status=unknown"),
         item(d.without_repos, "hosts with no repositories", "/hosts?has_repos=false"),
         item(d.with_unknown_packages, "hosts with packages found in no repository", "/hosts?has_unknown_packages=true"),
+        item(
+            d.view_disagrees,
+            "hosts whose package manager sees other updates than the server",
+            "/hosts?view_disagrees=true",
+        ),
+        item(d.unauthenticated, "hosts reporting without credentials", "/hosts?unauthenticated=true"),
         item(d.mirrors_failing + d.mirrors_disabled, "mirrors failing or disabled", "/repos?failing=true"),
         item(d.repos_not_refreshed, "repositories not refreshed lately", "/repos?stale=true"),
         item(d.repos_past_valid_until, "repositories past Valid-Until", "/repos?past_valid_until=true"),

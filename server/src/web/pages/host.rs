@@ -6,7 +6,8 @@ use axum::extract::{Path, State};
 use axum::response::Html;
 use serde::Serialize;
 
-use crate::store::views::{HostRepoView, ReportView, TransactionView, UpdateView};
+use crate::store::AuthKind;
+use crate::store::views::{HostRepoView, ReportView, TransactionView, UpdateView, ViewDifference};
 use crate::web::format::{When, when};
 use crate::web::pages::dashboard::status_label;
 use crate::web::{WebError, WebState, render};
@@ -52,6 +53,23 @@ struct Page<'a> {
     repos: &'a [HostRepoView],
     reports: &'a [ReportView],
     transactions: &'a [TransactionView],
+    /// How its last report proved who sent it, in words.
+    reported_with: String,
+    unauthenticated: bool,
+    /// The kinds of its packages that updates are not found for ("arch", "gentoo").
+    inventory_only: Vec<&'static str>,
+    /// The host says which updates its package manager offers.
+    offered_known: bool,
+    view_differences: &'a [ViewDifference],
+}
+
+fn reported_with(kind: AuthKind, detail: &str) -> String {
+    match kind {
+        AuthKind::NotYet => "not reported yet".to_owned(),
+        AuthKind::HostToken => "its own host token".to_owned(),
+        AuthKind::ApiKey => format!("API key {detail}"),
+        AuthKind::Network => format!("no credentials, from {detail} (a network allowed to report without)"),
+    }
 }
 
 pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -> Result<Html<String>, WebError> {
@@ -103,6 +121,17 @@ pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -
         repos: &host.repos,
         reports: &host.reports,
         transactions: &host.transactions,
+        reported_with: reported_with(host.reported_with.kind, &host.reported_with.detail),
+        unauthenticated: host.reported_with.kind == AuthKind::Network,
+        inventory_only: {
+            let mut kinds: Vec<&'static str> =
+                host.packages.iter().filter(|p| !p.kind.has_updates()).map(|p| p.kind.as_str()).collect();
+            kinds.sort_unstable();
+            kinds.dedup();
+            kinds
+        },
+        offered_known: host.offered_known,
+        view_differences: &host.view_differences,
     };
     render::page(&state, "host", &page)
 }

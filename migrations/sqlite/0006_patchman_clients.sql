@@ -1,0 +1,38 @@
+-- Patchman's clients: API keys for their uploads, how each host last proved who it is, and
+-- the updates its own package manager offers (its view, kept beside the server's verdict).
+
+-- An API key lets Patchman's clients upload for any host that has no token of its own.
+-- Only its SHA-256 is kept.
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    key_hash     BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER
+);
+
+-- How the host's last report was authenticated: 0 not yet (imported), 1 its host token,
+-- 2 an API key (auth_detail: the key's name), 3 none, from a network an administrator
+-- listed (auth_detail: the address).
+ALTER TABLE hosts ADD COLUMN auth_kind INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE hosts ADD COLUMN auth_detail TEXT NOT NULL DEFAULT '';
+
+-- The updates the host's package manager offers, as its last report said (Patchman's
+-- sec_updates and bug_updates).
+CREATE TABLE host_offered_updates (
+    host_id  INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    name     TEXT NOT NULL,
+    arch     TEXT NOT NULL,
+    epoch    INTEGER NOT NULL,
+    version  TEXT NOT NULL,
+    release  TEXT NOT NULL,
+    repo     TEXT NOT NULL,
+    security INTEGER NOT NULL,
+    PRIMARY KEY (host_id, name, arch, epoch, version, release)
+) WITHOUT ROWID;
+-- Whether the host says what its package manager offers (offered_updates rows exist), and
+-- in how many packages the server's verdict and that view disagree, kept when verdicts are
+-- saved.
+ALTER TABLE hosts ADD COLUMN offered_known INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE hosts ADD COLUMN view_disagreements INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,78 @@
+//! `POST /api/report/` (and `/patchman/api/report/`): a protocol-2 upload, `patchman-client
+//! -p 2`'s JSON with `Authorization: Api-Key …` (or a host token, `sender.rs`). The answer is
+//! 202 with Patchman's JSON once the report is committed, or the refusal as JSON naming each
+//! bad field; nothing of a refused upload is stored.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::ingest::Arrival;
+use crate::store::IngestOutcome;
+
+use super::protocol2;
+use super::refusal::Refusal;
+use super::submit::{self, UploadState};
+
+pub async fn upload(State(state): State<UploadState>, request: Request) -> Response {
+    match answer(&state, request).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.json(),
+    }
+}
+
+async fn answer(state: &UploadState, request: Request) -> Result<Response, Refusal> {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let sender = super::sender::sender(&state.trust, request.headers(), peer.as_ref())?;
+    let kind = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = kind.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" {
+        let what = if mime.is_empty() { "no Content-Type".to_owned() } else { mime };
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("{what}: protocol 2 sends application/json (protocol 1's form goes to /reports/upload/)"),
+        ));
+    }
+    let body = Bytes::from_request(request, &()).await.map_err(|e| {
+        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE { e.status() } else { StatusCode::BAD_REQUEST };
+        Refusal::new(status, format!("the upload cannot be read whole: {}", e.body_text()))
+    })?;
+    let now = crate::clock::now_ms();
+    let report_id = crate::auth::new_secret("p2_");
+    // The same body as the host's last: last-seen only, without reading it.
+    let digest = submit::digest("protocol 2", [&body[..]]);
+    if let Some(hostname) = quick_hostname(&body)
+        && submit::unchanged(state, &sender, &hostname, digest, now).await?
+    {
+        return Ok(accepted(&report_id, "unchanged: the host's last report said the same"));
+    }
+    let report = protocol2::parse(&body, state.limits, report_id.clone(), now).map_err(Refusal::invalid)?;
+    let arrival = Arrival { wire_digest: Some(digest), keep_repos: report.repos.is_empty() };
+    let message = match submit::store(state, &sender, report, arrival, now).await? {
+        IngestOutcome::Stored { .. } => "stored",
+        IngestOutcome::Unchanged { .. } => "unchanged: the host's last report said the same",
+        IngestOutcome::Duplicate { .. } => "already stored",
+        IngestOutcome::Superseded { .. } => "older than the host's last report: not applied",
+    };
+    Ok(accepted(&report_id, message))
+}
+
+/// Patchman's answer to an accepted report.
+fn accepted(report_id: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "status": "accepted", "report_id": report_id, "message": message });
+    (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+}
+
+/// The body's `hostname`, read without the rest, for the unchanged fast path; `None` when the
+/// body does not have one where expected (the full parse says why).
+fn quick_hostname(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        hostname: String,
+    }
+    // Unknown fields are skipped without being kept.
+    serde_json::from_slice::<Head>(body).ok().map(|h| h.hostname)
+}
