@@ -18,6 +18,10 @@ CREATE TABLE api_keys (
 ALTER TABLE hosts ADD COLUMN auth_kind INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE hosts ADD COLUMN auth_detail TEXT NOT NULL DEFAULT '';
 
+-- The repository needs credentials to be read (Patchman's auth_required, brought over by
+-- import-patchman): give them in [[repos.source]].
+ALTER TABLE repos ADD COLUMN auth_required INTEGER NOT NULL DEFAULT 0;
+
 -- The updates the host's package manager offers, as its last report said (Patchman's
 -- sec_updates and bug_updates).
 CREATE TABLE host_offered_updates (

@@ -3,6 +3,7 @@
 mod api_key;
 mod audit;
 mod host;
+mod import;
 mod os_group;
 mod repo;
 mod user;
@@ -90,6 +91,13 @@ enum Command {
     User {
         #[command(subcommand)]
         command: user::UserCommand,
+    },
+    /// Bring over a Patchman 4 installation's hosts, repositories, mirrors and OS releases
+    /// from its database (`sqlite:///var/lib/patchman/db/patchman.db`, `postgres://…`),
+    /// read-only. What exists here is kept; running it again changes nothing.
+    ImportPatchman {
+        #[arg(long, value_name = "URL")]
+        from: String,
     },
     /// API keys for Patchman's clients' uploads (`Authorization: Api-Key …`): create, list, revoke.
     ApiKey {
@@ -180,6 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::OsGroup { command } => os_group::run(command, store).await,
         Command::User { command } => user::run(command, &*store).await,
         Command::ApiKey { command } => api_key::run(command, &*store).await,
+        Command::ImportPatchman { from } => import::run(&from, &*store).await,
         Command::Audit { json, limit } => audit::run(&*store, json, limit).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
         Command::Repo { command } => repo::run(command, store).await,

@@ -5,6 +5,7 @@
 //! formats.
 
 mod api_report;
+pub mod import;
 pub mod protocol1;
 pub mod protocol2;
 mod quoted;

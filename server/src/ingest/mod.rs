@@ -12,7 +12,7 @@ use crate::report::Report;
 use crate::store::{Credential, Digest, IngestOutcome, IngestRejection, IngestStore, StoreError};
 
 pub use self::fast_path::{Peek, touch_if_unchanged};
-pub use self::prepare::{os_names, prepare};
+pub use self::prepare::{is_security_repo, os_names, prepare};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

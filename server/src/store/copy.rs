@@ -111,6 +111,7 @@ const TABLES: &[(&str, &[Column])] = &[
             ("release_label", Col::Text, false),
             ("release_codename", Col::Text, false),
             ("extras_digest", Col::Blob, true),
+            ("auth_required", Col::Bool, false),
         ],
     ),
     (

@@ -57,6 +57,7 @@ macro_rules! forward_roles {
             ) -> $crate::query::Paged<$crate::store::views::PackageNameView>;
         });
         $crate::store::forward::forward_roles!(@role $store, AdminStore {
+            write import_organisation(org: &$crate::store::Organisation, now: i64) -> $crate::store::ImportSummary;
             write delete_host(hostname: &str) -> bool;
             write set_use_host_repos(hostname: &str, own_only: bool) -> bool;
             write set_host_tag(hostname: &str, tag: &str, present: bool) -> bool;

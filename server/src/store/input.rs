@@ -174,3 +174,52 @@ pub struct AuditEntry<'a> {
     pub target: &'a str,
     pub detail: &'a str,
 }
+
+/// An organisation brought over from another installation (`import-patchman`): repositories
+/// with their mirrors, OS groups with their variants and repositories, hosts. What exists
+/// already is kept; the store says what it brought and what it skipped.
+#[derive(Debug, Clone, Default)]
+pub struct Organisation {
+    pub repos: Vec<OrgRepo>,
+    pub groups: Vec<OrgGroup>,
+    pub hosts: Vec<OrgHost>,
+}
+
+/// A repository, named and keyed as a report names it (`reported`).
+#[derive(Debug, Clone)]
+pub struct OrgRepo {
+    pub repo: PreparedRepo,
+    /// The architecture it serves (rpm repositories serve their hosts').
+    pub arch: String,
+    /// `repo.security` was chosen by an administrator, not by the repository's name.
+    pub security_manual: bool,
+    pub enabled: bool,
+    /// It needs credentials to be read.
+    pub auth_required: bool,
+    /// Whether each of `repo.reported.urls` is enabled.
+    pub mirrors_enabled: Vec<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgGroup {
+    pub name: String,
+    pub variants: Vec<String>,
+    /// Indices into `Organisation::repos`.
+    pub repos: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrgHost {
+    pub hostname: String,
+    pub domain: String,
+    /// (group, variant), when known.
+    pub os: Option<(String, String)>,
+    pub arch: String,
+    pub kernel: String,
+    pub use_host_repos: bool,
+    pub tags: Vec<String>,
+    /// Its last report to the other installation.
+    pub last_seen_at: Option<i64>,
+    /// (index into `Organisation::repos`, priority, enabled).
+    pub repos: Vec<(usize, i32, bool)>,
+}

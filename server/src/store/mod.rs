@@ -10,9 +10,11 @@ mod ingest_flow;
 mod input;
 mod known;
 mod migrations;
+pub mod patchman_source;
 mod portable;
 mod portable_accounts;
 mod portable_hosts;
+mod portable_import;
 mod portable_ingest;
 mod portable_os_groups;
 mod portable_repos;
@@ -27,13 +29,13 @@ use std::sync::Arc;
 
 pub use self::input::{
     AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewSession, NewUser,
-    PreparedPackage, PreparedRepo, PreparedReport, VerdictRecord,
+    OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo, PreparedReport, VerdictRecord,
 };
 pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;
 pub use self::records::{
-    AuthKind, ClaimedJob, EnrollOutcome, HostWork, IngestOutcome, IngestRejection, MirrorState, RefreshTarget,
-    SessionRecord, UserRecord,
+    AuthKind, ClaimedJob, EnrollOutcome, HostWork, ImportLine, ImportSummary, IngestOutcome, IngestRejection,
+    MirrorState, RefreshTarget, SessionRecord, UserRecord,
 };
 pub use self::roles::{
     AccountStore, AdminStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store, UpdateStore,
@@ -65,6 +67,8 @@ pub enum StoreError {
     BatchFailed(String),
     #[error("the target database is not empty (table {0} has rows)")]
     TargetNotEmpty(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("copy-db does not know table {0}")]
     UnknownTable(String),
     #[error("copy-db does not know column {column} of table {table}")]

@@ -8,7 +8,7 @@ macro_rules! portable_repo_queries {
         /// Every repository with its mirrors, package and host counts.
         pub(super) async fn repos(pool: &Pool) -> StoreResult<Vec<crate::store::views::RepoView>> {
             let rows = sqlx::query(
-                "SELECT r.id, r.kind, r.name, r.repo_key, r.suite, r.component, r.arch, r.security, r.security_manual, r.enabled, r.revision, \
+                "SELECT r.id, r.kind, r.name, r.repo_key, r.suite, r.component, r.arch, r.security, r.security_manual, r.enabled, r.revision, r.auth_required, \
                  (SELECT count(*) FROM repo_packages rp WHERE rp.repo_id = r.id) AS package_count, \
                  (SELECT count(*) FROM host_repos hr WHERE hr.repo_id = r.id) AS host_count, r.refreshed_at FROM repos r ORDER BY r.name, r.id",
             )
@@ -54,6 +54,7 @@ macro_rules! portable_repo_queries {
                         arch: r.try_get("arch")?,
                         security: r.try_get("security")?,
                         security_manual: r.try_get("security_manual")?,
+                        auth_required: r.try_get("auth_required")?,
                         enabled: r.try_get("enabled")?,
                         revision: r.try_get("revision")?,
                         package_count: r.try_get("package_count")?,

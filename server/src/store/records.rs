@@ -143,3 +143,33 @@ pub struct SessionRecord {
     pub created_at: i64,
     pub last_seen_at: i64,
 }
+
+/// What an import brought, and what it skipped and why: one line per item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub lines: Vec<ImportLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportLine {
+    /// "repository", "mirror", "OS group", "OS variant", "host", …
+    pub what: &'static str,
+    pub name: String,
+    /// `None`: brought; else why it was skipped or what was kept.
+    pub skipped: Option<String>,
+}
+
+impl ImportSummary {
+    pub fn brought(&mut self, what: &'static str, name: impl Into<String>) {
+        self.lines.push(ImportLine { what, name: name.into(), skipped: None });
+    }
+
+    pub fn skipped(&mut self, what: &'static str, name: impl Into<String>, why: impl Into<String>) {
+        self.lines.push(ImportLine { what, name: name.into(), skipped: Some(why.into()) });
+    }
+
+    /// How many lines brought something.
+    pub fn brought_count(&self) -> usize {
+        self.lines.iter().filter(|l| l.skipped.is_none()).count()
+    }
+}

@@ -12,9 +12,9 @@ use super::views::{
     PackageNameView, PackageVersionView, RepoView, UpdatePairView, UserView,
 };
 use super::{
-    AuditEntry, ClaimedJob, Credential, EnrollOutcome, Enrollment, HostWork, IngestOutcome, IngestRejection,
-    MirrorAttempt, MirrorState, NewApiKey, NewSession, NewUser, PreparedReport, RefreshTarget, SessionRecord,
-    StoreResult, UserRecord, VerdictRecord,
+    AuditEntry, ClaimedJob, Credential, EnrollOutcome, Enrollment, HostWork, ImportSummary, IngestOutcome,
+    IngestRejection, MirrorAttempt, MirrorState, NewApiKey, NewSession, NewUser, Organisation, PreparedReport,
+    RefreshTarget, SessionRecord, StoreResult, UserRecord, VerdictRecord,
 };
 use crate::accounts::SessionHash;
 use crate::contents::RepoContents;
@@ -143,6 +143,9 @@ pub trait AdminStore: Send + Sync + 'static {
     async fn link_repos(&self, keep: i64, gone: i64) -> StoreResult<bool>;
     /// Enables a mirror (its failures forgotten) or disables it; false when unknown.
     async fn set_mirror_enabled(&self, mirror_id: i64, enabled: bool) -> StoreResult<bool>;
+    /// Brings over an organisation from another installation in one transaction, keeping
+    /// what exists; says what it brought and what it skipped.
+    async fn import_organisation(&self, org: &Organisation, now: i64) -> StoreResult<ImportSummary>;
 }
 
 /// Background jobs claimed through the database with leases.

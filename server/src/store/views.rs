@@ -263,6 +263,8 @@ pub struct RepoView {
     pub security: bool,
     /// `security` was set by an administrator; metadata no longer changes it.
     pub security_manual: bool,
+    /// It needs credentials to be read (give them in `[[repos.source]]`).
+    pub auth_required: bool,
     pub enabled: bool,
     pub revision: i64,
     pub package_count: i64,

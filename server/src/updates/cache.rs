@@ -58,8 +58,10 @@ impl Caches {
                     })
                     .collect();
                 // Revision 0: never refreshed, its contents unknown. A package the engine cannot
-                // read (arch, gentoo) leaves the host's updates unknown too.
+                // read (arch, gentoo) leaves the host's updates unknown too, and so does having
+                // no packages at all (a host brought over by import-patchman, before it reports).
                 let repos_known = !work.repos.is_empty()
+                    && !work.package_ids.is_empty()
                     && installed.len() == work.package_ids.len()
                     && work.repos.iter().all(|(id, _)| repos.get(id).is_some_and(|(revision, _)| *revision > 0));
                 let input = HostInput {

@@ -73,3 +73,49 @@ fn patchman_client_s_curl_upload_is_stored_with_a_token_from_the_cli() {
     assert_eq!(packages, ["5.2.15-2+b7", "2.36-9+deb12u4"], "{host:#}");
     assert_eq!(host["repos"].as_array().unwrap().len(), 1, "{host:#}");
 }
+
+/// Protocol 2 end to end: `patchman api-key create`, then `curl -d @report.json` as
+/// `patchman-client -p 2 -k KEY` posts it (the recorded Rocky body), `api-key list` showing the
+/// key's use, and `api-key revoke` refusing it at once.
+#[test]
+fn patchman_client_s_json_upload_is_stored_with_an_api_key_from_the_cli() {
+    let server = start_server(&[]);
+    let out = server.admin_output(&["api-key", "create", "site-a", "--expires", "30d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("pmk_"), "{key}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("api_key={key}")));
+    let twice = server.admin_output(&["api-key", "create", "site-a"]);
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already an API key named site-a"), "{twice:?}");
+
+    let report =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/patchman-client/rocky9-protocol2.json");
+    let upload = |key: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-S", "-o", "-", "-w", "\n%{http_code}", "--connect-timeout", "60", "--max-time", "300"])
+            .args(["-H", "Content-Type: application/json", "-H", &format!("Authorization: Api-Key {key}")])
+            .arg("-d")
+            .arg(format!("@{}", report.display()))
+            .arg(format!("{}/api/report/", server.url()))
+            .output()
+            .expect("curl (installed by .ci/setup)");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let stored = upload(&key);
+    assert!(stored.ends_with("\n202") && stored.contains("\"status\":\"accepted\""), "{stored}");
+    let host: serde_json::Value =
+        serde_json::from_str(&server.admin(&["host", "show", "rocky9.example.org", "--json"])).unwrap();
+    assert_eq!(host["client_version"], "patchman-client (protocol 2)");
+    assert_eq!(host["reported_with"], serde_json::json!({"kind": "api_key", "detail": "site-a"}), "{host:#}");
+    assert_eq!(host["packages"].as_array().unwrap().len(), 17);
+
+    let keys: serde_json::Value = serde_json::from_str(&server.admin(&["api-key", "list", "--json"])).unwrap();
+    assert_eq!((keys[0]["name"].as_str(), keys[0]["hosts"].as_i64()), (Some("site-a"), Some(1)), "{keys:#}");
+    assert!(keys[0]["last_used_at"].is_string() && keys[0]["expires_at"].is_string(), "{keys:#}");
+    assert!(!keys.to_string().contains(&key), "the key itself is never shown again");
+    assert!(server.admin(&["api-key", "revoke", "site-a"]).contains("revoked"));
+    let refused = upload(&key);
+    assert!(refused.ends_with("\n401") && refused.contains("unknown, revoked or expired API key"), "{refused}");
+    let audit = server.admin(&["audit"]);
+    assert!(audit.contains("api-key.create") && audit.contains("api-key.revoke"), "{audit}");
+}

@@ -5,6 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use futures_util::StreamExt as _;
 use patchman_server::auth::TokenHash;
 use patchman_server::ingest::prepare;
 use patchman_server::report::Report;
@@ -17,6 +18,7 @@ use patchman_testkit::multipart::{BOUNDARY, content_type};
 on_both_backends!(
     a_patchman_client_upload_stores_what_the_grpc_report_stores,
     each_bad_upload_is_refused_with_its_field_and_stores_nothing,
+    arch_and_gentoo_hosts_are_kept_as_inventory_with_updates_unknown,
 );
 
 /// The fields of the baseline's recorded Debian request (`patchman-baseline.md`).
@@ -234,5 +236,76 @@ async fn each_bad_upload_is_refused_with_its_field_and_stores_nothing(app: App) 
     let huge = with("packages", &"'p' '' '1' '1' 'amd64' 'deb'\n".repeat(1_200_000));
     let big = curl_f(&app, Some(&token), &huge).await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.body);
+    // 1 GiB, as curl announces it: refused before it is read (a lazy body counts what was read).
+    let produced = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = produced.clone();
+    let chunks = futures_util::stream::iter(0..(1usize << 30) / (1 << 20)).map(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'x'; 1 << 20]))
+    });
+    let req = Request::post("/reports/upload/")
+        .header(header::CONTENT_TYPE, &multipart_kind)
+        .header(header::CONTENT_LENGTH, 1usize << 30)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from_stream(chunks))
+        .unwrap();
+    let gigabyte = send(&app, req).await;
+    assert_eq!(gigabyte.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", gigabyte.body);
+    assert!(produced.load(std::sync::atomic::Ordering::Relaxed) <= 40, "read no more than the limit");
     assert_eq!(inventory(&app, "a.example.org").await, stored, "no bad upload changed the host");
+    // Patchman answers 500 to an upload without a User-Agent; it is no bad input here.
+    let req = Request::post("/reports/upload/")
+        .header(header::CONTENT_TYPE, &multipart_kind)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(multipart(&with("kernel", "6.1.0-21-amd64"))))
+        .unwrap();
+    assert_eq!(send(&app, req).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.store.host("a.example.org").await.unwrap().unwrap().summary.kernel, "6.1.0-21-amd64");
+}
+
+async fn arch_and_gentoo_hosts_are_kept_as_inventory_with_updates_unknown(app: App) {
+    let arch = legacy_host(&app, "arch1.example.org").await;
+    let gentoo = legacy_host(&app, "gentoo1.example.org").await;
+    let with = |host: &str, os: &str, packages: &str, repos: &str| {
+        let mut f = debian_fields(host);
+        f.retain(|(k, _)| !["os", "packages", "repos"].contains(k));
+        f.extend([("os", os.to_owned()), ("packages", packages.to_owned()), ("repos", repos.to_owned())]);
+        f
+    };
+    let arch_fields = with(
+        "arch1.example.org",
+        "Arch Linux",
+        "'bash' '' '5.2.026' '2' 'x86_64' 'arch'\n'glibc' '' '2.40+r16+gaa533d58ff' '2' 'x86_64' 'arch'\n",
+        "'arch' 'Arch Linux core x86_64' 'core' 'https://geo.mirror.pkgbuild.com/core/os/x86_64'\n",
+    );
+    assert_eq!(curl_f(&app, Some(&arch), &arch_fields).await.status, StatusCode::NO_CONTENT);
+    let gentoo_fields = with(
+        "gentoo1.example.org",
+        "Gentoo Linux 2.15",
+        "'bash' '0' '5.2_p26' '1' 'amd64' 'gentoo' 'app-shells' 'gentoo'\n",
+        "'gentoo' 'Gentoo Linux gentoo Repo x86_64' 'gentoo' '-1000' 'rsync://rsync.gentoo.org/gentoo-portage'\n",
+    );
+    let answer = curl_f(&app, Some(&gentoo), &gentoo_fields).await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+
+    patchman_server::updates::Updater::new(app.store.clone()).recompute_stale().await.unwrap();
+    let clock = patchman_server::query::Clock { now_ms: patchman_server::clock::now_ms(), silent_after_ms: 86_400_000 };
+    let h = app.store.host("arch1.example.org").await.unwrap().unwrap();
+    let kinds: Vec<_> = h.packages.iter().map(|p| (p.name.as_str(), p.kind.as_str(), p.evr.as_str())).collect();
+    assert_eq!(kinds, [("bash", "arch", "5.2.026-2"), ("glibc", "arch", "2.40+r16+gaa533d58ff-2")]);
+    assert_eq!((h.repos.len(), h.repos[0].kind.as_str(), h.repos[0].repo_key.as_str()), (1, "arch", "core"));
+    assert_eq!(h.summary.status_at(&clock), patchman_server::query::HostStatus::Unknown, "unknown, never up to date");
+    let g = app.store.host("gentoo1.example.org").await.unwrap().unwrap();
+    assert_eq!((g.packages[0].name.as_str(), g.packages[0].kind.as_str()), ("app-shells/bash", "gentoo"));
+    assert_eq!(g.repos[0].urls, ["rsync://rsync.gentoo.org/gentoo-portage"]);
+    assert_eq!(g.summary.status_at(&clock), patchman_server::query::HostStatus::Unknown);
+    let d = app.store.dashboard(&clock).await.unwrap();
+    assert_eq!(d.repos_not_refreshed, 0, "inventory-only repositories are never refreshed, so never stale");
+
+    let session = sign_in(&app, "ann", patchman_server::accounts::Role::Viewer).await;
+    let (status, _, page) = get3(&app, &session, "/hosts/arch1.example.org").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Updates are not found yet for arch packages"), "{page}");
+    let packages = get3(&app, &session, "/packages?kind=gentoo&format=json").await.2;
+    assert!(packages.contains("app-shells/bash"), "{packages}");
 }

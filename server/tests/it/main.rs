@@ -13,6 +13,7 @@ mod e2e;
 mod enroll;
 mod host_queries;
 mod host_view;
+mod import_patchman;
 mod list_queries;
 mod os_groups;
 mod real_debian;

@@ -25,6 +25,8 @@ struct Mirror<'a> {
 struct Page<'a> {
     repo: &'a RepoView,
     kind: &'static str,
+    /// Kept as inventory only (arch, gentoo): not refreshed.
+    inventory: bool,
     refreshed: When,
     stale: bool,
     /// Which of yes / no / auto the security flag is now.
@@ -44,6 +46,7 @@ pub async fn page(State(state): State<WebState>, Path(id): Path<i64>) -> Result<
     let clock = state.clock();
     let page = Page {
         kind: repo.kind.as_str(),
+        inventory: !repo.kind.has_updates(),
         refreshed: when(repo.refreshed_at, clock.now_ms),
         stale: repo.stale(&clock),
         security_yes: repo.security_manual && repo.security,
