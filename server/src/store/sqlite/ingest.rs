@@ -11,7 +11,7 @@ use crate::report::{ModuleStream, OfferedUpdate, RepoUrl, Transaction as HostTra
 use crate::store::StoreResult;
 use crate::store::ingest_flow::{IngestOps, owners_by_index};
 
-pub(super) struct SqliteIngest(pub Transaction<'static, Sqlite>);
+pub(super) struct SqliteIngest<'c>(pub Transaction<'c, Sqlite>);
 
 const UPSERT_OS_GROUP: &str =
     "INSERT INTO os_groups (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id";
@@ -20,16 +20,16 @@ const UPSERT_DOMAIN: &str =
 const UPSERT_TAG: &str =
     "INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id";
 
-impl SqliteIngest {
+impl SqliteIngest<'_> {
     async fn upsert_name(&mut self, sql: &'static str, name: &str) -> StoreResult<i64> {
         Ok(sqlx::query_scalar(sql).bind(name).fetch_one(&mut *self.0).await?)
     }
 }
 
-crate::store::portable_ingest::shared_ingest_ops!(SqliteIngest);
+crate::store::portable_ingest::shared_ingest_ops!(SqliteIngest<'_>);
 
 #[async_trait]
-impl IngestOps for SqliteIngest {
+impl IngestOps for SqliteIngest<'_> {
     async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
         let Some(id) = queries::insert_transaction_row(&mut self.0, host_id, t, now).await? else { return Ok(()) };
         let changes: Vec<_> = t

@@ -110,6 +110,16 @@ impl IngestStore for SqliteStore {
         generated_at: i64,
         now_ms: i64,
     ) -> StoreResult<Option<u32>> {
+        // Most reports that are not unchanged are told apart here, on a reader, without a
+        // turn of the one writer all reports queue for; the touch itself checks again.
+        let same: Option<i64> = sqlx::query_scalar("SELECT 1 FROM hosts WHERE hostname = $1 AND wire_digest = $2")
+            .bind(hostname)
+            .bind(&wire_digest[..])
+            .fetch_optional(&self.reader)
+            .await?;
+        if same.is_none() {
+            return Ok(None);
+        }
         let (reply, rx) = oneshot::channel();
         let touch = writer::Touch {
             credential: credential.clone(),

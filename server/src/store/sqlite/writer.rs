@@ -1,4 +1,4 @@
-//! Group commit: one task owns SQLite's write connection and stores queued reports in
+//! Group commit: one thread owns SQLite's write connection and stores queued reports in
 //! batches, each report in its own savepoint, the batch in one transaction. A report is
 //! acknowledged only after its batch committed; a report that fails rolls back to its
 //! savepoint and the others of the batch go on.
@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::ingest::SqliteIngest;
@@ -42,17 +43,45 @@ enum Done {
     Touch(oneshot::Sender<StoreResult<Option<u32>>>, StoreResult<Option<u32>>),
 }
 
+/// Starts the writer on a thread of its own, so that a busy server's request handling never
+/// delays it between statements: each statement is a round trip to SQLite's worker thread,
+/// and the writer is the one thing all reports queue for. It ends when the store is dropped.
 pub(super) fn spawn(pool: SqlitePool, known: Arc<KnownPackages>, names: Arc<KnownNames>) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(1024);
-    tokio::spawn(run(pool, rx, known, names));
+    let started = std::thread::Builder::new().name("patchman-writer".into()).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(run(pool, rx, known, names)),
+            Err(err) => tracing::error!(%err, "cannot start the report writer's runtime"),
+        }
+    });
+    if let Err(err) = started {
+        tracing::error!(%err, "cannot start the report writer's thread");
+    }
     tx
 }
 
 async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, known: Arc<KnownPackages>, names: Arc<KnownNames>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // The one write connection, held between batches (handing it back to the pool and taking
+    // it again costs a wake-up of another task each time); taken again after a failure.
+    let mut held: Option<PoolConnection<Sqlite>> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut done = Vec::with_capacity(batch.len());
-        match write_batch(&pool, &mut batch, &mut done, &known, &names).await {
+        let conn = match held.take() {
+            Some(conn) => Ok(conn),
+            None => pool.acquire().await.map_err(StoreError::from),
+        };
+        let written = match conn {
+            Ok(mut conn) => {
+                let result = write_batch(&mut conn, &mut batch, &mut done, &known, &names).await;
+                if result.is_ok() {
+                    held = Some(conn);
+                }
+                result
+            }
+            Err(err) => Err(err),
+        };
+        match written {
             Ok(()) => {
                 for d in done {
                     d.answer(&known, &names);
@@ -109,25 +138,30 @@ impl Job {
 /// Runs the jobs of `batch` in one transaction, each in a savepoint, moving each into `done`
 /// with its result. An error here is an error of the whole transaction: nothing was written.
 async fn write_batch(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     batch: &mut Vec<Job>,
     done: &mut Vec<Done>,
     known: &KnownPackages,
     names: &KnownNames,
 ) -> StoreResult<()> {
-    let mut ops = SqliteIngest(pool.begin_with("BEGIN IMMEDIATE").await?);
+    let mut ops = SqliteIngest(conn.begin_with("BEGIN IMMEDIATE").await?);
     while !batch.is_empty() {
-        sqlx::query("SAVEPOINT report").execute(&mut *ops.0).await?;
-        let (keep, d) = match batch.remove(0) {
+        let d = match batch.remove(0) {
             Job::Ingest { credential, report, now, reply } => {
+                sqlx::query("SAVEPOINT report").execute(&mut *ops.0).await?;
                 // The caches learn only after commit, so a report rolled back to its savepoint
                 // leaves nothing behind that a later report of the batch would trust.
-                match ingest_flow::ingest(&mut ops, known, names, &credential, &report, now).await {
+                let (keep, d) = match ingest_flow::ingest(&mut ops, known, names, &credential, &report, now).await {
                     Ok(Ok(i)) => (true, Done::Ingest(reply, Ok(Ok(i.outcome)), Some(i))),
                     Ok(Err(rejection)) => (false, Done::Ingest(reply, Ok(Err(rejection)), None)),
                     Err(err) => (false, Done::Ingest(reply, Err(err), None)),
-                }
+                };
+                let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
+                sqlx::raw_sql(end).execute(&mut *ops.0).await?;
+                d
             }
+            // Last-seen only: a failed statement undoes itself, and a half-done touch harms
+            // nothing, so it needs no savepoint of its own.
             Job::Touch { touch, reply } => {
                 let t = &touch;
                 let result = super::queries::touch_if_unchanged(
@@ -139,12 +173,10 @@ async fn write_batch(
                     t.now,
                 )
                 .await;
-                (result.is_ok(), Done::Touch(reply, result))
+                Done::Touch(reply, result)
             }
         };
         done.push(d);
-        let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
-        sqlx::raw_sql(end).execute(&mut *ops.0).await?;
     }
     ops.0.commit().await?;
     Ok(())
