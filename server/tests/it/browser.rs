@@ -34,6 +34,38 @@ async fn an_administrator_finds_the_hosts_that_need_security_updates() {
     assert!(ok, "{out}");
     let id = only_repo(&server)["id"].as_i64().unwrap().to_string();
     server.admin(&["repo", "security", &id, "yes"]);
+    // Hosts that run Patchman's client: a Rocky host whose dnf offers updates this server
+    // cannot see (its repositories are not refreshed here), and an Arch host (inventory only).
+    let key = server.admin(&["api-key", "create", "browser"]).trim().to_owned();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/patchman-client");
+    let content_type = std::fs::read_to_string(fixtures.join("rocky9-protocol1.content-type")).unwrap();
+    let upload = |args: &[&str]| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-S", "-o", "/dev/null", "-w", "%{http_code}", "-H", &format!("Authorization: Api-Key {key}")])
+            .args(args)
+            .arg(format!("{}/reports/upload/", server.url()))
+            .output()
+            .expect("curl");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "204", "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let body = format!("@{}", fixtures.join("rocky9-protocol1.body").display());
+    upload(&["-H", &format!("Content-Type: {content_type}"), "--data-binary", &body]);
+    upload(&[
+        "-F",
+        "host=arch1.example.org",
+        "-F",
+        "kernel=6.12.1-arch1-1",
+        "-F",
+        "arch=x86_64",
+        "-F",
+        "os=Arch Linux",
+        "-F",
+        "packages='bash' '' '5.2.037' '1' 'x86_64' 'arch'",
+        "-F",
+        "reboot=ServerCheck",
+        "-F",
+        "repos='arch' 'Arch Linux core x86_64' 'core' 'https://geo.mirror.pkgbuild.com/core/os/x86_64'",
+    ]);
     server.admin(&["find-updates"]);
     let added = server.admin_with_stdin(&["user", "add", "ops", "--role", "admin"], &format!("{PASSWORD}\n"));
     assert!(added.status.success(), "{added:?}");
@@ -88,7 +120,7 @@ async fn an_administrator_finds_the_hosts_that_need_security_updates() {
     // Every other page, as an administrator sees it (screenshots for review).
     for (shot, path, heading) in [
         ("8-updates", "/updates", "Outstanding updates (1)"),
-        ("9-repos", "/repos", "Repositories (1)"),
+        ("9-repos", "/repos", "Repositories (7)"),
         ("10-os-groups", "/os-groups", "OS groups"),
         ("11-packages", "/packages?search=hello", "Package names (1)"),
         ("12-package", "/packages?name=hello-tiny", "hello-tiny"),
@@ -100,11 +132,23 @@ async fn an_administrator_finds_the_hosts_that_need_security_updates() {
         b.wait_for_text(heading).await;
         b.screenshot(shot).await;
     }
-    b.goto(&format!("{base}/repos")).await;
-    b.follow("td.name a").await;
+    b.goto(&format!("{base}/repos/{id}")).await;
     b.wait_for_text("Mirrors (1)").await;
     assert!(b.source().await.contains("set by hand"), "the CLI set its security flag");
     b.screenshot("16-repo").await;
+
+    // Patchman's clients: the dashboard counts the host whose package manager disagrees, its
+    // page lists where; an Arch host's updates are unknown, not none.
+    b.goto(&format!("{base}/")).await;
+    assert_eq!(b.text("a[href='/hosts?view_disagrees=true'] .count").await, "1");
+    b.follow("a[href='/hosts?view_disagrees=true']").await;
+    b.follow("td.hostname a").await;
+    b.wait_for_text("Its package manager's view (7 differences)").await;
+    assert!(b.source().await.contains("API key browser"), "it says how the host reports");
+    b.screenshot("17-host-view").await;
+    b.goto(&format!("{base}/hosts/arch1.example.org")).await;
+    b.wait_for_text("Updates are not found yet for arch packages").await;
+    b.screenshot("18-arch-host").await;
 
     b.follow("form.signout button[type=submit]").await;
     assert!(b.url().await.contains("/login"), "{}", b.url().await);
