@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use crate::fields::{self, Limits, Result, bad};
-use crate::report::{InstalledPackage, ModuleStream, OfferedUpdate, Os, Report, ReportedRepo, Trigger};
+use crate::report::{InstalledPackage, ModuleStream, OfferedUpdate, Os, Report, ReportedRepo};
 
 use super::quoted;
-use super::values::{self, At, MAX_OFFERED, PackageValues, RepoValues};
+use super::values::{self, At, MAX_OFFERED, PackageValues, RepoValues, Said};
 
 /// A parsed upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,36 +37,15 @@ pub fn parse(form: &HashMap<String, String>, limits: Limits, report_id: String, 
     let modules = modules(get("modules"))?;
     let tags = values::tags(get("tags").split(','))?;
     let reboot = match get("reboot").trim() {
-        "True" => values::reboot(true),
-        "" | "ServerCheck" | "False" => values::reboot(false),
+        "True" => true,
+        "" | "ServerCheck" | "False" => false,
         other => return Err(bad("reboot", format!("{other:?} is not True or ServerCheck"))),
     };
     let echo = echo(form)?;
     let mut offered_updates = updates("sec_updates", get("sec_updates"), true)?;
     offered_updates.extend(updates("bug_updates", get("bug_updates"), false)?);
-    let report = Report {
-        report_id,
-        generated_at_ms: now_ms,
-        hostname,
-        machine_id: String::new(),
-        os,
-        kernel,
-        arch,
-        packages,
-        repos,
-        modules,
-        reboot,
-        tags,
-        // Its hooks send no repositories (`-n`); cron sends everything.
-        trigger: if form.get("repos").is_some_and(|r| r.trim().is_empty()) {
-            Trigger::Transaction
-        } else {
-            Trigger::Timer
-        },
-        transactions: Vec::new(),
-        client_version: "patchman-client (protocol 1)".into(),
-        offered_updates,
-    };
+    let said = Said { hostname, os, kernel, arch, packages, repos, modules, reboot, tags, offered_updates };
+    let report = said.into_report(report_id, now_ms, 1);
     Ok(Upload { report, echo })
 }
 

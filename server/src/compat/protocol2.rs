@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use crate::fields::{self, Limits, Result, ValidationError, bad};
-use crate::report::{InstalledPackage, ModuleStream, OfferedUpdate, Os, Report, ReportedRepo, Trigger};
+use crate::report::{InstalledPackage, ModuleStream, OfferedUpdate, Os, Report, ReportedRepo};
 
-use super::values::{self, At, MAX_OFFERED, PackageValues, RepoValues};
+use super::values::{self, At, MAX_OFFERED, PackageValues, RepoValues, Said};
 
 /// Reads the body. `report_id` is the server's id for the upload (the protocol has none);
 /// `now_ms` stands in for the generation time it does not send either.
@@ -57,7 +57,6 @@ pub fn parse(
     let mut packages = Vec::new();
     keep(list(&top, "packages").and_then(|items| read_packages(items, limits)).map(|p| packages = p));
     let mut repos = Vec::new();
-    let has_repos = list(&top, "repos").is_ok_and(|r| !r.is_empty());
     if let Some(os) = &os {
         keep(list(&top, "repos").and_then(|items| read_repos(items, os, &arch)).map(|r| repos = r));
     }
@@ -70,25 +69,8 @@ pub fn parse(
         );
     }
     let Some(os) = os.filter(|_| errors.is_empty()) else { return Err(errors) };
-    Ok(Report {
-        report_id,
-        generated_at_ms: now_ms,
-        hostname,
-        machine_id: String::new(),
-        os,
-        kernel,
-        arch,
-        packages,
-        repos,
-        modules,
-        reboot: values::reboot(reboot),
-        tags,
-        // Its hooks send no repositories (`-n`); cron sends everything.
-        trigger: if has_repos { Trigger::Timer } else { Trigger::Transaction },
-        transactions: Vec::new(),
-        client_version: "patchman-client (protocol 2)".into(),
-        offered_updates,
-    })
+    let said = Said { hostname, os, kernel, arch, packages, repos, modules, reboot, tags, offered_updates };
+    Ok(said.into_report(report_id, now_ms, 2))
 }
 
 fn protocol(v: Option<&Value>) -> Result<()> {

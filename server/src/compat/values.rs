@@ -6,10 +6,52 @@
 
 use crate::fields::{self, Limits, MAX_MODULES, MAX_REPOS, MAX_TAGS, Result, bad, optional_token, printable, token};
 use crate::report::{
-    InstalledPackage, ModuleStream, OfferedUpdate, Os, Package, PackageKind, Reboot, RepoUrl, ReportedRepo, UrlKind,
+    InstalledPackage, ModuleStream, OfferedUpdate, Os, Package, PackageKind, Reboot, RepoUrl, Report, ReportedRepo,
+    Trigger, UrlKind,
 };
 
 pub const MAX_NAME: usize = 255;
+
+/// What either protocol says of a host, read and checked.
+#[derive(Debug, Clone)]
+pub struct Said {
+    pub hostname: String,
+    pub os: Os,
+    pub kernel: String,
+    pub arch: String,
+    pub packages: Vec<InstalledPackage>,
+    pub repos: Vec<ReportedRepo>,
+    pub modules: Vec<ModuleStream>,
+    pub reboot: bool,
+    pub tags: Vec<String>,
+    pub offered_updates: Vec<OfferedUpdate>,
+}
+
+impl Said {
+    /// The report it makes. Patchman's clients send no report id or generation time: the
+    /// server's id (`report_id`) and the time it arrived stand in.
+    pub fn into_report(self, report_id: String, now_ms: i64, protocol: u8) -> Report {
+        Report {
+            report_id,
+            generated_at_ms: now_ms,
+            hostname: self.hostname,
+            machine_id: String::new(),
+            os: self.os,
+            kernel: self.kernel,
+            arch: self.arch,
+            // Its hooks send no repositories (`-n`); cron sends everything.
+            trigger: if self.repos.is_empty() { Trigger::Transaction } else { Trigger::Timer },
+            packages: self.packages,
+            repos: self.repos,
+            modules: self.modules,
+            reboot: reboot(self.reboot),
+            tags: self.tags,
+            transactions: Vec::new(),
+            client_version: format!("patchman-client (protocol {protocol})"),
+            offered_updates: self.offered_updates,
+        }
+    }
+}
 /// Most updates one list of the host's own view may name.
 pub const MAX_OFFERED: usize = 100_000;
 

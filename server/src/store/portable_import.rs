@@ -190,15 +190,7 @@ macro_rules! portable_import_queries {
                 let name = format!("{} → {}", group.name, repos[i].repo.display_name);
                 if added > 0 {
                     out.brought("OS group repository", name);
-                    sqlx::query(
-                        "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 WHERE use_host_repos = $3 \
-                         AND os_variant_id IN (SELECT id FROM os_variants WHERE os_group_id = $1)",
-                    )
-                    .bind(group_id)
-                    .bind(true)
-                    .bind(false)
-                    .execute(&mut **tx)
-                    .await?;
+                    mark_group_hosts_stale(&mut **tx, group_id).await?;
                 } else {
                     out.skipped("OS group repository", name, "already here");
                 }

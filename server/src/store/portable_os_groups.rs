@@ -5,6 +5,23 @@
 
 macro_rules! portable_os_group_queries {
     () => {
+        /// Marks for recomputation the hosts of a group that use its repositories.
+        async fn mark_group_hosts_stale(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            group_id: i64,
+        ) -> StoreResult<()> {
+            sqlx::query(
+                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 WHERE use_host_repos = $3 \
+                 AND os_variant_id IN (SELECT id FROM os_variants WHERE os_group_id = $1)",
+            )
+            .bind(group_id)
+            .bind(true)
+            .bind(false)
+            .execute(&mut *conn)
+            .await?;
+            Ok(())
+        }
+
         /// Every OS group with its variants, host count and repositories.
         pub(super) async fn os_groups(pool: &Pool) -> StoreResult<Vec<crate::store::views::OsGroupView>> {
             let groups: Vec<(i64, String, i64)> = sqlx::query_as(
@@ -66,15 +83,7 @@ macro_rules! portable_os_group_queries {
             .await?
             .rows_affected();
             if changed > 0 {
-                sqlx::query(
-                    "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 WHERE use_host_repos = $3 \
-                     AND os_variant_id IN (SELECT id FROM os_variants WHERE os_group_id = $1)",
-                )
-                .bind(group_id)
-                .bind(true)
-                .bind(false)
-                .execute(&mut *tx)
-                .await?;
+                mark_group_hosts_stale(&mut tx, group_id).await?;
             }
             tx.commit().await?;
             Ok(true)

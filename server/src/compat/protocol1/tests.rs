@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 
 use super::*;
-use crate::report::{PackageKind, RepoUrl, UrlKind};
+use crate::report::{PackageKind, RepoUrl, Trigger, UrlKind};
 
 const LIMITS: Limits = Limits { max_packages: 100 };
 

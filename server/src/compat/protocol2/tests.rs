@@ -1,5 +1,5 @@
 use super::*;
-use crate::report::{PackageKind, UrlKind};
+use crate::report::{PackageKind, Trigger, UrlKind};
 
 const LIMITS: Limits = Limits { max_packages: 1_000 };
 
