@@ -2,12 +2,13 @@
 //! build), first-time and then unchanged. Prints reports/s, ack latency and peak server RSS.
 //!
 //! cargo bench -p patchman-server --bench ingest -- [--hosts N] [--concurrency C]
-//!     [--database-url URL] [--servers K] [--unchanged-rounds R] [--protocol1]
+//!     [--database-url URL] [--servers K] [--unchanged-rounds R] [--protocol1] [--protocol2]
 //!
 //! With `--servers K` (PostgreSQL), K servers share the database and requests alternate
 //! between them. With `--protocol1`, the same hosts then upload to a second, fresh server
 //! as Patchman's `patchman-client` does (multipart over HTTP/1.1, one keep-alive connection
-//! per worker), first-time and unchanged, for the figures side by side.
+//! per worker), first-time and unchanged, for the figures side by side. `--protocol2` does the
+//! same with `patchman-client -p 2`'s JSON to `/api/report/`, with an API key.
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -30,11 +31,19 @@ struct Args {
     unchanged_rounds: usize,
     servers: usize,
     protocol1: bool,
+    protocol2: bool,
 }
 
 fn args() -> Args {
-    let mut a =
-        Args { hosts: 2_000, concurrency: 16, database_url: None, unchanged_rounds: 1, servers: 1, protocol1: false };
+    let mut a = Args {
+        hosts: 2_000,
+        concurrency: 16,
+        database_url: None,
+        unchanged_rounds: 1,
+        servers: 1,
+        protocol1: false,
+        protocol2: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -42,6 +51,7 @@ fn args() -> Args {
             "--concurrency" => a.concurrency = it.next().and_then(|v| v.parse().ok()).expect("--concurrency C"),
             "--database-url" => a.database_url = it.next(),
             "--protocol1" => a.protocol1 = true,
+            "--protocol2" => a.protocol2 = true,
             "--servers" => a.servers = it.next().and_then(|v| v.parse().ok()).expect("--servers K"),
             "--unchanged-rounds" => {
                 a.unchanged_rounds = it.next().and_then(|v| v.parse().ok()).expect("--unchanged-rounds N")
@@ -106,28 +116,41 @@ async fn main() {
     for s in &servers {
         println!("server peak RSS: {} MB", s.peak_rss_kb() / 1024);
     }
-    if args.protocol1 {
+    for (protocol, wanted) in [(1, args.protocol1), (2, args.protocol2)] {
+        if !wanted {
+            continue;
+        }
         let legacy = Server::start(bin, &[]);
-        println!("protocol 1: a second server on {}", legacy.addr);
-        let channels = futures_channels(&legacy.url(), 4).await;
-        let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
-        let bodies: Arc<Vec<Vec<u8>>> = Arc::new(fleet.hosts.iter().map(|h| fleet.protocol1_body(h)).collect());
+        println!("protocol {protocol}: another server on {}", legacy.addr);
+        let (door, bodies, auth): (Door, Vec<Vec<u8>>, Vec<String>) = if protocol == 1 {
+            // A host token each, as `patchman host token` gives them.
+            let channels = futures_channels(&legacy.url(), 4).await;
+            let tokens = enroll_all(&fleet, &channels, args.concurrency).await;
+            let bodies = fleet.hosts.iter().map(|h| fleet.protocol1_body(h)).collect();
+            (Door::PROTOCOL1, bodies, tokens.iter().map(|t| format!("Bearer {t}")).collect())
+        } else {
+            // One API key for all, as a site rolls out `api_key=` in patchman-client.conf.
+            let key = legacy.admin(&["api-key", "create", "bench"]).trim().to_owned();
+            let bodies = fleet.hosts.iter().map(|h| fleet.protocol2_body(h)).collect();
+            (Door::PROTOCOL2, bodies, vec![format!("Api-Key {key}"); fleet.hosts.len()])
+        };
+        let (bodies, auth) = (Arc::new(bodies), Arc::new(auth));
         for round in 0..=args.unchanged_rounds {
             let label = if round == 0 { "first-time" } else { "unchanged" };
             let t = Instant::now();
-            let mut latencies = upload_round(&bodies, &tokens, legacy.addr, args.concurrency).await;
+            let mut latencies = upload_round(&bodies, &auth, door, legacy.addr, args.concurrency).await;
             let elapsed = t.elapsed().as_secs_f64();
             latencies.sort_unstable();
             let pct = |p: f64| percentile_ms(&latencies, p);
             println!(
-                "protocol 1 {label:>10}: {} uploads in {elapsed:.2} s = {:.0} uploads/s; answer latency p50 {:.1} ms, p99 {:.1} ms",
+                "protocol {protocol} {label:>10}: {} uploads in {elapsed:.2} s = {:.0} uploads/s; answer latency p50 {:.1} ms, p99 {:.1} ms",
                 latencies.len(),
                 latencies.len() as f64 / elapsed,
                 pct(0.50),
                 pct(0.99),
             );
         }
-        println!("protocol 1 server peak RSS: {} MB", legacy.peak_rss_kb() / 1024);
+        println!("protocol {protocol} server peak RSS: {} MB", legacy.peak_rss_kb() / 1024);
     }
     let server = &servers[0];
     if server.database_url.starts_with("sqlite://") {
@@ -146,16 +169,30 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Every host uploads its body once; each worker keeps one HTTP/1.1 connection.
+/// Where and how Patchman's client uploads.
+#[derive(Clone, Copy)]
+struct Door {
+    path: &'static str,
+    json: bool,
+    status: u16,
+}
+
+impl Door {
+    const PROTOCOL1: Door = Door { path: "/reports/upload/", json: false, status: 204 };
+    const PROTOCOL2: Door = Door { path: "/api/report/", json: true, status: 202 };
+}
+
 async fn upload_round(
     bodies: &Arc<Vec<Vec<u8>>>,
-    tokens: &Arc<Vec<String>>,
+    auth: &Arc<Vec<String>>,
+    door: Door,
     addr: std::net::SocketAddr,
     concurrency: usize,
 ) -> Vec<Duration> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (bodies, tokens, next) = (bodies.clone(), tokens.clone(), next.clone());
+        let (bodies, auth, next) = (bodies.clone(), auth.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
             let mut conn = Http1::connect(addr).await;
             let mut latencies = Vec::new();
@@ -163,9 +200,9 @@ async fn upload_round(
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(body) = bodies.get(i) else { break };
                 let t = Instant::now();
-                let (status, text) = conn.post("/reports/upload/", &tokens[i], body).await;
+                let (status, text) = conn.post(door, &auth[i], body).await;
                 latencies.push(t.elapsed());
-                assert_eq!(status, 204, "host {i}: {text}");
+                assert_eq!(status, door.status, "host {i}: {text}");
             }
             latencies
         }));
@@ -190,13 +227,14 @@ impl Http1 {
         Self { stream: tokio::io::BufStream::new(tcp), host: addr.to_string() }
     }
 
-    async fn post(&mut self, path: &str, token: &str, body: &[u8]) -> (u16, String) {
+    async fn post(&mut self, door: Door, authorization: &str, body: &[u8]) -> (u16, String) {
         use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _};
+        let kind = if door.json { "application/json".to_owned() } else { patchman_testkit::multipart::content_type() };
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.88.1\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: {}\r\nContent-Length: {}\r\n\r\n",
+            "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.88.1\r\nAuthorization: {authorization}\r\n\
+             Content-Type: {kind}\r\nContent-Length: {}\r\n\r\n",
+            door.path,
             self.host,
-            patchman_testkit::multipart::content_type(),
             body.len()
         );
         self.stream.write_all(head.as_bytes()).await.unwrap();

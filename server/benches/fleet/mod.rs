@@ -413,4 +413,47 @@ impl Fleet {
         ];
         patchman_testkit::multipart::body(&fields)
     }
+
+    /// The same host as `patchman-client -p 2` sends it: JSON, one line (curl `-d` strips
+    /// the newlines of jq's output).
+    pub fn protocol2_body(&self, host: &HostSpec) -> Vec<u8> {
+        let p = &self.profiles[host.profile];
+        let kind = if p.kind == pb::PackageKind::Rpm { "rpm" } else { "deb" };
+        let os = match p.os.id.as_str() {
+            "debian" => format!("Debian {}", p.os.version_detail),
+            "ubuntu" => format!("Ubuntu {} LTS", p.os.version_detail),
+            _ => format!("{} {} [{}]", p.os.name, p.os.version_id, p.os.cpe_name),
+        };
+        let packages: Vec<serde_json::Value> = host
+            .picks
+            .iter()
+            .map(|&(l, v)| {
+                let line = &p.universe[l as usize];
+                let (epoch, version, release) = &line.versions[v as usize];
+                let epoch = if *epoch == 0 { String::new() } else { epoch.to_string() };
+                serde_json::json!({"name": line.name, "epoch": epoch, "version": version, "release": release,
+                    "arch": line.arch, "type": kind, "category": "", "repo": ""})
+            })
+            .collect();
+        let repos: Vec<serde_json::Value> = p
+            .repos
+            .iter()
+            .map(|r| {
+                let url = &r.urls[0].url;
+                if p.kind == pb::PackageKind::Rpm {
+                    serde_json::json!({"type": "rpm", "name": format!("{} x86_64", r.name),
+                        "id": format!("{}-{}", p.os.cpe_name, r.id), "priority": r.priority, "urls": [url]})
+                } else {
+                    serde_json::json!({"type": "deb", "name": format!("{os} x86_64 repo at {url}"), "id": "",
+                        "priority": r.priority, "urls": [url]})
+                }
+            })
+            .collect();
+        let body = serde_json::json!({
+            "protocol": 2, "hostname": host.hostname, "arch": "x86_64", "kernel": p.kernel.replace('+', "%2b"),
+            "os": os, "tags": ["bench"], "reboot_required": false, "packages": packages, "repos": repos,
+            "modules": [], "sec_updates": [], "bug_updates": [],
+        });
+        body.to_string().into_bytes()
+    }
 }

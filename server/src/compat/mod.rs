@@ -6,6 +6,7 @@
 
 mod api_report;
 pub mod import;
+mod json;
 pub mod protocol1;
 pub mod protocol2;
 mod quoted;

@@ -4,12 +4,14 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
-
 use crate::fields::{self, Limits, Result, ValidationError, bad};
 use crate::report::{InstalledPackage, ModuleStream, OfferedUpdate, Os, Report, ReportedRepo};
 
+use super::json::Json;
 use super::values::{self, At, MAX_OFFERED, PackageValues, RepoValues, Said};
+
+/// A JSON object's entries.
+type Map<'a> = [(Cow<'a, str>, Json<'a>)];
 
 /// Reads the body. `report_id` is the server's id for the upload (the protocol has none);
 /// `now_ms` stands in for the generation time it does not send either.
@@ -19,8 +21,8 @@ pub fn parse(
     report_id: String,
     now_ms: i64,
 ) -> std::result::Result<Report, Vec<ValidationError>> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| vec![bad("body", format!("is not JSON: {e}"))])?;
-    let Value::Object(top) = value else {
+    let value = Json::parse(body).map_err(|e| vec![bad("body", format!("is not JSON: {e}"))])?;
+    let Json::Object(top) = &value else {
         return Err(vec![bad("body", "must be a JSON object")]);
     };
     let mut errors = Vec::new();
@@ -29,43 +31,43 @@ pub fn parse(
             errors.push(e);
         }
     };
-    keep(protocol(top.get("protocol")));
+    keep(protocol(field(top, "protocol")));
     let mut hostname = String::new();
-    keep(text(&top, "hostname", || "hostname".into()).and_then(|h| {
+    keep(text(top, "hostname", || "hostname".into()).and_then(|h| {
         hostname = fields::hostname(&h).map_err(|e| bad("hostname", e.message))?;
         Ok(())
     }));
     let mut os = None;
-    keep(text(&top, "os", || "os".into()).and_then(|raw| {
+    keep(text(top, "os", || "os".into()).and_then(|raw| {
         os = Some(values::os(&raw)?);
         Ok(())
     }));
     let mut kernel = String::new();
-    keep(text(&top, "kernel", || "kernel".into()).and_then(|raw| {
+    keep(text(top, "kernel", || "kernel".into()).and_then(|raw| {
         kernel = values::kernel(&raw)?;
         Ok(())
     }));
     let mut arch = String::new();
-    keep(text(&top, "arch", || "arch".into()).and_then(|raw| {
+    keep(text(top, "arch", || "arch".into()).and_then(|raw| {
         arch = values::arch(&raw)?;
         Ok(())
     }));
     let mut tags = Vec::new();
-    keep(tag_list(top.get("tags")).map(|t| tags = t));
+    keep(tag_list(field(top, "tags")).map(|t| tags = t));
     let mut reboot = false;
-    keep(flag(top.get("reboot_required"), "reboot_required").map(|r| reboot = r));
+    keep(flag(field(top, "reboot_required"), "reboot_required").map(|r| reboot = r));
     let mut packages = Vec::new();
-    keep(list(&top, "packages").and_then(|items| read_packages(items, limits)).map(|p| packages = p));
+    keep(list(top, "packages").and_then(|items| read_packages(items, limits)).map(|p| packages = p));
     let mut repos = Vec::new();
     if let Some(os) = &os {
-        keep(list(&top, "repos").and_then(|items| read_repos(items, os, &arch)).map(|r| repos = r));
+        keep(list(top, "repos").and_then(|items| read_repos(items, os, &arch)).map(|r| repos = r));
     }
     let mut modules = Vec::new();
-    keep(list(&top, "modules").and_then(read_modules).map(|m| modules = m));
+    keep(list(top, "modules").and_then(read_modules).map(|m| modules = m));
     let mut offered_updates = Vec::new();
     for (field, security) in [("sec_updates", true), ("bug_updates", false)] {
         keep(
-            list(&top, field).and_then(|items| read_updates(field, items, security)).map(|u| offered_updates.extend(u)),
+            list(top, field).and_then(|items| read_updates(field, items, security)).map(|u| offered_updates.extend(u)),
         );
     }
     let Some(os) = os.filter(|_| errors.is_empty()) else { return Err(errors) };
@@ -73,54 +75,58 @@ pub fn parse(
     Ok(said.into_report(report_id, now_ms, 2))
 }
 
-fn protocol(v: Option<&Value>) -> Result<()> {
+fn field<'v, 'a>(obj: &'v Map<'a>, key: &str) -> Option<&'v Json<'a>> {
+    obj.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+fn protocol(v: Option<&Json>) -> Result<()> {
     match v {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::Number(n)) if n.as_i64() == Some(2) => Ok(()),
-        Some(Value::String(s)) if s.trim() == "2" => Ok(()),
+        None | Some(Json::Null) => Ok(()),
+        Some(Json::Number(n)) if n.as_i64() == Some(2) => Ok(()),
+        Some(Json::Str(s)) if s.trim() == "2" => Ok(()),
         Some(other) => Err(bad("protocol", format!("{other} is not 2 (protocol 1 posts a form to /reports/upload/)"))),
     }
 }
 
 /// A text value: a string, or a number as its digits (Patchman reads both); absent is empty.
-fn text_value<'a>(v: Option<&'a Value>, field: impl Fn() -> String) -> Result<Cow<'a, str>> {
+fn text_value<'v>(v: Option<&'v Json>, field: impl Fn() -> String) -> Result<Cow<'v, str>> {
     match v {
-        None | Some(Value::Null) => Ok(Cow::Borrowed("")),
-        Some(Value::String(s)) => Ok(Cow::Borrowed(s)),
-        Some(Value::Number(n)) => Ok(Cow::Owned(n.to_string())),
-        Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => Err(bad(field(), "must be text")),
+        None | Some(Json::Null) => Ok(Cow::Borrowed("")),
+        Some(Json::Str(s)) => Ok(Cow::Borrowed(s)),
+        Some(Json::Number(n)) => Ok(Cow::Owned(n.to_string())),
+        Some(Json::Bool(_) | Json::Array(_) | Json::Object(_)) => Err(bad(field(), "must be text")),
     }
 }
 
-fn text<'a>(obj: &'a Map<String, Value>, key: &str, field: impl Fn() -> String) -> Result<Cow<'a, str>> {
-    text_value(obj.get(key), field)
+fn text<'v>(obj: &'v Map, key: &str, name: impl Fn() -> String) -> Result<Cow<'v, str>> {
+    text_value(field(obj, key), name)
 }
 
 /// A list; absent is empty.
-fn list<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a [Value]> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
+fn list<'v, 'a>(obj: &'v Map<'a>, key: &str) -> Result<&'v [Json<'a>]> {
+    match field(obj, key) {
+        None | Some(Json::Null) => Ok(&[]),
+        Some(Json::Array(items)) => Ok(items),
         Some(_) => Err(bad(key, "must be a list")),
     }
 }
 
-fn flag(v: Option<&Value>, field: &str) -> Result<bool> {
+fn flag(v: Option<&Json>, field: &str) -> Result<bool> {
     match v {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if ["true", "True", "1"].contains(&s.as_str()) => Ok(true),
-        Some(Value::String(s)) if ["false", "False", "0", ""].contains(&s.as_str()) => Ok(false),
+        None | Some(Json::Null) => Ok(false),
+        Some(Json::Bool(b)) => Ok(*b),
+        Some(Json::Str(s)) if ["true", "True", "1"].contains(&s.as_ref()) => Ok(true),
+        Some(Json::Str(s)) if ["false", "False", "0", ""].contains(&s.as_ref()) => Ok(false),
         Some(other) => Err(bad(field, format!("{other} is not true or false"))),
     }
 }
 
-fn tag_list(v: Option<&Value>) -> Result<Vec<String>> {
+fn tag_list(v: Option<&Json>) -> Result<Vec<String>> {
     match v {
-        None | Some(Value::Null) => Ok(Vec::new()),
+        None | Some(Json::Null) => Ok(Vec::new()),
         // A comma-separated string, as protocol 1 sends them.
-        Some(Value::String(s)) => values::tags(s.split(',')),
-        Some(Value::Array(items)) => {
+        Some(Json::Str(s)) => values::tags(s.split(',')),
+        Some(Json::Array(items)) => {
             let texts = items
                 .iter()
                 .enumerate()
@@ -133,17 +139,17 @@ fn tag_list(v: Option<&Value>) -> Result<Vec<String>> {
 }
 
 /// Each element of a list as an object, with its place.
-fn objects<'a>(field: &'a str, items: &'a [Value]) -> impl Iterator<Item = Result<(At<'a>, &'a Map<String, Value>)>> {
+fn objects<'v, 'a>(field: &'v str, items: &'v [Json<'a>]) -> impl Iterator<Item = Result<(At<'v>, &'v Map<'a>)>> {
     items.iter().enumerate().map(move |(index, item)| {
         let at = At::Item { field, index };
         match item {
-            Value::Object(obj) => Ok((at, obj)),
+            Json::Object(obj) => Ok((at, obj.as_slice())),
             _ => Err(bad(at.whole(), "must be an object")),
         }
     })
 }
 
-fn read_packages(items: &[Value], limits: Limits) -> Result<Vec<InstalledPackage>> {
+fn read_packages(items: &[Json], limits: Limits) -> Result<Vec<InstalledPackage>> {
     if items.len() > limits.max_packages {
         return Err(bad("packages", format!("more than the limit of {} packages", limits.max_packages)));
     }
@@ -179,25 +185,25 @@ fn read_packages(items: &[Value], limits: Limits) -> Result<Vec<InstalledPackage
     Ok(out)
 }
 
-fn read_repos(items: &[Value], os: &Os, arch: &str) -> Result<Vec<ReportedRepo>> {
+fn read_repos(items: &[Json], os: &Os, arch: &str) -> Result<Vec<ReportedRepo>> {
     values::repo_count(items.len())?;
     let mut out = Vec::with_capacity(items.len());
     for item in objects("repos", items) {
         let (at, r) = item?;
         let get = |key: &str| text(r, key, || at.part(key));
         let (kind, name, id) = (get("type")?, get("name")?, get("id")?);
-        let priority = match r.get("priority") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(values::checked_priority(
+        let priority = match field(r, "priority") {
+            None | Some(Json::Null) => None,
+            Some(Json::Number(n)) => Some(values::checked_priority(
                 at,
                 n.as_i64().ok_or_else(|| bad(at.part("priority"), "must be a whole number"))?,
             )?),
-            Some(Value::String(s)) => values::priority(at, s.trim())?,
+            Some(Json::Str(s)) => values::priority(at, s.trim())?,
             Some(_) => return Err(bad(at.part("priority"), "must be a whole number")),
         };
-        let urls = match r.get("urls") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(urls)) => urls
+        let urls = match field(r, "urls") {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Array(urls)) => urls
                 .iter()
                 .enumerate()
                 .map(|(j, u)| text_value(Some(u), || at.part(&format!("urls[{j}]"))))
@@ -211,7 +217,7 @@ fn read_repos(items: &[Value], os: &Os, arch: &str) -> Result<Vec<ReportedRepo>>
     Ok(out)
 }
 
-fn read_modules(items: &[Value]) -> Result<Vec<ModuleStream>> {
+fn read_modules(items: &[Json]) -> Result<Vec<ModuleStream>> {
     let mut out = Vec::new();
     for item in objects("modules", items) {
         let (at, m) = item?;
@@ -221,7 +227,7 @@ fn read_modules(items: &[Value]) -> Result<Vec<ModuleStream>> {
     Ok(out)
 }
 
-fn read_updates(field: &str, items: &[Value], security: bool) -> Result<Vec<OfferedUpdate>> {
+fn read_updates(field: &str, items: &[Json], security: bool) -> Result<Vec<OfferedUpdate>> {
     if items.len() > MAX_OFFERED {
         return Err(bad(field, format!("more than {MAX_OFFERED} updates")));
     }
