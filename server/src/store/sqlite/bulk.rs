@@ -29,6 +29,39 @@ pub(super) fn text_list(n: usize) -> String {
     format!("SELECT value AS v FROM json_each(${n})")
 }
 
+/// A touch of the unchanged fast path with a host token, among several written at once.
+pub(super) struct TokenTouch<'a> {
+    pub hostname: &'a str,
+    pub wire_digest: &'a [u8; 16],
+    pub token_hash: &'a crate::auth::TokenHash,
+    pub generated_at: i64,
+    pub now: i64,
+}
+
+/// The unchanged fast path's statement for many host-token touches at once: each host whose
+/// token, wire digest and generation time match gets its last-seen time. Returns the package
+/// count of each host touched, by host name; the host names must differ.
+pub(super) async fn touch_many(
+    conn: &mut SqliteConnection,
+    touches: &[TokenTouch<'_>],
+) -> StoreResult<std::collections::HashMap<String, i64>> {
+    let rows: Vec<_> =
+        touches.iter().map(|t| (t.hostname, hex(t.wire_digest), hex(&t.token_hash.0), t.generated_at, t.now)).collect();
+    let touched: Vec<(String, i64)> = sqlx::query_as(
+        "UPDATE hosts SET last_seen_at = v.now, last_generated_at = v.generated_at \
+         FROM (SELECT j.value->>0 AS hostname, unhex(j.value->>1) AS digest, unhex(j.value->>2) AS token, \
+               j.value->>3 AS generated_at, j.value->>4 AS now FROM json_each($1) j) v \
+         WHERE hosts.hostname = v.hostname AND hosts.wire_digest = v.digest \
+         AND coalesce(hosts.last_generated_at, 0) <= v.generated_at \
+         AND hosts.id = (SELECT t.host_id FROM host_tokens t WHERE t.token_hash = v.token) \
+         RETURNING hosts.hostname, hosts.package_count",
+    )
+    .bind(json(&rows))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(touched.into_iter().collect())
+}
+
 /// Inserts packages not stored yet; returns the id of a stored package whose content differs
 /// from the one given with the same id (a hash collision), if any.
 pub(super) async fn upsert_packages(

@@ -12,6 +12,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::bulk::{TokenTouch, touch_many};
 use super::ingest::SqliteIngest;
 use crate::store::ingest_flow::{self, Ingested};
 use crate::store::known::{KnownNames, KnownPackages};
@@ -135,6 +136,53 @@ impl Job {
     }
 }
 
+/// Writes the batch's touches with a host token in one statement (one per host name; a
+/// second touch of the same host stays in the batch), moving them into `done`.
+async fn touch_with_tokens(ops: &mut SqliteIngest<'_>, batch: &mut Vec<Job>, done: &mut Vec<Done>) -> StoreResult<()> {
+    let mut seen = std::collections::HashSet::new();
+    let (mut bulk, mut rest) = (Vec::new(), Vec::with_capacity(batch.len()));
+    for job in batch.drain(..) {
+        match job {
+            Job::Touch { touch, reply }
+                if matches!(touch.credential, Credential::Host(_)) && seen.insert(touch.hostname.clone()) =>
+            {
+                bulk.push((touch, reply));
+            }
+            other => rest.push(other),
+        }
+    }
+    *batch = rest;
+    if bulk.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<TokenTouch> = bulk
+        .iter()
+        .filter_map(|(t, _)| match &t.credential {
+            Credential::Host(token_hash) => Some(TokenTouch {
+                hostname: &t.hostname,
+                wire_digest: &t.wire_digest,
+                token_hash,
+                generated_at: t.generated_at,
+                now: t.now,
+            }),
+            _ => None,
+        })
+        .collect();
+    match touch_many(&mut ops.0, &rows).await {
+        Ok(touched) => {
+            for (t, reply) in bulk {
+                let count = touched.get(&t.hostname).map(|c| *c as u32);
+                done.push(Done::Touch(reply, Ok(count)));
+            }
+            Ok(())
+        }
+        Err(err) => {
+            batch.extend(bulk.into_iter().map(|(touch, reply)| Job::Touch { touch, reply }));
+            Err(err)
+        }
+    }
+}
+
 /// Runs the jobs of `batch` in one transaction, each in a savepoint, moving each into `done`
 /// with its result. An error here is an error of the whole transaction: nothing was written.
 async fn write_batch(
@@ -145,6 +193,7 @@ async fn write_batch(
     names: &KnownNames,
 ) -> StoreResult<()> {
     let mut ops = SqliteIngest(conn.begin_with("BEGIN IMMEDIATE").await?);
+    touch_with_tokens(&mut ops, batch, done).await?;
     while !batch.is_empty() {
         let d = match batch.remove(0) {
             Job::Ingest { credential, report, now, reply } => {
