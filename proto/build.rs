@@ -1,16 +1,19 @@
-//! Compiles `patchman/v1/*.proto` with protox (pure Rust, no protoc needed): messages and the
-//! client from the .proto files; the server side of `ReportService` by hand, so that `Submit`
-//! receives the report's raw bytes (see `src/raw.rs`).
+//! Compiles `patchman/v1/*.proto` with protox (pure Rust, no protoc needed): messages,
+//! clients and the query services' servers from the .proto files; the server side of
+//! `ReportService` by hand, so that `Submit` receives the report's raw bytes (see
+//! `src/raw.rs`). The encoded descriptors are kept for gRPC server reflection.
 
 use tonic_build::manual::{Builder, Method, Service};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["patchman/v1/report.proto"];
+    let protos = ["patchman/v1/report.proto", "patchman/v1/query.proto"];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }
     let fds = protox::compile(protos, ["."])?;
-    tonic_prost_build::configure().build_server(false).codec_path("crate::codec::StrictCodec").compile_fds(fds)?;
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out.join("patchman_descriptor.bin"), prost::Message::encode_to_vec(&fds))?;
+    tonic_prost_build::configure().codec_path("crate::codec::StrictCodec").compile_fds(fds)?;
 
     let service = Service::builder()
         .name("ReportService")

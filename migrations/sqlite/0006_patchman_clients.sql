@@ -1,11 +1,13 @@
 -- Patchman's clients: API keys for their uploads, how each host last proved who it is, and
 -- the updates its own package manager offers (its view, kept beside the server's verdict).
 
--- An API key lets Patchman's clients upload for any host that has no token of its own.
--- Only its SHA-256 is kept.
+-- API keys and tokens, by role: `upload` lets Patchman's clients upload for any host that
+-- has no token of its own; `read` may ask the query API, `admin` also change. Only the
+-- SHA-256 of the secret is kept.
 CREATE TABLE api_keys (
     id           INTEGER PRIMARY KEY,
     name         TEXT NOT NULL UNIQUE,
+    role         TEXT NOT NULL,
     key_hash     BLOB NOT NULL UNIQUE,
     created_at   INTEGER NOT NULL,
     expires_at   INTEGER,
@@ -40,3 +42,17 @@ CREATE TABLE host_offered_updates (
 -- saved.
 ALTER TABLE hosts ADD COLUMN offered_known INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE hosts ADD COLUMN view_disagreements INTEGER NOT NULL DEFAULT 0;
+
+-- Packages installed in two versions where only one can be (an interrupted transaction),
+-- counted by name when verdicts are saved: only the newest version is evaluated.
+ALTER TABLE hosts ADD COLUMN duplicate_package_count INTEGER NOT NULL DEFAULT 0;
+
+-- Changes of hosts' status, in order, for the query API's watch stream: one row per stored or
+-- unchanged report, saved verdict, administrator's change, deletion, and silence. A watcher
+-- resumes after the last `seq` it received; old rows are pruned.
+CREATE TABLE host_events (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    hostname TEXT NOT NULL,
+    at       INTEGER NOT NULL,
+    deleted  INTEGER NOT NULL DEFAULT 0
+);

@@ -1,5 +1,6 @@
-//! The patchman wire protocol, `patchman.v1`: generated message types, the client, and the
-//! server side of `ReportService` (whose `Submit` receives a `RawReport`).
+//! The patchman wire protocol, `patchman.v1`: generated message types, clients, the query
+//! services' servers, and the server side of `ReportService` (whose `Submit` receives a
+//! `RawReport`).
 pub mod codec;
 mod raw;
 
@@ -16,4 +17,7 @@ pub mod report_service_server {
 }
 
 pub use generated::*;
+
+/// The encoded `FileDescriptorSet` of `patchman.v1`, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/patchman_descriptor.bin"));
 pub use raw::{RawReport, ReportPeek};

@@ -33,9 +33,35 @@ pub fn new_host_token() -> String {
     new_secret("pmh_")
 }
 
-/// An API key for Patchman's clients' uploads: `Api-Key pmk_…`.
-pub fn new_api_key() -> String {
-    new_secret("pmk_")
+/// What an API key or token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiRole {
+    /// Upload reports for hosts without a token of their own (Patchman's clients).
+    Upload,
+    /// Ask the query API.
+    Read,
+    /// Ask the query API and make the changes of its admin service.
+    Admin,
+}
+
+impl ApiRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upload => "upload",
+            Self::Read => "read",
+            Self::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Upload, Self::Read, Self::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// A new secret of this role: `pmk_…` for upload keys, `pmt_…` for query tokens.
+    pub fn new_secret(self) -> String {
+        new_secret(if self == Self::Upload { "pmk_" } else { "pmt_" })
+    }
 }
 
 /// Compares secrets in time independent of where they differ.

@@ -10,7 +10,9 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
-use crate::jobs::{Job, Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SchedulerConfig};
+use crate::jobs::{
+    Job, Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SchedulerConfig, SilenceEvents,
+};
 use crate::store::{SettingsStore, Store};
 use crate::updates::Updater;
 use crate::web::{self, WebState};
@@ -44,8 +46,27 @@ pub fn app(
         );
     }
     let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits, trust };
-    let reports = ReportApi::new(store.clone(), updater, limits, enrollment_key).into_service(config.max_message_bytes);
+    let reports =
+        ReportApi::new(store.clone(), updater.clone(), limits, enrollment_key).into_service(config.max_message_bytes);
+    let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
+    let watch = crate::grpc::watch::WatchHub::start(store.clone(), config.api.watch_buffer_batches);
+    let query = crate::grpc::query::QueryApi::new(store.clone(), store.clone(), silent_after_ms, watch).into_service();
+    let refresher = Arc::new(crate::refresh::Refresher::new(store.clone(), &config.repos)?);
+    let admin = crate::grpc::admin::AdminApi::new(store.clone(), updater, refresher, silent_after_ms).into_service();
+    // Reflection in both versions clients ask for (grpcurl, grpcui, Postman, older tools).
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(patchman_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    tokio::spawn(report_health(health, store.clone()));
     let grpc = tonic::service::Routes::new(reports)
+        .add_service(query)
+        .add_service(admin)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(health_service)
         .into_axum_router()
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
     // Patchman's upload paths are `patchman-client`'s; whatever else is not a gRPC service is
@@ -53,6 +74,25 @@ pub fn app(
     Ok(grpc
         .merge(crate::compat::router(uploads, config.max_message_bytes))
         .fallback_service(web::router(WebState::new(store, web_updater, config)?)))
+}
+
+/// Keeps gRPC health (`grpc.health.v1`, the whole server and each service) in step with the
+/// database: serving while it answers.
+async fn report_health(health: tonic_health::server::HealthReporter, store: Arc<dyn Store>) {
+    let services = ["", "patchman.v1.ReportService", "patchman.v1.QueryService", "patchman.v1.AdminService"];
+    let mut last = None;
+    loop {
+        let up = store.setting("schema_check").await.is_ok();
+        if last != Some(up) {
+            let status =
+                if up { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+            for name in services {
+                health.set_service_status(name, status).await;
+            }
+            last = Some(up);
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
 }
 
 /// The jobs this server runs, from the configuration.
@@ -67,6 +107,10 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
         Arc::new(RecomputeStale {
             interval: Duration::from_secs(j.recompute_interval_seconds.max(1)),
             updater: updater.clone(),
+        }),
+        Arc::new(SilenceEvents {
+            interval: Duration::from_secs(j.silence_interval_seconds.max(1)),
+            silent_after: Duration::from_secs(u64::from(config.silent_after_days) * 86_400),
         }),
     ];
     if config.repos.refresh_interval_seconds > 0 {

@@ -31,6 +31,7 @@ pub fn evaluate(host: &HostInput, repos: &[RepoUse]) -> Verdict {
     });
     let mut updates = Vec::new();
     let mut not_in_repos = Vec::new();
+    let mut duplicates = Vec::new();
     let mut lists: Vec<&[u32]> = Vec::with_capacity(repos.len());
     let mut i = 0;
     let mut group: Vec<&Pkg> = Vec::new();
@@ -55,19 +56,22 @@ pub fn evaluate(host: &HostInput, repos: &[RepoUse]) -> Verdict {
             not_in_repos.extend(group.iter().map(|p| p.id));
         }
         let look = Lookup { host, repos, modules: &modules, lists: &lists };
-        if first.kind == Kind::Rpm && kernel::rpm_install_only(&first.name) {
-            // Several installed kernels are normal: only a version newer than all counts.
-            updates.extend(look.best_update(group[group.len() - 1]));
-        } else {
-            updates.extend(group.iter().filter_map(|p| look.best_update(p)));
+        let newest = group[group.len() - 1];
+        if group.len() > 1 && !(first.kind == Kind::Rpm && kernel::rpm_install_only(&first.name)) {
+            // Two versions of a package that cannot be installed twice (any deb; an rpm that is
+            // not install-only, after an interrupted transaction): only the newest counts.
+            duplicates.extend(group[..group.len() - 1].iter().map(|p| p.id));
         }
+        // Several installed kernels are normal: only a version newer than all counts.
+        updates.extend(look.best_update(newest));
         i = end;
     }
     updates.extend(deb_kernel_update(host, repos));
     updates.sort_by_key(|u| (u.installed, u.candidate));
     not_in_repos.sort_unstable();
     not_in_repos.dedup();
-    Verdict { updates, not_in_repos, reboot: kernel::reboot_reason(&host.installed, &host.kernel) }
+    duplicates.sort_unstable();
+    Verdict { updates, not_in_repos, duplicates, reboot: kernel::reboot_reason(&host.installed, &host.kernel) }
 }
 
 /// Which module streams are active for the host, and the package names they mask.

@@ -8,6 +8,16 @@ use std::sync::Arc;
 
 use crate::model::{Kind, Pkg};
 
+/// A kernel package, in either family: rpm's kernel packages (`kernel`, `kernel-core`, …)
+/// and Debian's and Ubuntu's kernel images (`linux-image-…`). Their updates are kernel
+/// updates on every host.
+pub fn is_kernel_package(kind: Kind, name: &str) -> bool {
+    match kind {
+        Kind::Rpm => rpm_install_only(name),
+        Kind::Deb => name.starts_with("linux-image-"),
+    }
+}
+
 /// rpm packages dnf installs side by side (its `installonlypkgs`): updated only when the
 /// repository has a version newer than the newest installed one.
 pub fn rpm_install_only(name: &str) -> bool {

@@ -142,6 +142,10 @@ pub struct Verdict {
     /// Installed packages whose name (for a compatible arch) no repository of the host offers
     /// in any version, sorted.
     pub not_in_repos: Vec<i64>,
+    /// Installed packages older than another installed version of the same name and arch,
+    /// where the package manager allows only one (any deb; an rpm that is not install-only):
+    /// left over from an interrupted transaction. Sorted; only the newest was evaluated.
+    pub duplicates: Vec<i64>,
     /// Why the host needs a reboot, as far as its packages tell (a newer kernel is installed
     /// than the one running).
     pub reboot: Option<String>,

@@ -1,11 +1,11 @@
 //! The `patchman` command line: `serve` and the admin subcommands.
 
-mod api_key;
 mod audit;
 mod host;
 mod import;
 mod os_group;
 mod repo;
+mod token;
 mod user;
 mod vercmp;
 
@@ -102,7 +102,13 @@ enum Command {
     /// API keys for Patchman's clients' uploads (`Authorization: Api-Key …`): create, list, revoke.
     ApiKey {
         #[command(subcommand)]
-        command: api_key::ApiKeyCommand,
+        command: token::ApiKeyCommand,
+    },
+    /// API tokens for the query API (`read`, `admin`; `upload` is an API key): create, list,
+    /// revoke. Sent as `authorization: Bearer …`.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
     },
     /// The audit log: who changed which account, newest first.
     Audit {
@@ -187,7 +193,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::OsGroup { command } => os_group::run(command, store).await,
         Command::User { command } => user::run(command, &*store).await,
-        Command::ApiKey { command } => api_key::run(command, &*store).await,
+        Command::ApiKey { command } => token::run_api_key(command, &*store).await,
+        Command::Token { command } => token::run_token(command, &*store).await,
         Command::ImportPatchman { from } => import::run(&from, &*store).await,
         Command::Audit { json, limit } => audit::run(&*store, json, limit).await,
         Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,

@@ -31,7 +31,7 @@ const LEGACY: &[(&str, &str)] = &[
 ];
 
 /// Text keys without a default, which serializing the defaults does not show.
-const OPTIONAL_TEXT: &[&str] = &["enrollment_key", "repos.proxy"];
+const OPTIONAL_TEXT: &[&str] = &["enrollment_key", "repos.proxy", "api.metrics_token"];
 
 /// Lists of tables, set in the file only (`[[repos.source]]`).
 const FILE_ONLY: &[&str] = &["repos.source"];

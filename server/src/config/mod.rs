@@ -36,6 +36,25 @@ pub struct Config {
     pub web: WebConfig,
     /// Uploads from Patchman's own clients (`patchman-client`).
     pub compat: CompatConfig,
+    /// The query API and operations endpoints.
+    pub api: ApiConfig,
+}
+
+/// `[api]`: the gRPC query API's watch stream, and `/metrics`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Batches of host events kept for watchers that have not read them yet; a watcher that
+    /// falls further behind is ended (it resumes from its cursor).
+    pub watch_buffer_batches: usize,
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <this>`.
+    pub metrics_token: Option<String>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { watch_buffer_batches: 1_024, metrics_token: None }
+    }
 }
 
 /// `[compat]`: who may upload Patchman protocol-1 and protocol-2 reports without credentials.
@@ -185,6 +204,8 @@ pub struct JobsConfig {
     pub transactions_kept_days: u64,
     /// How often hosts left stale are recomputed (reports trigger their host at once).
     pub recompute_interval_seconds: u64,
+    /// How often hosts that fell silent are announced to the query API's watchers.
+    pub silence_interval_seconds: u64,
     /// A no-op job that holds its lease for `probe_duration_ms`, every `probe_interval_ms`
     /// (0: off): shows jobs being shared out and taken over.
     pub probe_interval_ms: u64,
@@ -199,6 +220,7 @@ impl Default for JobsConfig {
             reports_kept_per_host: 50,
             transactions_kept_days: 365,
             recompute_interval_seconds: 60,
+            silence_interval_seconds: 60,
             probe_interval_ms: 0,
             probe_duration_ms: 0,
         }
@@ -219,6 +241,7 @@ impl Default for Config {
             repos: ReposConfig::default(),
             web: WebConfig::default(),
             compat: CompatConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }
@@ -237,6 +260,18 @@ impl fmt::Debug for Config {
             .field("repos", &self.repos)
             .field("web", &self.web)
             .field("compat", &self.compat)
+            .field("api", &ApiDebug(&self.api))
+            .finish()
+    }
+}
+
+struct ApiDebug<'a>(&'a ApiConfig);
+
+impl fmt::Debug for ApiDebug<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("watch_buffer_batches", &self.0.watch_buffer_batches)
+            .field("metrics_token", &self.0.metrics_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }

@@ -1,7 +1,14 @@
-//! The gRPC edge: `patchman.v1.ReportService`. Protobuf types stop here.
+//! The gRPC edge: `patchman.v1.ReportService` (hosts), `QueryService` and `AdminService`
+//! (integrations, `query.rs`, `admin.rs`, `watch.rs`). Protobuf types stop here.
 
+pub mod admin;
+mod api_auth;
+mod convert;
 pub mod oversize;
+mod paging;
+pub mod query;
 pub mod validate;
+pub mod watch;
 
 use std::sync::Arc;
 

@@ -33,6 +33,37 @@ impl Job for PruneReports {
     }
 }
 
+/// Records an event for each host that fell silent (its last report older than the silence
+/// threshold): nothing is written when a host stops reporting, but its status changes, and
+/// watchers of the query API must hear of it. Each run looks back two intervals, so a late
+/// run misses nothing (a host may be announced twice: an event says "look again").
+pub struct SilenceEvents {
+    pub interval: Duration,
+    pub silent_after: Duration,
+}
+
+#[async_trait]
+impl Job for SilenceEvents {
+    fn name(&self) -> &'static str {
+        "silence-events"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, store: &dyn JobStore) -> anyhow::Result<()> {
+        let now = now_ms();
+        let until = now - self.silent_after.as_millis() as i64;
+        let since = until - 2 * self.interval.as_millis() as i64;
+        let fell_silent = store.record_silent_hosts(since, until, now).await?;
+        if fell_silent > 0 {
+            tracing::info!(fell_silent, "hosts fell silent");
+        }
+        Ok(())
+    }
+}
+
 /// Does nothing for a while: a visible way to check that jobs are shared out between servers
 /// and taken over after a crash. Off unless configured.
 pub struct Probe {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use self::kinds::{Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos};
+pub use self::kinds::{Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SilenceEvents};
 use crate::clock::now_ms;
 use crate::store::{ClaimedJob, JobStore};
 

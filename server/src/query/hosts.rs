@@ -67,6 +67,8 @@ pub struct HostFilter {
     pub view_disagrees: Option<bool>,
     /// Reported without credentials, from a network an administrator listed.
     pub unauthenticated: Option<bool>,
+    /// Has a package installed in two versions where only one can be.
+    pub duplicate_packages: Option<bool>,
     pub search: Option<String>,
 }
 
@@ -143,6 +145,7 @@ impl HostFilter {
                 "has_unknown_packages" => f.has_unknown_packages = Some(parse_bool(key, v)?),
                 "view_disagrees" => f.view_disagrees = Some(parse_bool(key, v)?),
                 "unauthenticated" => f.unauthenticated = Some(parse_bool(key, v)?),
+                "duplicate_packages" => f.duplicate_packages = Some(parse_bool(key, v)?),
                 "search" | "q" => f.search = Some(v.to_ascii_lowercase()),
                 "sort" => {
                     let (name, desc) = match v.strip_prefix('-') {
@@ -198,6 +201,7 @@ impl HostFilter {
             ("has_unknown_packages", self.has_unknown_packages),
             ("view_disagrees", self.view_disagrees),
             ("unauthenticated", self.unauthenticated),
+            ("duplicate_packages", self.duplicate_packages),
         ];
         out.extend(flags.into_iter().filter_map(|(k, v)| v.map(|v| (k, v.to_string()))));
         if let Some(s) = self.status {

@@ -71,6 +71,7 @@ const TABLES: &[(&str, &[Column])] = &[
             ("auth_detail", Col::Text, false),
             ("offered_known", Col::Bool, false),
             ("view_disagreements", Col::Int, false),
+            ("duplicate_package_count", Col::Int, false),
         ],
     ),
     ("host_tokens", &[("token_hash", Col::Blob, false), ("host_id", Col::Int, false), ("created_at", Col::Int, false)]),
@@ -251,10 +252,20 @@ const TABLES: &[(&str, &[Column])] = &[
         ],
     ),
     (
+        "host_events",
+        &[
+            ("seq", Col::Int, false),
+            ("hostname", Col::Text, false),
+            ("at", Col::Int, false),
+            ("deleted", Col::Bool, false),
+        ],
+    ),
+    (
         "api_keys",
         &[
             ("id", Col::Int, false),
             ("name", Col::Text, false),
+            ("role", Col::Text, false),
             ("key_hash", Col::Blob, false),
             ("created_at", Col::Int, false),
             ("expires_at", Col::Int, true),
@@ -357,9 +368,10 @@ pub async fn copy_db(from: &str, to: &str) -> StoreResult<CopyCounts> {
     }
     if let Db::Postgres(pool) = &dst {
         for (table, cols) in TABLES {
-            if cols[0].0 == "id" && *table != "packages" {
+            let key = cols[0].0;
+            if matches!(key, "id" | "seq") && *table != "packages" {
                 let sql = format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+                    "SELECT setval(pg_get_serial_sequence('{table}', '{key}'), coalesce(max({key}), 0) + 1, false) FROM {table}"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await?;
             }

@@ -51,6 +51,16 @@ macro_rules! forward_roles {
             ) -> $crate::query::Paged<$crate::store::HostSummary>;
             read dashboard(clock: &$crate::query::Clock) -> $crate::store::views::Dashboard;
             read package_versions(name: &str) -> Vec<$crate::store::views::PackageVersionView>;
+            read host_events_after(after: i64, limit: i64) -> Vec<$crate::store::HostEvent>;
+            read host_event_bounds() -> (i64, i64);
+            read host_summaries(hostnames: &[String]) -> Vec<$crate::store::HostSummary>;
+            read package_hosts(
+                name: &str,
+                evr: Option<&str>,
+                filter: &$crate::query::HostFilter,
+                page: $crate::query::PageRequest,
+                clock: &$crate::query::Clock
+            ) -> $crate::query::Paged<$crate::store::views::PackageHostView>;
             read package_names(
                 filter: &$crate::query::PackageFilter,
                 page: $crate::query::PageRequest
@@ -69,6 +79,7 @@ macro_rules! forward_roles {
             write link_repos(keep: i64, gone: i64) -> bool;
         });
         $crate::store::forward::forward_roles!(@role $store, JobStore {
+            write record_silent_hosts(since: i64, until: i64, now: i64) -> u64;
             write register_job(name: &str, interval_ms: i64, first_due: i64) -> ();
             write claim_job(owner: &str, now: i64, lease_ms: i64) -> Option<$crate::store::ClaimedJob>;
             write renew_job(name: &str, owner: &str, until: i64) -> bool;
@@ -111,6 +122,7 @@ macro_rules! forward_roles {
             write add_api_key(key: &$crate::store::NewApiKey<'_>) -> bool;
             read api_keys() -> Vec<$crate::store::views::ApiKeyView>;
             write delete_api_key(name: &str) -> bool;
+            write api_token(key_hash: &$crate::auth::TokenHash, now: i64) -> Option<(String, $crate::auth::ApiRole)>;
         });
     };
     (@role $store:ty, $role:ident { $($conn:ident $name:ident ($($arg:ident : $ty:ty),*) -> $ret:ty;)* }) => {

@@ -89,6 +89,9 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock, package
     if let Some(want) = f.has_unknown_packages {
         conds.push(positive("h.unknown_package_count", want));
     }
+    if let Some(want) = f.duplicate_packages {
+        conds.push(positive("h.duplicate_package_count", want));
+    }
     if let Some(want) = f.view_disagrees {
         conds.push(positive("h.view_disagreements", want));
     }
@@ -141,7 +144,7 @@ pub(crate) fn where_clause(b: &mut Built, f: &HostFilter, clock: &Clock, package
 
 /// `SELECT p.id …` of the packages named `name`, of version `evr` when given (`[epoch:]version[-release]`;
 /// a release also matches its dotted extensions, as `27` matches `27.el9`).
-fn package_ids(b: &mut Built, name: &str, evr: Option<&str>) -> String {
+pub(crate) fn package_ids(b: &mut Built, name: &str, evr: Option<&str>) -> String {
     let n = b.arg(Arg::Text(name.to_owned()));
     let mut sql = format!("SELECT p.id FROM packages p WHERE p.name = {n}");
     if let Some(evr) = evr {

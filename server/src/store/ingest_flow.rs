@@ -45,6 +45,8 @@ pub(crate) trait SharedIngestOps: Send {
     /// The name of the API key with this hash if it is valid now (its last use recorded).
     async fn api_key_name(&mut self, key_hash: &TokenHash, now: i64) -> StoreResult<Option<String>>;
     async fn set_auth(&mut self, host_id: i64, auth: (AuthKind, &str)) -> StoreResult<()>;
+    /// Records that the host's status may have changed (the watch stream's events).
+    async fn record_event(&mut self, hostname: &str, now: i64) -> StoreResult<()>;
     /// Refreshes last-seen; with `applied`, also the generation time and wire digest of the
     /// state the host now has (an unchanged report).
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
@@ -204,6 +206,7 @@ pub(crate) async fn ingest<O: IngestOps>(
     }
     if host.last_generated_at.is_some_and(|g| g > r.generated_at_ms) {
         ops.touch(host.id, now, None).await?;
+        ops.record_event(&host.hostname, now).await?;
         let row = ReportRow { outcome: super::REPORT_SUPERSEDED, added: 0, removed: 0 };
         ops.insert_report(host.id, rep, now, row).await?;
         return done(IngestOutcome::Superseded { package_count: host.package_count });
@@ -215,6 +218,7 @@ pub(crate) async fn ingest<O: IngestOps>(
     if !changed.contains(&true) {
         let wire = rep.wire_digest.as_ref().map(|d| &d[..]);
         ops.touch(host.id, now, Some((r.generated_at_ms, wire))).await?;
+        ops.record_event(&host.hostname, now).await?;
         return done(IngestOutcome::Unchanged { package_count: host.package_count });
     }
 
@@ -312,6 +316,7 @@ pub(crate) async fn ingest<O: IngestOps>(
         }
     }
     ops.insert_report(host.id, rep, now, ReportRow { outcome: super::REPORT_STORED, added, removed }).await?;
+    ops.record_event(&host.hostname, now).await?;
     let package_count = rep.packages.len() as u32;
     Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages, new_names }))
 }

@@ -71,10 +71,11 @@ pub enum Credential {
     Network(String),
 }
 
-/// An API key to store: its name and the hash of the secret, printed once.
+/// An API key or token to store: its name, role and the hash of the secret, printed once.
 #[derive(Debug, Clone)]
 pub struct NewApiKey<'a> {
     pub name: &'a str,
+    pub role: crate::auth::ApiRole,
     pub key_hash: &'a TokenHash,
     pub now: i64,
     pub expires_at: Option<i64>,
@@ -120,6 +121,8 @@ pub(crate) struct VerdictColumns<'a> {
     pub unknown: i64,
     pub reboot: &'a str,
     pub known: bool,
+    /// Package names installed in more than one version where only one can be.
+    pub duplicates: i64,
 }
 
 /// The result of trying one mirror.

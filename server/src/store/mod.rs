@@ -13,6 +13,7 @@ mod migrations;
 pub mod patchman_source;
 mod portable;
 mod portable_accounts;
+mod portable_events;
 mod portable_hosts;
 mod portable_import;
 mod portable_ingest;
@@ -34,8 +35,8 @@ pub use self::input::{
 pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;
 pub use self::records::{
-    AuthKind, ClaimedJob, EnrollOutcome, HostWork, ImportLine, ImportSummary, IngestOutcome, IngestRejection,
-    MirrorState, RefreshTarget, SessionRecord, UserRecord,
+    AuthKind, ClaimedJob, EnrollOutcome, HostEvent, HostWork, ImportLine, ImportSummary, IngestOutcome,
+    IngestRejection, MirrorState, RefreshTarget, SessionRecord, UserRecord,
 };
 pub use self::roles::{
     AccountStore, AdminStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store, UpdateStore,
@@ -43,6 +44,9 @@ pub use self::roles::{
 pub use self::views::{HostDetail, HostSummary};
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How long host events are kept: a watcher may resume from a cursor this old.
+pub const HOST_EVENTS_KEPT_MS: i64 = 7 * 86_400_000;
 
 /// `reports.outcome` of a report whose state was applied.
 pub const REPORT_STORED: i64 = 1;

@@ -24,7 +24,7 @@ macro_rules! portable_queries {
              h.last_seen_at, h.machine_id, h.os_id, h.os_pretty_name, h.os_cpe_name, h.reboot_reason, \
              h.use_host_repos, h.client_version, h.enrolled_at, h.last_changed_at, h.security_update_count, \
              h.bugfix_update_count, h.unknown_package_count, h.updates_stale, h.kernel_reboot_reason, h.updates_known, \
-             h.view_disagreements, h.auth_kind, h.auth_detail, h.offered_known \
+             h.view_disagreements, h.auth_kind, h.auth_detail, h.offered_known, h.duplicate_package_count \
              FROM hosts h LEFT JOIN domains d ON d.id = h.domain_id \
              LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id";
 
@@ -49,6 +49,7 @@ macro_rules! portable_queries {
                 updates_known: row.try_get("updates_known")?,
                 view_disagreements: row.try_get("view_disagreements")?,
                 unauthenticated: row.try_get::<i64, _>("auth_kind")? == crate::store::AuthKind::Network as i64,
+                duplicate_packages: row.try_get("duplicate_package_count")?,
             })
         }
 
@@ -471,7 +472,8 @@ macro_rules! portable_queries {
             let sql = match credential {
                 Credential::Host(_) => format!("{SET} AND id = (SELECT host_id FROM host_tokens WHERE token_hash = $5)"),
                 Credential::ApiKey(_) => format!(
-                    "{SET} {SITE} (SELECT name FROM api_keys WHERE key_hash = $6 AND (expires_at IS NULL OR expires_at > $1))"
+                    "{SET} {SITE} (SELECT name FROM api_keys WHERE key_hash = $6 AND role = 'upload' \
+                     AND (expires_at IS NULL OR expires_at > $1))"
                 ),
                 Credential::Network(_) => format!("{SET} {SITE} $6"),
             };
@@ -486,6 +488,9 @@ macro_rules! portable_queries {
                 Credential::Network(address) => query.bind(AuthKind::Network as i64).bind(address.as_str()),
             };
             let count: Option<i64> = query.fetch_optional(&mut *conn).await?;
+            if count.is_some() {
+                record_host_event(&mut *conn, hostname, now, false).await?;
+            }
             if let (Some(_), Credential::ApiKey(hash)) = (count, credential) {
                 sqlx::query(
                     "UPDATE api_keys SET last_used_at = $1 WHERE key_hash = $2 \
@@ -618,6 +623,11 @@ macro_rules! portable_queries {
                 .bind(transactions_before)
                 .execute(pool)
                 .await?;
+            // A watcher may resume from a cursor up to a week old.
+            sqlx::query("DELETE FROM host_events WHERE at < $1")
+                .bind(crate::clock::now_ms() - crate::store::HOST_EVENTS_KEPT_MS)
+                .execute(pool)
+                .await?;
             Ok(reports.rows_affected() + transactions.rows_affected())
         }
 
@@ -656,12 +666,18 @@ macro_rules! portable_queries {
                 .execute(&mut *tx)
                 .await?;
             }
+            record_host_event(&mut *tx, hostname, crate::clock::now_ms(), false).await?;
             tx.commit().await?;
             Ok(true)
         }
 
         pub(super) async fn delete_host(pool: &Pool, hostname: &str) -> StoreResult<bool> {
-            let done = sqlx::query("DELETE FROM hosts WHERE hostname = $1").bind(hostname).execute(pool).await?;
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let done = sqlx::query("DELETE FROM hosts WHERE hostname = $1").bind(hostname).execute(&mut *tx).await?;
+            if done.rows_affected() > 0 {
+                record_host_event(&mut *tx, hostname, crate::clock::now_ms(), true).await?;
+            }
+            tx.commit().await?;
             Ok(done.rows_affected() > 0)
         }
     };

@@ -165,13 +165,14 @@ macro_rules! portable_account_queries {
         /// Stores an API key; false when the name is taken.
         pub(super) async fn add_api_key(pool: &Pool, key: &crate::store::NewApiKey<'_>) -> StoreResult<bool> {
             let added = sqlx::query(
-                "INSERT INTO api_keys (name, key_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO api_keys (name, role, key_hash, created_at, expires_at) VALUES ($1, $5, $2, $3, $4) \
                  ON CONFLICT (name) DO NOTHING",
             )
             .bind(key.name)
             .bind(&key.key_hash.0[..])
             .bind(key.now)
             .bind(key.expires_at)
+            .bind(key.role.as_str())
             .execute(pool)
             .await?
             .rows_affected();
@@ -179,24 +180,44 @@ macro_rules! portable_account_queries {
         }
 
         pub(super) async fn api_keys(pool: &Pool) -> StoreResult<Vec<crate::store::views::ApiKeyView>> {
-            let rows: Vec<(String, i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
-                "SELECT k.name, k.created_at, k.expires_at, k.last_used_at, \
+            let rows: Vec<(String, String, i64, Option<i64>, Option<i64>, i64)> = sqlx::query_as(
+                "SELECT k.name, k.role, k.created_at, k.expires_at, k.last_used_at, \
                  (SELECT count(*) FROM hosts h WHERE h.auth_kind = $1 AND h.auth_detail = k.name) \
                  FROM api_keys k ORDER BY k.name",
             )
             .bind(crate::store::AuthKind::ApiKey as i64)
             .fetch_all(pool)
             .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(name, created_at, expires_at, last_used_at, hosts)| crate::store::views::ApiKeyView {
-                    name,
-                    created_at,
-                    expires_at,
-                    last_used_at,
-                    hosts,
+            rows.into_iter()
+                .map(|(name, role, created_at, expires_at, last_used_at, hosts)| {
+                    let role = crate::auth::ApiRole::parse(&role)
+                        .ok_or_else(|| StoreError::Corrupt(format!("API key role {role}")))?;
+                    Ok(crate::store::views::ApiKeyView { name, role, created_at, expires_at, last_used_at, hosts })
                 })
-                .collect())
+                .collect()
+        }
+
+        /// The name and role of the API token with this hash if it is valid at `now`; its last
+        /// use is recorded at most once a minute.
+        pub(super) async fn api_token(
+            pool: &Pool,
+            key_hash: &crate::auth::TokenHash,
+            now: i64,
+        ) -> StoreResult<Option<(String, crate::auth::ApiRole)>> {
+            let found: Option<(i64, String, String, Option<i64>)> = sqlx::query_as(
+                "SELECT id, name, role, last_used_at FROM api_keys WHERE key_hash = $1 \
+                 AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(&key_hash.0[..])
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            let Some((id, name, role, last_used)) = found else { return Ok(None) };
+            if last_used.is_none_or(|t| t < now - 60_000) {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now).bind(id).execute(pool).await?;
+            }
+            let role = crate::auth::ApiRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("API key role {role}")))?;
+            Ok(Some((name, role)))
         }
 
         /// Revokes an API key: it is gone at once; false when there is none.

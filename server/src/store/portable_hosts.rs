@@ -62,6 +62,67 @@ macro_rules! portable_host_queries {
             Ok(crate::query::Paged { total: total as u64, rows })
         }
 
+        /// The hosts `filter` selects that have a package of this name (at `evr`), a page of
+        /// them by host name, each with what it has installed and which of its repositories
+        /// (its own, and its group's when it uses them) offer exactly that.
+        pub(super) async fn package_hosts(
+            pool: &Pool,
+            name: &str,
+            evr: Option<&str>,
+            filter: &crate::query::HostFilter,
+            page: crate::query::PageRequest,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<crate::query::Paged<crate::store::views::PackageHostView>> {
+            let f = crate::query::HostFilter {
+                package_name: Some(name.to_owned()),
+                package_evr: evr.map(str::to_owned),
+                ..filter.clone()
+            };
+            let hosts = host_list(pool, &f, &crate::query::HostSort::default(), page, clock).await?;
+            if hosts.rows.is_empty() {
+                return Ok(crate::query::Paged { total: hosts.total, rows: Vec::new() });
+            }
+            let names: Vec<String> = hosts.rows.iter().map(|h| h.hostname.clone()).collect();
+            let mut b = Built::default();
+            let ids = host_sql::package_ids(&mut b, name, evr);
+            let list = super::bulk::text_list(b.args.len() + 1);
+            let sql = format!(
+                "SELECT h.hostname, p.id, p.epoch, p.version, p.release, p.arch FROM hosts h \
+                 JOIN host_packages hp ON hp.host_id = h.id JOIN packages p ON p.id = hp.package_id \
+                 WHERE h.hostname IN ({list}) AND p.id IN ({ids}) ORDER BY h.hostname, p.arch, p.id"
+            );
+            let installed = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args)
+                .bind(super::bulk::texts_param(&names))
+                .fetch_all(pool);
+            let sql = format!(
+                "SELECT h.hostname, rp.package_id, r.name FROM hosts h JOIN ( \
+                   SELECT hr.host_id, hr.repo_id FROM host_repos hr WHERE hr.enabled = TRUE \
+                   UNION SELECT h2.id, gr.repo_id FROM hosts h2 JOIN os_variants v ON v.id = h2.os_variant_id \
+                   JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE h2.use_host_repos = FALSE) u \
+                 ON u.host_id = h.id JOIN repo_packages rp ON rp.repo_id = u.repo_id JOIN repos r ON r.id = u.repo_id \
+                 WHERE h.hostname IN ({list}) AND rp.package_id IN ({ids}) ORDER BY r.name"
+            );
+            let offered =
+                bind_args!(sqlx::query_as::<_, (String, i64, String)>(sqlx::AssertSqlSafe(sql)), &b.args)
+                    .bind(super::bulk::texts_param(&names))
+                    .fetch_all(pool);
+            let (installed, offered) = tokio::try_join!(installed, offered)?;
+            let mut rows = Vec::with_capacity(installed.len());
+            for r in &installed {
+                let (hostname, id): (String, i64) = (r.try_get("hostname")?, r.try_get("id")?);
+                let (epoch, version, release): (i64, String, String) =
+                    (r.try_get("epoch")?, r.try_get("version")?, r.try_get("release")?);
+                let repos = offered.iter().filter(|(h, p, _)| *h == hostname && *p == id).map(|(_, _, n)| n.clone()).collect();
+                rows.push(crate::store::views::PackageHostView {
+                    hostname,
+                    evr: format_evr(epoch as u32, &version, &release),
+                    arch: r.try_get("arch")?,
+                    repos,
+                });
+            }
+            Ok(crate::query::Paged { total: hosts.total, rows })
+        }
+
         /// The outstanding (installed → available) pairs of the hosts `filter` selects, with
         /// their host counts: security first, then the most hosts.
         pub(super) async fn update_list(
@@ -318,7 +379,8 @@ macro_rules! portable_host_queries {
                  CAST(sum(CASE WHEN h.unknown_package_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_unknown, \
                  CAST(sum(h.security_update_count + h.bugfix_update_count) AS BIGINT) AS updates, \
                  CAST(sum(CASE WHEN h.view_disagreements > 0 THEN 1 ELSE 0 END) AS BIGINT) AS view_disagrees, \
-                 CAST(sum(CASE WHEN h.auth_kind = {network} THEN 1 ELSE 0 END) AS BIGINT) AS unauthenticated \
+                 CAST(sum(CASE WHEN h.auth_kind = {network} THEN 1 ELSE 0 END) AS BIGINT) AS unauthenticated, \
+                 CAST(sum(CASE WHEN h.duplicate_package_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS duplicates \
                  FROM hosts h GROUP BY 1"
             );
             // Six independent reads, each on its own connection at once: the page waits for the
@@ -370,6 +432,7 @@ macro_rules! portable_host_queries {
                 d.updates += r.try_get::<Option<i64>, _>("updates")?.unwrap_or(0);
                 d.view_disagrees += r.try_get::<Option<i64>, _>("view_disagrees")?.unwrap_or(0);
                 d.unauthenticated += r.try_get::<Option<i64>, _>("unauthenticated")?.unwrap_or(0);
+                d.duplicate_packages += r.try_get::<Option<i64>, _>("duplicates")?.unwrap_or(0);
             }
             d.by_status = HostStatus::ALL.iter().map(|s| (*s, by_status.get(s).copied().unwrap_or(0))).collect();
             d.without_repos = without_repos;

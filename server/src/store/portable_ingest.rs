@@ -83,7 +83,8 @@ macro_rules! portable_ingest_queries {
             now: i64,
         ) -> StoreResult<Option<String>> {
             let found: Option<(i64, String, Option<i64>)> = sqlx::query_as(
-                "SELECT id, name, last_used_at FROM api_keys WHERE key_hash = $1 AND (expires_at IS NULL OR expires_at > $2)",
+                "SELECT id, name, last_used_at FROM api_keys WHERE key_hash = $1 AND role = 'upload' \
+                 AND (expires_at IS NULL OR expires_at > $2)",
             )
             .bind(&key_hash.0[..])
             .bind(now)
@@ -295,6 +296,10 @@ macro_rules! shared_ingest_ops {
                 auth: (crate::store::AuthKind, &str),
             ) -> crate::store::StoreResult<()> {
                 super::queries::set_auth(&mut self.0, host_id, auth).await
+            }
+
+            async fn record_event(&mut self, hostname: &str, now: i64) -> crate::store::StoreResult<()> {
+                super::queries::record_host_event(&mut self.0, hostname, now, false).await
             }
 
             async fn touch(

@@ -144,6 +144,7 @@ macro_rules! portable_os_group_queries {
                     .bind(true)
                     .execute(&mut *tx)
                     .await?;
+                    record_host_event(&mut *tx, hostname, crate::clock::now_ms(), false).await?;
                 }
             }
             tx.commit().await?;

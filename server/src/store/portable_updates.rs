@@ -284,6 +284,7 @@ macro_rules! portable_update_queries {
                         unknown: v.verdict.not_in_repos.len() as i64,
                         reboot: v.verdict.reboot.as_deref().unwrap_or(""),
                         known: v.repos_known,
+                        duplicates: v.verdict.duplicates.len() as i64,
                     }
                 })
                 .collect();
@@ -292,6 +293,12 @@ macro_rules! portable_update_queries {
             let fresh_ids: Vec<i64> = fresh.iter().map(|v| v.host_id).collect();
             let sql = crate::store::host_view_sql::count_update(&id_list(1));
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).execute(&mut *tx).await?;
+            // Their statuses may have changed: events for the watch stream.
+            let sql = format!(
+                "INSERT INTO host_events (hostname, at, deleted) SELECT hostname, $2, $3 FROM hosts WHERE id IN ({})",
+                id_list(1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).bind(now).bind(false).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(saved as usize)
         }
@@ -299,7 +306,7 @@ macro_rules! portable_update_queries {
         /// A host's updates with package names, for `host show`.
         pub(super) async fn host_updates(pool: &Pool, host_id: i64) -> StoreResult<Vec<UpdateView>> {
             let rows = sqlx::query(
-                "SELECT i.name AS name, i.arch AS arch, i.epoch AS installed_epoch, i.version AS installed_version, \
+                "SELECT i.name AS name, i.kind AS installed_kind, i.arch AS arch, i.epoch AS installed_epoch, i.version AS installed_version, \
                  i.release AS installed_release, c.name AS available_name, c.arch AS available_arch, \
                  c.epoch AS available_epoch, c.version AS available_version, c.release AS available_release, \
                  u.security, u.kind, r.name AS repo, u.reason, u.erratum FROM host_updates u \
@@ -318,15 +325,18 @@ macro_rules! portable_update_queries {
                         Ok(format_evr(epoch as u32, &version, &release))
                     };
                     let kind: i64 = r.try_get("kind")?;
+                    let name: String = r.try_get("name")?;
                     Ok(UpdateView {
-                        name: r.try_get("name")?,
                         arch: r.try_get("arch")?,
                         installed: evr("installed")?,
                         available: evr("available")?,
                         available_name: r.try_get("available_name")?,
                         available_arch: r.try_get("available_arch")?,
                         security: r.try_get("security")?,
-                        kernel: kind == 2,
+                        kernel: kind == 2
+                            || engine_kind(r.try_get("installed_kind")?)?
+                                .is_some_and(|k| engine::kernel::is_kernel_package(k, &name)),
+                        name,
                         repo: r.try_get("repo")?,
                         reason: r.try_get("reason")?,
                         erratum: r.try_get("erratum")?,

@@ -173,3 +173,12 @@ impl ImportSummary {
         self.lines.iter().filter(|l| l.skipped.is_none()).count()
     }
 }
+
+/// A change of a host's status, as the watch stream reads them in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostEvent {
+    pub seq: i64,
+    pub hostname: String,
+    pub at: i64,
+    pub deleted: bool,
+}

@@ -9,14 +9,15 @@ use crate::query::{Clock, HostFilter, HostSort, PackageFilter, PageRequest, Page
 
 use super::views::{
     ApiKeyView, AuditView, Dashboard, ErratumView, HostDetail, HostSummary, HostTransactionView, JobView, OsGroupView,
-    PackageNameView, PackageVersionView, RepoView, UpdatePairView, UserView,
+    PackageHostView, PackageNameView, PackageVersionView, RepoView, UpdatePairView, UserView,
 };
 use super::{
-    AuditEntry, ClaimedJob, Credential, EnrollOutcome, Enrollment, HostWork, ImportSummary, IngestOutcome,
+    AuditEntry, ClaimedJob, Credential, EnrollOutcome, Enrollment, HostEvent, HostWork, ImportSummary, IngestOutcome,
     IngestRejection, MirrorAttempt, MirrorState, NewApiKey, NewSession, NewUser, Organisation, PreparedReport,
     RefreshTarget, SessionRecord, StoreResult, UserRecord, VerdictRecord,
 };
 use crate::accounts::SessionHash;
+use crate::auth::TokenHash;
 use crate::contents::RepoContents;
 
 /// Everything: what `connect` returns and what the CLI and `serve` hand out in parts.
@@ -110,6 +111,23 @@ pub trait HostQueries: Send + Sync + 'static {
     async fn dashboard(&self, clock: &Clock) -> StoreResult<Dashboard>;
     /// The versions of a package name installed or offered, with host counts and repositories.
     async fn package_versions(&self, name: &str) -> StoreResult<Vec<PackageVersionView>>;
+    /// Changes of hosts' status after `after`, oldest first (the watch stream's source).
+    async fn host_events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<HostEvent>>;
+    /// The oldest kept event's sequence number and the newest's (0 when there are none).
+    async fn host_event_bounds(&self) -> StoreResult<(i64, i64)>;
+    /// The hosts of these names (those that exist), as lists show them.
+    async fn host_summaries(&self, hostnames: &[String]) -> StoreResult<Vec<HostSummary>>;
+    /// The hosts that have a package of this name (at `evr`: a release also
+    /// matches its dotted extensions), by host name, each with the repositories of the host
+    /// that offer what it has.
+    async fn package_hosts(
+        &self,
+        name: &str,
+        evr: Option<&str>,
+        filter: &HostFilter,
+        page: PageRequest,
+        clock: &Clock,
+    ) -> StoreResult<Paged<PackageHostView>>;
     /// The package names `filter` selects, by name, with how many versions of each are known.
     async fn package_names(&self, filter: &PackageFilter, page: PageRequest) -> StoreResult<Paged<PackageNameView>>;
 }
@@ -161,6 +179,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// was lost (the new owner finishes it).
     async fn finish_job(&self, job: &ClaimedJob, owner: &str, now: i64, next_due: i64) -> StoreResult<bool>;
     async fn jobs(&self) -> StoreResult<Vec<JobView>>;
+    /// Records an event for each host whose last report fell out of the silence threshold
+    /// in (`since`, `until`]; returns how many.
+    async fn record_silent_hosts(&self, since: i64, until: i64, now: i64) -> StoreResult<u64>;
     /// Keeps the newest `keep` report rows per host and transactions finished after
     /// `transactions_before`; returns how many rows were deleted.
     async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64>;
@@ -244,4 +265,6 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn api_keys(&self) -> StoreResult<Vec<ApiKeyView>>;
     /// Revokes an API key; false when there is none of that name.
     async fn delete_api_key(&self, name: &str) -> StoreResult<bool>;
+    /// The name and role of the valid API token with this hash (its use recorded).
+    async fn api_token(&self, key_hash: &TokenHash, now: i64) -> StoreResult<Option<(String, crate::auth::ApiRole)>>;
 }

@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 use crate::report::PackageKind;
 
 /// One line of `patchman host list`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct HostSummary {
     pub hostname: String,
     pub domain: String,
@@ -34,9 +34,40 @@ pub struct HostSummary {
     pub view_disagreements: i64,
     /// Its last report came without credentials, from a network an administrator listed.
     pub unauthenticated: bool,
+    /// Package names installed in two versions where only one can be (an interrupted
+    /// transaction): only the newest was evaluated.
+    pub duplicate_packages: i64,
 }
 
 impl HostSummary {
+    /// Whether the filter selects this host, as `host_sql::where_clause` says it in SQL;
+    /// `None` when it asks what a summary does not hold (installed packages, repositories).
+    pub fn matches(&self, f: &crate::query::HostFilter, clock: &Clock) -> Option<bool> {
+        if f.package_name.is_some() || f.package_evr.is_some() || f.repo.is_some() {
+            return None;
+        }
+        let eq = |want: &Option<String>, is: &str| want.as_deref().is_none_or(|w| w == is);
+        let flag = |want: Option<bool>, is: bool| want.is_none_or(|w| w == is);
+        Some(
+            eq(&f.os_group, &self.os_group)
+                && eq(&f.os_variant, &self.os_variant)
+                && eq(&f.arch, &self.arch)
+                && eq(&f.domain, &self.domain)
+                && f.tag.as_ref().is_none_or(|t| self.tags.contains(t))
+                && flag(f.has_security, self.security_updates > 0)
+                && flag(f.has_bugfix, self.bugfix_updates > 0)
+                && flag(f.reboot_required, self.reboot_required)
+                && f.status.is_none_or(|s| s == self.status_at(clock))
+                && f.reported_before.is_none_or(|t| self.last_seen_at.is_none_or(|seen| seen < t))
+                && flag(f.has_repos, self.repo_count > 0)
+                && flag(f.has_unknown_packages, self.unknown_packages > 0)
+                && flag(f.view_disagrees, self.view_disagreements > 0)
+                && flag(f.unauthenticated, self.unauthenticated)
+                && flag(f.duplicate_packages, self.duplicate_packages > 0)
+                && f.search.as_ref().is_none_or(|s| self.hostname.contains(s.as_str())),
+        )
+    }
+
     /// The host's status at `clock`, as `host_sql::status_case` says it in SQL.
     pub fn status_at(&self, clock: &Clock) -> HostStatus {
         if self.last_seen_at.is_none_or(|t| t < clock.silent_before()) {
@@ -80,6 +111,8 @@ pub struct Dashboard {
     pub view_disagrees: i64,
     /// Hosts whose last report came without credentials.
     pub unauthenticated: i64,
+    /// Hosts with a package installed in two versions where only one can be.
+    pub duplicate_packages: i64,
 }
 
 /// `patchman host show NAME`.
@@ -353,17 +386,18 @@ pub struct UserView {
     pub password_changed_at: i64,
 }
 
-/// An API key as `patchman api-key list` shows it (never the key).
+/// An API key or token as `patchman token list` shows it (never the secret).
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKeyView {
     pub name: String,
+    pub role: crate::auth::ApiRole,
     #[serde(serialize_with = "time")]
     pub created_at: i64,
     #[serde(serialize_with = "opt_time")]
     pub expires_at: Option<i64>,
     #[serde(serialize_with = "opt_time")]
     pub last_used_at: Option<i64>,
-    /// Hosts whose last report came with this key.
+    /// Hosts whose last report came with this key (upload keys).
     pub hosts: i64,
 }
 
@@ -390,6 +424,16 @@ pub struct PackageVersionView {
     /// Hosts that have this exact package installed.
     pub hosts: i64,
     /// Repositories that offer it (their names).
+    pub repos: Vec<String>,
+}
+
+/// A host that has a package installed, and which of its repositories offer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageHostView {
+    pub hostname: String,
+    pub evr: String,
+    pub arch: String,
+    /// The host's repositories that offer exactly this package, by name.
     pub repos: Vec<String>,
 }
 

@@ -248,6 +248,13 @@ fn digest(v: &Verdict) -> [u8; 16] {
     for id in &v.not_in_repos {
         h.update(&id.to_le_bytes());
     }
+    // Only when there are some, so that verdicts without them keep their digests.
+    if !v.duplicates.is_empty() {
+        h.update(b"|duplicates");
+        for id in &v.duplicates {
+            h.update(&id.to_le_bytes());
+        }
+    }
     h.update(v.reboot.as_deref().unwrap_or("").as_bytes());
     h.digest128().to_le_bytes()
 }

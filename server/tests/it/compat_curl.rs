@@ -86,7 +86,7 @@ fn patchman_client_s_json_upload_is_stored_with_an_api_key_from_the_cli() {
     assert!(key.starts_with("pmk_"), "{key}");
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("api_key={key}")));
     let twice = server.admin_output(&["api-key", "create", "site-a"]);
-    assert!(String::from_utf8_lossy(&twice.stderr).contains("already an API key named site-a"), "{twice:?}");
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already a token or API key named site-a"), "{twice:?}");
 
     let report =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/patchman-client/rocky9-protocol2.json");
@@ -117,5 +117,5 @@ fn patchman_client_s_json_upload_is_stored_with_an_api_key_from_the_cli() {
     let refused = upload(&key);
     assert!(refused.ends_with("\n401") && refused.contains("unknown, revoked or expired API key"), "{refused}");
     let audit = server.admin(&["audit"]);
-    assert!(audit.contains("api-key.create") && audit.contains("api-key.revoke"), "{audit}");
+    assert!(audit.contains("api-key.create") && audit.contains("token.revoke"), "{audit}");
 }

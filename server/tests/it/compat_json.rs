@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use patchman_server::auth::TokenHash;
+use patchman_server::auth::{ApiRole, TokenHash};
 use patchman_server::ingest::prepare;
 use patchman_server::report::{InstalledPackage, Package, PackageKind};
 use patchman_server::store::{Credential, NewApiKey};
@@ -27,7 +27,8 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 async fn with_key(app: &App) {
-    let new = NewApiKey { name: "fixtures", key_hash: &TokenHash::of(KEY), now: 1, expires_at: None };
+    let new =
+        NewApiKey { name: "fixtures", role: ApiRole::Upload, key_hash: &TokenHash::of(KEY), now: 1, expires_at: None };
     assert!(app.store.add_api_key(&new).await.unwrap());
 }
 

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use patchman_server::auth::TokenHash;
+use patchman_server::auth::{ApiRole, TokenHash};
 use patchman_server::config::{CompatConfig, Config};
 use patchman_server::query::{Clock, HostFilter, PageRequest};
 use patchman_server::store::{AuthKind, EnrollOutcome, Enrollment, NewApiKey};
@@ -100,7 +100,7 @@ async fn p2(app: &App, from: Via<'_>, host: &str) -> Answer {
 
 async fn api_key(app: &App, name: &str, expires_at: Option<i64>) -> String {
     let key = format!("pmk_test-{name}");
-    let new = NewApiKey { name, key_hash: &TokenHash::of(&key), now: 1, expires_at };
+    let new = NewApiKey { name, role: ApiRole::Upload, key_hash: &TokenHash::of(&key), now: 1, expires_at };
     assert!(app.store.add_api_key(&new).await.unwrap());
     key
 }

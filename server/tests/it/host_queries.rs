@@ -58,7 +58,7 @@ pub(crate) async fn fleet(store: &Arc<dyn Store>) {
                 "e" => vec![update(w, false)],
                 _ => Vec::new(),
             };
-            (Verdict { updates, not_in_repos: Vec::new(), reboot: None }, name != "b")
+            (Verdict { updates, not_in_repos: Vec::new(), duplicates: Vec::new(), reboot: None }, name != "b")
         })
         .collect();
     let records: Vec<VerdictRecord> = works

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use patchman_server::auth::TokenHash;
+use patchman_server::auth::{ApiRole, TokenHash};
 use patchman_server::compat::import::organisation;
 use patchman_server::store::NewApiKey;
 use patchman_server::store::patchman_source::read_patchman;
@@ -147,7 +147,13 @@ async fn the_organisation_comes_over_once_and_the_next_report_lands_in_it(app: A
     let key = "pmk_import-test";
     assert!(
         app.store
-            .add_api_key(&NewApiKey { name: "site", key_hash: &TokenHash::of(key), now: 1, expires_at: None })
+            .add_api_key(&NewApiKey {
+                name: "site",
+                role: ApiRole::Upload,
+                key_hash: &TokenHash::of(key),
+                now: 1,
+                expires_at: None
+            })
             .await
             .unwrap()
     );

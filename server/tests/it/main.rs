@@ -16,6 +16,7 @@ mod host_view;
 mod import_patchman;
 mod list_queries;
 mod os_groups;
+mod query_api;
 mod real_debian;
 mod real_rpm;
 mod refresh;

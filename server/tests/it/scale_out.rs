@@ -31,6 +31,7 @@ fn start(url: &str) -> Server {
         ("PATCHMAN_PROBE_DURATION_MS", "1500"),
         ("PATCHMAN_PRUNE_INTERVAL_SECONDS", "2"),
         ("PATCHMAN_RECOMPUTE_INTERVAL_SECONDS", "2"),
+        ("PATCHMAN_JOBS__SILENCE_INTERVAL_SECONDS", "2"),
         ("PATCHMAN_LOG", "error"),
     ];
     Server::start_with(Path::new(env!("CARGO_BIN_EXE_patchman")), tempfile::tempdir().unwrap(), url.to_owned(), &env)
@@ -202,7 +203,7 @@ async fn two_servers_one_database_survive_a_kill() {
         "SELECT j.name, j.runs, (SELECT count(*) FROM job_runs r WHERE r.name = j.name AND r.finished_at IS NOT NULL) \
          FROM jobs j ORDER BY j.name",
     );
-    assert_eq!(runs.len(), 5, "{runs:?}");
+    assert_eq!(runs.len(), 6, "{runs:?}");
     for line in &runs {
         let f: Vec<&str> = line.split('|').collect();
         assert_eq!(f[1], f[2], "job {}: finished runs and the job's run count differ", f[0]);

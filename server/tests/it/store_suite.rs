@@ -340,6 +340,7 @@ async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Sto
             reason: "newer in the test".into(),
         }],
         not_in_repos: vec![w.package_ids[2]],
+        duplicates: vec![],
         reboot: None,
     };
     let verdicts: Vec<Verdict> = works.iter().map(|w| verdict(w, true)).collect();
@@ -398,7 +399,8 @@ async fn repository_contents_are_replaced_as_a_set_difference(store: Arc<dyn Sto
     let repo = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
     let fresh = || async {
         let work = store.host_work(&[host_id]).await.unwrap();
-        let verdict = patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], reboot: None };
+        let verdict =
+            patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], duplicates: vec![], reboot: None };
         let record = VerdictRecord {
             host_id,
             state_version: work[0].state_version,
@@ -525,7 +527,8 @@ async fn only_changed_hosts_are_marked_for_recomputation(store: Arc<dyn Store>) 
         store.host_id("b.example.org").await.unwrap().unwrap(),
     ];
     let settle = || async {
-        let empty = patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], reboot: None };
+        let empty =
+            patchman_engine::Verdict { updates: vec![], not_in_repos: vec![], duplicates: vec![], reboot: None };
         let works = store.host_work(&store.stale_hosts(0, 10).await.unwrap()).await.unwrap();
         let records: Vec<VerdictRecord> = works
             .iter()

@@ -154,12 +154,13 @@ pub(super) async fn set_host_verdicts(
     let unknown: Vec<i64> = rows.iter().map(|r| r.unknown).collect();
     let reboot: Vec<&str> = rows.iter().map(|r| r.reboot).collect();
     let known: Vec<bool> = rows.iter().map(|r| r.known).collect();
+    let duplicates: Vec<i64> = rows.iter().map(|r| r.duplicates).collect();
     let done = sqlx::query(
         "UPDATE hosts h SET updates_stale = false, updates_computed_at = $8, updates_digest = v.digest, \
          security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
-         kernel_reboot_reason = v.reboot, updates_known = v.known \
+         kernel_reboot_reason = v.reboot, updates_known = v.known, duplicate_package_count = v.duplicates \
          FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
-         $9::boolean[]) AS v(id, sv, digest, security, bugfix, unknown, reboot, known) \
+         $9::boolean[], $10::bigint[]) AS v(id, sv, digest, security, bugfix, unknown, reboot, known, duplicates) \
          WHERE h.id = v.id AND h.state_version = v.sv",
     )
     .bind(&id)
@@ -171,6 +172,7 @@ pub(super) async fn set_host_verdicts(
     .bind(&reboot)
     .bind(now)
     .bind(&known)
+    .bind(&duplicates)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())

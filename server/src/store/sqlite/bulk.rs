@@ -59,6 +59,15 @@ pub(super) async fn touch_many(
     .bind(json(&rows))
     .fetch_all(&mut *conn)
     .await?;
+    if !touched.is_empty() {
+        let names: Vec<&str> = touched.iter().map(|(h, _)| h.as_str()).collect();
+        let now = touches.iter().map(|t| t.now).max().unwrap_or_default();
+        sqlx::query("INSERT INTO host_events (hostname, at, deleted) SELECT value, $2, 0 FROM json_each($1)")
+            .bind(json(&names))
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(touched.into_iter().collect())
 }
 
@@ -162,15 +171,27 @@ pub(super) async fn set_host_verdicts(
     }
     let rows: Vec<_> = rows
         .iter()
-        .map(|r| (r.host_id, r.state_version, hex(&r.digest), r.security, r.bugfix, r.unknown, r.reboot, r.known))
+        .map(|r| {
+            (
+                r.host_id,
+                r.state_version,
+                hex(&r.digest),
+                r.security,
+                r.bugfix,
+                r.unknown,
+                r.reboot,
+                r.known,
+                r.duplicates,
+            )
+        })
         .collect();
     let done = sqlx::query(
         "UPDATE hosts SET updates_stale = 0, updates_computed_at = $2, updates_digest = unhex(v.digest), \
          security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
-         kernel_reboot_reason = v.reboot, updates_known = v.known \
+         kernel_reboot_reason = v.reboot, updates_known = v.known, duplicate_package_count = v.duplicates \
          FROM (SELECT j.value->>0 AS id, j.value->>1 AS sv, j.value->>2 AS digest, j.value->>3 AS security, \
-         j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot, j.value->>7 AS known \
-         FROM json_each($1) j) v \
+         j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot, j.value->>7 AS known, \
+         j.value->>8 AS duplicates FROM json_each($1) j) v \
          WHERE hosts.id = v.id AND hosts.state_version = v.sv",
     )
     .bind(json(&rows))

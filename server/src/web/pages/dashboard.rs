@@ -78,6 +78,7 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
             "/hosts?view_disagrees=true",
         ),
         item(d.unauthenticated, "hosts reporting without credentials", "/hosts?unauthenticated=true"),
+        item(d.duplicate_packages, "hosts with a package installed twice", "/hosts?duplicate_packages=true"),
         item(d.mirrors_failing + d.mirrors_disabled, "mirrors failing or disabled", "/repos?failing=true"),
         item(d.repos_not_refreshed, "repositories not refreshed lately", "/repos?stale=true"),
         item(d.repos_past_valid_until, "repositories past Valid-Until", "/repos?past_valid_until=true"),
