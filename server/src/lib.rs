@@ -16,6 +16,8 @@ pub mod first_admin;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;
+pub mod metrics;
+pub mod ops;
 pub mod query;
 pub mod refresh;
 pub mod report;

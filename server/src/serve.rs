@@ -71,8 +71,11 @@ pub fn app(
         .layer(axum::middleware::map_response(crate::grpc::oversize::as_invalid_argument));
     // Patchman's upload paths are `patchman-client`'s; whatever else is not a gRPC service is
     // the web's, including its 404 page.
+    let ops =
+        crate::ops::OpsState { store: store.clone(), silent_after_ms, metrics_token: config.api.metrics_token.clone() };
     Ok(grpc
         .merge(crate::compat::router(uploads, config.max_message_bytes))
+        .merge(crate::ops::router(ops))
         .fallback_service(web::router(WebState::new(store, web_updater, config)?)))
 }
 

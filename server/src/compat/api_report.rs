@@ -18,13 +18,19 @@ use super::refusal::Refusal;
 use super::submit::{self, UploadState};
 
 pub async fn upload(State(state): State<UploadState>, request: Request) -> Response {
-    match answer(&state, request).await {
-        Ok(response) => response,
-        Err(refusal) => refusal.json(),
-    }
+    let started = std::time::Instant::now();
+    let (response, result) = match answer(&state, request).await {
+        Ok(answered) => answered,
+        Err(refusal) => {
+            let label = refusal.label();
+            (refusal.json(), label)
+        }
+    };
+    crate::metrics::report("protocol2", result, started.elapsed());
+    response
 }
 
-async fn answer(state: &UploadState, request: Request) -> Result<Response, Refusal> {
+async fn answer(state: &UploadState, request: Request) -> Result<(Response, &'static str), Refusal> {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
     let sender = super::sender::sender(&state.trust, request.headers(), peer.as_ref())?;
     let kind = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -47,17 +53,18 @@ async fn answer(state: &UploadState, request: Request) -> Result<Response, Refus
     if let Some(hostname) = quick_hostname(&body)
         && submit::unchanged(state, &sender, &hostname, digest, now).await?
     {
-        return Ok(accepted(&report_id, "unchanged: the host's last report said the same"));
+        return Ok((accepted(&report_id, "unchanged: the host's last report said the same"), "unchanged"));
     }
     let report = protocol2::parse(&body, state.limits, report_id.clone(), now).map_err(Refusal::invalid)?;
     let arrival = Arrival { wire_digest: Some(digest), keep_repos: report.repos.is_empty() };
-    let message = match submit::store(state, &sender, report, arrival, now).await? {
+    let outcome = submit::store(state, &sender, report, arrival, now).await?;
+    let message = match outcome {
         IngestOutcome::Stored { .. } => "stored",
         IngestOutcome::Unchanged { .. } => "unchanged: the host's last report said the same",
         IngestOutcome::Duplicate { .. } => "already stored",
         IngestOutcome::Superseded { .. } => "older than the host's last report: not applied",
     };
-    Ok(accepted(&report_id, message))
+    Ok((accepted(&report_id, message), crate::ingest::outcome_label(outcome)))
 }
 
 /// Patchman's answer to an accepted report.

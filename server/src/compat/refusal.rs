@@ -45,6 +45,18 @@ impl Refusal {
         Self::new(status, err.to_string())
     }
 
+    /// What metrics call it: `rejected_<why>`, or `failed` when the server could not store.
+    pub fn label(&self) -> &'static str {
+        match self.status {
+            StatusCode::BAD_REQUEST => "rejected_invalid",
+            StatusCode::UNAUTHORIZED => "rejected_unauthenticated",
+            StatusCode::FORBIDDEN => "rejected_forbidden",
+            StatusCode::PAYLOAD_TOO_LARGE => "rejected_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "rejected_media_type",
+            _ => "failed",
+        }
+    }
+
     /// Protocol 1's answer: the reason as one line of text.
     pub fn text(self) -> Response {
         let mut line = self.message;

@@ -20,13 +20,19 @@ use super::refusal::Refusal;
 use super::submit::{self, UploadState};
 
 pub async fn upload(State(state): State<UploadState>, request: Request) -> Response {
-    match answer(&state, request).await {
-        Ok(response) => response,
-        Err(refusal) => refusal.text(),
-    }
+    let started = std::time::Instant::now();
+    let (response, result) = match answer(&state, request).await {
+        Ok(answered) => answered,
+        Err(refusal) => {
+            let label = refusal.label();
+            (refusal.text(), label)
+        }
+    };
+    crate::metrics::report("protocol1", result, started.elapsed());
+    response
 }
 
-async fn answer(state: &UploadState, request: Request) -> Result<Response, Refusal> {
+async fn answer(state: &UploadState, request: Request) -> Result<(Response, &'static str), Refusal> {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
     let sender = super::sender::sender(&state.trust, request.headers(), peer.as_ref())?;
     let form = read_form(request).await?;
@@ -37,7 +43,7 @@ async fn answer(state: &UploadState, request: Request) -> Result<Response, Refus
     if protocol1::echo(&form) == Ok(false) {
         let hostname = form.get("host").map(String::as_str).unwrap_or_default();
         if submit::unchanged(state, &sender, hostname, digest, now).await? {
-            return Ok(StatusCode::NO_CONTENT.into_response());
+            return Ok((StatusCode::NO_CONTENT.into_response(), "unchanged"));
         }
     }
     let upload = protocol1::parse(&form, state.limits, crate::auth::new_secret("p1_"), now)
@@ -45,11 +51,12 @@ async fn answer(state: &UploadState, request: Request) -> Result<Response, Refus
     let summary = upload.echo.then(|| summary(&form, &upload));
     // Its hooks run `patchman-client -n`: no repositories, and the host keeps its own.
     let arrival = Arrival { wire_digest: Some(digest), keep_repos: upload.report.repos.is_empty() };
-    submit::store(state, &sender, upload.report, arrival, now).await?;
-    Ok(match summary {
+    let outcome = submit::store(state, &sender, upload.report, arrival, now).await?;
+    let response = match summary {
         Some(text) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response(),
         None => StatusCode::NO_CONTENT.into_response(),
-    })
+    };
+    Ok((response, crate::ingest::outcome_label(outcome)))
 }
 
 /// A digest of the upload's fields but `report` (whether to echo is no state of the host),

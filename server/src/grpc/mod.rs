@@ -64,6 +64,59 @@ impl ReportApi {
             Err(err) => Err(storage_failed(&err, &peek.report_id)),
         }
     }
+
+    /// Submit's answer; `submit` counts it.
+    async fn answer(&self, req: Request<pb::RawReport>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let sender = ingest::Sender::HostToken(bearer_token(&req)?);
+        let now = now_ms();
+        let raw = req.into_inner();
+        if let Some((report_id, package_count)) = self.unchanged(&sender, &raw, now).await? {
+            return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
+        }
+        let wire_digest = raw.peek().map(|p| p.state_digest);
+        let decoded = raw.decode().map_err(|e| Status::invalid_argument(format!("malformed message: {e}")))?;
+        let report =
+            validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let report_id = report.report_id.clone();
+        let outcome =
+            ingest::submit(&*self.store, &sender, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
+                .await
+                .map_err(|err| match err {
+                    IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
+                    IngestError::WrongHost { hostname } => {
+                        Status::permission_denied(format!("this token does not belong to host {hostname}"))
+                    }
+                    // Only site credentials (Patchman's uploads) meet these.
+                    err @ (IngestError::UnknownKey
+                    | IngestError::HostHasToken { .. }
+                    | IngestError::HostNeedsKey { .. }) => Status::permission_denied(err.to_string()),
+                    IngestError::Store(err) => storage_failed(&err, &report_id),
+                })?;
+        if matches!(outcome, IngestOutcome::Stored { .. }) {
+            // The host's state changed: its updates are recomputed right after the ack.
+            self.updater.notify();
+        }
+        Ok(ack(report_id, outcome))
+    }
+}
+
+fn submit_label(outcome: i32) -> &'static str {
+    match pb::SubmitOutcome::try_from(outcome) {
+        Ok(pb::SubmitOutcome::Stored) => "stored",
+        Ok(pb::SubmitOutcome::Unchanged) => "unchanged",
+        Ok(pb::SubmitOutcome::Duplicate) => "duplicate",
+        Ok(pb::SubmitOutcome::Superseded) => "superseded",
+        _ => "unknown",
+    }
+}
+
+fn status_label(status: &Status) -> &'static str {
+    match status.code() {
+        tonic::Code::InvalidArgument => "rejected_invalid",
+        tonic::Code::Unauthenticated => "rejected_unauthenticated",
+        tonic::Code::PermissionDenied => "rejected_forbidden",
+        _ => "failed",
+    }
 }
 
 fn storage_failed(err: &dyn std::fmt::Display, report_id: &str) -> Status {
@@ -95,36 +148,14 @@ fn ack(report_id: String, outcome: IngestOutcome) -> Response<pb::SubmitResponse
 #[tonic::async_trait]
 impl ReportService for ReportApi {
     async fn submit(&self, req: Request<pb::RawReport>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let sender = ingest::Sender::HostToken(bearer_token(&req)?);
-        let now = now_ms();
-        let raw = req.into_inner();
-        if let Some((report_id, package_count)) = self.unchanged(&sender, &raw, now).await? {
-            return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
-        }
-        let wire_digest = raw.peek().map(|p| p.state_digest);
-        let decoded = raw.decode().map_err(|e| Status::invalid_argument(format!("malformed message: {e}")))?;
-        let report =
-            validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let report_id = report.report_id.clone();
-        let outcome =
-            ingest::submit(&*self.store, &sender, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
-                .await
-                .map_err(|err| match err {
-                    IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
-                    IngestError::WrongHost { hostname } => {
-                        Status::permission_denied(format!("this token does not belong to host {hostname}"))
-                    }
-                    // Only site credentials (Patchman's uploads) meet these.
-                    err @ (IngestError::UnknownKey
-                    | IngestError::HostHasToken { .. }
-                    | IngestError::HostNeedsKey { .. }) => Status::permission_denied(err.to_string()),
-                    IngestError::Store(err) => storage_failed(&err, &report_id),
-                })?;
-        if matches!(outcome, IngestOutcome::Stored { .. }) {
-            // The host's state changed: its updates are recomputed right after the ack.
-            self.updater.notify();
-        }
-        Ok(ack(report_id, outcome))
+        let started = std::time::Instant::now();
+        let answer = self.answer(req).await;
+        let result = match &answer {
+            Ok(response) => submit_label(response.get_ref().outcome),
+            Err(status) => status_label(status),
+        };
+        crate::metrics::report("grpc", result, started.elapsed());
+        answer
     }
 
     async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {

@@ -72,6 +72,16 @@ pub struct Arrival {
     pub keep_repos: bool,
 }
 
+/// A report's outcome as metrics and logs name it.
+pub fn outcome_label(outcome: IngestOutcome) -> &'static str {
+    match outcome {
+        IngestOutcome::Stored { .. } => "stored",
+        IngestOutcome::Unchanged { .. } => "unchanged",
+        IngestOutcome::Duplicate { .. } => "duplicate",
+        IngestOutcome::Superseded { .. } => "superseded",
+    }
+}
+
 /// Stores a report `sender` sent; returns once it is committed.
 pub async fn submit(
     store: &dyn IngestStore,

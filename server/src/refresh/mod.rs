@@ -142,10 +142,14 @@ impl Refresher {
         progress.start(targets.len());
         let mut summary = Summary { repos: targets.len(), ..Summary::default() };
         for t in &targets {
-            match self.refresh(t, force).await? {
+            let started = std::time::Instant::now();
+            let refreshed = self.refresh(t, force).await?;
+            crate::metrics::observe("patchman_refresh_duration_seconds", &[], started.elapsed());
+            match refreshed {
                 Ok(Outcome::Changed) => summary.changed += 1,
                 Ok(Outcome::Unchanged) => summary.unchanged += 1,
                 Err(reason) => {
+                    crate::metrics::count("patchman_refresh_failures_total", &[], 1);
                     tracing::warn!(repo = t.name, %reason, "no mirror of the repository answered");
                     summary.failed.push((t.name.clone(), reason));
                 }

@@ -17,6 +17,16 @@ pub fn postgres() -> Migrator {
     migrator(embedded::POSTGRES)
 }
 
+/// The newest migration of SQLite's list.
+pub fn sqlite_latest() -> i64 {
+    embedded::SQLITE.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
+/// The newest migration of PostgreSQL's list.
+pub fn postgres_latest() -> i64 {
+    embedded::POSTGRES.iter().map(|m| m.0).max().unwrap_or(0)
+}
+
 fn migrator(list: &'static [(i64, &'static str, &'static str)]) -> Migrator {
     let migrations = list
         .iter()

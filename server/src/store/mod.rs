@@ -39,7 +39,8 @@ pub use self::records::{
     IngestRejection, MirrorState, RefreshTarget, SessionRecord, UserRecord,
 };
 pub use self::roles::{
-    AccountStore, AdminStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store, UpdateStore,
+    AccountStore, AdminStore, HealthStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store,
+    UpdateStore,
 };
 pub use self::views::{HostDetail, HostSummary};
 

@@ -397,6 +397,17 @@ macro_rules! portable_queries {
             Ok(crate::query::Paged { total: total as u64, rows })
         }
 
+        /// The newest migration applied (sqlx's own table).
+        pub(super) async fn schema_version(pool: &Pool) -> StoreResult<i64> {
+            let version: Option<i64> =
+                sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?;
+            Ok(version.unwrap_or(0))
+        }
+
+        pub(super) async fn recompute_queue(pool: &Pool) -> StoreResult<i64> {
+            Ok(sqlx::query_scalar("SELECT count(*) FROM hosts WHERE updates_stale").fetch_one(pool).await?)
+        }
+
         pub(super) async fn setting(pool: &Pool, key: &str) -> StoreResult<Option<String>> {
             Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(pool).await?)
         }

@@ -22,13 +22,32 @@ use crate::contents::RepoContents;
 
 /// Everything: what `connect` returns and what the CLI and `serve` hand out in parts.
 pub trait Store:
-    SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore + AccountStore
+    SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore + AccountStore + HealthStore
 {
 }
 
 impl<T> Store for T where
-    T: SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore + AccountStore
+    T: SettingsStore
+        + IngestStore
+        + HostQueries
+        + AdminStore
+        + JobStore
+        + RepoStore
+        + UpdateStore
+        + AccountStore
+        + HealthStore
 {
+}
+
+/// What `/readyz` and `/metrics` ask of the database.
+#[async_trait]
+pub trait HealthStore: Send + Sync + 'static {
+    /// The newest migration the database has, and the newest this build brings.
+    async fn schema_versions(&self) -> StoreResult<(i64, i64)>;
+    /// Hosts waiting for their updates to be recomputed.
+    async fn recompute_queue(&self) -> StoreResult<i64>;
+    /// Connections in use and open, over the store's pools.
+    fn connections(&self) -> (u32, u32);
 }
 
 /// Site-wide values kept in the database (the generated enrollment key).

@@ -70,6 +70,7 @@ impl Updater {
     /// the next batch loads and the previous one saves while the engine runs on the current
     /// one. A host whose state changes while it is computed stays stale for the next pass.
     pub async fn recompute_stale(&self) -> UpdateResult<Stats> {
+        let started = Instant::now();
         let mut total = Stats::default();
         for _ in 0..MAX_PASSES {
             let pass = self.pass().await?;
@@ -77,6 +78,10 @@ impl Updater {
             if pass.hosts == 0 || pass.saved == 0 {
                 break;
             }
+        }
+        if total.hosts > 0 {
+            crate::metrics::observe("patchman_recompute_duration_seconds", &[], started.elapsed());
+            crate::metrics::count("patchman_recomputed_hosts_total", &[], total.hosts as u64);
         }
         Ok(total)
     }

@@ -1,6 +1,7 @@
 //! The layer every page passes. It sets the headers every page needs (no framing, no
 //! sniffing, no caching of inventory, a content security policy that allows only this
-//! server's own files) and requires a valid session for everything but `/login`: without one
+//! server's own files) and requires a valid session for everything but `/login` and a path no
+//! page has (which gets the 404 page): without one
 //! a GET or HEAD is sent to `/login?next=<path>`, any other method gets a 403. A valid
 //! session's last-seen time is written at most once a minute; the request gets its
 //! `CurrentUser`, and the page rendered for it shows who is signed in.
@@ -17,7 +18,9 @@ use crate::accounts::SessionHash;
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 pub async fn guard(State(state): State<WebState>, mut req: Request, next: Next) -> Response {
-    let mut res = if req.uri().path() == "/login" {
+    // No route matched: the 404 page reads nothing, and says the same to everyone.
+    let unrouted = req.extensions().get::<axum::extract::MatchedPath>().is_none();
+    let mut res = if req.uri().path() == "/login" || unrouted {
         next.run(req).await
     } else {
         let session_id = cookie(req.headers(), SESSION_COOKIE).map(str::to_owned);

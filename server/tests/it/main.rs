@@ -15,6 +15,7 @@ mod host_queries;
 mod host_view;
 mod import_patchman;
 mod list_queries;
+mod ops;
 mod os_groups;
 mod query_api;
 mod real_debian;

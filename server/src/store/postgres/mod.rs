@@ -59,6 +59,22 @@ fn retryable(err: &StoreError) -> bool {
 super::forward::forward_roles!(PgStore { db: sqlx::Postgres, read: pool, write: pool, known: known });
 
 #[async_trait]
+impl super::HealthStore for PgStore {
+    async fn schema_versions(&self) -> StoreResult<(i64, i64)> {
+        Ok((queries::schema_version(&self.pool).await?, super::migrations::postgres_latest()))
+    }
+
+    async fn recompute_queue(&self) -> StoreResult<i64> {
+        queries::recompute_queue(&self.pool).await
+    }
+
+    fn connections(&self) -> (u32, u32) {
+        let open = self.pool.size();
+        (open.saturating_sub(self.pool.num_idle() as u32), open)
+    }
+}
+
+#[async_trait]
 impl IngestStore for PgStore {
     async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
         let mut attempt = 0;

@@ -86,6 +86,23 @@ async fn checkpoint_forever(pool: SqlitePool) {
 super::forward::forward_roles!(SqliteStore { db: sqlx::Sqlite, read: reader, write: writer, known: known });
 
 #[async_trait]
+impl super::HealthStore for SqliteStore {
+    async fn schema_versions(&self) -> StoreResult<(i64, i64)> {
+        Ok((queries::schema_version(&self.reader).await?, super::migrations::sqlite_latest()))
+    }
+
+    async fn recompute_queue(&self) -> StoreResult<i64> {
+        queries::recompute_queue(&self.reader).await
+    }
+
+    fn connections(&self) -> (u32, u32) {
+        let open = self.reader.size() + self.writer.size();
+        let idle = self.reader.num_idle() + self.writer.num_idle();
+        (open.saturating_sub(idle as u32), open)
+    }
+}
+
+#[async_trait]
 impl IngestStore for SqliteStore {
     async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
         queries::enroll(&self.writer, e).await
