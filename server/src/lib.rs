@@ -4,6 +4,7 @@
 //! Codemap: `grpc` (edge) → `ingest` → `store` (the only SQL); `web` (edge); `cli` (admin
 //! commands); `report` holds the domain types every layer shares.
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod refresh;
 pub mod report;
 pub mod repos;
 pub mod serve;
+pub mod shutdown;
 pub mod store;
 pub mod updates;
 pub mod web;

@@ -33,7 +33,11 @@ const HELP: &[(&str, &str, &str)] = &[
     ("patchman_recompute_duration_seconds", "histogram", "Recomputations of stale hosts' updates."),
     ("patchman_recomputed_hosts_total", "counter", "Hosts whose updates were recomputed."),
     ("patchman_refresh_duration_seconds", "histogram", "Refreshes of one repository from its mirrors."),
-    ("patchman_refresh_failures_total", "counter", "Refreshes in which no mirror of the repository answered."),
+    (
+        "patchman_refresh_failures_total",
+        "counter",
+        "Refreshes in which no mirror of the repository answered, by repository.",
+    ),
 ];
 
 fn registry() -> &'static Mutex<Registry> {

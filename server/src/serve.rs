@@ -13,6 +13,7 @@ use crate::grpc::{ReportApi, validate::Limits};
 use crate::jobs::{
     Job, Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SchedulerConfig, SilenceEvents,
 };
+use crate::shutdown::{self, Stopping};
 use crate::store::{SettingsStore, Store};
 use crate::updates::Updater;
 use crate::web::{self, WebState};
@@ -35,6 +36,7 @@ pub fn app(
     updater: Arc<Updater>,
     config: &Config,
     enrollment_key: String,
+    stopping: Stopping,
 ) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
     let web_updater = updater.clone();
@@ -49,7 +51,7 @@ pub fn app(
     let reports =
         ReportApi::new(store.clone(), updater.clone(), limits, enrollment_key).into_service(config.max_message_bytes);
     let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
-    let watch = crate::grpc::watch::WatchHub::start(store.clone(), config.api.watch_buffer_batches);
+    let watch = crate::grpc::watch::WatchHub::start(store.clone(), config.api.watch_buffer_batches, stopping);
     let query = crate::grpc::query::QueryApi::new(store.clone(), store.clone(), silent_after_ms, watch).into_service();
     let refresher = Arc::new(crate::refresh::Refresher::new(store.clone(), &config.repos)?);
     let admin = crate::grpc::admin::AdminApi::new(store.clone(), updater, refresher, silent_after_ms).into_service();
@@ -76,7 +78,8 @@ pub fn app(
     Ok(grpc
         .merge(crate::compat::router(uploads, config.max_message_bytes))
         .merge(crate::ops::router(ops))
-        .fallback_service(web::router(WebState::new(store, web_updater, config)?)))
+        .fallback_service(web::router(WebState::new(store, web_updater, config)?))
+        .layer(axum::middleware::from_fn(crate::access::layer)))
 }
 
 /// Keeps gRPC health (`grpc.health.v1`, the whole server and each service) in step with the
@@ -142,12 +145,14 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let key = enrollment_key(&config, &*store).await?;
     crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
+    let (stop, stopping) = shutdown::channel();
     let updater = Updater::new(store.clone());
     tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
     tracing::info!(owner = scheduler.owner, "running background jobs");
-    tokio::spawn(crate::jobs::run(store.clone(), jobs(&config, &store, &updater)?, scheduler));
-    let app = app(store, updater, &config, key)?;
+    let jobs =
+        tokio::spawn(crate::jobs::run(store.clone(), jobs(&config, &store, &updater)?, scheduler, stopping.clone()));
+    let app = app(store, updater, &config, key, stopping.clone())?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -163,11 +168,39 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     });
     // The peer address is what the sign-in rate limiter counts per source.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("while serving")?;
+    let mut until_stopped = stopping.clone();
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move { until_stopped.wait().await });
+    let mut serving = tokio::spawn(serving.into_future());
+    tokio::select! {
+        () = signalled() => {}
+        ended = &mut serving => return ended.context("the listener task")?.context("while serving"),
+    }
+    // Stop accepting; what is in flight finishes (a report is acknowledged only after its
+    // commit), watch streams end, jobs stop between runs. What outlives the grace period is
+    // abandoned: its transactions roll back.
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    tracing::info!(grace_seconds = grace.as_secs(), "stopping: finishing what is in flight");
+    stop.stop();
+    let drained = tokio::time::timeout(grace, async {
+        let served = serving.await;
+        let _ = jobs.await;
+        served
+    })
+    .await;
+    match drained {
+        Ok(served) => {
+            served.context("the listener task")?.context("while serving")?;
+            tracing::info!("stopped");
+        }
+        Err(_) => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "work still in flight after the grace period: abandoned")
+        }
+    }
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// SIGTERM or Ctrl-C.
+async fn signalled() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -182,5 +215,4 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-    tracing::info!("shutting down");
 }

@@ -156,7 +156,11 @@ fn block(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> Ex
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(fut) {
+    let done = runtime.block_on(fut);
+    // Work abandoned at the end of a grace period (a blocking engine run) does not hold the
+    // exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match done {
         Ok(code) => code,
         Err(err) => {
             eprintln!("patchman: {err:#}");
@@ -246,7 +250,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs go to stderr; `PATCHMAN_LOG` (e.g. `debug`, `patchman_server=trace,info`) sets the level.
+/// Logs go to stderr; `PATCHMAN_LOG` (e.g. `debug`, `patchman_server=trace,info`) sets the
+/// level, `PATCHMAN_LOG_FORMAT=json` makes each line a JSON object (with the request id of the
+/// request it was written for).
 fn init_logging() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
@@ -254,8 +260,16 @@ fn init_logging() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
-    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+    let json = std::env::var("PATCHMAN_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let _ = if json {
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(fmt.json().with_current_span(true).with_span_list(false))
+            .try_init()
+    } else {
+        tracing_subscriber::registry().with(filter).with(fmt.with_ansi(std::io::stderr().is_terminal())).try_init()
+    };
 }
 
 #[cfg(test)]

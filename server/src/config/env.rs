@@ -13,7 +13,8 @@ use super::{Config, ConfigError, Origin};
 const PREFIX: &str = "PATCHMAN_";
 
 /// `PATCHMAN_*` variables read by something other than the server's configuration.
-const NOT_KEYS: &[&str] = &["PATCHMAN_LOG", "PATCHMAN_CONFIG", "PATCHMAN_SERVER", "PATCHMAN_STATE_DIR"];
+const NOT_KEYS: &[&str] =
+    &["PATCHMAN_LOG", "PATCHMAN_LOG_FORMAT", "PATCHMAN_CONFIG", "PATCHMAN_SERVER", "PATCHMAN_STATE_DIR"];
 
 /// Names from before the rule, and the key each sets.
 const LEGACY: &[(&str, &str)] = &[

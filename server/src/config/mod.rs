@@ -28,6 +28,10 @@ pub struct Config {
     pub silent_after_days: u32,
     /// Most connections to PostgreSQL per server.
     pub database_max_connections: u32,
+    /// On SIGTERM the server stops accepting, finishes what is in flight and stops its jobs
+    /// at a safe point; whatever is still running after this long is abandoned (its
+    /// transactions roll back) and the process exits.
+    pub shutdown_grace_seconds: u64,
     /// Background jobs.
     pub jobs: JobsConfig,
     /// Repository refresh.
@@ -237,6 +241,7 @@ impl Default for Config {
             max_packages: 100_000,
             silent_after_days: 14,
             database_max_connections: 16,
+            shutdown_grace_seconds: 30,
             jobs: JobsConfig::default(),
             repos: ReposConfig::default(),
             web: WebConfig::default(),
@@ -256,6 +261,7 @@ impl fmt::Debug for Config {
             .field("max_packages", &self.max_packages)
             .field("silent_after_days", &self.silent_after_days)
             .field("database_max_connections", &self.database_max_connections)
+            .field("shutdown_grace_seconds", &self.shutdown_grace_seconds)
             .field("jobs", &self.jobs)
             .field("repos", &self.repos)
             .field("web", &self.web)

@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use tonic::Status;
 
 use crate::query::{Clock, HostFilter};
+use crate::shutdown::Stopping;
 use crate::store::{HostEvent, HostQueries, HostSummary};
 
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<pb::HostStatusEvent, Status>> + Send>>;
@@ -45,13 +46,15 @@ pub struct WatchHub {
     tx: broadcast::Sender<Arc<Vec<Delivered>>>,
     /// The last event read and broadcast.
     position: AtomicI64,
+    /// Ends every stream when the server stops.
+    stopping: Stopping,
 }
 
 impl WatchHub {
     /// Starts the poller; it begins after the newest event there is.
-    pub fn start(queries: Arc<dyn HostQueries>, buffer_batches: usize) -> Arc<Self> {
+    pub fn start(queries: Arc<dyn HostQueries>, buffer_batches: usize, stopping: Stopping) -> Arc<Self> {
         let (tx, _) = broadcast::channel(buffer_batches.max(1));
-        let hub = Arc::new(Self { queries, tx, position: AtomicI64::new(UNKNOWN) });
+        let hub = Arc::new(Self { queries, tx, position: AtomicI64::new(UNKNOWN), stopping });
         tokio::spawn(hub.clone().poll());
         hub
     }
@@ -153,7 +156,15 @@ impl WatchHub {
         };
         let watcher = Watcher { hostname, filter, silent_after_ms, last: start };
         let (out, stream) = mpsc::channel(PER_WATCHER);
-        tokio::spawn(watcher.run(self.queries.clone(), live_from, rx, out));
+        let mut stopping = self.stopping.clone();
+        let queries = self.queries.clone();
+        tokio::spawn(async move {
+            let ended = tokio::select! {
+                () = watcher.run(queries, live_from, rx, out.clone()) => return,
+                () = stopping.wait() => "the server is shutting down: resume from your cursor on another server or after it restarts",
+            };
+            let _ = out.send(Err(Status::unavailable(ended))).await;
+        });
         Ok(Box::pin(tokio_stream_from(stream)))
     }
 }

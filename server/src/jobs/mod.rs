@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 pub use self::kinds::{Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SilenceEvents};
 use crate::clock::now_ms;
+use crate::shutdown::Stopping;
 use crate::store::{ClaimedJob, JobStore};
 
 /// One kind of background work.
@@ -47,7 +48,10 @@ pub fn owner_name() -> String {
 }
 
 /// Registers the jobs and runs them when due, until the process ends.
-pub async fn run(store: Arc<dyn JobStore>, jobs: Vec<Arc<dyn Job>>, config: SchedulerConfig) {
+/// Runs due jobs until `stopping` is set; a job running then finishes first (or is abandoned
+/// with the process at the end of the grace period: its transactions roll back, its lease
+/// lapses and another server takes it over).
+pub async fn run(store: Arc<dyn JobStore>, jobs: Vec<Arc<dyn Job>>, config: SchedulerConfig, stopping: Stopping) {
     for job in &jobs {
         let interval = job.interval().as_millis() as i64;
         if let Err(err) = store.register_job(job.name(), interval, now_ms()).await {
@@ -56,10 +60,14 @@ pub async fn run(store: Arc<dyn JobStore>, jobs: Vec<Arc<dyn Job>>, config: Sche
     }
     let mut tick = tokio::time::interval(config.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop = stopping.clone();
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.wait() => return,
+        }
         // Run everything that is due before sleeping again.
-        loop {
+        while !stopping.is_set() {
             let claimed = match store.claim_job(&config.owner, now_ms(), config.lease.as_millis() as i64).await {
                 Ok(Some(claimed)) => claimed,
                 Ok(None) => break,

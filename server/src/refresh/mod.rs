@@ -149,7 +149,7 @@ impl Refresher {
                 Ok(Outcome::Changed) => summary.changed += 1,
                 Ok(Outcome::Unchanged) => summary.unchanged += 1,
                 Err(reason) => {
-                    crate::metrics::count("patchman_refresh_failures_total", &[], 1);
+                    crate::metrics::count("patchman_refresh_failures_total", &[("repository", &t.name)], 1);
                     tracing::warn!(repo = t.name, %reason, "no mirror of the repository answered");
                     summary.failed.push((t.name.clone(), reason));
                 }

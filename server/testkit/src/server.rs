@@ -30,6 +30,23 @@ impl Server {
     }
 
     pub fn start_with(bin: &Path, dir: TempDir, database_url: String, env: &[(&str, &str)]) -> Self {
+        Self::spawn(bin, dir, database_url, env, Stdio::inherit())
+    }
+
+    /// As `start`, with the server's stderr (its log) kept in a file `log()` reads.
+    pub fn start_logged(bin: &Path, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("patchman.db").display());
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("a log file");
+        Self::spawn(bin, dir, database_url, env, Stdio::from(log))
+    }
+
+    /// What the server has logged so far (`start_logged` only).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn spawn(bin: &Path, dir: TempDir, database_url: String, env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut cmd = Command::new(bin);
         // The server's own directory: a PostgreSQL server writes its first admin's password
         // file into the current directory.
@@ -43,7 +60,7 @@ impl Server {
             // repositories hosts report (tests refresh loopback repositories explicitly).
             .env("PATCHMAN_REFRESH_INTERVAL_SECONDS", "0")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(stderr);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -72,6 +89,20 @@ impl Server {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the process to exit (at most `within`): its exit status and
+    /// how long it took. Panics if it outlives `within`.
+    pub fn terminate(&mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
+        let started = Instant::now();
+        crate::run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return (status, started.elapsed());
+            }
+            assert!(started.elapsed() < within, "the server did not exit within {within:?} of SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn url(&self) -> String {

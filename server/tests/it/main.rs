@@ -23,6 +23,7 @@ mod real_rpm;
 mod refresh;
 mod repo_support;
 mod scale_out;
+mod shutdown;
 mod store_suite;
 mod support;
 mod vercmp_cli;

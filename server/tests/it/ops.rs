@@ -136,3 +136,44 @@ async fn an_unknown_path_is_a_404_page_for_anyone() {
     let res = http_client().get(format!("{}/hosts", server.url())).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 303);
 }
+
+/// `PATCHMAN_LOG_FORMAT=json`: one JSON object per line, each request's lines carrying its
+/// id, which the answer returns in `x-request-id` (the client's own when it sent one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_each_requests_id() {
+    let env = [("PATCHMAN_LOG_FORMAT", "json"), ("PATCHMAN_LOG", "info,patchman_server::access=debug")];
+    let server = Server::start_logged(Path::new(env!("CARGO_BIN_EXE_patchman")), &env);
+    let res =
+        http_client().get(format!("{}/healthz", server.url())).header("x-request-id", "probe-42").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "probe-42");
+    let res = http_client().get(format!("{}/no/such/page", server.url())).send().await.unwrap();
+    let generated = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(!generated.is_empty() && generated != "probe-42");
+    // A gRPC call is a request too.
+    let mut c = client(&server).await;
+    let refused = c.enroll(patchman_proto::EnrollRequest::default()).await.expect_err("no key");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        lines = server.log().lines().map(str::to_owned).collect();
+        if lines.iter().filter(|l| l.contains("patchman_server::access")).count() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let entries: Vec<serde_json::Value> =
+        lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let access: Vec<&serde_json::Value> = entries.iter().filter(|e| e["target"] == "patchman_server::access").collect();
+    let of = |path: &str| {
+        access
+            .iter()
+            .find(|e| e["fields"]["path"] == path)
+            .unwrap_or_else(|| panic!("no access line for {path} in {lines:#?}"))
+    };
+    assert_eq!(of("/healthz")["span"]["request_id"], "probe-42");
+    assert_eq!(of("/healthz")["fields"]["status"], 200);
+    assert_eq!(of("/no/such/page")["span"]["request_id"], generated.as_str());
+    assert_eq!(of("/no/such/page")["fields"]["status"], 404);
+    assert_eq!(of("/patchman.v1.ReportService/Enroll")["fields"]["grpc_status"], "7");
+}
