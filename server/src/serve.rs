@@ -52,7 +52,8 @@ pub fn app(
         ReportApi::new(store.clone(), updater.clone(), limits, enrollment_key).into_service(config.max_message_bytes);
     let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
     let watch = crate::grpc::watch::WatchHub::start(store.clone(), config.api.watch_buffer_batches, stopping);
-    let query = crate::grpc::query::QueryApi::new(store.clone(), store.clone(), silent_after_ms, watch).into_service();
+    let query_api = Arc::new(crate::grpc::query::QueryApi::new(store.clone(), store.clone(), silent_after_ms, watch));
+    let query = crate::grpc::query::QueryApi::service(query_api.clone());
     let refresher = Arc::new(crate::refresh::Refresher::new(store.clone(), &config.repos)?);
     let admin = crate::grpc::admin::AdminApi::new(store.clone(), updater, refresher, silent_after_ms).into_service();
     // Reflection in both versions clients ask for (grpcurl, grpcui, Postman, older tools).
@@ -78,6 +79,7 @@ pub fn app(
     Ok(grpc
         .merge(crate::compat::router(uploads, config.max_message_bytes))
         .merge(crate::ops::router(ops))
+        .nest("/api/v1", crate::grpc::json_api::router(query_api))
         .fallback_service(web::router(WebState::new(store, web_updater, config)?))
         .layer(axum::middleware::from_fn(crate::access::layer)))
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 mod api_auth;
 mod convert;
+pub mod json_api;
 pub mod oversize;
 mod paging;
 pub mod query;

@@ -32,8 +32,9 @@ impl QueryApi {
         Self { queries, accounts, silent_after_ms, watch }
     }
 
-    pub fn into_service(self) -> QueryServiceServer<Self> {
-        QueryServiceServer::new(self)
+    /// The gRPC service; the JSON mapping (`json_api`) shares the same API.
+    pub fn service(api: Arc<Self>) -> QueryServiceServer<Self> {
+        QueryServiceServer::from_arc(api)
     }
 
     fn clock(&self) -> Clock {

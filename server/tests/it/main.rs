@@ -18,6 +18,7 @@ mod list_queries;
 mod ops;
 mod os_groups;
 mod query_api;
+mod query_json;
 mod real_debian;
 mod real_rpm;
 mod refresh;

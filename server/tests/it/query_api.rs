@@ -215,6 +215,7 @@ async fn with_server(server: Server) {
     let refused = q.get_summary(authed(pb::GetSummaryRequest {}, &host_token)).await.unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);
     assert!(refused.message().contains("host token"), "{}", refused.message());
+    crate::query_json::check(&server, &read, &host_token).await;
     let upload = server.admin(&["api-key", "create", "site"]).trim().to_owned();
     assert_eq!(code(q.get_summary(authed(pb::GetSummaryRequest {}, &upload)).await), Code::PermissionDenied);
     let expired = token(&server, "old", "read", &["--expires", "1ms"]);
