@@ -8,12 +8,12 @@ use crate::store::views::format_time;
 pub async fn run(store: &dyn AccountStore, json: bool, limit: i64) -> anyhow::Result<ExitCode> {
     let log = store.audit_log(limit.max(1)).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&log)?);
+        super::out::json(&log)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<22} {:<20} {:<14} {:<24} DETAIL", "AT", "ACTOR", "ACTION", "TARGET");
+    outln!("{:<22} {:<20} {:<14} {:<24} DETAIL", "AT", "ACTOR", "ACTION", "TARGET");
     for e in log {
-        println!("{:<22} {:<20} {:<14} {:<24} {}", format_time(e.at), e.actor, e.action, e.target, e.detail);
+        outln!("{:<22} {:<20} {:<14} {:<24} {}", format_time(e.at), e.actor, e.action, e.target, e.detail);
     }
     Ok(ExitCode::SUCCESS)
 }

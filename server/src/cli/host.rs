@@ -12,20 +12,23 @@ use crate::updates::Updater;
 
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
-    /// List hosts: all, or those the filters select (the web UI's host filters, e.g.
-    /// `--filter tag=web --filter status=security --filter package_name=openssl`).
+    /// List hosts with their status and update counts: all, or those the filters select
+    /// (the web UI's host filters; all given must hold).
     List {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// KEY=VALUE, as in the web UI's `/hosts?KEY=VALUE` (repeatable; all must hold).
-        #[arg(long = "filter", value_name = "KEY=VALUE")]
-        filters: Vec<String>,
+        #[command(flatten)]
+        filter: Box<HostListFilter>,
     },
-    /// Show one host: packages, repositories, modules, reports, transactions.
+    /// Show one host: its status, reboot, security then bugfix updates, packages found in no
+    /// repository, repositories, and (with --packages) its installed packages.
     Show {
         name: String,
-        /// Print JSON.
+        /// Also list every installed package.
+        #[arg(long)]
+        packages: bool,
+        /// Print JSON (everything, packages included).
         #[arg(long)]
         json: bool,
     },
@@ -53,68 +56,45 @@ pub enum HostCommand {
 pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<ExitCode> {
     let adds_tag = matches!(command, HostCommand::Tag { .. });
     match command {
-        HostCommand::List { json, filters } => {
-            let hosts =
-                if filters.is_empty() { store.hosts().await? } else { filtered(&*store, &filters, &clock).await? };
+        HostCommand::List { json, filter } => {
+            let hosts = filtered(&*store, &filter.pairs()?, &clock).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&hosts)?);
-            } else {
-                println!(
-                    "{:<40} {:<24} {:<8} {:>8} {:>5} {:<6} LAST REPORT",
-                    "HOST", "OS", "ARCH", "PACKAGES", "REPOS", "REBOOT"
+                let rows: Vec<ListedHost> =
+                    hosts.iter().map(|h| ListedHost { status: h.status_at(&clock).as_str(), host: h }).collect();
+                super::out::json(&rows)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            outln!(
+                "{:<36} {:<20} {:>4} {:>4} {:<6} {:<24} LAST REPORT",
+                "HOST",
+                "STATUS",
+                "SEC",
+                "BUG",
+                "REBOOT",
+                "OS"
+            );
+            for h in &hosts {
+                outln!(
+                    "{:<36} {:<20} {:>4} {:>4} {:<6} {:<24} {}",
+                    h.hostname,
+                    h.status_at(&clock).label(),
+                    h.security_updates,
+                    h.bugfix_updates,
+                    if h.reboot_required { "yes" } else { "no" },
+                    h.os_variant,
+                    h.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned())
                 );
-                for h in hosts {
-                    println!(
-                        "{:<40} {:<24} {:<8} {:>8} {:>5} {:<6} {}",
-                        h.hostname,
-                        h.os_variant,
-                        h.arch,
-                        h.package_count,
-                        h.repo_count,
-                        if h.reboot_required { "yes" } else { "no" },
-                        h.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned())
-                    );
-                }
             }
             Ok(ExitCode::SUCCESS)
         }
-        HostCommand::Show { name, json } => {
+        HostCommand::Show { name, packages, json } => {
             let Some(host) = store.host(&name.to_ascii_lowercase()).await? else {
-                eprintln!("patchman: no host named {name}");
-                return Ok(ExitCode::from(2));
+                return super::out::usage(format!("no host named {name}"));
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&host)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let s = &host.summary;
-            println!("host:      {}", s.hostname);
-            println!("os:        {} ({})", s.os_variant, host.os_pretty_name);
-            println!("kernel:    {} {}", s.kernel, s.arch);
-            println!("reboot:    {}", if s.reboot_required { host.reboot_reason.as_str() } else { "not required" });
-            println!("tags:      {}", s.tags.join(", "));
-            println!("last seen: {}", s.last_seen_at.map(format_time).unwrap_or_else(|| "never".to_owned()));
-            let with = &host.reported_with;
-            println!(
-                "reports:   with {:?}{}",
-                with.kind,
-                if with.detail.is_empty() { String::new() } else { format!(" ({})", with.detail) }
-            );
-            if !host.view_differences.is_empty() {
-                println!("\nits package manager sees other updates ({}):", host.view_differences.len());
-                for d in &host.view_differences {
-                    let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "nothing".to_owned());
-                    println!("  {:<40} {:<8} host: {:<36} server: {}", d.name, d.arch, side(&d.host), side(&d.server));
-                }
-            }
-            let group = if host.use_host_repos { "" } else { ", and those of its OS group" };
-            println!("\nrepositories ({}{group}):", host.repos.len());
-            for r in &host.repos {
-                println!("  {:<60} priority {:>4}{}", r.name, r.priority, if r.security { "  security" } else { "" });
-            }
-            println!("\npackages ({}):", host.packages.len());
-            for p in &host.packages {
-                println!("  {:<48} {:<32} {}", p.name, p.evr, p.arch);
+                super::out::json(&host)?;
+            } else {
+                super::host_show::print(&host, &clock, packages);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -136,7 +116,7 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
             };
             match store.enroll(&enrollment).await? {
                 crate::store::EnrollOutcome::Enrolled => {
-                    println!("{token}");
+                    outln!("{token}");
                     eprintln!(
                         "patchman: token for {hostname}; in its /etc/patchman/patchman-client.conf:\n  \
                          curl_options=\"--connect-timeout 60 --max-time 300 -H 'Authorization: Bearer {token}'\""
@@ -154,7 +134,7 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
         }
         HostCommand::Delete { name } => {
             if store.delete_host(&name.to_ascii_lowercase()).await? {
-                println!("deleted host {name}");
+                outln!("deleted host {name}");
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("patchman: no host named {name}");
@@ -168,7 +148,7 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
             }
             let stats = Updater::new(store).recompute_stale().await?;
             let using = if own_only { "its own repositories" } else { "its own and its OS group's repositories" };
-            println!("host {name} uses {using}; {} hosts recomputed", stats.hosts);
+            outln!("host {name} uses {using}; {} hosts recomputed", stats.hosts);
             Ok(ExitCode::SUCCESS)
         }
         HostCommand::Tag { name, tag } | HostCommand::Untag { name, tag } => {
@@ -184,19 +164,115 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
                 eprintln!("patchman: no host named {name}");
                 return Ok(ExitCode::from(2));
             }
-            println!("host {name}: tag {tag} {}", if present { "added" } else { "removed" });
+            outln!("host {name}: tag {tag} {}", if present { "added" } else { "removed" });
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Every host the `KEY=VALUE` filters select, in host-name order.
-async fn filtered(store: &dyn Store, filters: &[String], clock: &Clock) -> anyhow::Result<Vec<HostSummary>> {
-    let pairs = filters
-        .iter()
-        .map(|f| f.split_once('=').ok_or_else(|| anyhow::anyhow!("--filter {f:?}: expected KEY=VALUE")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let (filter, sort, _) = HostFilter::from_pairs(pairs).map_err(|e| anyhow::anyhow!("--filter {e}"))?;
+/// A listed host in JSON: its summary and its status.
+#[derive(serde::Serialize)]
+struct ListedHost<'a> {
+    status: &'static str,
+    #[serde(flatten)]
+    host: &'a HostSummary,
+}
+
+/// `host list`'s filters: the web UI's, as flags, and any of them as `--filter KEY=VALUE`.
+#[derive(Debug, clap::Args)]
+pub struct HostListFilter {
+    /// Hosts with this tag.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Hosts of this OS group ("Debian 12").
+    #[arg(long)]
+    os_group: Option<String>,
+    /// Hosts of this OS variant ("Debian 12.7").
+    #[arg(long)]
+    os_variant: Option<String>,
+    #[arg(long)]
+    arch: Option<String>,
+    #[arg(long)]
+    domain: Option<String>,
+    /// silent, unknown, security, bugfix or up_to_date.
+    #[arg(long)]
+    status: Option<String>,
+    /// Hosts that need security updates.
+    #[arg(long)]
+    has_security: bool,
+    /// Hosts that need bugfix updates.
+    #[arg(long)]
+    has_bugfix: bool,
+    /// Hosts that need a reboot.
+    #[arg(long)]
+    reboot_required: bool,
+    /// Hosts with this package installed (at this version: NAME=EVR).
+    #[arg(long, value_name = "NAME[=EVR]")]
+    package: Option<String>,
+    /// Hosts that use this repository (its id in `patchman repo list`).
+    #[arg(long, value_name = "ID")]
+    repo: Option<i64>,
+    /// Hosts whose last report is older than this date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    reported_before: Option<String>,
+    /// Hosts whose name contains this.
+    #[arg(long)]
+    search: Option<String>,
+    /// Order: hostname, status, last_seen, security, bugfix, os_variant, packages; `-` first
+    /// for descending (`--sort=-security`).
+    #[arg(long, value_name = "COLUMN", allow_hyphen_values = true)]
+    sort: Option<String>,
+    /// Any filter as KEY=VALUE, as in the web UI's `/hosts?KEY=VALUE` (repeatable).
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
+    filters: Vec<String>,
+}
+
+impl HostListFilter {
+    fn pairs(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut add = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                pairs.push((k.to_owned(), v));
+            }
+        };
+        add("tag", self.tag.clone());
+        add("os_group", self.os_group.clone());
+        add("os_variant", self.os_variant.clone());
+        add("arch", self.arch.clone());
+        add("domain", self.domain.clone());
+        add("status", self.status.clone());
+        add("has_security", self.has_security.then(|| "true".to_owned()));
+        add("has_bugfix", self.has_bugfix.then(|| "true".to_owned()));
+        add("reboot_required", self.reboot_required.then(|| "true".to_owned()));
+        if let Some(p) = &self.package {
+            let (name, evr) = p.split_once('=').map_or((p.as_str(), None), |(n, e)| (n, Some(e)));
+            add("package_name", Some(name.to_owned()));
+            add("package_evr", evr.map(str::to_owned));
+        }
+        add("repo", self.repo.map(|r| r.to_string()));
+        add("reported_before", self.reported_before.clone());
+        add("search", self.search.clone());
+        add("sort", self.sort.clone());
+        for f in &self.filters {
+            let Some((k, v)) = f.split_once('=') else {
+                return super::out::usage(format!("--filter {f:?}: expected KEY=VALUE"));
+            };
+            pairs.push((k.to_owned(), v.to_owned()));
+        }
+        Ok(pairs)
+    }
+}
+
+/// Every host the filters select, in their order (host name by default).
+async fn filtered(store: &dyn Store, pairs: &[(String, String)], clock: &Clock) -> anyhow::Result<Vec<HostSummary>> {
+    let pairs = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let (filter, sort, _) = match HostFilter::from_pairs(pairs) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let flag = if e.field.starts_with("package") { "package".to_owned() } else { e.field.replace('_', "-") };
+            return super::out::usage(format!("--{flag}: {}", e.message));
+        }
+    };
     let mut out = Vec::new();
     let mut page = PageRequest { page: 1, per_page: PageRequest::MAX_PER_PAGE };
     loop {

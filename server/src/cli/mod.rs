@@ -1,10 +1,16 @@
 //! The `patchman` command line: `serve` and the admin subcommands.
 
+#[macro_use]
+mod out;
 mod audit;
+mod config_check;
+mod database;
 mod host;
+mod host_show;
 mod import;
 mod os_group;
 mod repo;
+mod report;
 mod token;
 mod user;
 mod vercmp;
@@ -44,6 +50,9 @@ enum Command {
         from: String,
         #[arg(long, value_name = "URL")]
         to: String,
+        /// Print the rows copied per table as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Refresh the package lists of every enabled repository (or one) from their mirrors.
     RefreshRepos {
@@ -53,18 +62,53 @@ enum Command {
         /// Fetch and parse everything again, even metadata that did not change.
         #[arg(long)]
         force: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Inspect and link repositories.
     Repo {
         #[command(subcommand)]
         command: repo::RepoCommand,
     },
-    /// Work out which hosts need which updates: every host, or one.
+    /// Work out which hosts need which updates (every host, or one), and say what changed.
     FindUpdates {
         /// Only this host.
         #[arg(long)]
         host: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
+    /// A host's report history: `list HOST`, `show HOST [REPORT_ID]`.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
+    /// Delete reports beyond `jobs.reports_kept_per_host`, transactions older than
+    /// `jobs.transactions_kept_days`, repositories no host or OS group uses, and packages
+    /// nothing refers to any more.
+    Clean {
+        /// Count what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the effective configuration (defaults, the --config file, then PATCHMAN_*
+    /// variables) with secrets masked, and what is wrong in it (exit status 1 for an error).
+    CheckConfig {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every configuration key at its default, as a TOML file to start from.
+    PrintDefaultConfig,
+    /// Print the shell completion script (e.g. `patchman completions bash >
+    /// /etc/bash_completion.d/patchman`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (patchman.1, patchman-host.1, …) into DIR.
+    Manpages { dir: PathBuf },
     /// List the background jobs: interval, next due time, current lease, runs.
     Jobs {
         #[arg(long)]
@@ -80,7 +124,7 @@ enum Command {
     /// Inspect hosts.
     Host {
         #[command(subcommand)]
-        command: host::HostCommand,
+        command: Box<host::HostCommand>,
     },
     /// OS groups ("Debian 12") and the repositories their hosts share.
     OsGroup {
@@ -98,6 +142,8 @@ enum Command {
     ImportPatchman {
         #[arg(long, value_name = "URL")]
         from: String,
+        #[arg(long)]
+        json: bool,
     },
     /// API keys for Patchman's clients' uploads (`Authorization: Api-Key …`): create, list, revoke.
     ApiKey {
@@ -122,10 +168,34 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands that need no database.
+    let offline = match &cli.command {
+        Command::CheckConfig { json } => Some(config_check::check(cli.config.as_deref(), *json)),
+        Command::PrintDefaultConfig => Some(config_check::print_default()),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "patchman", &mut std::io::stdout());
+            Some(Ok(ExitCode::SUCCESS))
+        }
+        Command::Manpages { dir } => Some(manpages(dir)),
+        _ => None,
+    };
+    if let Some(done) = offline {
+        return done.unwrap_or_else(|err| {
+            eprintln!("patchman: {err:#}");
+            ExitCode::FAILURE
+        });
+    }
     if let Command::Vercmp { kind } = &cli.command {
         let scheme = if kind == "deb" { VersionScheme::Deb } else { VersionScheme::Rpm };
         return match vercmp::run(scheme, std::io::stdin().lock(), std::io::stdout().lock()) {
             Ok(()) => ExitCode::SUCCESS,
+            // The reader went away (`| head`): done.
+            Err(err)
+                if err.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+            {
+                ExitCode::SUCCESS
+            }
             Err(err) => {
                 eprintln!("patchman vercmp: {err:#}");
                 ExitCode::from(2)
@@ -133,14 +203,23 @@ pub fn main() -> ExitCode {
         };
     }
     init_logging();
-    if let Command::CopyDb { from, to } = &cli.command {
-        let (from, to) = (from.clone(), to.clone());
+    if let Command::CopyDb { from, to, json } = &cli.command {
+        let (from, to, json) = (from.clone(), to.clone(), *json);
+        if let Err(err) = database::must_exist(&from, "source") {
+            eprintln!("patchman: {err}");
+            return ExitCode::from(2);
+        }
         return block(async move {
             let counts = store::copy::copy_db(&from, &to).await?;
-            for (table, rows) in counts {
-                println!("{table:<20} {rows:>10} rows");
+            if json {
+                let tables: std::collections::BTreeMap<&str, u64> = counts.iter().map(|(t, n)| (*t, *n)).collect();
+                out::json(&tables)?;
+                return Ok(ExitCode::SUCCESS);
             }
-            println!("copied {} to {}", redact_url(&from), redact_url(&to));
+            for (table, rows) in counts {
+                outln!("{table:<20} {rows:>10} rows");
+            }
+            outln!("copied {} to {}", redact_url(&from), redact_url(&to));
             Ok(ExitCode::SUCCESS)
         });
     }
@@ -164,7 +243,7 @@ fn block(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> Ex
         Ok(code) => code,
         Err(err) => {
             eprintln!("patchman: {err:#}");
-            ExitCode::FAILURE
+            if err.downcast_ref::<out::Usage>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
         }
     }
 }
@@ -175,17 +254,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let config = loaded.config;
+    if !matches!(cli.command, Command::Serve | Command::Migrate) {
+        database::must_exist(&config.database_url, "patchman")?;
+    }
     let store = store::connect_with(&config.database_url, config.database_max_connections)
         .await
         .with_context(|| format!("while opening {}", redact_url(&config.database_url)))?;
     match cli.command {
         Command::Serve => crate::serve::serve(config, store).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => {
-            println!("migrations applied to {}", redact_url(&config.database_url));
+            outln!("migrations applied to {}", redact_url(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
         Command::EnrollmentKey => {
-            println!("{}", crate::serve::enrollment_key(&config, &*store).await?);
+            outln!("{}", crate::serve::enrollment_key(&config, &*store).await?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Host { command } => {
@@ -193,49 +275,82 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 now_ms: crate::clock::now_ms(),
                 silent_after_ms: i64::from(config.silent_after_days) * 86_400_000,
             };
-            host::run(command, store, clock).await
+            host::run(*command, store, clock).await
         }
         Command::OsGroup { command } => os_group::run(command, store).await,
         Command::User { command } => user::run(command, &*store).await,
         Command::ApiKey { command } => token::run_api_key(command, &*store).await,
         Command::Token { command } => token::run_token(command, &*store).await,
-        Command::ImportPatchman { from } => import::run(&from, &*store).await,
+        Command::ImportPatchman { from, json } => import::run(&from, &*store, json).await,
         Command::Audit { json, limit } => audit::run(&*store, json, limit).await,
-        Command::RefreshRepos { repo, force } => repo::refresh(&config, store, repo, force).await,
+        Command::RefreshRepos { repo, force, json } => repo::refresh(&config, store, repo, force, json).await,
         Command::Repo { command } => repo::run(command, store).await,
-        Command::FindUpdates { host } => {
+        Command::FindUpdates { host, json } => {
             let updater = crate::updates::Updater::new(store.clone());
             let started = std::time::Instant::now();
             let stats = match host {
                 Some(name) => {
                     let Some(id) = store.host_id(&name.to_ascii_lowercase()).await? else {
-                        eprintln!("patchman: no host named {name}");
-                        return Ok(ExitCode::from(2));
+                        return out::usage(format!("no host named {name}"));
                     };
                     store.mark_stale(Some(&[id])).await?;
                     updater.recompute(&[id]).await?
                 }
                 None => updater.recompute_all().await?,
             };
-            println!(
-                "{} hosts, {} updates, {} verdicts changed or refreshed in {:.2} s",
-                stats.hosts,
-                stats.updates,
-                stats.saved,
-                started.elapsed().as_secs_f64()
-            );
+            if json {
+                out::json(&stats)?;
+            } else if stats.hosts_changed == 0 {
+                outln!(
+                    "nothing changed: {} hosts computed, {} updates, in {:.2} s",
+                    stats.hosts,
+                    stats.updates,
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                outln!(
+                    "{} of {} hosts changed: {} updates added, {} removed ({} updates in all), in {:.2} s",
+                    stats.hosts_changed,
+                    stats.hosts,
+                    stats.updates_added,
+                    stats.updates_removed,
+                    stats.updates,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { command } => report::run(command, &*store).await,
+        Command::Clean { dry_run, json } => {
+            let keep = config.jobs.reports_kept_per_host.max(1);
+            let before = crate::clock::now_ms() - (config.jobs.transactions_kept_days * 86_400_000) as i64;
+            let counts = store.clean(keep, before, dry_run).await?;
+            if json {
+                out::json(&serde_json::json!({ "dry_run": dry_run, "deleted": counts }))?;
+            } else {
+                let verb = if dry_run { "would delete" } else { "deleted" };
+                outln!(
+                    "{verb}: {} reports (beyond {keep} per host), {} transactions (older than {} days), \
+                     {} repositories used by nobody, {} packages nothing refers to",
+                    counts.reports,
+                    counts.transactions,
+                    config.jobs.transactions_kept_days,
+                    counts.repositories,
+                    counts.packages
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Jobs { json } => {
             let jobs = store.jobs().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&jobs)?);
+                out::json(&jobs)?;
             } else {
-                println!("{:<16} {:>10} {:<22} {:>6} LEASE", "JOB", "EVERY", "NEXT DUE", "RUNS");
+                outln!("{:<16} {:>10} {:<22} {:>6} LEASE", "JOB", "EVERY", "NEXT DUE", "RUNS");
                 for j in jobs {
                     let lease = j.lease_owner.map(|o| format!("held by {o}")).unwrap_or_default();
                     let every = humantime::format_duration(std::time::Duration::from_millis(j.interval_ms as u64));
-                    println!(
+                    outln!(
                         "{:<16} {:>10} {:<22} {:>6} {lease}",
                         j.name,
                         every.to_string(),
@@ -246,8 +361,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Vercmp { .. } | Command::CopyDb { .. } => unreachable!("handled before a store is opened"),
+        Command::Vercmp { .. }
+        | Command::CopyDb { .. }
+        | Command::CheckConfig { .. }
+        | Command::PrintDefaultConfig
+        | Command::Completions { .. }
+        | Command::Manpages { .. } => unreachable!("handled before a store is opened"),
     }
+}
+
+/// A man page for `patchman` and one for each command (`patchman-host.1`, …) in `dir`.
+fn manpages(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("while creating {}", dir.display()))?;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut pages = vec![("patchman".to_owned(), cmd.clone())];
+    for sub in cmd.get_subcommands() {
+        // Each page's name is its file's; a one-shot command may leak the few strings.
+        let name: &'static str = format!("patchman-{}", sub.get_name()).leak();
+        pages.push((name.to_owned(), sub.clone().name(name)));
+    }
+    for (name, page) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut file = std::fs::File::create(&path).with_context(|| format!("while writing {}", path.display()))?;
+        clap_mangen::Man::new(page).render(&mut file)?;
+        outln!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logs go to stderr; `PATCHMAN_LOG` (e.g. `debug`, `patchman_server=trace,info`) sets the

@@ -30,13 +30,13 @@ pub async fn run(command: OsGroupCommand, store: Arc<dyn Store>) -> anyhow::Resu
         OsGroupCommand::List { json } => {
             let groups = store.os_groups().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&groups)?);
+                super::out::json(&groups)?;
                 return Ok(ExitCode::SUCCESS);
             }
             for g in groups {
-                println!("{}  ({} hosts; {})", g.name, g.host_count, g.variants.join(", "));
+                outln!("{}  ({} hosts; {})", g.name, g.host_count, g.variants.join(", "));
                 for r in g.repos {
-                    println!("    repo {:<5} {}", r.id, r.name);
+                    outln!("    repo {:<5} {}", r.id, r.name);
                 }
             }
             return Ok(ExitCode::SUCCESS);
@@ -49,7 +49,7 @@ pub async fn run(command: OsGroupCommand, store: Arc<dyn Store>) -> anyhow::Resu
                 return Ok(ExitCode::from(2));
             }
             let stats = Updater::new(store).recompute_stale().await?;
-            println!("{variant} is now in {group}; {} hosts recomputed", stats.hosts);
+            outln!("{variant} is now in {group}; {} hosts recomputed", stats.hosts);
             return Ok(ExitCode::SUCCESS);
         }
     };
@@ -59,6 +59,6 @@ pub async fn run(command: OsGroupCommand, store: Arc<dyn Store>) -> anyhow::Resu
     }
     let stats = Updater::new(store).recompute_stale().await?;
     let verb = if member { "added to" } else { "removed from" };
-    println!("repository {repo} {verb} {group}; {} hosts recomputed", stats.hosts);
+    outln!("repository {repo} {verb} {group}; {} hosts recomputed", stats.hosts);
     Ok(ExitCode::SUCCESS)
 }

@@ -51,11 +51,29 @@ pub async fn refresh(
     store: Arc<dyn Store>,
     only: Option<i64>,
     force: bool,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     let refresher = Refresher::new(store.clone(), &config.repos)?;
     let summary = refresher.run(only, force, &Progress::auto()).await?;
     let stats = Updater::new(store).recompute_stale().await?;
-    println!(
+    let code = if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    if json {
+        let failed: Vec<serde_json::Value> = summary
+            .failed
+            .iter()
+            .map(|(repo, why)| serde_json::json!({ "repository": repo, "reason": why.to_string() }))
+            .collect();
+        super::out::json(&serde_json::json!({
+            "repositories": summary.repos,
+            "changed": summary.changed,
+            "unchanged": summary.unchanged,
+            "merged": summary.merged,
+            "failed": failed,
+            "hosts_recomputed": stats.hosts,
+        }))?;
+        return Ok(code);
+    }
+    outln!(
         "{} repositories: {} changed, {} unchanged, {} failed, {} merged; {} hosts recomputed",
         summary.repos,
         summary.changed,
@@ -65,9 +83,9 @@ pub async fn refresh(
         stats.hosts
     );
     for (repo, reason) in &summary.failed {
-        println!("  failed: {repo}: {reason}");
+        outln!("  failed: {repo}: {reason}");
     }
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(code)
 }
 
 pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<ExitCode> {
@@ -75,12 +93,17 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
         RepoCommand::List { json } => {
             let repos = store.repos().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&repos)?);
+                super::out::json(&repos)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            outln!(
                 "{:>5} {:<4} {:<56} {:>8} {:>6} {:<8} REFRESHED",
-                "ID", "KIND", "NAME", "PACKAGES", "HOSTS", "FLAGS"
+                "ID",
+                "KIND",
+                "NAME",
+                "PACKAGES",
+                "HOSTS",
+                "FLAGS"
             );
             for r in repos {
                 let mut flags = Vec::new();
@@ -93,7 +116,7 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
                 if r.mirrors.iter().any(|m| !m.enabled || m.fail_count > 0) {
                     flags.push("failing");
                 }
-                println!(
+                outln!(
                     "{:>5} {:<4} {:<56} {:>8} {:>6} {:<8} {}",
                     r.id,
                     r.kind.as_str(),
@@ -113,16 +136,16 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
                     } else {
                         "ok".to_owned()
                     };
-                    println!("        mirror {:<5} {}  {state}", m.id, m.url);
+                    outln!("        mirror {:<5} {}  {state}", m.id, m.url);
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         RepoCommand::Link { id, other } => {
             if !store.link_repos(id, other).await? {
-                anyhow::bail!("repositories {id} and {other} must both exist and differ");
+                return super::out::usage(format!("repositories {id} and {other} must both exist and differ"));
             }
-            println!("repository {other} is now part of repository {id}");
+            outln!("repository {other} is now part of repository {id}");
             Ok(ExitCode::SUCCESS)
         }
         RepoCommand::Security { id, flag } => {
@@ -132,28 +155,28 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
                 SecurityFlag::Auto => None,
             };
             if !store.set_repo_security(id, security).await? {
-                anyhow::bail!("no repository {id}");
+                return super::out::usage(format!("no repository {id}"));
             }
             let stats = Updater::new(store.clone()).recompute_stale().await?;
-            println!("repository {id}: security {flag:?}; {} hosts recomputed", stats.hosts);
+            outln!("repository {id}: security {flag:?}; {} hosts recomputed", stats.hosts);
             Ok(ExitCode::SUCCESS)
         }
         RepoCommand::Enable { id } | RepoCommand::Disable { id } => {
             let enabled = matches!(command, RepoCommand::Enable { .. });
             if !store.set_repo_enabled(id, enabled).await? {
-                anyhow::bail!("no repository {id}");
+                return super::out::usage(format!("no repository {id}"));
             }
             let stats = Updater::new(store.clone()).recompute_stale().await?;
             let state = if enabled { "enabled" } else { "disabled" };
-            println!("repository {id} {state}; {} hosts recomputed", stats.hosts);
+            outln!("repository {id} {state}; {} hosts recomputed", stats.hosts);
             Ok(ExitCode::SUCCESS)
         }
         RepoCommand::EnableMirror { mirror_id } | RepoCommand::DisableMirror { mirror_id } => {
             let enabled = matches!(command, RepoCommand::EnableMirror { .. });
             if !store.set_mirror_enabled(mirror_id, enabled).await? {
-                anyhow::bail!("no mirror {mirror_id}");
+                return super::out::usage(format!("no mirror {mirror_id}"));
             }
-            println!("mirror {mirror_id} {}", if enabled { "enabled" } else { "disabled" });
+            outln!("mirror {mirror_id} {}", if enabled { "enabled" } else { "disabled" });
             Ok(ExitCode::SUCCESS)
         }
     }

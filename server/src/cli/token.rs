@@ -25,6 +25,9 @@ pub enum TokenCommand {
         /// It stops working after this long (e.g. 90d, 12h); never, when not given.
         #[arg(long, value_name = "DURATION")]
         expires: Option<humantime::Duration>,
+        /// Print the token with its name, role and expiry as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the tokens: role, created, expires, last used.
     List {
@@ -44,6 +47,9 @@ pub enum ApiKeyCommand {
         /// The key stops working after this long (e.g. 90d, 12h); never, when not given.
         #[arg(long, value_name = "DURATION")]
         expires: Option<humantime::Duration>,
+        /// Print the key with its name and expiry as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the keys: created, expires, last used, hosts reporting with each.
     List {
@@ -56,9 +62,9 @@ pub enum ApiKeyCommand {
 
 pub async fn run_token(command: TokenCommand, store: &dyn AccountStore) -> anyhow::Result<ExitCode> {
     match command {
-        TokenCommand::Create { name, role, expires } => {
+        TokenCommand::Create { name, role, expires, json } => {
             let role = ApiRole::parse(&role).ok_or_else(|| anyhow::anyhow!("--role {role:?}"))?;
-            create(store, &name, role, expires).await
+            create(store, &name, role, expires, json).await
         }
         TokenCommand::List { json } => list(store, json, None).await,
         TokenCommand::Revoke { name } => revoke(store, &name).await,
@@ -67,7 +73,7 @@ pub async fn run_token(command: TokenCommand, store: &dyn AccountStore) -> anyho
 
 pub async fn run_api_key(command: ApiKeyCommand, store: &dyn AccountStore) -> anyhow::Result<ExitCode> {
     match command {
-        ApiKeyCommand::Create { name, expires } => create(store, &name, ApiRole::Upload, expires).await,
+        ApiKeyCommand::Create { name, expires, json } => create(store, &name, ApiRole::Upload, expires, json).await,
         ApiKeyCommand::List { json } => list(store, json, Some(ApiRole::Upload)).await,
         ApiKeyCommand::Revoke { name } => revoke(store, &name).await,
     }
@@ -78,6 +84,7 @@ async fn create(
     name: &str,
     role: ApiRole,
     expires: Option<humantime::Duration>,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
     if let Err(err) = crate::fields::tag("name", name) {
         eprintln!("patchman: {err}");
@@ -94,7 +101,14 @@ async fn create(
     let until = expires_at.map_or_else(|| "never expires".to_owned(), |t| format!("expires {}", format_time(t)));
     let action = if role == ApiRole::Upload { "api-key.create" } else { "token.create" };
     audit(store, action, name, &format!("role {}, {until}", role.as_str())).await?;
-    println!("{secret}");
+    if json {
+        let expires = expires_at.map(format_time);
+        super::out::json(
+            &serde_json::json!({ "name": name, "role": role.as_str(), "token": secret, "expires_at": expires }),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    outln!("{secret}");
     if role == ApiRole::Upload {
         eprintln!(
             "patchman: API key {name} ({until}); in /etc/patchman/patchman-client.conf of the hosts:\n  \
@@ -110,13 +124,13 @@ async fn create(
 async fn list(store: &dyn AccountStore, json: bool, only: Option<ApiRole>) -> anyhow::Result<ExitCode> {
     let keys: Vec<_> = store.api_keys().await?.into_iter().filter(|k| only.is_none_or(|r| k.role == r)).collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&keys)?);
+        super::out::json(&keys)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<24} {:<7} {:<22} {:<22} {:<22} HOSTS", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED");
+    outln!("{:<24} {:<7} {:<22} {:<22} {:<22} HOSTS", "NAME", "ROLE", "CREATED", "EXPIRES", "LAST USED");
     for k in keys {
         let opt = |t: Option<i64>, none: &str| t.map_or_else(|| none.to_owned(), format_time);
-        println!(
+        outln!(
             "{:<24} {:<7} {:<22} {:<22} {:<22} {}",
             k.name,
             k.role.as_str(),
@@ -135,6 +149,6 @@ async fn revoke(store: &dyn AccountStore, name: &str) -> anyhow::Result<ExitCode
         return Ok(ExitCode::from(2));
     }
     audit(store, "token.revoke", name, "").await?;
-    println!("{name} revoked");
+    outln!("{name} revoked");
     Ok(ExitCode::SUCCESS)
 }

@@ -47,7 +47,7 @@ pub async fn run(command: UserCommand, store: &dyn AccountStore) -> anyhow::Resu
                 return Ok(ExitCode::from(2));
             }
             audit(store, "user.add", &name, &format!("role {role}")).await?;
-            println!("user {name} added ({role})");
+            outln!("user {name} added ({role})");
         }
         UserCommand::Passwd { name } => {
             if store.user_by_name(&name).await?.is_none() {
@@ -58,17 +58,17 @@ pub async fn run(command: UserCommand, store: &dyn AccountStore) -> anyhow::Resu
                 return no_such_user(&name);
             }
             audit(store, "user.passwd", &name, "").await?;
-            println!("password of {name} changed; their sessions ended");
+            outln!("password of {name} changed; their sessions ended");
         }
         UserCommand::List { json } => {
             let users = store.users().await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&users)?);
+                super::out::json(&users)?;
             } else {
-                println!("{:<24} {:<7} {:<22} PASSWORD CHANGED", "USER", "ROLE", "CREATED");
+                outln!("{:<24} {:<7} {:<22} PASSWORD CHANGED", "USER", "ROLE", "CREATED");
                 for u in users {
                     let (created, changed) = (format_time(u.created_at), format_time(u.password_changed_at));
-                    println!("{:<24} {:<7} {created:<22} {changed}", u.name, u.role.as_str());
+                    outln!("{:<24} {:<7} {created:<22} {changed}", u.name, u.role.as_str());
                 }
             }
         }
@@ -77,7 +77,7 @@ pub async fn run(command: UserCommand, store: &dyn AccountStore) -> anyhow::Resu
                 return no_such_user(&name);
             }
             audit(store, "user.delete", &name, "").await?;
-            println!("user {name} deleted");
+            outln!("user {name} deleted");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -19,6 +19,17 @@ pub enum HostStatus {
 }
 
 impl HostStatus {
+    /// What a person reads: "security updates", "up to date".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Silent => "silent",
+            Self::Unknown => "unknown",
+            Self::Security => "security updates",
+            Self::Bugfix => "bugfix updates only",
+            Self::UpToDate => "up to date",
+        }
+    }
+
     pub const ALL: [HostStatus; 5] = [Self::Silent, Self::Unknown, Self::Security, Self::Bugfix, Self::UpToDate];
 
     pub fn as_str(self) -> &'static str {

@@ -27,6 +27,8 @@ macro_rules! forward_roles {
             read hosts() -> Vec<$crate::store::HostSummary>;
             read host(hostname: &str) -> Option<$crate::store::HostDetail>;
             read host_id(hostname: &str) -> Option<i64>;
+            read report_history(hostname: &str) -> Option<Vec<$crate::store::views::ReportView>>;
+            read report_transactions(hostname: &str, report_id: &str) -> Vec<$crate::store::views::TransactionView>;
             read repos() -> Vec<$crate::store::views::RepoView>;
             read repo_list(filter: &$crate::query::RepoFilter, clock: &$crate::query::Clock) -> Vec<$crate::store::views::RepoView>;
             read update_list(
@@ -86,6 +88,7 @@ macro_rules! forward_roles {
             write finish_job(job: &$crate::store::ClaimedJob, owner: &str, now: i64, next_due: i64) -> bool;
             read jobs() -> Vec<$crate::store::views::JobView>;
             write prune_reports(keep: i64, transactions_before: i64) -> u64;
+            write clean(keep: i64, transactions_before: i64, dry_run: bool) -> $crate::store::CleanCounts;
         });
         $crate::store::forward::forward_roles!(@role $store, RepoStore {
             read refresh_targets(only: Option<i64>) -> Vec<$crate::store::RefreshTarget>;
@@ -103,7 +106,7 @@ macro_rules! forward_roles {
             read host_work(host_ids: &[i64]) -> Vec<$crate::store::HostWork>;
             read stale_hosts(after: i64, limit: i64) -> Vec<i64>;
             write mark_stale(host_ids: Option<&[i64]>) -> u64;
-            write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> usize;
+            write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> $crate::store::VerdictChanges;
         });
         $crate::store::forward::forward_roles!(@role $store, AccountStore {
             write add_user(user: &$crate::store::NewUser<'_>) -> bool;

@@ -50,6 +50,8 @@ pub(crate) trait SharedIngestOps: Send {
     /// Refreshes last-seen; with `applied`, also the generation time and wire digest of the
     /// state the host now has (an unchanged report).
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
+    /// `known::PACKAGES_GENERATION`, read in this transaction.
+    async fn packages_generation(&mut self) -> StoreResult<i64>;
     /// Inserts packages that are not stored yet; returns the id of a stored package whose
     /// content differs from the one given with the same id (a hash collision), if any.
     async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>>;
@@ -224,6 +226,8 @@ pub(crate) async fn ingest<O: IngestOps>(
 
     let (mut added, mut removed, mut new_packages) = (0, 0, Vec::new());
     if changed[0] {
+        let generation = ops.packages_generation().await?;
+        known.sync(generation);
         new_packages = known.unknown(rep.packages.iter().map(|p| p.id));
         if !new_packages.is_empty() {
             let mut wanted = new_packages.iter().peekable();
@@ -255,6 +259,11 @@ pub(crate) async fn ingest<O: IngestOps>(
         }
         if !add.is_empty() {
             ops.add_host_packages(host.id, &add).await?;
+            // A clean that committed before these rows were written may have deleted a
+            // package the cache vouched for: start over with the cache forgotten.
+            if ops.packages_generation().await? != generation {
+                return Err(StoreError::PackagesCleaned);
+            }
         }
         (added, removed) = (add.len() as u32, remove.len() as u32);
     }

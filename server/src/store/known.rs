@@ -1,6 +1,11 @@
 //! What this process knows to be in the database already, so that ingest skips writing it:
 //! package ids, and the ids of OS groups/variants, domains and tags (rows no code deletes).
 //! Entries are added only after the transaction that wrote them committed.
+//!
+//! Package rows are deleted only by `patchman clean`, which first bumps the settings value
+//! `packages_generation`: a writer reads it in its transaction before it trusts the cache
+//! (`sync`, which forgets everything after a bump) and again after it wrote its references,
+//! and starts over if it moved (`StoreError::PackagesCleaned`).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -10,7 +15,12 @@ use std::sync::Mutex;
 #[derive(Debug, Default)]
 pub struct KnownPackages {
     ids: Mutex<HashSet<i64, BuildHasherDefault<IdHasher>>>,
+    /// The `packages_generation` the ids belong to.
+    generation: std::sync::atomic::AtomicI64,
 }
+
+/// The settings key `patchman clean` bumps before it deletes package rows.
+pub const PACKAGES_GENERATION: &str = "packages_generation";
 
 /// Package ids are already uniformly distributed hashes: use them as their own hash.
 #[derive(Debug, Default)]
@@ -37,6 +47,16 @@ impl KnownPackages {
     pub fn unknown<I: IntoIterator<Item = i64>>(&self, candidates: I) -> Vec<i64> {
         let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
         candidates.into_iter().filter(|id| !ids.contains(id)).collect()
+    }
+
+    /// Forgets every id if the database's `packages_generation` is not the one they belong to.
+    pub fn sync(&self, generation: i64) {
+        use std::sync::atomic::Ordering;
+        if self.generation.load(Ordering::Acquire) != generation {
+            let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+            ids.clear();
+            self.generation.store(generation, Ordering::Release);
+        }
     }
 
     pub fn remember(&self, stored: &[i64]) {

@@ -49,6 +49,27 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// How long host events are kept: a watcher may resume from a cursor this old.
 pub const HOST_EVENTS_KEPT_MS: i64 = 7 * 86_400_000;
 
+/// What `patchman clean` deleted (or, in a dry run, would delete).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CleanCounts {
+    pub reports: u64,
+    pub transactions: u64,
+    pub repositories: u64,
+    pub packages: u64,
+}
+
+/// What saving verdicts changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct VerdictChanges {
+    /// Hosts whose verdict columns were written (verdicts of their current state).
+    pub saved: usize,
+    /// Hosts whose updates differ from what they had.
+    pub hosts_changed: usize,
+    /// (host, installed, candidate) pairs new, and gone.
+    pub updates_added: usize,
+    pub updates_removed: usize,
+}
+
 /// `reports.outcome` of a report whose state was applied.
 pub const REPORT_STORED: i64 = 1;
 /// `reports.outcome` of a report that arrived after a newer one of its host.
@@ -68,6 +89,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the database writer stopped")]
     WriterStopped,
+    #[error("package rows were cleaned while this transaction ran; it starts over")]
+    PackagesCleaned,
     #[error("the transaction of this report failed: {0}")]
     BatchFailed(String),
     #[error("the target database is not empty (table {0} has rows)")]

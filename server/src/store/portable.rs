@@ -104,7 +104,7 @@ macro_rules! portable_queries {
                 host_unknown_packages(pool, host_id),
                 host_repos(pool, host_id),
                 host_modules(pool, host_id),
-                host_reports(pool, host_id),
+                host_reports(pool, host_id, 10),
                 host_transactions(pool, host_id),
                 async { if offered_known { view_differences(pool, host_id).await } else { Ok(Vec::new()) } },
             )?;
@@ -258,12 +258,37 @@ macro_rules! portable_queries {
             Ok(rows.into_iter().map(|(name, stream, profiles)| ModuleView { name, stream, profiles }).collect())
         }
 
-        async fn host_reports(pool: &Pool, host_id: i64) -> StoreResult<Vec<ReportView>> {
+        /// A host's reports, newest first, as many as kept (`patchman report list`).
+        pub(super) async fn report_history(pool: &Pool, hostname: &str) -> StoreResult<Option<Vec<ReportView>>> {
+            let Some(id) = host_id(pool, hostname).await? else { return Ok(None) };
+            Ok(Some(host_reports(pool, id, i64::MAX).await?))
+        }
+
+        /// The transactions that arrived with a report of the host (`patchman report show`).
+        pub(super) async fn report_transactions(
+            pool: &Pool,
+            hostname: &str,
+            report_id: &str,
+        ) -> StoreResult<Vec<TransactionView>> {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT t.id FROM transactions t JOIN hosts h ON h.id = t.host_id \
+                 JOIN reports r ON r.host_id = h.id AND r.received_at = t.received_at \
+                 WHERE h.hostname = $1 AND r.report_id = $2 ORDER BY t.finished_at, t.id",
+            )
+            .bind(hostname)
+            .bind(report_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(transactions_by_id(pool, &ids).await?.into_iter().map(|(_, t)| t).collect())
+        }
+
+        async fn host_reports(pool: &Pool, host_id: i64, limit: i64) -> StoreResult<Vec<ReportView>> {
             let rows = sqlx::query(
                 "SELECT report_id, generated_at, received_at, trigger, package_count, added, removed, outcome \
-                 FROM reports WHERE host_id = $1 ORDER BY received_at DESC, id DESC LIMIT 10",
+                 FROM reports WHERE host_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2",
             )
             .bind(host_id)
+            .bind(limit)
             .fetch_all(pool)
             .await?;
             rows.iter()
@@ -640,6 +665,67 @@ macro_rules! portable_queries {
                 .execute(pool)
                 .await?;
             Ok(reports.rows_affected() + transactions.rows_affected())
+        }
+
+        /// `patchman clean`: reports beyond `keep` per host, transactions finished before
+        /// `transactions_before`, repositories no host or OS group uses, then packages nothing
+        /// refers to any more. One transaction; `dry_run` rolls it back, so the counts are what
+        /// a real run deletes. Package rows go only after `packages_generation` is bumped (see
+        /// `known`), with their referring tables locked against writers on PostgreSQL.
+        pub(super) async fn clean(
+            pool: &Pool,
+            keep: i64,
+            transactions_before: i64,
+            dry_run: bool,
+        ) -> StoreResult<crate::store::CleanCounts> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            if !LOCK_PACKAGE_REFERENCES.is_empty() {
+                sqlx::query(LOCK_PACKAGE_REFERENCES).execute(&mut *tx).await?;
+            }
+            let reports = sqlx::query(
+                "DELETE FROM reports WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER \
+                 (PARTITION BY host_id ORDER BY received_at DESC, id DESC) AS n FROM reports) r WHERE r.n > $1)",
+            )
+            .bind(keep)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let transactions = sqlx::query("DELETE FROM transactions WHERE finished_at < $1")
+                .bind(transactions_before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let repositories = sqlx::query(
+                "DELETE FROM repos WHERE NOT EXISTS (SELECT 1 FROM host_repos hr WHERE hr.repo_id = repos.id) \
+                 AND NOT EXISTS (SELECT 1 FROM os_group_repos g WHERE g.repo_id = repos.id)",
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            const ORPHANS: &str = "FROM packages WHERE id NOT IN (SELECT package_id FROM host_packages \
+                 UNION SELECT package_id FROM repo_packages UNION SELECT package_id FROM erratum_packages \
+                 UNION SELECT package_id FROM module_packages UNION SELECT package_id FROM host_unknown_packages \
+                 UNION SELECT installed_id FROM host_updates UNION SELECT candidate_id FROM host_updates)";
+            let orphans: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) {ORPHANS}")))
+                .fetch_one(&mut *tx)
+                .await?;
+            if orphans > 0 {
+                let generation = packages_generation(&mut tx).await?;
+                sqlx::query(
+                    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+                )
+                .bind(crate::store::known::PACKAGES_GENERATION)
+                .bind((generation + 1).to_string())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE {ORPHANS}"))).execute(&mut *tx).await?;
+            }
+            if dry_run {
+                tx.rollback().await?;
+            } else {
+                tx.commit().await?;
+            }
+            Ok(crate::store::CleanCounts { reports, transactions, repositories, packages: orphans as u64 })
         }
 
         /// Gives a host a tag that reports do not remove (`present`), or takes a tag away

@@ -97,6 +97,16 @@ macro_rules! portable_ingest_queries {
             Ok(Some(name))
         }
 
+        /// The settings value `patchman clean` bumps before deleting package rows (0 before
+        /// the first clean).
+        pub(in crate::store) async fn packages_generation(conn: &mut Conn) -> StoreResult<i64> {
+            let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(crate::store::known::PACKAGES_GENERATION)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+        }
+
         pub(in crate::store) async fn set_auth(conn: &mut Conn, host_id: i64, auth: (crate::store::AuthKind, &str)) -> StoreResult<()> {
             sqlx::query("UPDATE hosts SET auth_kind = $1, auth_detail = $2 WHERE id = $3")
                 .bind(auth.0 as i64)
@@ -309,6 +319,10 @@ macro_rules! shared_ingest_ops {
                 applied: Option<(i64, Option<&[u8]>)>,
             ) -> crate::store::StoreResult<()> {
                 super::queries::touch(&mut self.0, host_id, now, applied).await
+            }
+
+            async fn packages_generation(&mut self) -> crate::store::StoreResult<i64> {
+                super::queries::packages_generation(&mut self.0).await
             }
 
             async fn upsert_packages(

@@ -382,6 +382,8 @@ macro_rules! portable_repo_queries {
             now: i64,
         ) -> StoreResult<bool> {
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let generation = packages_generation(&mut tx).await?;
+            known.sync(generation);
             let all = contents
                 .packages
                 .iter()
@@ -437,6 +439,10 @@ macro_rules! portable_repo_queries {
                 repo_changed(&mut tx, repo_id).await?;
             }
             sqlx::query("UPDATE repos SET refreshed_at = $2 WHERE id = $1").bind(repo_id).bind(now).execute(&mut *tx).await?;
+            // See `known`: a clean that committed meanwhile may have taken a row the cache vouched for.
+            if packages_generation(&mut tx).await? != generation {
+                return Err(StoreError::PackagesCleaned);
+            }
             tx.commit().await?;
             known.remember(&unknown);
             Ok(changed)

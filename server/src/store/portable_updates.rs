@@ -237,9 +237,14 @@ macro_rules! portable_update_queries {
 
         /// Saves verdicts computed from the hosts' current state; a verdict computed from an
         /// older state (the host changed meanwhile) is dropped. Returns how many were saved.
-        pub(super) async fn save_verdicts(pool: &Pool, verdicts: &[VerdictRecord<'_>], now: i64) -> StoreResult<usize> {
+        pub(super) async fn save_verdicts(
+            pool: &Pool,
+            verdicts: &[VerdictRecord<'_>],
+            now: i64,
+        ) -> StoreResult<crate::store::VerdictChanges> {
+            let mut out = crate::store::VerdictChanges::default();
             if verdicts.is_empty() {
-                return Ok(0);
+                return Ok(out);
             }
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = verdicts.iter().map(|v| v.host_id).collect();
@@ -258,8 +263,22 @@ macro_rules! portable_update_queries {
                 .copied()
                 .collect();
             changed.sort_by_key(|v| v.host_id);
+            out.hosts_changed = changed.len();
             if !changed.is_empty() {
                 let ids: Vec<i64> = changed.iter().map(|v| v.host_id).collect();
+                // What the hosts had, to say what was added and removed.
+                let sql = format!(
+                    "SELECT host_id, installed_id, candidate_id FROM host_updates WHERE host_id IN ({})",
+                    id_list(1)
+                );
+                let before: std::collections::HashSet<(i64, i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?.into_iter().collect();
+                let after: std::collections::HashSet<(i64, i64, i64)> = changed
+                    .iter()
+                    .flat_map(|v| v.verdict.updates.iter().map(move |u| (v.host_id, u.installed, u.candidate)))
+                    .collect();
+                out.updates_added = after.difference(&before).count();
+                out.updates_removed = before.difference(&after).count();
                 for table in ["host_updates", "host_unknown_packages"] {
                     let sql = format!("DELETE FROM {table} WHERE host_id IN ({})", id_list(1));
                     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).execute(&mut *tx).await?;
@@ -300,7 +319,8 @@ macro_rules! portable_update_queries {
             );
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).bind(now).bind(false).execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(saved as usize)
+            out.saved = saved as usize;
+            Ok(out)
         }
 
         /// A host's updates with package names, for `host show`.

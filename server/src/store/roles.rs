@@ -93,6 +93,14 @@ pub trait HostQueries: Send + Sync + 'static {
     async fn hosts(&self) -> StoreResult<Vec<HostSummary>>;
     async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>>;
     async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>>;
+    /// A host's kept reports, newest first; None when there is no such host.
+    async fn report_history(&self, hostname: &str) -> StoreResult<Option<Vec<super::views::ReportView>>>;
+    /// The transactions that arrived with one report of a host.
+    async fn report_transactions(
+        &self,
+        hostname: &str,
+        report_id: &str,
+    ) -> StoreResult<Vec<super::views::TransactionView>>;
     /// Every repository with its mirrors and their state.
     async fn repos(&self) -> StoreResult<Vec<RepoView>>;
     /// The repositories `filter` selects, by name.
@@ -204,6 +212,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// Keeps the newest `keep` report rows per host and transactions finished after
     /// `transactions_before`; returns how many rows were deleted.
     async fn prune_reports(&self, keep: i64, transactions_before: i64) -> StoreResult<u64>;
+    /// Deletes (unless `dry_run`) old reports and transactions, unused repositories and the
+    /// packages nothing refers to; what it deleted.
+    async fn clean(&self, keep: i64, transactions_before: i64, dry_run: bool) -> StoreResult<super::CleanCounts>;
 }
 
 /// What the refresh writes: mirrors' answers and repositories' contents.
@@ -249,7 +260,7 @@ pub trait UpdateStore: Send + Sync + 'static {
     /// Marks hosts (all, or these) for recomputation.
     async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
     /// Saves verdicts computed from the hosts' current state; returns how many were saved.
-    async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<usize>;
+    async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<super::VerdictChanges>;
 }
 
 /// Web UI accounts, their sign-in sessions, the audit log of administrators' changes, and

@@ -33,11 +33,18 @@ pub enum UpdateError {
 pub type UpdateResult<T> = Result<T, UpdateError>;
 
 /// What a recomputation did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Stats {
+    /// Hosts computed.
     pub hosts: usize,
+    /// Of them, hosts whose verdict was saved (computed from their current state).
     pub saved: usize,
+    /// Updates the computed hosts need.
     pub updates: usize,
+    /// Hosts whose updates changed, and the updates added and removed.
+    pub hosts_changed: usize,
+    pub updates_added: usize,
+    pub updates_removed: usize,
 }
 
 pub struct Updater {
@@ -143,6 +150,9 @@ impl Stats {
         self.hosts += other.hosts;
         self.saved += other.saved;
         self.updates += other.updates;
+        self.hosts_changed += other.hosts_changed;
+        self.updates_added += other.updates_added;
+        self.updates_removed += other.updates_removed;
     }
 }
 
@@ -173,9 +183,16 @@ async fn save(store: &dyn UpdateStore, verdicts: Vec<Evaluated>) -> UpdateResult
             repos_known: e.repos_known,
         })
         .collect();
-    let saved = store.save_verdicts(&records, now_ms()).await?;
+    let changes = store.save_verdicts(&records, now_ms()).await?;
     let updates = verdicts.iter().map(|e| e.verdict.updates.len()).sum();
-    Ok(Stats { hosts: verdicts.len(), saved, updates })
+    Ok(Stats {
+        hosts: verdicts.len(),
+        saved: changes.saved,
+        updates,
+        hosts_changed: changes.hosts_changed,
+        updates_added: changes.updates_added,
+        updates_removed: changes.updates_removed,
+    })
 }
 
 /// One host ready for the engine.

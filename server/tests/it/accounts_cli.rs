@@ -84,6 +84,12 @@ fn the_first_start_writes_the_admin_password_once_readable_only_by_its_owner() {
 fn a_user_added_before_the_first_start_means_no_generated_admin() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("patchman.db").display());
+    // Only serve, migrate and copy-db create a database: migrate first, then add the user.
+    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_patchman"))
+        .arg("migrate")
+        .env("PATCHMAN_DATABASE_URL", &url)
+        .output();
+    assert!(migrate.unwrap().status.success());
     let mut add = std::process::Command::new(env!("CARGO_BIN_EXE_patchman"));
     add.args(["user", "add", "root", "--role", "admin"]).env("PATCHMAN_DATABASE_URL", &url);
     let mut child = add.stdin(std::process::Stdio::piped()).spawn().unwrap();

@@ -72,7 +72,7 @@ pub(crate) async fn fleet(store: &Arc<dyn Store>) {
             repos_known: *known,
         })
         .collect();
-    assert_eq!(store.save_verdicts(&records, 5_500).await.unwrap(), 5);
+    assert_eq!(store.save_verdicts(&records, 5_500).await.unwrap().saved, 5);
 }
 
 async fn names(store: &Arc<dyn Store>, query: &str) -> (u64, Vec<String>) {

@@ -198,6 +198,18 @@ fn the_command_says_what_it_brought_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let (url, before) = source(dir.path());
     let target = format!("sqlite://{}", dir.path().join("here.db").display());
+    // Only serve, migrate and copy-db create a database.
+    let refused = Command::new(env!("CARGO_BIN_EXE_patchman"))
+        .args(["import-patchman", "--from", &url])
+        .env("PATCHMAN_DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("here.db"), "{refused:?}");
+    assert!(!dir.path().join("here.db").exists());
+    let migrated =
+        Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", &target).output();
+    assert!(migrated.unwrap().status.success());
     let run = || {
         let out = Command::new(env!("CARGO_BIN_EXE_patchman"))
             .args(["import-patchman", "--from", &url])
@@ -215,6 +227,14 @@ fn the_command_says_what_it_brought_and_skipped() {
     let second = run();
     assert!(second.contains("skipped  host                 rocky9-build1.example.org: already here"), "{second}");
     assert!(second.ends_with("0 brought, 44 skipped\n"), "{second}");
+    let json = Command::new(env!("CARGO_BIN_EXE_patchman"))
+        .args(["import-patchman", "--json", "--from", &url])
+        .env("PATCHMAN_DATABASE_URL", &target)
+        .output()
+        .unwrap();
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).expect("JSON lines");
+    assert_eq!(lines.len(), 44);
+    assert!(lines.iter().all(|l| l["brought"] == false && l["skipped"].is_string()), "{lines:?}");
     assert_eq!(std::fs::read(url.strip_prefix("sqlite://").unwrap()).unwrap(), before);
     let missing = Command::new(env!("CARGO_BIN_EXE_patchman"))
         .args(["import-patchman", "--from", "mysql://patchman@db/patchman"])

@@ -2,6 +2,7 @@
 //! clients. One test binary for the crate keeps link time down.
 
 mod accounts_cli;
+mod admin_cli;
 mod bad_reports;
 mod browser;
 mod compat_curl;

@@ -32,7 +32,7 @@ async fn channel(server: &Server) -> Channel {
 
 /// Five hosts on one signed apt repository (hello-tiny 1.0 → 1.1): a, b, c tagged web, d, e
 /// tagged db; e has no repository.
-async fn fleet(server: &Server, files: &FileServer) {
+pub(crate) async fn fleet(server: &Server, files: &FileServer) {
     let mut c = client(server).await;
     for (i, host) in ["a", "b", "c", "d", "e"].iter().enumerate() {
         let hostname = format!("{host}.example.org");

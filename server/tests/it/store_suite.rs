@@ -368,7 +368,8 @@ async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Sto
     let mut packages = base_packages();
     packages.push(pkg("curl", "7.88.1", "10+deb12u8"));
     ingest(&*store, &ta, report("a.example.org", "a2", 2_000, packages)).await;
-    assert_eq!(save(records(1, &verdicts)).await, 1);
+    let changes = save(records(1, &verdicts)).await;
+    assert_eq!((changes.saved, changes.hosts_changed, changes.updates_added, changes.updates_removed), (1, 1, 1, 0));
     let (a, b) =
         (store.host("a.example.org").await.unwrap().unwrap(), store.host("b.example.org").await.unwrap().unwrap());
     assert!(!a.summary.updates_current && a.updates.is_empty() && a.packages_not_in_repos.is_empty(), "{a:?}");
@@ -380,11 +381,14 @@ async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Sto
     // The same digest: the rows stay as they are, even if the verdict given differs (the
     // digest stands for it).
     let bugfix: Vec<Verdict> = works.iter().map(|w| verdict(w, false)).collect();
-    assert_eq!(save(records(1, &bugfix)[1..].to_vec()).await, 1);
+    let changes = save(records(1, &bugfix)[1..].to_vec()).await;
+    assert_eq!((changes.saved, changes.hosts_changed, changes.updates_added, changes.updates_removed), (1, 0, 0, 0));
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert!(b.updates[0].security);
     // Another digest: the rows are replaced.
-    assert_eq!(save(records(2, &bugfix)[1..].to_vec()).await, 1);
+    // The same update pair, now a bugfix: the host changed, no update came or went.
+    let changes = save(records(2, &bugfix)[1..].to_vec()).await;
+    assert_eq!((changes.saved, changes.hosts_changed, changes.updates_added, changes.updates_removed), (1, 1, 0, 0));
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert!(!b.updates[0].security);
     assert_eq!((b.summary.security_updates, b.summary.bugfix_updates), (0, 1));
@@ -408,7 +412,7 @@ async fn repository_contents_are_replaced_as_a_set_difference(store: Arc<dyn Sto
             verdict: &verdict,
             repos_known: true,
         };
-        assert_eq!(store.save_verdicts(&[record], 2_000).await.unwrap(), 1);
+        assert_eq!(store.save_verdicts(&[record], 2_000).await.unwrap().saved, 1);
         assert_eq!(store.stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
     };
     let p = |name: &str, version: &str| pkg(name, version, "1").package;

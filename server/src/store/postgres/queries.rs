@@ -8,6 +8,9 @@ const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
      WHERE name = (SELECT name FROM jobs WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
      ORDER BY due_at, name LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING name, due_at, interval_ms";
 
+/// `clean` keeps writers of package references out until it commits (see `store::known`).
+const LOCK_PACKAGE_REFERENCES: &str = "LOCK TABLE host_packages, repo_packages, erratum_packages, module_packages, host_unknown_packages, host_updates IN SHARE MODE";
+
 crate::store::portable::portable_queries!();
 crate::store::portable_updates::portable_update_queries!();
 crate::store::portable_repos::portable_repo_queries!();

@@ -9,6 +9,9 @@ const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
      WHERE name = (SELECT name FROM jobs WHERE due_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
      ORDER BY due_at, name LIMIT 1) RETURNING name, due_at, interval_ms";
 
+/// SQLite's write lock (`BEGIN_WRITE`) already keeps every writer out during `clean`.
+const LOCK_PACKAGE_REFERENCES: &str = "";
+
 crate::store::portable::portable_queries!();
 crate::store::portable_updates::portable_update_queries!();
 crate::store::portable_repos::portable_repo_queries!();

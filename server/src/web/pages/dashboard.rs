@@ -49,13 +49,7 @@ struct Page {
 }
 
 pub fn status_label(s: HostStatus) -> &'static str {
-    match s {
-        HostStatus::Silent => "silent",
-        HostStatus::Unknown => "unknown",
-        HostStatus::Security => "security updates",
-        HostStatus::Bugfix => "bugfix updates only",
-        HostStatus::UpToDate => "up to date",
-    }
+    s.label()
 }
 
 pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebError> {
