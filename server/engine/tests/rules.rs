@@ -370,3 +370,31 @@ fn odd_data_gives_no_panic() {
     let v = evaluate(&h, &repos);
     assert!(v.updates.is_empty(), "{:?}", v.updates);
 }
+
+#[test]
+fn a_package_installed_twice_where_it_cannot_be_is_evaluated_once_and_flagged() {
+    let old = rpm("openssl-libs", "1:3.0.7-24.el9", "x86_64");
+    let new = rpm("openssl-libs", "1:3.0.7-27.el9", "x86_64");
+    let r = repo(1, "baseos", false, vec![new.clone()]);
+    // After an interrupted transaction both are in the rpm database: the newer one counts, it
+    // needs nothing, and the host is flagged.
+    let v = check(host("k", vec![old.clone(), new.clone()]), vec![(r.clone(), 99)], &[]);
+    assert_eq!(v.duplicates, vec![old.id]);
+    // One of them only: the old one updates, nothing is flagged.
+    let v = check(
+        host("k", vec![old]),
+        vec![(r, 99)],
+        &["openssl-libs.x86_64 1:3.0.7-24.el9 -> openssl-libs.x86_64 1:3.0.7-27.el9"],
+    );
+    assert!(v.duplicates.is_empty());
+    // Two debs of one name and arch: dpkg never has that; the older one is flagged.
+    let v = check(host("k", vec![deb("bash", "5.2.15-2"), deb("bash", "5.2.15-2+b8")]), vec![], &[]);
+    assert_eq!(v.duplicates, vec![deb("bash", "5.2.15-2").id]);
+    // Install-only rpms (kernels) are meant to be installed side by side.
+    let kernels = vec![
+        rpm("kernel-core", "5.14.0-362.8.1.el9_3", "x86_64"),
+        rpm("kernel-core", "5.14.0-427.13.1.el9_4", "x86_64"),
+    ];
+    let v = check(host("5.14.0-427.13.1.el9_4.x86_64", kernels), vec![], &[]);
+    assert!(v.duplicates.is_empty());
+}

@@ -20,8 +20,8 @@ pub fn print(host: &HostDetail, clock: &Clock, packages: bool) {
     if !s.updates_current || !s.updates_known {
         outln!("updates:     not known yet (not computed since the host changed, or a repository never refreshed)");
     }
-    if s.duplicate_packages > 0 {
-        outln!("duplicates:  {} packages installed in two versions where only one can be", s.duplicate_packages);
+    for d in host.duplicate_packages() {
+        outln!("installed twice (only the newest counts): {d}");
     }
     outln!("os:          {} ({})", s.os_variant, host.os_pretty_name);
     outln!("kernel:      {} {}", s.kernel, s.arch);

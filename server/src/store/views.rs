@@ -149,6 +149,24 @@ pub struct HostDetail {
     pub view_differences: Vec<ViewDifference>,
 }
 
+impl HostDetail {
+    /// Packages installed in two or more versions where only one can be (any deb; an rpm that
+    /// is not install-only): "name arch: evr, evr", as the engine finds them.
+    pub fn duplicate_packages(&self) -> Vec<String> {
+        let mut groups: std::collections::BTreeMap<(&str, &str, PackageKind), Vec<&str>> = Default::default();
+        for p in &self.packages {
+            groups.entry((p.name.as_str(), p.arch.as_str(), p.kind)).or_default().push(p.evr.as_str());
+        }
+        groups
+            .into_iter()
+            .filter(|((name, _, kind), evrs)| {
+                evrs.len() > 1 && !(*kind == PackageKind::Rpm && patchman_engine::kernel::rpm_install_only(name))
+            })
+            .map(|((name, arch, _), evrs)| format!("{name} {arch}: {}", evrs.join(", ")))
+            .collect()
+    }
+}
+
 /// How a host's last report was authenticated.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportedWith {

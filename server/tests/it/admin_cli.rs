@@ -172,6 +172,19 @@ async fn every_command_answers_in_text_and_json_with_exit_statuses_scripts_rely_
     let to = format!("sqlite://{}", dir.path().join("copy.db").display());
     let copied = json(&server, &["copy-db", "--from", &server.database_url, "--to", &to, "--json"]);
     assert_eq!(copied["hosts"], 6);
+
+    // Two versions of a deb at once: flagged, listed, shown on the CLI and the web page.
+    let mut dup = deb_report("dup.example.org", &[], &[]);
+    dup.packages = vec![package("bash", "5.2.15", "2"), package("bash", "5.2.15", "2+b8")];
+    let token = enroll(&mut c, "dup.example.org", &dup.host.as_ref().unwrap().machine_id).await;
+    submit(&mut c, Some(&token), dup).await.expect("stored");
+    crate::support::settled(&server, "dup.example.org").await;
+    let flagged = json(&server, &["host", "list", "--json", "--filter", "duplicate_packages=true"]);
+    assert_eq!(hostnames(&flagged), ["dup.example.org"]);
+    let shown = server.admin(&["host", "show", "dup.example.org"]);
+    assert!(shown.contains("installed twice (only the newest counts): bash amd64: 5.2.15-2, 5.2.15-2+b8"), "{shown}");
+    let page = crate::support::http_get(&server, "/hosts/dup.example.org");
+    assert!(page.contains("Installed twice") && page.contains("bash amd64: 5.2.15-2, 5.2.15-2+b8"), "{page}");
 }
 
 /// `| head` ends the command quietly: status 0, nothing on stderr.

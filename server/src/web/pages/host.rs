@@ -61,6 +61,8 @@ struct Page<'a> {
     /// The host says which updates its package manager offers.
     offered_known: bool,
     view_differences: &'a [ViewDifference],
+    /// Packages installed twice where they cannot be ("name arch: evr, evr").
+    duplicates: Vec<String>,
 }
 
 fn reported_with(kind: AuthKind, detail: &str) -> String {
@@ -132,6 +134,7 @@ pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -
         },
         offered_known: host.offered_known,
         view_differences: &host.view_differences,
+        duplicates: host.duplicate_packages(),
     };
     render::page(&state, "host", &page)
 }
