@@ -8,7 +8,10 @@
 //! between them. With `--protocol1`, the same hosts then upload to a second, fresh server
 //! as Patchman's `patchman-client` does (multipart over HTTP/1.1, one keep-alive connection
 //! per worker), first-time and unchanged, for the figures side by side. `--protocol2` does the
-//! same with `patchman-client -p 2`'s JSON to `/api/report/`, with an API key.
+//! same with `patchman-client -p 2`'s JSON to `/api/report/`, with an API key. With
+//! `--watchers W`, W `WatchHostStatus` streams (read token, every host) are open during the
+//! first-time round: it prints the time from each report's acknowledgement to its event at
+//! each watcher (p50, p99, max).
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -32,6 +35,7 @@ struct Args {
     servers: usize,
     protocol1: bool,
     protocol2: bool,
+    watchers: usize,
 }
 
 fn args() -> Args {
@@ -43,6 +47,7 @@ fn args() -> Args {
         servers: 1,
         protocol1: false,
         protocol2: false,
+        watchers: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -52,6 +57,7 @@ fn args() -> Args {
             "--database-url" => a.database_url = it.next(),
             "--protocol1" => a.protocol1 = true,
             "--protocol2" => a.protocol2 = true,
+            "--watchers" => a.watchers = it.next().and_then(|v| v.parse().ok()).expect("--watchers W"),
             "--servers" => a.servers = it.next().and_then(|v| v.parse().ok()).expect("--servers K"),
             "--unchanged-rounds" => {
                 a.unchanged_rounds = it.next().and_then(|v| v.parse().ok()).expect("--unchanged-rounds N")
@@ -97,10 +103,13 @@ async fn main() {
     let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
     println!("enrolled {} hosts in {:.1} s", tokens.len(), t.elapsed().as_secs_f64());
 
+    let mut watch =
+        if args.watchers > 0 { Some(Watchers::open(&servers[0], &fleet, args.watchers).await) } else { None };
     for round in 0..=args.unchanged_rounds {
         let label = if round == 0 { "first-time" } else { "unchanged" };
         let t = Instant::now();
-        let mut latencies = run_round(&fleet, &wire, &tokens, &channels, args.concurrency, round).await;
+        let acks = if round == 0 { watch.as_ref().map(|w| w.acks.clone()) } else { None };
+        let mut latencies = run_round(&fleet, &wire, &tokens, &channels, args.concurrency, round, acks).await;
         let elapsed = t.elapsed().as_secs_f64();
         latencies.sort_unstable();
         let pct = |p: f64| percentile_ms(&latencies, p);
@@ -112,6 +121,11 @@ async fn main() {
             pct(0.99),
             pct(1.0)
         );
+        if round == 0
+            && let Some(w) = watch.take()
+        {
+            w.report().await;
+        }
     }
     for s in &servers {
         println!("server peak RSS: {} MB", s.peak_rss_kb() / 1024);
@@ -304,11 +318,12 @@ async fn run_round(
     channels: &[Channel],
     concurrency: usize,
     round: usize,
+    acks: Option<Arc<Acks>>,
 ) -> Vec<Duration> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for w in 0..concurrency {
-        let (fleet, tokens, next) = (fleet.clone(), tokens.clone(), next.clone());
+        let (fleet, tokens, next, acks) = (fleet.clone(), tokens.clone(), next.clone(), acks.clone());
         let wire = wire.clone();
         let channels = channels.to_vec();
         tasks.push(tokio::spawn(async move {
@@ -322,6 +337,9 @@ async fn run_round(
                 let t = Instant::now();
                 let ack = submit_raw(channel.clone(), &tokens[i], bytes).await.expect("submit");
                 latencies.push(t.elapsed());
+                if let Some(acks) = &acks {
+                    acks.at[i].store(acks.since(Instant::now()), Ordering::Relaxed);
+                }
                 let want = if round == 0 { pb::SubmitOutcome::Stored } else { pb::SubmitOutcome::Unchanged };
                 assert_eq!(ack.outcome, want as i32, "host {i} round {round}");
             }
@@ -333,4 +351,101 @@ async fn run_round(
         all.extend(t.await.unwrap());
     }
     all
+}
+
+/// When each host's report was acknowledged, in ns since `epoch` (0: not yet).
+struct Acks {
+    epoch: Instant,
+    at: Vec<std::sync::atomic::AtomicU64>,
+}
+
+impl Acks {
+    fn since(&self, t: Instant) -> u64 {
+        t.duration_since(self.epoch).as_nanos().max(1) as u64
+    }
+}
+
+/// `WatchHostStatus` streams open on every host, each noting when it first hears of a host.
+struct Watchers {
+    acks: Arc<Acks>,
+    seen: Vec<tokio::task::JoinHandle<Vec<u64>>>,
+    hosts: usize,
+}
+
+impl Watchers {
+    async fn open(server: &Server, fleet: &Arc<fleet::Fleet>, n: usize) -> Self {
+        let token = server.admin(&["token", "create", "--name", "bench-watch", "--role", "read"]).trim().to_owned();
+        let acks = Arc::new(Acks {
+            epoch: Instant::now(),
+            at: (0..fleet.hosts.len()).map(|_| std::sync::atomic::AtomicU64::new(0)).collect(),
+        });
+        let index: Arc<std::collections::HashMap<String, usize>> =
+            Arc::new(fleet.hosts.iter().enumerate().map(|(i, h)| (h.hostname.clone(), i)).collect());
+        // HTTP/2 connections of 100 streams each.
+        let channels = futures_channels(&server.url(), n.div_ceil(100)).await;
+        let t = Instant::now();
+        let mut seen = Vec::new();
+        for w in 0..n {
+            let mut q = pb::query_service_client::QueryServiceClient::new(channels[w / 100].clone());
+            let mut req = tonic::Request::new(pb::WatchHostStatusRequest::default());
+            req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+            let mut stream = q.watch_host_status(req).await.expect("watch").into_inner();
+            let (acks, index, hosts) = (acks.clone(), index.clone(), fleet.hosts.len());
+            seen.push(tokio::spawn(async move {
+                let mut first = vec![0u64; hosts];
+                let mut left = hosts;
+                while left > 0 {
+                    let Ok(Some(event)) = stream.message().await else { break };
+                    if let Some(&i) = event.host.as_ref().and_then(|h| index.get(&h.hostname))
+                        && first[i] == 0
+                    {
+                        first[i] = acks.since(Instant::now());
+                        left -= 1;
+                    }
+                }
+                first
+            }));
+        }
+        println!("watch: {n} watchers subscribed in {:.1} s", t.elapsed().as_secs_f64());
+        Self { acks, seen, hosts: fleet.hosts.len() }
+    }
+
+    /// Waits (at most 60 s) for every watcher to hear of every host, and prints ack → event.
+    async fn report(self) {
+        let watchers = self.seen.len();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (mut delays, mut missing) = (Vec::new(), 0usize);
+        for task in self.seen {
+            while !task.is_finished() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if !task.is_finished() {
+                task.abort();
+                missing += self.hosts;
+                continue;
+            }
+            let first = task.await.expect("a watcher");
+            for (i, &seen) in first.iter().enumerate() {
+                let ack = self.acks.at[i].load(Ordering::Relaxed);
+                if seen == 0 || ack == 0 {
+                    missing += 1;
+                } else {
+                    // An event may arrive before its ack does: that counts as no delay.
+                    delays.push(Duration::from_nanos(seen.saturating_sub(ack)));
+                }
+            }
+        }
+        if delays.is_empty() {
+            println!("watch: no events delivered");
+            return;
+        }
+        delays.sort_unstable();
+        println!(
+            "watch: {watchers} watchers, {} events matched to acks ({missing} missing); ack → event p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            delays.len(),
+            percentile_ms(&delays, 0.50),
+            percentile_ms(&delays, 0.99),
+            percentile_ms(&delays, 1.0)
+        );
+    }
 }

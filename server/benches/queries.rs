@@ -4,7 +4,11 @@
 //! time of the dashboard, a filtered host list, a host's detail, "which hosts have package
 //! X", the package page, the updates list, the repository list and the package names.
 //!
-//! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…] [--db FILE]
+//! cargo bench -p patchman-server --bench queries -- [--hosts N] [--scale S] [--store sqlite|postgres://…] [--db FILE] [--api]
+//!
+//! `--api` then asks a real `patchman serve` on the same database over gRPC, as an integration
+//! would (read token, client-side times): `ListHosts` with a filter, `ListPackageHosts` for a
+//! common package, `ListHostUpdates` and `GetHost`.
 //!
 //! `--db FILE` keeps the SQLite fleet in FILE and reuses it on the next run; a PostgreSQL
 //! database that already holds the fleet is reused too.
@@ -22,12 +26,14 @@ use patchman_server::store::{Credential, Enrollment};
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut hosts, mut scale, mut url, mut db) = (10_000usize, 1.2f64, "sqlite".to_owned(), None);
+    let mut api = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
             "--scale" => scale = args.next().and_then(|v| v.parse().ok()).expect("--scale S"),
             "--store" => url = args.next().expect("--store URL"),
             "--db" => db = Some(args.next().expect("--db FILE")),
+            "--api" => api = true,
             _ => {}
         }
     }
@@ -35,10 +41,10 @@ fn main() {
     let installed: usize = world.hosts.iter().map(|h| h.1.len()).sum();
     println!("world: {hosts} hosts, {installed} installed-package links");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(run(&world, &url, db));
+    rt.block_on(run(&world, &url, db, api));
 }
 
-async fn run(world: &world::World, url: &str, db: Option<String>) {
+async fn run(world: &world::World, url: &str, db: Option<String>, api: bool) {
     let dir = tempfile::tempdir().unwrap();
     let file = db.unwrap_or_else(|| dir.path().join("q.db").display().to_string());
     let url = if url == "sqlite" { format!("sqlite://{file}") } else { url.to_owned() };
@@ -51,6 +57,10 @@ async fn run(world: &world::World, url: &str, db: Option<String>) {
     let clock = Clock { now_ms: now(), silent_after_ms: 14 * 86_400_000 };
     let some_package = world.hosts[0].1[world.hosts[0].1.len() / 2].name.to_string();
     let names: Vec<String> = (0..200).map(|i| world::stored::hostname(i * 37 % world.hosts.len())).collect();
+    if api {
+        api_bench(&url, &some_package, &names).await;
+        return;
+    }
 
     measure("dashboard", 200, |_| {
         let store = store.clone();
@@ -126,6 +136,67 @@ async fn run(world: &world::World, url: &str, db: Option<String>) {
         async move {
             let f = PackageFilter { search: Some("lib".into()), ..PackageFilter::default() };
             store.package_names(&f, PageRequest::default()).await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// The query API of a real server on this database, over gRPC with a read token.
+async fn api_bench(url: &str, package: &str, names: &[String]) {
+    use patchman_proto as pb;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_patchman"));
+    let server = patchman_testkit::server::Server::start_with(bin, tempfile::tempdir().unwrap(), url.to_owned(), &[]);
+    let token = server.admin(&["token", "create", "--name", &format!("bench-{}", now()), "--role", "read"]);
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", token.trim()).parse().unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let client = pb::query_service_client::QueryServiceClient::new(channel);
+    fn call<T>(bearer: &tonic::metadata::MetadataValue<tonic::metadata::Ascii>, message: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(message);
+        req.metadata_mut().insert("authorization", bearer.clone());
+        req
+    }
+    println!("api: patchman serve on {} ({})", server.addr, url.split(':').next().unwrap());
+    // The world's repositories carry no security flag: its updates are bugfix updates.
+    measure("ListHosts, filter tag=web&has_bugfix=true, order -bugfix, 50 per page", 500, |_| {
+        let mut q = client.clone();
+        let req = call(
+            &bearer,
+            pb::ListHostsRequest {
+                filter: "tag=web&has_bugfix=true".into(),
+                order_by: "-bugfix".into(),
+                page_size: 50,
+                page_token: String::new(),
+            },
+        );
+        async move {
+            assert!(!q.list_hosts(req).await.unwrap().into_inner().hosts.is_empty());
+        }
+    })
+    .await;
+    measure(&format!("ListPackageHosts {package}, 50 per page"), 500, |_| {
+        let mut q = client.clone();
+        let req = call(
+            &bearer,
+            pb::ListPackageHostsRequest { name: package.to_owned(), page_size: 50, ..Default::default() },
+        );
+        async move {
+            assert!(!q.list_package_hosts(req).await.unwrap().into_inner().hosts.is_empty());
+        }
+    })
+    .await;
+    measure("ListHostUpdates", 500, |i| {
+        let mut q = client.clone();
+        let req = call(&bearer, pb::ListHostUpdatesRequest { hostname: names[i % names.len()].clone() });
+        async move {
+            q.list_host_updates(req).await.unwrap();
+        }
+    })
+    .await;
+    measure("GetHost", 500, |i| {
+        let mut q = client.clone();
+        let req = call(&bearer, pb::GetHostRequest { hostname: names[i % names.len()].clone() });
+        async move {
+            q.get_host(req).await.unwrap();
         }
     })
     .await;

@@ -115,10 +115,15 @@ impl QueryService for QueryApi {
         req: Request<pb::ListHostUpdatesRequest>,
     ) -> Result<Response<pb::ListHostUpdatesResponse>, Status> {
         authorize(&*self.accounts, &req, ApiRole::Read).await?;
-        let host = self.host(&req.get_ref().hostname).await?;
-        let mut updates: Vec<pb::Update> = host.updates.iter().map(convert::update).collect();
+        let name = req.get_ref().hostname.trim().to_ascii_lowercase();
+        if name.is_empty() {
+            return Err(Status::invalid_argument("hostname: is required"));
+        }
+        let (summary, updates) =
+            self.queries.host_update_list(&name).await.map_err(store_failed)?.ok_or_else(|| no_host(&name))?;
+        let mut updates: Vec<pb::Update> = updates.iter().map(convert::update).collect();
         updates.sort_by(|a, b| (!a.security, &a.name, &a.arch).cmp(&(!b.security, &b.name, &b.arch)));
-        let current = host.summary.updates_current && host.summary.updates_known;
+        let current = summary.updates_current && summary.updates_known;
         Ok(Response::new(pb::ListHostUpdatesResponse { updates, current }))
     }
 
@@ -159,8 +164,8 @@ impl QueryService for QueryApi {
         let list = self.queries.package_hosts(r.name.trim(), evr, &filter, p, &clock).await.map_err(store_failed)?;
         Ok(Response::new(pb::ListPackageHostsResponse {
             hosts: list.rows.iter().map(convert::package_host).collect(),
-            next_page_token: next_token(p, list.total, &query),
-            total_size: list.total as i64,
+            next_page_token: if list.more { next_token(p, u64::MAX, &query) } else { String::new() },
+            total_size: list.total.map_or(-1, |t| t as i64),
         }))
     }
 

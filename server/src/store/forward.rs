@@ -27,6 +27,7 @@ macro_rules! forward_roles {
             read hosts() -> Vec<$crate::store::HostSummary>;
             read host(hostname: &str) -> Option<$crate::store::HostDetail>;
             read host_id(hostname: &str) -> Option<i64>;
+            read host_update_list(hostname: &str) -> Option<($crate::store::HostSummary, Vec<$crate::store::views::UpdateView>)>;
             read report_history(hostname: &str) -> Option<Vec<$crate::store::views::ReportView>>;
             read report_transactions(hostname: &str, report_id: &str) -> Vec<$crate::store::views::TransactionView>;
             read repos() -> Vec<$crate::store::views::RepoView>;
@@ -62,7 +63,7 @@ macro_rules! forward_roles {
                 filter: &$crate::query::HostFilter,
                 page: $crate::query::PageRequest,
                 clock: &$crate::query::Clock
-            ) -> $crate::query::Paged<$crate::store::views::PackageHostView>;
+            ) -> $crate::store::views::PackageHosts;
             read package_names(
                 filter: &$crate::query::PackageFilter,
                 page: $crate::query::PageRequest

@@ -88,6 +88,21 @@ macro_rules! portable_queries {
             rows.iter().map(|r| summary(r, tags.remove(&r.try_get::<i64, _>("id")?).unwrap_or_default())).collect()
         }
 
+        /// A host's summary and its updates only (`ListHostUpdates`): no packages, reports or
+        /// transactions read.
+        pub(super) async fn host_update_list(
+            pool: &Pool,
+            hostname: &str,
+        ) -> StoreResult<Option<(HostSummary, Vec<crate::store::views::UpdateView>)>> {
+            let sql = format!("{SUMMARY} WHERE h.hostname = $1");
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hostname).fetch_optional(pool).await? else {
+                return Ok(None);
+            };
+            let host_id: i64 = row.try_get("id")?;
+            let (mut tags, updates) = tokio::try_join!(tags(pool, Some(host_id)), host_updates(pool, host_id))?;
+            Ok(Some((summary(&row, tags.remove(&host_id).unwrap_or_default())?, updates)))
+        }
+
         pub(super) async fn host(pool: &Pool, hostname: &str) -> StoreResult<Option<HostDetail>> {
             let sql = format!("{SUMMARY} WHERE h.hostname = $1");
             let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hostname).fetch_optional(pool).await? else {

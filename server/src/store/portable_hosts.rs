@@ -33,26 +33,43 @@ macro_rules! portable_host_queries {
             page: crate::query::PageRequest,
             clock: &crate::query::Clock,
         ) -> StoreResult<crate::query::Paged<HostSummary>> {
+            // The page's ids and the count in one pass over the narrow columns (a window over
+            // the matches, before LIMIT), then the page's rows; the count alone only past the
+            // last page, or from the package index when that is the whole question.
             let mut counted = Built::default();
-            let count_sql = match host_sql::package_only_count(&mut counted, filter) {
-                Some(sql) if $package_index => sql,
-                _ => {
-                    counted = Built::default();
-                    let cond = host_sql::where_clause(&mut counted, filter, clock, $package_index);
-                    format!("SELECT count(*) {} WHERE {cond}", host_sql::FROM_HOSTS)
-                }
-            };
-            let total: i64 =
-                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql)), &counted.args).fetch_one(pool).await?;
+            let indexed_count = host_sql::package_only_count(&mut counted, filter).filter(|_| $package_index);
             let mut b = Built::default();
             let cond = host_sql::where_clause(&mut b, filter, clock, $package_index);
             let limit = b.arg(Arg::Int(i64::from(page.per_page)));
             let offset = b.arg(Arg::Int(page.offset() as i64));
+            let order = host_sql::order_by(sort);
+            // Counted from the package index: no window, so the page may stop early.
+            let window = if indexed_count.is_some() { "CAST(0 AS BIGINT)" } else { "count(*) OVER ()" };
             let sql = format!(
-                "{SUMMARY} WHERE {cond} ORDER BY {} LIMIT {limit} OFFSET {offset}",
-                host_sql::order_by(sort)
+                "SELECT h.id, {window} AS total {} WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+                host_sql::FROM_HOSTS
             );
-            let rows = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let picked: Vec<(i64, i64)> =
+                bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+            let total: i64 = match (picked.first(), indexed_count) {
+                (_, Some(sql)) => {
+                    bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &counted.args).fetch_one(pool).await?
+                }
+                (Some((_, total)), None) => *total,
+                (None, None) if page.offset() == 0 => 0,
+                (None, None) => {
+                    let mut counted = Built::default();
+                    let cond = host_sql::where_clause(&mut counted, filter, clock, $package_index);
+                    let sql = format!("SELECT count(*) {} WHERE {cond}", host_sql::FROM_HOSTS);
+                    bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), &counted.args).fetch_one(pool).await?
+                }
+            };
+            if picked.is_empty() {
+                return Ok(crate::query::Paged { total: total as u64, rows: Vec::new() });
+            }
+            let ids: Vec<i64> = picked.iter().map(|(id, _)| *id).collect();
+            let sql = format!("{SUMMARY} WHERE h.id IN ({}) ORDER BY {order}", super::bulk::id_list(1));
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(super::bulk::ids_param(&ids)).fetch_all(pool).await?;
             let ids: Vec<i64> = rows.iter().map(|r| r.try_get::<i64, _>("id")).collect::<Result<_, _>>()?;
             let mut tags = tags_of(pool, &ids).await?;
             let rows = rows
@@ -64,7 +81,10 @@ macro_rules! portable_host_queries {
 
         /// The hosts `filter` selects that have a package of this name (at `evr`), a page of
         /// them by host name, each with what it has installed and which of its repositories
-        /// (its own, and its group's when it uses them) offer exactly that.
+        /// (its own, and its group's when it uses them) offer exactly that. With a package →
+        /// host index (PostgreSQL) the count is exact; without one (SQLite) the hosts are
+        /// probed in name order until the page is full, and counted only when the probe
+        /// reached the last host.
         pub(super) async fn package_hosts(
             pool: &Pool,
             name: &str,
@@ -72,17 +92,22 @@ macro_rules! portable_host_queries {
             filter: &crate::query::HostFilter,
             page: crate::query::PageRequest,
             clock: &crate::query::Clock,
-        ) -> StoreResult<crate::query::Paged<crate::store::views::PackageHostView>> {
-            let f = crate::query::HostFilter {
-                package_name: Some(name.to_owned()),
-                package_evr: evr.map(str::to_owned),
-                ..filter.clone()
+        ) -> StoreResult<crate::store::views::PackageHosts> {
+            let (names, total, more) = if $package_index {
+                let f = crate::query::HostFilter {
+                    package_name: Some(name.to_owned()),
+                    package_evr: evr.map(str::to_owned),
+                    ..filter.clone()
+                };
+                let hosts = host_list(pool, &f, &crate::query::HostSort::default(), page, clock).await?;
+                let more = page.offset() + (hosts.rows.len() as u64) < hosts.total;
+                (hosts.rows.into_iter().map(|h| h.hostname).collect::<Vec<_>>(), Some(hosts.total), more)
+            } else {
+                probe_package_hosts(pool, name, evr, filter, page, clock).await?
             };
-            let hosts = host_list(pool, &f, &crate::query::HostSort::default(), page, clock).await?;
-            if hosts.rows.is_empty() {
-                return Ok(crate::query::Paged { total: hosts.total, rows: Vec::new() });
+            if names.is_empty() {
+                return Ok(crate::store::views::PackageHosts { rows: Vec::new(), total, more });
             }
-            let names: Vec<String> = hosts.rows.iter().map(|h| h.hostname.clone()).collect();
             let mut b = Built::default();
             let ids = host_sql::package_ids(&mut b, name, evr);
             let list = super::bulk::text_list(b.args.len() + 1);
@@ -94,13 +119,17 @@ macro_rules! portable_host_queries {
             let installed = bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql)), &b.args)
                 .bind(super::bulk::texts_param(&names))
                 .fetch_all(pool);
+            // The page's hosts' repositories only (each branch narrowed to them), then the ones
+            // that offer the package.
             let sql = format!(
                 "SELECT h.hostname, rp.package_id, r.name FROM hosts h JOIN ( \
-                   SELECT hr.host_id, hr.repo_id FROM host_repos hr WHERE hr.enabled = TRUE \
+                   SELECT hr.host_id, hr.repo_id FROM host_repos hr JOIN hosts h1 ON h1.id = hr.host_id \
+                   WHERE hr.enabled = TRUE AND h1.hostname IN ({list}) \
                    UNION SELECT h2.id, gr.repo_id FROM hosts h2 JOIN os_variants v ON v.id = h2.os_variant_id \
-                   JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE h2.use_host_repos = FALSE) u \
-                 ON u.host_id = h.id JOIN repo_packages rp ON rp.repo_id = u.repo_id JOIN repos r ON r.id = u.repo_id \
-                 WHERE h.hostname IN ({list}) AND rp.package_id IN ({ids}) ORDER BY r.name"
+                   JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id \
+                   WHERE h2.use_host_repos = FALSE AND h2.hostname IN ({list})) u \
+                 ON u.host_id = h.id JOIN repo_packages rp ON rp.repo_id = u.repo_id AND rp.package_id IN ({ids}) \
+                 JOIN repos r ON r.id = u.repo_id ORDER BY r.name"
             );
             let offered =
                 bind_args!(sqlx::query_as::<_, (String, i64, String)>(sqlx::AssertSqlSafe(sql)), &b.args)
@@ -120,7 +149,77 @@ macro_rules! portable_host_queries {
                     repos,
                 });
             }
-            Ok(crate::query::Paged { total: hosts.total, rows })
+            Ok(crate::store::views::PackageHosts { rows, total, more })
+        }
+
+        /// Without a package → host index: the filter's hosts in name order, a chunk at a time,
+        /// each chunk probed for the package's ids, until the page is full and one more is
+        /// found (or the hosts end, when the count is exact). The names of the page, the count
+        /// when known, and whether more follow.
+        async fn probe_package_hosts(
+            pool: &Pool,
+            name: &str,
+            evr: Option<&str>,
+            filter: &crate::query::HostFilter,
+            page: crate::query::PageRequest,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<(Vec<String>, Option<u64>, bool)> {
+            let mut b = Built::default();
+            let ids_sql = host_sql::package_ids(&mut b, name, evr);
+            let ids: Vec<i64> =
+                bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(ids_sql)), &b.args).fetch_all(pool).await?;
+            if ids.is_empty() {
+                return Ok((Vec::new(), Some(0), false));
+            }
+            let f = crate::query::HostFilter { package_name: None, package_evr: None, ..filter.clone() };
+            let (skip, want) = (page.offset(), u64::from(page.per_page));
+            let (mut seen, mut names, mut last) = (0u64, Vec::new(), String::new());
+            // Enough hosts for the page if most have the package; four times more each round.
+            let mut chunk_size = (2 * (skip + want)).clamp(64, 4_096) as i64;
+            loop {
+                let mut b = Built::default();
+                let cond = host_sql::where_clause(&mut b, &f, clock, false);
+                let after = b.arg(Arg::Text(last.clone()));
+                let limit = b.arg(Arg::Int(chunk_size));
+                let sql = format!(
+                    "SELECT h.id, h.hostname {} WHERE {cond} AND h.hostname > {after} ORDER BY h.hostname LIMIT {limit}",
+                    host_sql::FROM_HOSTS
+                );
+                let chunk: Vec<(i64, String)> =
+                    bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &b.args).fetch_all(pool).await?;
+                let Some((_, end)) = chunk.last() else { return Ok((names, Some(seen), false)) };
+                last = end.clone();
+                let chunk_ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
+                let sql = format!(
+                    "SELECT DISTINCT hp.host_id FROM host_packages hp WHERE hp.host_id IN ({}) AND hp.package_id IN ({})",
+                    super::bulk::id_list(1),
+                    super::bulk::id_list(2)
+                );
+                let having: std::collections::HashSet<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(super::bulk::ids_param(&chunk_ids))
+                    .bind(super::bulk::ids_param(&ids))
+                    .fetch_all(pool)
+                    .await?
+                    .into_iter()
+                    .collect();
+                for (id, hostname) in &chunk {
+                    if !having.contains(id) {
+                        continue;
+                    }
+                    if seen >= skip + want {
+                        // One past the page: there is a next page; the count stays unknown.
+                        return Ok((names, None, true));
+                    }
+                    if seen >= skip {
+                        names.push(hostname.clone());
+                    }
+                    seen += 1;
+                }
+                if (chunk.len() as i64) < chunk_size {
+                    return Ok((names, Some(seen), false));
+                }
+                chunk_size = (chunk_size * 4).min(16_384);
+            }
         }
 
         /// The outstanding (installed → available) pairs of the hosts `filter` selects, with

@@ -9,7 +9,7 @@ use crate::query::{Clock, HostFilter, HostSort, PackageFilter, PageRequest, Page
 
 use super::views::{
     ApiKeyView, AuditView, Dashboard, ErratumView, HostDetail, HostSummary, HostTransactionView, JobView, OsGroupView,
-    PackageHostView, PackageNameView, PackageVersionView, RepoView, UpdatePairView, UserView,
+    PackageNameView, PackageVersionView, RepoView, UpdatePairView, UpdateView, UserView,
 };
 use super::{
     AuditEntry, ClaimedJob, Credential, EnrollOutcome, Enrollment, HostEvent, HostWork, ImportSummary, IngestOutcome,
@@ -93,6 +93,8 @@ pub trait HostQueries: Send + Sync + 'static {
     async fn hosts(&self) -> StoreResult<Vec<HostSummary>>;
     async fn host(&self, hostname: &str) -> StoreResult<Option<HostDetail>>;
     async fn host_id(&self, hostname: &str) -> StoreResult<Option<i64>>;
+    /// A host's summary and updates, without the rest of its detail.
+    async fn host_update_list(&self, hostname: &str) -> StoreResult<Option<(HostSummary, Vec<UpdateView>)>>;
     /// A host's kept reports, newest first; None when there is no such host.
     async fn report_history(&self, hostname: &str) -> StoreResult<Option<Vec<super::views::ReportView>>>;
     /// The transactions that arrived with one report of a host.
@@ -154,7 +156,7 @@ pub trait HostQueries: Send + Sync + 'static {
         filter: &HostFilter,
         page: PageRequest,
         clock: &Clock,
-    ) -> StoreResult<Paged<PackageHostView>>;
+    ) -> StoreResult<super::views::PackageHosts>;
     /// The package names `filter` selects, by name, with how many versions of each are known.
     async fn package_names(&self, filter: &PackageFilter, page: PageRequest) -> StoreResult<Paged<PackageNameView>>;
 }

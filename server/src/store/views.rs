@@ -455,6 +455,16 @@ pub struct PackageHostView {
     pub repos: Vec<String>,
 }
 
+/// A page of the hosts that have a package.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageHosts {
+    pub rows: Vec<PackageHostView>,
+    /// How many hosts have it; `None` when not counted (SQLite stops probing at the page).
+    pub total: Option<u64>,
+    /// More hosts follow this page.
+    pub more: bool,
+}
+
 /// One outstanding update as the updates page lists it: installed → available, how many of
 /// the selected hosts need it, and a repository that offers it.
 #[derive(Debug, Clone, Serialize)]
