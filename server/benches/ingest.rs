@@ -11,7 +11,8 @@
 //! same with `patchman-client -p 2`'s JSON to `/api/report/`, with an API key. With
 //! `--watchers W`, W `WatchHostStatus` streams (read token, every host) are open during the
 //! first-time round: it prints the time from each report's acknowledgement to its event at
-//! each watcher (p50, p99, max).
+//! each watcher (p50, p99, max). `--watch-each` makes each watcher follow one host
+//! (`hostname=…`, spread over the fleet) instead of every host.
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -36,6 +37,7 @@ struct Args {
     protocol1: bool,
     protocol2: bool,
     watchers: usize,
+    watch_each: bool,
 }
 
 fn args() -> Args {
@@ -48,6 +50,7 @@ fn args() -> Args {
         protocol1: false,
         protocol2: false,
         watchers: 0,
+        watch_each: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -57,6 +60,7 @@ fn args() -> Args {
             "--database-url" => a.database_url = it.next(),
             "--protocol1" => a.protocol1 = true,
             "--protocol2" => a.protocol2 = true,
+            "--watch-each" => a.watch_each = true,
             "--watchers" => a.watchers = it.next().and_then(|v| v.parse().ok()).expect("--watchers W"),
             "--servers" => a.servers = it.next().and_then(|v| v.parse().ok()).expect("--servers K"),
             "--unchanged-rounds" => {
@@ -104,7 +108,7 @@ async fn main() {
     println!("enrolled {} hosts in {:.1} s", tokens.len(), t.elapsed().as_secs_f64());
 
     let mut watch =
-        if args.watchers > 0 { Some(Watchers::open(&servers[0], &fleet, args.watchers).await) } else { None };
+        if args.watchers > 0 { Some(Watchers::open(&servers[0], &fleet, args.watchers, args.watch_each).await) } else { None };
     for round in 0..=args.unchanged_rounds {
         let label = if round == 0 { "first-time" } else { "unchanged" };
         let t = Instant::now();
@@ -365,15 +369,17 @@ impl Acks {
     }
 }
 
-/// `WatchHostStatus` streams open on every host, each noting when it first hears of a host.
+/// `WatchHostStatus` streams open on every host (or one host each), each noting when it
+/// first hears of a host.
 struct Watchers {
     acks: Arc<Acks>,
-    seen: Vec<tokio::task::JoinHandle<Vec<u64>>>,
+    /// Per watcher: the host it follows (None: all), and when it first heard of each host.
+    seen: Vec<(Option<usize>, tokio::task::JoinHandle<Vec<u64>>)>,
     hosts: usize,
 }
 
 impl Watchers {
-    async fn open(server: &Server, fleet: &Arc<fleet::Fleet>, n: usize) -> Self {
+    async fn open(server: &Server, fleet: &Arc<fleet::Fleet>, n: usize, each: bool) -> Self {
         let token = server.admin(&["token", "create", "--name", "bench-watch", "--role", "read"]).trim().to_owned();
         let acks = Arc::new(Acks {
             epoch: Instant::now(),
@@ -387,13 +393,15 @@ impl Watchers {
         let mut seen = Vec::new();
         for w in 0..n {
             let mut q = pb::query_service_client::QueryServiceClient::new(channels[w / 100].clone());
-            let mut req = tonic::Request::new(pb::WatchHostStatusRequest::default());
+            let one = each.then(|| w * fleet.hosts.len() / n);
+            let filter = one.map(|i| format!("hostname={}", fleet.hosts[i].hostname)).unwrap_or_default();
+            let mut req = tonic::Request::new(pb::WatchHostStatusRequest { filter, ..Default::default() });
             req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
             let mut stream = q.watch_host_status(req).await.expect("watch").into_inner();
             let (acks, index, hosts) = (acks.clone(), index.clone(), fleet.hosts.len());
-            seen.push(tokio::spawn(async move {
+            seen.push((one, tokio::spawn(async move {
                 let mut first = vec![0u64; hosts];
-                let mut left = hosts;
+                let mut left = if one.is_some() { 1 } else { hosts };
                 while left > 0 {
                     let Ok(Some(event)) = stream.message().await else { break };
                     if let Some(&i) = event.host.as_ref().and_then(|h| index.get(&h.hostname))
@@ -404,7 +412,7 @@ impl Watchers {
                     }
                 }
                 first
-            }));
+            })));
         }
         println!("watch: {n} watchers subscribed in {:.1} s", t.elapsed().as_secs_f64());
         Self { acks, seen, hosts: fleet.hosts.len() }
@@ -415,17 +423,20 @@ impl Watchers {
         let watchers = self.seen.len();
         let deadline = Instant::now() + Duration::from_secs(60);
         let (mut delays, mut missing) = (Vec::new(), 0usize);
-        for task in self.seen {
+        for (one, task) in self.seen {
             while !task.is_finished() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             if !task.is_finished() {
                 task.abort();
-                missing += self.hosts;
+                missing += if one.is_some() { 1 } else { self.hosts };
                 continue;
             }
             let first = task.await.expect("a watcher");
             for (i, &seen) in first.iter().enumerate() {
+                if one.is_some_and(|o| o != i) {
+                    continue;
+                }
                 let ack = self.acks.at[i].load(Ordering::Relaxed);
                 if seen == 0 || ack == 0 {
                     missing += 1;
