@@ -107,8 +107,11 @@ async fn main() {
     let tokens = Arc::new(enroll_all(&fleet, &channels, args.concurrency).await);
     println!("enrolled {} hosts in {:.1} s", tokens.len(), t.elapsed().as_secs_f64());
 
-    let mut watch =
-        if args.watchers > 0 { Some(Watchers::open(&servers[0], &fleet, args.watchers, args.watch_each).await) } else { None };
+    let mut watch = if args.watchers > 0 {
+        Some(Watchers::open(&servers[0], &fleet, args.watchers, args.watch_each).await)
+    } else {
+        None
+    };
     for round in 0..=args.unchanged_rounds {
         let label = if round == 0 { "first-time" } else { "unchanged" };
         let t = Instant::now();
@@ -399,20 +402,23 @@ impl Watchers {
             req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
             let mut stream = q.watch_host_status(req).await.expect("watch").into_inner();
             let (acks, index, hosts) = (acks.clone(), index.clone(), fleet.hosts.len());
-            seen.push((one, tokio::spawn(async move {
-                let mut first = vec![0u64; hosts];
-                let mut left = if one.is_some() { 1 } else { hosts };
-                while left > 0 {
-                    let Ok(Some(event)) = stream.message().await else { break };
-                    if let Some(&i) = event.host.as_ref().and_then(|h| index.get(&h.hostname))
-                        && first[i] == 0
-                    {
-                        first[i] = acks.since(Instant::now());
-                        left -= 1;
+            seen.push((
+                one,
+                tokio::spawn(async move {
+                    let mut first = vec![0u64; hosts];
+                    let mut left = if one.is_some() { 1 } else { hosts };
+                    while left > 0 {
+                        let Ok(Some(event)) = stream.message().await else { break };
+                        if let Some(&i) = event.host.as_ref().and_then(|h| index.get(&h.hostname))
+                            && first[i] == 0
+                        {
+                            first[i] = acks.since(Instant::now());
+                            left -= 1;
+                        }
                     }
-                }
-                first
-            })));
+                    first
+                }),
+            ));
         }
         println!("watch: {n} watchers subscribed in {:.1} s", t.elapsed().as_secs_f64());
         Self { acks, seen, hosts: fleet.hosts.len() }

@@ -26,5 +26,6 @@ pub mod repos;
 pub mod serve;
 pub mod shutdown;
 pub mod store;
+pub mod tls;
 pub mod updates;
 pub mod web;

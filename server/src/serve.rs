@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -48,8 +47,9 @@ pub fn app(
         );
     }
     let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits, trust };
-    let reports =
-        ReportApi::new(store.clone(), updater.clone(), limits, enrollment_key).into_service(config.max_message_bytes);
+    let reports = ReportApi::new(store.clone(), updater.clone(), limits, enrollment_key)
+        .client_cert_names_host(config.tls.client_cert_names_host)
+        .into_service(config.max_message_bytes);
     let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
     let watch = crate::grpc::watch::WatchHub::start(store.clone(), config.api.watch_buffer_batches, stopping);
     let query_api = Arc::new(crate::grpc::query::QueryApi::new(store.clone(), store.clone(), silent_after_ms, watch));
@@ -144,6 +144,19 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
     Ok(jobs)
 }
 
+/// Serves the app on `listener` until the server stops; each request carries its
+/// `ConnectInfo<Peer>` (address, client certificate).
+fn spawn_serving<L>(listener: L, app: Router, stopping: Stopping) -> tokio::task::JoinHandle<std::io::Result<()>>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    crate::tls::Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
+    let app = app.into_make_service_with_connect_info::<crate::tls::Peer>();
+    let mut until_stopped = stopping;
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move { until_stopped.wait().await });
+    tokio::spawn(serving.into_future())
+}
+
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let key = enrollment_key(&config, &*store).await?;
     crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
@@ -158,21 +171,26 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let mut serving = if config.tls.enabled() {
+        let current = crate::tls::Current::load(&config.tls)?;
+        tokio::spawn(crate::tls::watch(config.tls.clone(), current.clone()));
+        let timeout = Duration::from_secs(config.tls.handshake_timeout_seconds.max(1));
+        let listener = crate::tls::TlsListener::new(listener, current, timeout)?;
+        tracing::info!(%addr, client_certificates = config.tls.client_ca.is_some(), "listening for gRPC and HTTP over TLS");
+        spawn_serving(listener, app, stopping.clone())
+    } else {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "no [tls] configured: host tokens, API tokens and sign-in cookies travel in clear text \
+                 (set [tls] cert and key, or listen on loopback behind a TLS proxy)"
+            );
+        }
+        tracing::info!(%addr, "listening for gRPC and HTTP");
+        spawn_serving(crate::tls::PlainListener(listener), app, stopping.clone())
+    };
     // Tests and scripts that pass port 0 read the real address from this line.
     println!("patchman listening on {addr}");
-    tracing::info!(%addr, "listening for gRPC and HTTP");
-    // gRPC answers in several small writes: without TCP_NODELAY, Nagle's algorithm and the
-    // peer's delayed ACK hold the last one back for 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::warn!(%err, "cannot set TCP_NODELAY");
-        }
-    });
-    // The peer address is what the sign-in rate limiter counts per source.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let mut until_stopped = stopping.clone();
-    let serving = axum::serve(listener, app).with_graceful_shutdown(async move { until_stopped.wait().await });
-    let mut serving = tokio::spawn(serving.into_future());
     tokio::select! {
         () = signalled() => {}
         ended = &mut serving => return ended.context("the listener task")?.context("while serving"),

@@ -17,7 +17,7 @@ use libreport::model::{Report, Trigger};
 use libreport::spool::Spool;
 use libreport::spool::deliver::{DeliverError, Delivery, deliver};
 use libreport::state::StateDir;
-use libreport::transport::{self, SendError, Timeouts};
+use libreport::transport::{self, Link, SendError, TlsFiles};
 
 /// How long a delivery waits for another one to finish (it then sends what is left).
 const DELIVERY_LOCK_WAIT: Duration = Duration::from_secs(120);
@@ -25,10 +25,20 @@ const DELIVERY_LOCK_WAIT: Duration = Duration::from_secs(120);
 #[derive(Debug, Parser)]
 #[command(name = "patchman-client", version, about = "Report this host's packages to a patchman server")]
 struct Args {
-    /// The server, e.g. http://patchman.example.org:8080 (or PATCHMAN_SERVER, or `server` in
+    /// The server, e.g. https://patchman.example.org:8080 (or PATCHMAN_SERVER, or `server` in
     /// the config file).
     #[arg(long, env = "PATCHMAN_SERVER")]
     server: Option<String>,
+    /// With an https:// server: trust only the CAs in this PEM file (default: the system's
+    /// trust store).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) for servers that require one; with --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<PathBuf>,
     /// The configuration file (default: PATCHMAN_CONFIG, else /etc/patchman/client.toml when
     /// it exists). Command-line options win over it.
     #[arg(long, value_name = "FILE")]
@@ -100,6 +110,15 @@ fn config(args: &Args) -> anyhow::Result<ClientConfig> {
     let mut config = ClientConfig::load(args.config.as_deref()).context("while reading the configuration")?;
     if let Some(server) = &args.server {
         config.server = Some(server.clone());
+    }
+    for (from, to) in [
+        (&args.ca_file, &mut config.ca_file),
+        (&args.client_cert, &mut config.client_cert),
+        (&args.client_key, &mut config.client_key),
+    ] {
+        if from.is_some() {
+            to.clone_from(from);
+        }
     }
     if let Some(dir) = &args.state_dir {
         config.state_dir = dir.clone();
@@ -178,7 +197,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         None => spool.pending()?.state.map(|s| (s.state.hostname, s.state.machine_id)),
     };
     let state_dir = StateDir::new(&config.state_dir);
-    let timeouts = Timeouts::default();
+    let link = Link {
+        timeouts: Default::default(),
+        tls: TlsFiles {
+            ca_file: config.ca_file.clone(),
+            client_cert: config.client_cert.clone(),
+            client_key: config.client_key.clone(),
+        },
+    };
     let delivery = transport::block_on(async {
         let enroll = || async {
             let (Some(key), Some((hostname, machine_id))) = (&args.enroll, &host) else {
@@ -187,7 +213,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 )
             };
             let token =
-                transport::enroll(&server, key, hostname, machine_id, timeouts).await.context("while enrolling")?;
+                transport::enroll(&server, key, hostname, machine_id, &link).await.context("while enrolling")?;
             state_dir.save_token(&token).context("while saving the host token")?;
             eprintln!("enrolled {hostname} with {server}");
             Ok(token)
@@ -200,12 +226,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             None if args.flush && spool.pending()?.is_empty() => return Ok(Delivery::default()),
             None => enroll().await?,
         };
-        match deliver(&spool, &lock, &server, &token, timeouts).await {
+        match deliver(&spool, &lock, &server, &token, &link).await {
             Err(DeliverError::Send(SendError::Refused { code: tonic::Code::Unauthenticated, .. }))
                 if args.enroll.is_some() =>
             {
                 let token = enroll().await?;
-                deliver(&spool, &lock, &server, &token, timeouts).await
+                deliver(&spool, &lock, &server, &token, &link).await
             }
             other => other,
         }

@@ -14,8 +14,14 @@ pub const DEFAULT_CLIENT: &str = "/usr/bin/patchman-client";
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClientConfig {
-    /// The server, e.g. `http://patchman.example.org:8080`. Without it reports stay spooled.
+    /// The server, e.g. `https://patchman.example.org:8080`. Without it reports stay spooled.
     pub server: Option<String>,
+    /// With an https:// server: trust only the CAs in this PEM file (default: the system's
+    /// trust store).
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate (PEM) and its key, for servers that require one.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
     /// The host token and the spool.
     pub state_dir: PathBuf,
     /// Read the host's files under this directory.
@@ -36,6 +42,9 @@ impl Default for ClientConfig {
     fn default() -> Self {
         Self {
             server: None,
+            ca_file: None,
+            client_cert: None,
+            client_key: None,
             state_dir: PathBuf::from(DEFAULT_STATE_DIR),
             root: PathBuf::from("/"),
             dpkg_status: None,
@@ -89,7 +98,8 @@ impl ClientConfig {
     }
 
     /// Sets one setting from text, as the dnf plugin's config and the C ABI pass them:
-    /// `server`, `state_dir`, `root`, `dpkg_status`, `hostname`, `tags` (comma-separated),
+    /// `server`, `ca_file`, `client_cert`, `client_key`, `state_dir`, `root`, `dpkg_status`,
+    /// `hostname`, `tags` (comma-separated),
     /// `client`, `deliver` (1/0, true/false, yes/no). An empty value unsets an optional one.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
         let value = value.trim();
@@ -100,6 +110,9 @@ impl ClientConfig {
             "root" if !value.is_empty() => self.root = PathBuf::from(value),
             "state_dir" | "root" => {}
             "dpkg_status" => self.dpkg_status = optional(value).map(PathBuf::from),
+            "ca_file" => self.ca_file = optional(value).map(PathBuf::from),
+            "client_cert" => self.client_cert = optional(value).map(PathBuf::from),
+            "client_key" => self.client_key = optional(value).map(PathBuf::from),
             "hostname" => self.hostname = optional(value),
             "tags" => {
                 self.tags = value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()

@@ -6,7 +6,7 @@
 
 use crate::model::{Report, new_id};
 use crate::spool::{DeliveryLock, Pending, Record, Spool, SpoolError};
-use crate::transport::{self, Ack, SendError, Timeouts};
+use crate::transport::{self, Ack, Link, SendError};
 
 /// Per report: below the server's limits (10,000 transactions, 100,000 changes, 32 MiB).
 const MAX_RECORDS_PER_REPORT: usize = 5_000;
@@ -53,7 +53,7 @@ pub async fn deliver(
     _lock: &DeliveryLock,
     server: &str,
     token: &str,
-    timeouts: Timeouts,
+    link: &Link,
 ) -> Result<Delivery, DeliverError> {
     let mut delivery = Delivery::default();
     for _ in 0..MAX_ROUNDS {
@@ -72,7 +72,7 @@ pub async fn deliver(
                 transactions: chunk.iter().map(|r| r.transaction.clone()).collect(),
                 ..state.clone()
             };
-            let ack = transport::submit(server, token, &report, timeouts).await?;
+            let ack = transport::submit(server, token, &report, link).await?;
             let names: Vec<String> = chunk.iter().map(|r| r.name.clone()).collect();
             spool.mark_delivered(state_id.as_deref(), &names)?;
             delivery.state_delivered |= state_id.take().is_some();

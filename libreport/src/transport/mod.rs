@@ -1,4 +1,5 @@
-//! Talking to the server: enroll once, then submit reports. gRPC over HTTP/2 (tonic).
+//! Talking to the server: enroll once, then submit reports. gRPC over HTTP/2 (tonic), over
+//! TLS for an `https://` server (rustls; the system's trust store unless a CA file is given).
 
 mod convert;
 
@@ -6,7 +7,9 @@ use std::time::Duration;
 
 use patchman_proto as pb;
 use pb::report_service_client::ReportServiceClient;
-use tonic::transport::{Channel, Endpoint};
+use std::path::PathBuf;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::model::Report;
 
@@ -25,10 +28,31 @@ impl Default for Timeouts {
     }
 }
 
+/// TLS settings for an `https://` server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Trust only the CAs in this PEM file (default: the system's trust store).
+    pub ca_file: Option<PathBuf>,
+    /// A client certificate (PEM chain) and its key, for servers that ask for one.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+/// How to reach the server.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    pub timeouts: Timeouts,
+    pub tls: TlsFiles,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     #[error("invalid server URL {url:?}: {message}")]
     BadUrl { url: String, message: String },
+    /// A TLS file that cannot be read or used: kept as a transient failure (the report waits
+    /// in the spool until the configuration is fixed).
+    #[error("TLS settings: {0}")]
+    TlsFiles(String),
     #[error("cannot reach the server at {url}: {message}")]
     Unreachable { url: String, message: String },
     /// The server answered with an error: retrying the same report will not help unless the
@@ -55,7 +79,7 @@ impl SendError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::BadUrl { .. } => false,
-            Self::Unreachable { .. } => true,
+            Self::Unreachable { .. } | Self::TlsFiles(_) => true,
             Self::Refused { code, .. } => TRANSIENT_CODES.contains(code),
         }
     }
@@ -68,12 +92,42 @@ pub struct Ack {
     pub package_count: u32,
 }
 
-async fn connect(server: &str, timeouts: Timeouts) -> Result<ReportServiceClient<Channel>, SendError> {
-    let endpoint = Endpoint::from_shared(server.trim_end_matches('/').to_owned())
+fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, SendError> {
+    std::fs::read(path).map_err(|e| SendError::TlsFiles(format!("cannot read {what} {}: {e}", path.display())))
+}
+
+/// The TLS configuration for an https:// server.
+fn client_tls(files: &TlsFiles) -> Result<ClientTlsConfig, SendError> {
+    let mut tls = ClientTlsConfig::new();
+    tls = match &files.ca_file {
+        Some(ca) => tls.ca_certificate(Certificate::from_pem(read(ca, "ca_file")?)),
+        None => tls.with_native_roots(),
+    };
+    match (&files.client_cert, &files.client_key) {
+        (Some(cert), Some(key)) => {
+            tls = tls.identity(Identity::from_pem(read(cert, "client_cert")?, read(key, "client_key")?));
+        }
+        (None, None) => {}
+        _ => return Err(SendError::TlsFiles("client_cert and client_key go together: set both or neither".into())),
+    }
+    Ok(tls)
+}
+
+async fn connect(server: &str, link: &Link) -> Result<ReportServiceClient<Channel>, SendError> {
+    let url = server.trim_end_matches('/');
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|e| SendError::BadUrl { url: server.to_owned(), message: e.to_string() })?
-        .connect_timeout(timeouts.connect)
-        .timeout(timeouts.request)
+        .connect_timeout(link.timeouts.connect)
+        .timeout(link.timeouts.request)
         .tcp_nodelay(true);
+    if url.starts_with("https://") {
+        endpoint = endpoint.tls_config(client_tls(&link.tls)?).map_err(|e| SendError::TlsFiles(source_chain(&e)))?;
+    } else if !url.starts_with("http://") {
+        return Err(SendError::BadUrl {
+            url: server.to_owned(),
+            message: "the URL must start with http:// or https://".into(),
+        });
+    }
     let channel = endpoint
         .connect()
         .await
@@ -92,8 +146,12 @@ fn source_chain(err: &dyn std::error::Error) -> String {
     let mut s = err.to_string();
     let mut cur = err.source();
     while let Some(e) = cur {
-        s.push_str(": ");
-        s.push_str(&e.to_string());
+        // Some errors repeat their source in their own text.
+        let text = e.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
         cur = e.source();
     }
     s
@@ -105,9 +163,9 @@ pub async fn enroll(
     key: &str,
     hostname: &str,
     machine_id: &str,
-    timeouts: Timeouts,
+    link: &Link,
 ) -> Result<String, SendError> {
-    let mut client = connect(server, timeouts).await?;
+    let mut client = connect(server, link).await?;
     let req = pb::EnrollRequest {
         enrollment_key: key.to_owned(),
         host: Some(pb::Host { hostname: hostname.to_owned(), machine_id: machine_id.to_owned() }),
@@ -117,8 +175,8 @@ pub async fn enroll(
 }
 
 /// Sends one report; returns once the server has committed it.
-pub async fn submit(server: &str, token: &str, report: &Report, timeouts: Timeouts) -> Result<Ack, SendError> {
-    let mut client = connect(server, timeouts).await?;
+pub async fn submit(server: &str, token: &str, report: &Report, link: &Link) -> Result<Ack, SendError> {
+    let mut client = connect(server, link).await?;
     let mut req = tonic::Request::new(to_proto(report));
     let value = format!("Bearer {token}").parse().map_err(|_| SendError::BadUrl {
         url: server.to_owned(),

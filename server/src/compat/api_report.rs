@@ -3,8 +3,6 @@
 //! 202 with Patchman's JSON once the report is committed, or the refusal as JSON naming each
 //! bad field; nothing of a refused upload is stored.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{StatusCode, header};
@@ -31,7 +29,7 @@ pub async fn upload(State(state): State<UploadState>, request: Request) -> Respo
 }
 
 async fn answer(state: &UploadState, request: Request) -> Result<(Response, &'static str), Refusal> {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let peer = request.extensions().get::<ConnectInfo<crate::tls::Peer>>().map(|c| c.0.clone());
     let sender = super::sender::sender(&state.trust, request.headers(), peer.as_ref())?;
     let kind = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = kind.split(';').next().unwrap_or("").trim().to_ascii_lowercase();

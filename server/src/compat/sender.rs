@@ -3,9 +3,9 @@
 //! accepted as `Bearer pmk_…`), or, only where an administrator listed the network, nobody
 //! in particular. Anything else is refused with a line that says what to send.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::ConnectInfo;
+use crate::tls::Peer;
 use axum::http::{HeaderMap, StatusCode, header};
 use ipnet::IpNet;
 
@@ -59,7 +59,7 @@ impl Trust {
 }
 
 /// The sender of a request, or why it is refused.
-pub fn sender(trust: &Trust, headers: &HeaderMap, peer: Option<&ConnectInfo<SocketAddr>>) -> Result<Sender, Refusal> {
+pub fn sender(trust: &Trust, headers: &HeaderMap, peer: Option<&Peer>) -> Result<Sender, Refusal> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let value = value
             .to_str()
@@ -79,7 +79,7 @@ pub fn sender(trust: &Trust, headers: &HeaderMap, peer: Option<&ConnectInfo<Sock
             )),
         };
     }
-    let client = trust.client(peer.map(|ConnectInfo(a)| a.ip()), headers);
+    let client = trust.client(peer.map(Peer::ip), headers);
     match client {
         Some(address) if trust.networks.iter().any(|n| n.contains(&address)) => Ok(Sender::Network(address)),
         _ => Err(Refusal::new(
@@ -103,8 +103,8 @@ mod tests {
         h
     }
 
-    fn peer(a: &str) -> ConnectInfo<SocketAddr> {
-        ConnectInfo(SocketAddr::new(a.parse().unwrap(), 40000))
+    fn peer(a: &str) -> Peer {
+        Peer { addr: std::net::SocketAddr::new(a.parse().unwrap(), 40000), cert: None }
     }
 
     fn trust(networks: &[&str], proxies: &[&str]) -> Trust {

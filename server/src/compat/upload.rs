@@ -6,7 +6,6 @@
 //! and nothing of a refused upload is stored.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
@@ -33,7 +32,7 @@ pub async fn upload(State(state): State<UploadState>, request: Request) -> Respo
 }
 
 async fn answer(state: &UploadState, request: Request) -> Result<(Response, &'static str), Refusal> {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().cloned();
+    let peer = request.extensions().get::<ConnectInfo<crate::tls::Peer>>().map(|c| c.0.clone());
     let sender = super::sender::sender(&state.trust, request.headers(), peer.as_ref())?;
     let form = read_form(request).await?;
     let now = crate::clock::now_ms();

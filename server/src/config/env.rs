@@ -16,7 +16,7 @@ const PREFIX: &str = "PATCHMAN_";
 const NOT_KEYS: &[&str] =
     &["PATCHMAN_LOG", "PATCHMAN_LOG_FORMAT", "PATCHMAN_CONFIG", "PATCHMAN_SERVER", "PATCHMAN_STATE_DIR"];
 
-/// Names from before the rule, and the key each sets.
+/// Names outside the rule (from before it, and the short TLS ones), and the key each sets.
 const LEGACY: &[(&str, &str)] = &[
     ("PATCHMAN_JOB_LEASE_SECONDS", "jobs.lease_seconds"),
     ("PATCHMAN_PRUNE_INTERVAL_SECONDS", "jobs.prune_interval_seconds"),
@@ -29,10 +29,13 @@ const LEGACY: &[(&str, &str)] = &[
     ("PATCHMAN_MAX_MIRROR_FAILURES", "repos.max_mirror_failures"),
     ("PATCHMAN_REPOS_PROXY", "repos.proxy"),
     ("PATCHMAN_REPOS_KEYRINGS", "repos.keyrings"),
+    ("PATCHMAN_TLS_CERT", "tls.cert"),
+    ("PATCHMAN_TLS_KEY", "tls.key"),
 ];
 
 /// Text keys without a default, which serializing the defaults does not show.
-const OPTIONAL_TEXT: &[&str] = &["enrollment_key", "repos.proxy", "api.metrics_token"];
+const OPTIONAL_TEXT: &[&str] =
+    &["enrollment_key", "repos.proxy", "api.metrics_token", "tls.cert", "tls.key", "tls.client_ca"];
 
 /// Lists of tables, set in the file only (`[[repos.source]]`).
 const FILE_ONLY: &[&str] = &["repos.source"];

@@ -42,6 +42,39 @@ pub struct Config {
     pub compat: CompatConfig,
     /// The query API and operations endpoints.
     pub api: ApiConfig,
+    /// TLS on the one port.
+    pub tls: TlsConfig,
+}
+
+/// `[tls]`: gRPC and HTTP over TLS on the one port (rustls; ALPN h2 and http/1.1). With
+/// `cert` and `key` set, plain-text connections are refused. Both files are read again when
+/// they change or on SIGHUP; connections already open keep going.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM, the server's certificate first).
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: Option<PathBuf>,
+    /// When set, every client must present a certificate issued by one of these CAs (PEM).
+    pub client_ca: Option<PathBuf>,
+    /// With `client_ca`: a host's reports and enrollment are accepted only when its client
+    /// certificate names the host (a subjectAltName DNS entry equal to the reported name).
+    pub client_cert_names_host: bool,
+    /// A connection that has not finished its TLS handshake after this long is closed.
+    pub handshake_timeout_seconds: u64,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self { cert: None, key: None, client_ca: None, client_cert_names_host: false, handshake_timeout_seconds: 10 }
+    }
+}
+
+impl TlsConfig {
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() || self.key.is_some()
+    }
 }
 
 /// `[api]`: the gRPC query API's watch stream, and `/metrics`.
@@ -80,8 +113,8 @@ pub struct CompatConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebConfig {
-    /// Marks the session cookie `Secure` (it also is when a proxy sends
-    /// `X-Forwarded-Proto: https`). Set it when the UI is reached over HTTPS.
+    /// Marks the session cookie `Secure` (it also is with `[tls]`, and when a proxy sends
+    /// `X-Forwarded-Proto: https`). Set it when a TLS proxy serves the UI.
     pub secure_cookies: bool,
     /// A session ends after this long without a request.
     pub session_idle_seconds: u64,
@@ -247,6 +280,7 @@ impl Default for Config {
             web: WebConfig::default(),
             compat: CompatConfig::default(),
             api: ApiConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -267,6 +301,7 @@ impl fmt::Debug for Config {
             .field("web", &self.web)
             .field("compat", &self.compat)
             .field("api", &ApiDebug(&self.api))
+            .field("tls", &self.tls)
             .finish()
     }
 }

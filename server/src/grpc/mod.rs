@@ -28,6 +28,8 @@ pub struct ReportApi {
     updater: Arc<Updater>,
     limits: validate::Limits,
     enrollment_key: String,
+    /// `[tls] client_cert_names_host`: the connection's client certificate must name the host.
+    cert_names_host: bool,
 }
 
 impl ReportApi {
@@ -37,7 +39,27 @@ impl ReportApi {
         limits: validate::Limits,
         enrollment_key: String,
     ) -> Self {
-        Self { store, updater, limits, enrollment_key }
+        Self { store, updater, limits, enrollment_key, cert_names_host: false }
+    }
+
+    /// Accepts a host's reports and enrollment only over a connection whose client
+    /// certificate names that host.
+    pub fn client_cert_names_host(mut self, on: bool) -> Self {
+        self.cert_names_host = on;
+        self
+    }
+
+    fn check_cert(&self, peer: Option<&crate::tls::Peer>, hostname: &str) -> Result<(), Status> {
+        if !self.cert_names_host {
+            return Ok(());
+        }
+        match peer.and_then(|p| p.cert.as_deref()) {
+            Some(cert) if crate::tls::cert_names_host(cert, hostname) => Ok(()),
+            Some(_) => Err(Status::permission_denied(format!(
+                "the client certificate does not name host {hostname} (no subjectAltName DNS entry for it)"
+            ))),
+            None => Err(Status::unauthenticated("this server requires a client certificate that names the host")),
+        }
     }
 
     pub fn into_service(self, max_message_bytes: usize) -> ReportServiceServer<Self> {
@@ -70,7 +92,11 @@ impl ReportApi {
     async fn answer(&self, req: Request<pb::RawReport>) -> Result<Response<pb::SubmitResponse>, Status> {
         let sender = ingest::Sender::HostToken(bearer_token(&req)?);
         let now = now_ms();
+        let peer = peer_of(&req);
         let raw = req.into_inner();
+        if let Some(peek) = raw.peek() {
+            self.check_cert(peer.as_ref(), &peek.hostname)?;
+        }
         if let Some((report_id, package_count)) = self.unchanged(&sender, &raw, now).await? {
             return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
         }
@@ -78,6 +104,7 @@ impl ReportApi {
         let decoded = raw.decode().map_err(|e| Status::invalid_argument(format!("malformed message: {e}")))?;
         let report =
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        self.check_cert(peer.as_ref(), &report.hostname)?;
         let report_id = report.report_id.clone();
         let outcome =
             ingest::submit(&*self.store, &sender, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
@@ -125,6 +152,10 @@ fn storage_failed(err: &dyn std::fmt::Display, report_id: &str) -> Status {
     Status::internal("the server could not store the report; nothing of it was stored")
 }
 
+fn peer_of<T>(req: &Request<T>) -> Option<crate::tls::Peer> {
+    req.extensions().get::<axum::extract::ConnectInfo<crate::tls::Peer>>().map(|c| c.0.clone())
+}
+
 fn bearer_token<T>(req: &Request<T>) -> Result<String, Status> {
     let value = req
         .metadata()
@@ -160,12 +191,14 @@ impl ReportService for ReportApi {
     }
 
     async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
+        let peer = peer_of(&req);
         let req = req.into_inner();
         if !auth::secrets_equal(&req.enrollment_key, &self.enrollment_key) {
             return Err(Status::permission_denied("wrong enrollment key"));
         }
         let host = req.host.ok_or_else(|| Status::invalid_argument("host: is required"))?;
         let hostname = validate::hostname(&host.hostname).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        self.check_cert(peer.as_ref(), &hostname)?;
         let machine_id = validate::machine_id(&host.machine_id).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let token = auth::new_host_token();
         let enrollment = Enrollment {

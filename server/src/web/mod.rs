@@ -70,7 +70,8 @@ impl WebState {
                 usize::try_from(web.login_max_failures).unwrap_or(usize::MAX),
                 i64::try_from(web.login_window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
             ),
-            secure_cookies: web.secure_cookies,
+            // Served over TLS, the cookie never travels in clear.
+            secure_cookies: web.secure_cookies || config.tls.enabled(),
         };
         Ok(Self {
             refresher: Arc::new(Refresher::new(store.clone(), &config.repos)?),

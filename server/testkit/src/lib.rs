@@ -10,6 +10,7 @@ pub mod multipart;
 pub mod pg;
 pub mod rpm;
 pub mod server;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

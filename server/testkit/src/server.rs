@@ -18,6 +18,8 @@ pub struct Server {
     bin: PathBuf,
     /// The environment the server was given; admin commands get it too (same configuration).
     env: Vec<(String, String)>,
+    /// Whether it was given a TLS certificate (`url()` is then https).
+    tls: bool,
     child: Child,
 }
 
@@ -77,8 +79,9 @@ impl Server {
         let addr = line.trim().trim_start_matches("patchman listening on ").parse().expect("an address");
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
+        let tls = env.iter().any(|(k, _)| *k == "PATCHMAN_TLS_CERT");
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Self { addr, database_url, dir, bin: bin.to_owned(), env, child }
+        Self { addr, database_url, dir, bin: bin.to_owned(), env, tls, child }
     }
 
     pub fn pid(&self) -> u32 {
@@ -106,7 +109,8 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Runs `patchman ARGS` against this server's database; returns stdout.

@@ -12,6 +12,7 @@ use patchman_server::auth::{ApiRole, TokenHash};
 use patchman_server::config::{CompatConfig, Config};
 use patchman_server::query::{Clock, HostFilter, PageRequest};
 use patchman_server::store::{AuthKind, EnrollOutcome, Enrollment, NewApiKey};
+use patchman_server::tls::Peer;
 
 use crate::web_support::*;
 use patchman_testkit::multipart::content_type;
@@ -77,7 +78,7 @@ async fn p1(app: &App, from: Via<'_>, host: &str, packages: &str) -> Answer {
     }
     let mut req = req.body(Body::from(body)).unwrap();
     if let Some(p) = from.peer {
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::new(p.parse().unwrap(), 51000)));
+        req.extensions_mut().insert(ConnectInfo(Peer { addr: SocketAddr::new(p.parse().unwrap(), 51000), cert: None }));
     }
     send(app, req).await
 }
@@ -93,7 +94,7 @@ async fn p2(app: &App, from: Via<'_>, host: &str) -> Answer {
     }
     let mut req = req.body(Body::from(body.to_string())).unwrap();
     if let Some(p) = from.peer {
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::new(p.parse().unwrap(), 51000)));
+        req.extensions_mut().insert(ConnectInfo(Peer { addr: SocketAddr::new(p.parse().unwrap(), 51000), cert: None }));
     }
     send(app, req).await
 }

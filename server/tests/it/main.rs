@@ -28,6 +28,7 @@ mod scale_out;
 mod shutdown;
 mod store_suite;
 mod support;
+mod tls;
 mod vercmp_cli;
 mod web;
 mod web_bulk;

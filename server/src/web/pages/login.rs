@@ -4,8 +4,6 @@
 //! limiter; a refused attempt says when to try again. Success makes a new session, sets
 //! `pm_session` and sends the browser to `next` (a local path only) or `/`.
 
-use std::net::SocketAddr;
-
 use axum::Extension;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -55,7 +53,7 @@ pub async fn form(
 
 pub async fn sign_in(
     State(state): State<WebState>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    peer: Option<Extension<ConnectInfo<crate::tls::Peer>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, WebError> {
@@ -67,7 +65,7 @@ pub async fn sign_in(
         ));
     }
     let next = safe_next(&form.next);
-    let source = peer.map_or_else(|| "unknown".to_owned(), |Extension(ConnectInfo(addr))| addr.ip().to_string());
+    let source = peer.map_or_else(|| "unknown".to_owned(), |Extension(ConnectInfo(peer))| peer.ip().to_string());
     let now = crate::clock::now_ms();
     let again = |status, error: String| {
         let page = LoginPage { name: form.name.clone(), next: next.clone(), csrf: String::new(), error };
