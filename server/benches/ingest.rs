@@ -12,7 +12,10 @@
 //! `--watchers W`, W `WatchHostStatus` streams (read token, every host) are open during the
 //! first-time round: it prints the time from each report's acknowledgement to its event at
 //! each watcher (p50, p99, max). `--watch-each` makes each watcher follow one host
-//! (`hostname=…`, spread over the fleet) instead of every host.
+//! (`hostname=…`, spread over the fleet) instead of every host. `--tls` serves gRPC over TLS
+//! (a throwaway CA and certificate made by the bench; the same fleet and clients). Every run
+//! ends by timing 300 new connections (TCP, the TLS handshake with `--tls`, HTTP/2 setup), the
+//! cost a host pays per report when it connects afresh.
 
 #[path = "fleet/mod.rs"]
 mod fleet;
@@ -38,6 +41,7 @@ struct Args {
     protocol2: bool,
     watchers: usize,
     watch_each: bool,
+    tls: bool,
 }
 
 fn args() -> Args {
@@ -51,6 +55,7 @@ fn args() -> Args {
         protocol2: false,
         watchers: 0,
         watch_each: false,
+        tls: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -61,6 +66,7 @@ fn args() -> Args {
             "--protocol1" => a.protocol1 = true,
             "--protocol2" => a.protocol2 = true,
             "--watch-each" => a.watch_each = true,
+            "--tls" => a.tls = true,
             "--watchers" => a.watchers = it.next().and_then(|v| v.parse().ok()).expect("--watchers W"),
             "--servers" => a.servers = it.next().and_then(|v| v.parse().ok()).expect("--servers K"),
             "--unchanged-rounds" => {
@@ -88,14 +94,27 @@ async fn main() {
     );
 
     let bin = Path::new(env!("CARGO_BIN_EXE_patchman"));
+    let certs = tempfile::tempdir().unwrap();
+    let tls_env: Vec<(String, String)> = if args.tls {
+        let ca = patchman_testkit::tls::Ca::new("bench CA");
+        let cert = ca.issue(certs.path(), "server", &["127.0.0.1"], patchman_testkit::tls::Use::Server, false);
+        let _ = CA_PEM.set(ca.pem.clone());
+        vec![
+            ("PATCHMAN_TLS_CERT".into(), cert.cert.display().to_string()),
+            ("PATCHMAN_TLS_KEY".into(), cert.key.display().to_string()),
+        ]
+    } else {
+        Vec::new()
+    };
+    let env: Vec<(&str, &str)> = tls_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let first = match &args.database_url {
-        Some(url) => Server::start_with(bin, tempfile::tempdir().unwrap(), url.clone(), &[]),
-        None => Server::start(bin, &[]),
+        Some(url) => Server::start_with(bin, tempfile::tempdir().unwrap(), url.clone(), &env),
+        None => Server::start(bin, &env),
     };
     let mut servers = vec![first];
     for _ in 1..args.servers {
         let url = servers[0].database_url.clone();
-        servers.push(Server::start_with(bin, tempfile::tempdir().unwrap(), url, &[]));
+        servers.push(Server::start_with(bin, tempfile::tempdir().unwrap(), url, &env));
     }
     let mut channels: Vec<Channel> = Vec::new();
     for s in &servers {
@@ -137,6 +156,7 @@ async fn main() {
     for s in &servers {
         println!("server peak RSS: {} MB", s.peak_rss_kb() / 1024);
     }
+    new_connections(&servers[0].url(), 300).await;
     for (protocol, wanted) in [(1, args.protocol1), (2, args.protocol2)] {
         if !wanted {
             continue;
@@ -283,13 +303,42 @@ impl Http1 {
     }
 }
 
+/// The bench CA's certificate, with `--tls`.
+static CA_PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+async fn connect(url: &str) -> Channel {
+    let mut endpoint = Endpoint::from_shared(url.to_owned()).unwrap().tcp_nodelay(true);
+    if let Some(ca) = CA_PEM.get().filter(|_| url.starts_with("https://")) {
+        let tls = tonic::transport::ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(ca));
+        endpoint = endpoint.tls_config(tls).unwrap();
+    }
+    endpoint.connect().await.expect("connect")
+}
+
 async fn futures_channels(url: &str, n: usize) -> Vec<Channel> {
     let mut out = Vec::new();
     for _ in 0..n {
-        let ch = Endpoint::from_shared(url.to_owned()).unwrap().tcp_nodelay(true).connect().await.expect("connect");
-        out.push(ch);
+        out.push(connect(url).await);
     }
     out
+}
+
+/// Times `n` new connections, one after another, as many hosts each opening their own.
+async fn new_connections(url: &str, n: usize) {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let channel = connect(url).await;
+        times.push(t.elapsed());
+        drop(channel);
+    }
+    times.sort_unstable();
+    let what = if url.starts_with("https://") { "TCP + TLS handshake + HTTP/2" } else { "TCP + HTTP/2" };
+    println!(
+        "new connections ({what}): {n} in a row, p50 {:.2} ms, p99 {:.2} ms",
+        percentile_ms(&times, 0.50),
+        percentile_ms(&times, 0.99)
+    );
 }
 
 async fn enroll_all(fleet: &Arc<fleet::Fleet>, channels: &[Channel], concurrency: usize) -> Vec<String> {
