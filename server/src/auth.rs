@@ -16,9 +16,18 @@ impl TokenHash {
     pub fn of(token: &str) -> Self {
         Self(Sha256::digest(token.as_bytes()).into())
     }
+
+    /// The hash in hex: a key for rate limits that never holds the secret itself.
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// A new secret: `prefix` followed by 32 random bytes in URL-safe base64 (no padding).
+/// The enrollment key configured (`enrollment_key`) or generated on first start is the
+/// entry with this name in `patchman enrollment-key list`.
+pub const DEFAULT_ENROLLMENT_KEY: &str = "default";
+
 pub fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");

@@ -17,6 +17,7 @@ pub mod first_admin;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod ops;
 pub mod query;

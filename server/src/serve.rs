@@ -13,20 +13,28 @@ use crate::jobs::{
     Job, Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SchedulerConfig, SilenceEvents,
 };
 use crate::shutdown::{self, Stopping};
-use crate::store::{SettingsStore, Store};
+use crate::store::Store;
 use crate::updates::Updater;
 use crate::web::{self, WebState};
 
-/// The key hosts enroll with: the configured one, else the one generated on first start.
-pub async fn enrollment_key(config: &Config, store: &dyn SettingsStore) -> anyhow::Result<String> {
-    if let Some(key) = &config.enrollment_key {
-        return Ok(key.trim().to_owned());
+/// The site's original enrollment key, the entry `default` of the list: the configured one,
+/// else the one generated on first start; None once revoked (`enrollment-key revoke default`).
+pub async fn enrollment_key(config: &Config, store: &dyn Store) -> anyhow::Result<Option<String>> {
+    let key = match &config.enrollment_key {
+        Some(key) => key.trim().to_owned(),
+        None => store
+            .setting_or_insert("enrollment_key", &crate::auth::new_secret("pme_"))
+            .await
+            .context("while reading the enrollment key")?,
+    };
+    if key.is_empty() {
+        return Ok(None);
     }
-    let key = store
-        .setting_or_insert("enrollment_key", &crate::auth::new_secret("pme_"))
+    store
+        .set_default_enrollment_key(&crate::auth::TokenHash::of(&key), crate::clock::now_ms())
         .await
-        .context("while reading the enrollment key")?;
-    Ok(key)
+        .context("while keeping the enrollment key")?;
+    Ok(Some(key))
 }
 
 /// The whole application: the gRPC services, and the web for every other path.
@@ -34,7 +42,6 @@ pub fn app(
     store: Arc<dyn Store>,
     updater: Arc<Updater>,
     config: &Config,
-    enrollment_key: String,
     stopping: Stopping,
 ) -> anyhow::Result<Router> {
     let limits = Limits { max_packages: config.max_packages };
@@ -47,7 +54,8 @@ pub fn app(
         );
     }
     let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits, trust };
-    let reports = ReportApi::new(store.clone(), updater.clone(), limits, enrollment_key)
+    let enroll_limits = Arc::new(crate::limits::EnrollLimits::new(&config.limits));
+    let reports = ReportApi::new(store.clone(), updater.clone(), limits, enroll_limits)
         .client_cert_names_host(config.tls.client_cert_names_host)
         .into_service(config.max_message_bytes);
     let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
@@ -158,7 +166,7 @@ where
 }
 
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    let key = enrollment_key(&config, &*store).await?;
+    enrollment_key(&config, &*store).await?;
     crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
     let (stop, stopping) = shutdown::channel();
     let updater = Updater::new(store.clone());
@@ -167,7 +175,7 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     tracing::info!(owner = scheduler.owner, "running background jobs");
     let jobs =
         tokio::spawn(crate::jobs::run(store.clone(), jobs(&config, &store, &updater)?, scheduler, stopping.clone()));
-    let app = app(store, updater, &config, key, stopping.clone())?;
+    let app = app(store, updater, &config, stopping.clone())?;
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;

@@ -51,6 +51,9 @@ pub enum HostCommand {
     /// that already has a token (enrolled over gRPC, or given one before) keeps it: delete the
     /// host first to replace it.
     Token { name: String },
+    /// Invalidate a host's token at once: its reports are refused until it enrolls again
+    /// (`patchman-client --enroll KEY`) or, for Patchman's client, is given a new token.
+    Revoke { name: String },
 }
 
 pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> anyhow::Result<ExitCode> {
@@ -123,12 +126,28 @@ pub async fn run(command: HostCommand, store: Arc<dyn Store>, clock: Clock) -> a
                     );
                     Ok(ExitCode::SUCCESS)
                 }
+                crate::store::EnrollOutcome::KeyRefused(why) => anyhow::bail!("{why}"),
                 crate::store::EnrollOutcome::Conflict => {
                     eprintln!(
                         "patchman: host {hostname} already has a token (enrolled over gRPC or given one before); \
                          `patchman host delete {hostname}` first to give it a new one"
                     );
                     Ok(ExitCode::from(2))
+                }
+            }
+        }
+        HostCommand::Revoke { name } => {
+            let hostname = name.to_ascii_lowercase();
+            match store.revoke_host_tokens(&hostname).await? {
+                None => super::out::usage(format!("no host named {name}")),
+                Some(0) => {
+                    outln!("host {hostname} had no token");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(_) => {
+                    super::user::audit(&*store, "host.revoke", &hostname, "token revoked").await?;
+                    outln!("revoked the token of {hostname}: its reports are refused until it enrolls again");
+                    Ok(ExitCode::SUCCESS)
                 }
             }
         }

@@ -30,6 +30,7 @@ pub fn print(host: &HostDetail, clock: &Clock, packages: bool) {
     let with = &host.reported_with;
     let detail = if with.detail.is_empty() { String::new() } else { format!(" ({})", with.detail) };
     outln!("reports:     with {:?}{detail}", with.kind);
+    outln!("token:       {}", crate::store::views::HostTokenView::describe(host.token.as_ref()));
 
     let (security, bugfix): (Vec<&UpdateView>, Vec<&UpdateView>) = host.updates.iter().partition(|u| u.security);
     updates("security updates", &security);

@@ -5,6 +5,7 @@ mod out;
 mod audit;
 mod config_check;
 mod database;
+mod enrollment;
 mod host;
 mod host_show;
 mod import;
@@ -114,8 +115,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print the key hosts enroll with (`patchman-client --enroll KEY`).
-    EnrollmentKey,
+    /// The keys hosts enroll with (`patchman-client --enroll KEY`): without a subcommand,
+    /// print the site's original key; create, list, revoke.
+    EnrollmentKey {
+        #[command(subcommand)]
+        command: Option<enrollment::EnrollmentKeyCommand>,
+    },
     /// Compare version pairs read from stdin (`A B` per line): prints -1, 0 or 1 per line.
     Vercmp {
         #[arg(long = "type", value_parser = ["deb", "rpm"])]
@@ -266,10 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             outln!("migrations applied to {}", redact_url(&config.database_url));
             Ok(ExitCode::SUCCESS)
         }
-        Command::EnrollmentKey => {
-            outln!("{}", crate::serve::enrollment_key(&config, &*store).await?);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::EnrollmentKey { command } => enrollment::run(command, &config, &*store).await,
         Command::Host { command } => {
             let clock = crate::query::Clock {
                 now_ms: crate::clock::now_ms(),

@@ -44,6 +44,32 @@ pub struct Config {
     pub api: ApiConfig,
     /// TLS on the one port.
     pub tls: TlsConfig,
+    /// Limits against abuse.
+    pub limits: LimitsConfig,
+}
+
+/// `[limits]`: against a client that enrolls or reports in a loop, or guesses keys. The
+/// defaults are far above what a 10,000-host site does; 0 turns a rate limit off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Enrollments from one address a minute (a NAT in front of many new hosts counts once).
+    pub enrollments_per_minute_per_source: u32,
+    /// Enrollments with one key a minute.
+    pub enrollments_per_minute_per_key: u32,
+    /// Failed enrollments (wrong, expired or used-up key) from one address a minute; more are
+    /// refused without looking at the key.
+    pub failed_enrollments_per_minute_per_source: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            enrollments_per_minute_per_source: 600,
+            enrollments_per_minute_per_key: 6_000,
+            failed_enrollments_per_minute_per_source: 10,
+        }
+    }
 }
 
 /// `[tls]`: gRPC and HTTP over TLS on the one port (rustls; ALPN h2 and http/1.1). With
@@ -281,6 +307,7 @@ impl Default for Config {
             compat: CompatConfig::default(),
             api: ApiConfig::default(),
             tls: TlsConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -302,6 +329,7 @@ impl fmt::Debug for Config {
             .field("compat", &self.compat)
             .field("api", &ApiDebug(&self.api))
             .field("tls", &self.tls)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -416,6 +444,8 @@ mod tests {
         let defaults = Config::default();
         assert_eq!(format!("{:?}", example.jobs), format!("{:?}", defaults.jobs));
         assert_eq!(format!("{:?}", example.web), format!("{:?}", defaults.web));
+        assert_eq!(format!("{:?}", example.limits), format!("{:?}", defaults.limits));
+        assert_eq!(format!("{:?}", example.tls), format!("{:?}", defaults.tls));
         assert_eq!((example.listen, example.database_url.as_str()), (defaults.listen, defaults.database_url.as_str()));
         assert_eq!(
             (example.max_message_bytes, example.max_packages),

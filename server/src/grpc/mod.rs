@@ -27,7 +27,7 @@ pub struct ReportApi {
     store: Arc<dyn IngestStore>,
     updater: Arc<Updater>,
     limits: validate::Limits,
-    enrollment_key: String,
+    enroll_limits: Arc<crate::limits::EnrollLimits>,
     /// `[tls] client_cert_names_host`: the connection's client certificate must name the host.
     cert_names_host: bool,
 }
@@ -37,9 +37,9 @@ impl ReportApi {
         store: Arc<dyn IngestStore>,
         updater: Arc<Updater>,
         limits: validate::Limits,
-        enrollment_key: String,
+        enroll_limits: Arc<crate::limits::EnrollLimits>,
     ) -> Self {
-        Self { store, updater, limits, enrollment_key, cert_names_host: false }
+        Self { store, updater, limits, enroll_limits, cert_names_host: false }
     }
 
     /// Accepts a host's reports and enrollment only over a connection whose client
@@ -106,11 +106,16 @@ impl ReportApi {
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.check_cert(peer.as_ref(), &report.hostname)?;
         let report_id = report.report_id.clone();
+        let report_hostname = report.hostname.clone();
         let outcome =
             ingest::submit(&*self.store, &sender, report, ingest::Arrival { wire_digest, keep_repos: false }, now)
                 .await
                 .map_err(|err| match err {
-                    IngestError::UnknownToken => Status::unauthenticated("unknown host token: enroll the host again"),
+                    IngestError::UnknownToken => {
+                        let source = peer.as_ref().map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string());
+                        tracing::warn!(%source, hostname = %report_hostname, "report refused: unknown host token");
+                        Status::unauthenticated("unknown host token: enroll the host again")
+                    }
                     IngestError::WrongHost { hostname } => {
                         Status::permission_denied(format!("this token does not belong to host {hostname}"))
                     }
@@ -192,10 +197,13 @@ impl ReportService for ReportApi {
 
     async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
         let peer = peer_of(&req);
+        let source = peer.as_ref().map_or_else(|| "unknown".to_owned(), |p| p.ip().to_string());
         let req = req.into_inner();
-        if !auth::secrets_equal(&req.enrollment_key, &self.enrollment_key) {
-            return Err(Status::permission_denied("wrong enrollment key"));
-        }
+        let key_hash = TokenHash::of(req.enrollment_key.trim());
+        self.enroll_limits.admit(&source, &key_hash.hex()).map_err(|why| {
+            tracing::warn!(%source, "enrollment refused: {why}");
+            Status::resource_exhausted(why)
+        })?;
         let host = req.host.ok_or_else(|| Status::invalid_argument("host: is required"))?;
         let hostname = validate::hostname(&host.hostname).map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.check_cert(peer.as_ref(), &hostname)?;
@@ -207,10 +215,16 @@ impl ReportService for ReportApi {
             token_hash: &TokenHash::of(&token),
             now_ms: now_ms(),
         };
-        match self.store.enroll(&enrollment).await {
+        match self.store.enroll_with_key(&enrollment, &key_hash).await {
             Ok(EnrollOutcome::Enrolled) => {
-                tracing::info!(hostname, "host enrolled");
+                tracing::info!(hostname, %source, "host enrolled");
                 Ok(Response::new(pb::EnrollResponse { host_token: token, hostname }))
+            }
+            Ok(EnrollOutcome::KeyRefused(why)) => {
+                // The source and the reason; never the key.
+                tracing::warn!(hostname, %source, "enrollment refused: {why}");
+                self.enroll_limits.failed(&source);
+                Err(Status::permission_denied(why))
             }
             Ok(EnrollOutcome::Conflict) => Err(Status::already_exists(format!(
                 "host {hostname} is already enrolled from another machine; an administrator can run \

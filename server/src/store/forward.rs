@@ -127,6 +127,11 @@ macro_rules! forward_roles {
             read api_keys() -> Vec<$crate::store::views::ApiKeyView>;
             write delete_api_key(name: &str) -> bool;
             write api_token(key_hash: &$crate::auth::TokenHash, now: i64) -> Option<(String, $crate::auth::ApiRole)>;
+            write add_enrollment_key(key: &$crate::store::NewEnrollmentKey<'_>) -> bool;
+            read enrollment_keys() -> Vec<$crate::store::views::EnrollmentKeyView>;
+            write delete_enrollment_key(name: &str) -> bool;
+            write set_default_enrollment_key(key_hash: &$crate::auth::TokenHash, now: i64) -> ();
+            write revoke_host_tokens(hostname: &str) -> Option<u64>;
         });
     };
     (@role $store:ty, $role:ident { $($conn:ident $name:ident ($($arg:ident : $ty:ty),*) -> $ret:ty;)* }) => {

@@ -81,6 +81,18 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<i64>,
 }
 
+/// An enrollment key to store (`patchman enrollment-key create`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewEnrollmentKey<'a> {
+    pub name: &'a str,
+    pub key_hash: &'a TokenHash,
+    /// Given to the hosts enrolled with it, as an administrator's tags.
+    pub tags: &'a [String],
+    pub now: i64,
+    pub expires_at: Option<i64>,
+    pub max_uses: Option<i64>,
+}
+
 /// A host that asks to enroll, with the hash of the token it will receive.
 #[derive(Debug, Clone)]
 pub struct Enrollment<'a> {

@@ -13,6 +13,7 @@ mod migrations;
 pub mod patchman_source;
 mod portable;
 mod portable_accounts;
+mod portable_enrollment;
 mod portable_events;
 mod portable_hosts;
 mod portable_import;
@@ -29,8 +30,9 @@ pub mod views;
 use std::sync::Arc;
 
 pub use self::input::{
-    AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewSession, NewUser,
-    OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo, PreparedReport, VerdictRecord,
+    AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewEnrollmentKey,
+    NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo, PreparedReport,
+    VerdictRecord,
 };
 pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;

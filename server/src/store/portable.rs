@@ -111,7 +111,7 @@ macro_rules! portable_queries {
             let host_id: i64 = row.try_get("id")?;
             let offered_known: bool = row.try_get("offered_known")?;
             // The sections are independent reads: asked at once, on the pool's connections.
-            let (tags, admin_tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions, view_differences) = tokio::try_join!(
+            let (tags, admin_tags, packages, updates, packages_not_in_repos, repos, modules, reports, transactions, view_differences, token) = tokio::try_join!(
                 tags(pool, Some(host_id)),
                 admin_tags(pool, host_id),
                 host_packages(pool, host_id),
@@ -122,6 +122,7 @@ macro_rules! portable_queries {
                 host_reports(pool, host_id, 10),
                 host_transactions(pool, host_id),
                 async { if offered_known { view_differences(pool, host_id).await } else { Ok(Vec::new()) } },
+                host_token(pool, host_id),
             )?;
             let tags = { let mut tags = tags; tags.remove(&host_id).unwrap_or_default() };
             Ok(Some(HostDetail {
@@ -153,6 +154,26 @@ macro_rules! portable_queries {
                 },
                 offered_known,
                 view_differences,
+                token,
+            }))
+        }
+
+        /// The host's token: when it was issued, with which enrollment key, and when it was last
+        /// used (the host's last report, when that report came with this token).
+        async fn host_token(pool: &Pool, host_id: i64) -> StoreResult<Option<crate::store::views::HostTokenView>> {
+            let row: Option<(i64, String, Option<i64>, i64)> = sqlx::query_as(
+                "SELECT t.created_at, h.enrolled_with, h.last_seen_at, h.auth_kind FROM host_tokens t \
+                 JOIN hosts h ON h.id = t.host_id WHERE t.host_id = $1 ORDER BY t.created_at DESC LIMIT 1",
+            )
+            .bind(host_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(issued_at, enrolled_with, last_seen, auth_kind)| crate::store::views::HostTokenView {
+                issued_at,
+                enrolled_with,
+                last_used_at: last_seen.filter(|&t| {
+                    t >= issued_at && crate::store::AuthKind::from_i64(auth_kind) == crate::store::AuthKind::HostToken
+                }),
             }))
         }
 
@@ -461,8 +482,19 @@ macro_rules! portable_queries {
             Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_one(pool).await?)
         }
 
-        pub(super) async fn enroll(pool: &Pool, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
+        pub(super) async fn enroll(
+            pool: &Pool,
+            e: &Enrollment<'_>,
+            key_hash: Option<&crate::auth::TokenHash>,
+        ) -> StoreResult<EnrollOutcome> {
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let key = match key_hash {
+                Some(hash) => match take_enrollment_key(&mut tx, hash, e.now_ms).await? {
+                    Ok(key) => Some(key),
+                    Err(why) => return Ok(EnrollOutcome::KeyRefused(why)),
+                },
+                None => None,
+            };
             let existing: Option<(i64, String, i64)> = sqlx::query_as(
                 "SELECT h.id, h.machine_id, (SELECT count(*) FROM host_tokens t WHERE t.host_id = h.id) \
                  FROM hosts h WHERE h.hostname = $1",
@@ -501,6 +533,9 @@ macro_rules! portable_queries {
                 .bind(e.now_ms)
                 .execute(&mut *tx)
                 .await?;
+            if let Some((name, tags)) = key {
+                give_key_tags(&mut tx, host_id, &name, &tags).await?;
+            }
             tx.commit().await?;
             Ok(EnrollOutcome::Enrolled)
         }

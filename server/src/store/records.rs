@@ -72,6 +72,8 @@ pub enum EnrollOutcome {
     Enrolled,
     /// The hostname is enrolled from another machine.
     Conflict,
+    /// The enrollment key is unknown, expired or used up (the reason, naming the key).
+    KeyRefused(String),
 }
 
 /// What the engine needs of one host, with its packages as ids (the caller resolves them).

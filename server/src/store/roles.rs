@@ -62,7 +62,12 @@ pub trait SettingsStore: Send + Sync + 'static {
 /// What hosts write: enrollment and reports. Authentication and the write are one transaction.
 #[async_trait]
 pub trait IngestStore: Send + Sync + 'static {
+    /// Enrolls without a key (the CLI's `host token`, tests).
     async fn enroll(&self, enrollment: &Enrollment<'_>) -> StoreResult<EnrollOutcome>;
+    /// Enrolls with an enrollment key (by its hash): refused when it is unknown, expired or
+    /// used up; else one use is counted, and the key's tags are given to the host, in the
+    /// same transaction.
+    async fn enroll_with_key(&self, enrollment: &Enrollment<'_>, key_hash: &TokenHash) -> StoreResult<EnrollOutcome>;
 
     /// Authenticates the credential for the report's hostname and, if it may write that host,
     /// stores the report in one transaction: all of it or nothing.
@@ -299,4 +304,15 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn delete_api_key(&self, name: &str) -> StoreResult<bool>;
     /// The name and role of the valid API token with this hash (its use recorded).
     async fn api_token(&self, key_hash: &TokenHash, now: i64) -> StoreResult<Option<(String, crate::auth::ApiRole)>>;
+    /// Stores an enrollment key; false when the name is taken.
+    async fn add_enrollment_key(&self, key: &super::NewEnrollmentKey<'_>) -> StoreResult<bool>;
+    async fn enrollment_keys(&self) -> StoreResult<Vec<super::views::EnrollmentKeyView>>;
+    /// Revokes an enrollment key; false when there is none. Revoking `default` also forgets
+    /// the generated key, so that it is not made again at the next start.
+    async fn delete_enrollment_key(&self, name: &str) -> StoreResult<bool>;
+    /// Makes the entry `default` hold this key (the configured or generated one).
+    async fn set_default_enrollment_key(&self, key_hash: &TokenHash, now: i64) -> StoreResult<()>;
+    /// Invalidates a host's token at once; None when there is no such host, else how many
+    /// tokens it had.
+    async fn revoke_host_tokens(&self, hostname: &str) -> StoreResult<Option<u64>>;
 }

@@ -147,6 +147,19 @@ pub struct HostDetail {
     /// `sec_updates`/`bug_updates`), and where that view and the server's differ.
     pub offered_known: bool,
     pub view_differences: Vec<ViewDifference>,
+    /// Its token, when it has one (`patchman host revoke` removes it).
+    pub token: Option<HostTokenView>,
+}
+
+/// A host's token: issued, with which enrollment key, last used.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostTokenView {
+    #[serde(serialize_with = "time")]
+    pub issued_at: i64,
+    /// The enrollment key's name ("" when issued by `patchman host token`, or before keys had names).
+    pub enrolled_with: String,
+    #[serde(serialize_with = "opt_time")]
+    pub last_used_at: Option<i64>,
 }
 
 impl HostDetail {
@@ -402,6 +415,36 @@ pub struct UserView {
     pub created_at: i64,
     #[serde(serialize_with = "time")]
     pub password_changed_at: i64,
+}
+
+/// An enrollment key as `patchman enrollment-key list` shows it (never the key).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnrollmentKeyView {
+    pub name: String,
+    pub tags: Vec<String>,
+    #[serde(serialize_with = "time")]
+    pub created_at: i64,
+    #[serde(serialize_with = "opt_time")]
+    pub expires_at: Option<i64>,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
+    #[serde(serialize_with = "opt_time")]
+    pub last_used_at: Option<i64>,
+}
+
+impl HostTokenView {
+    /// In words, for `host show` and the host page.
+    pub fn describe(token: Option<&Self>) -> String {
+        let Some(t) = token else { return "none (revoked, or never enrolled)".to_owned() };
+        let with = if t.enrolled_with.is_empty() {
+            String::new()
+        } else {
+            format!(" with enrollment key {}", t.enrolled_with)
+        };
+        let used =
+            t.last_used_at.map_or_else(|| "not used yet".to_owned(), |u| format!("last used {}", format_time(u)));
+        format!("issued {}{with}, {used}", format_time(t.issued_at))
+    }
 }
 
 /// An API key or token as `patchman token list` shows it (never the secret).

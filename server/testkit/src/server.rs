@@ -43,6 +43,17 @@ impl Server {
         Self::spawn(bin, dir, database_url, env, Stdio::from(log))
     }
 
+    /// As `start_with`, its log in `log` (a file in `dir` named server.log for `log()`).
+    pub fn start_with_log(
+        bin: &Path,
+        dir: TempDir,
+        database_url: String,
+        env: &[(&str, &str)],
+        log: std::fs::File,
+    ) -> Self {
+        Self::spawn(bin, dir, database_url, env, Stdio::from(log))
+    }
+
     /// What the server has logged so far (`start_logged` only).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()

@@ -63,6 +63,7 @@ async fn inventory(app: &App, hostname: &str) -> serde_json::Value {
         "reports",
         "client_version",
         "reported_with",
+        "token",
         "updates_current",
         "reboot_reason",
         "offered_known",

@@ -10,6 +10,7 @@ mod compat_json;
 mod compat_trust;
 mod compat_upload;
 mod copy_db;
+mod credentials;
 mod e2e;
 mod enroll;
 mod host_queries;

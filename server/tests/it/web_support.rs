@@ -43,14 +43,9 @@ pub(crate) async fn app_on_postgres_with(label: &str, config: Config) -> App {
 async fn app_at(url: &str, config: Config, dir: tempfile::TempDir) -> App {
     let store = store::connect(url).await.unwrap();
     let updater = Updater::new(store.clone());
-    let router = patchman_server::serve::app(
-        store.clone(),
-        updater,
-        &config,
-        "k".repeat(20),
-        patchman_server::shutdown::Stopping::never(),
-    )
-    .expect("the app");
+    let router =
+        patchman_server::serve::app(store.clone(), updater, &config, patchman_server::shutdown::Stopping::never())
+            .expect("the app");
     App { router, store, dir }
 }
 

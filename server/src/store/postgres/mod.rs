@@ -77,16 +77,34 @@ impl super::HealthStore for PgStore {
     }
 }
 
-#[async_trait]
-impl IngestStore for PgStore {
-    async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
+impl PgStore {
+    async fn enroll_retrying(
+        &self,
+        e: &Enrollment<'_>,
+        key_hash: Option<&crate::auth::TokenHash>,
+    ) -> StoreResult<EnrollOutcome> {
         let mut attempt = 0;
         loop {
-            match queries::enroll(&self.pool, e).await {
+            match queries::enroll(&self.pool, e, key_hash).await {
                 Err(err) if retryable(&err) && attempt < RETRIES => attempt += 1,
                 other => return other,
             }
         }
+    }
+}
+
+#[async_trait]
+impl IngestStore for PgStore {
+    async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
+        self.enroll_retrying(e, None).await
+    }
+
+    async fn enroll_with_key(
+        &self,
+        e: &Enrollment<'_>,
+        key_hash: &crate::auth::TokenHash,
+    ) -> StoreResult<EnrollOutcome> {
+        self.enroll_retrying(e, Some(key_hash)).await
     }
 
     async fn ingest(

@@ -105,7 +105,15 @@ impl super::HealthStore for SqliteStore {
 #[async_trait]
 impl IngestStore for SqliteStore {
     async fn enroll(&self, e: &Enrollment<'_>) -> StoreResult<EnrollOutcome> {
-        queries::enroll(&self.writer, e).await
+        queries::enroll(&self.writer, e, None).await
+    }
+
+    async fn enroll_with_key(
+        &self,
+        e: &Enrollment<'_>,
+        key_hash: &crate::auth::TokenHash,
+    ) -> StoreResult<EnrollOutcome> {
+        queries::enroll(&self.writer, e, Some(key_hash)).await
     }
 
     async fn ingest(

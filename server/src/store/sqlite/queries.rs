@@ -19,5 +19,6 @@ crate::store::portable_ingest::portable_ingest_queries!(host_row_lock = "");
 crate::store::portable_os_groups::portable_os_group_queries!();
 crate::store::portable_hosts::portable_host_queries!(package_index = false);
 crate::store::portable_accounts::portable_account_queries!();
+crate::store::portable_enrollment::portable_enrollment_queries!();
 crate::store::portable_import::portable_import_queries!();
 crate::store::portable_events::portable_event_queries!();

@@ -56,6 +56,8 @@ struct Page<'a> {
     /// How its last report proved who sent it, in words.
     reported_with: String,
     unauthenticated: bool,
+    /// Its token in words: issued when, with which key, last used.
+    token: String,
     /// The kinds of its packages that updates are not found for ("arch", "gentoo").
     inventory_only: Vec<&'static str>,
     /// The host says which updates its package manager offers.
@@ -125,6 +127,7 @@ pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -
         transactions: &host.transactions,
         reported_with: reported_with(host.reported_with.kind, &host.reported_with.detail),
         unauthenticated: host.reported_with.kind == AuthKind::Network,
+        token: crate::store::views::HostTokenView::describe(host.token.as_ref()),
         inventory_only: {
             let mut kinds: Vec<&'static str> =
                 host.packages.iter().filter(|p| !p.kind.has_updates()).map(|p| p.kind.as_str()).collect();
