@@ -18,6 +18,7 @@ pub mod grpc;
 pub mod ingest;
 pub mod jobs;
 pub mod limits;
+pub mod listen;
 pub mod metrics;
 pub mod ops;
 pub mod query;

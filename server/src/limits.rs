@@ -90,6 +90,30 @@ impl EnrollLimits {
     }
 }
 
+/// Reports per host: a host that reports in a loop is slowed, every other host is not.
+pub struct ReportRate {
+    per_host: Buckets,
+    per_minute: u32,
+}
+
+impl ReportRate {
+    pub fn new(config: &crate::config::LimitsConfig) -> Self {
+        let n = config.reports_per_minute_per_host;
+        Self { per_host: Buckets::new(n, n), per_minute: n }
+    }
+
+    /// Whether `hostname` may report now; else why not, and for how long.
+    pub fn admit(&self, hostname: &str) -> Result<(), String> {
+        self.per_host.take(hostname).map_err(|wait| {
+            format!(
+                "host {hostname} reports more than {} times a minute: try again in {} s (the report waits in its spool)",
+                self.per_minute,
+                wait.as_secs() + 1
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Buckets;

@@ -53,9 +53,16 @@ pub fn app(
             "Patchman clients in these networks may upload without credentials"
         );
     }
-    let uploads = crate::compat::UploadState { store: store.clone(), updater: updater.clone(), limits, trust };
+    let report_rate = Arc::new(crate::limits::ReportRate::new(&config.limits));
+    let uploads = crate::compat::UploadState {
+        store: store.clone(),
+        updater: updater.clone(),
+        limits,
+        trust,
+        rate: report_rate.clone(),
+    };
     let enroll_limits = Arc::new(crate::limits::EnrollLimits::new(&config.limits));
-    let reports = ReportApi::new(store.clone(), updater.clone(), limits, enroll_limits)
+    let reports = ReportApi::new(store.clone(), updater.clone(), limits, enroll_limits, report_rate)
         .client_cert_names_host(config.tls.client_cert_names_host)
         .into_service(config.max_message_bytes);
     let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
@@ -152,19 +159,6 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
     Ok(jobs)
 }
 
-/// Serves the app on `listener` until the server stops; each request carries its
-/// `ConnectInfo<Peer>` (address, client certificate).
-fn spawn_serving<L>(listener: L, app: Router, stopping: Stopping) -> tokio::task::JoinHandle<std::io::Result<()>>
-where
-    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
-    crate::tls::Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
-{
-    let app = app.into_make_service_with_connect_info::<crate::tls::Peer>();
-    let mut until_stopped = stopping;
-    let serving = axum::serve(listener, app).with_graceful_shutdown(async move { until_stopped.wait().await });
-    tokio::spawn(serving.into_future())
-}
-
 pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     enrollment_key(&config, &*store).await?;
     crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
@@ -179,13 +173,12 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     let listener =
         TcpListener::bind(config.listen).await.with_context(|| format!("while binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let mut serving = if config.tls.enabled() {
+    let tls = if config.tls.enabled() {
         let current = crate::tls::Current::load(&config.tls)?;
         tokio::spawn(crate::tls::watch(config.tls.clone(), current.clone()));
-        let timeout = Duration::from_secs(config.tls.handshake_timeout_seconds.max(1));
-        let listener = crate::tls::TlsListener::new(listener, current, timeout)?;
+        let handshake_timeout = Duration::from_secs(config.tls.handshake_timeout_seconds.max(1));
         tracing::info!(%addr, client_certificates = config.tls.client_ca.is_some(), "listening for gRPC and HTTP over TLS");
-        spawn_serving(listener, app, stopping.clone())
+        Some(crate::listen::Tls { current, handshake_timeout })
     } else {
         if !addr.ip().is_loopback() {
             tracing::warn!(
@@ -195,13 +188,16 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
             );
         }
         tracing::info!(%addr, "listening for gRPC and HTTP");
-        spawn_serving(crate::tls::PlainListener(listener), app, stopping.clone())
+        None
     };
+    let limits = config.limits.clone();
+    let until = stopping.clone();
+    let mut serving = tokio::spawn(async move { crate::listen::serve(listener, tls, app, &limits, until).await });
     // Tests and scripts that pass port 0 read the real address from this line.
     println!("patchman listening on {addr}");
     tokio::select! {
         () = signalled() => {}
-        ended = &mut serving => return ended.context("the listener task")?.context("while serving"),
+        ended = &mut serving => return ended.context("the listener task"),
     }
     // Stop accepting; what is in flight finishes (a report is acknowledged only after its
     // commit), watch streams end, jobs stop between runs. What outlives the grace period is
@@ -217,7 +213,7 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     .await;
     match drained {
         Ok(served) => {
-            served.context("the listener task")?.context("while serving")?;
+            served.context("the listener task")?;
             tracing::info!("stopped");
         }
         Err(_) => {

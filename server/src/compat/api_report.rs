@@ -48,12 +48,17 @@ async fn answer(state: &UploadState, request: Request) -> Result<(Response, &'st
     let report_id = crate::auth::new_secret("p2_");
     // The same body as the host's last: last-seen only, without reading it.
     let digest = submit::digest("protocol 2", [&body[..]]);
-    if let Some(hostname) = quick_hostname(&body)
-        && submit::unchanged(state, &sender, &hostname, digest, now).await?
-    {
-        return Ok((accepted(&report_id, "unchanged: the host's last report said the same"), "unchanged"));
+    let quick = quick_hostname(&body);
+    if let Some(hostname) = &quick {
+        submit::admit(state, hostname)?;
+        if submit::unchanged(state, &sender, hostname, digest, now).await? {
+            return Ok((accepted(&report_id, "unchanged: the host's last report said the same"), "unchanged"));
+        }
     }
     let report = protocol2::parse(&body, state.limits, report_id.clone(), now).map_err(Refusal::invalid)?;
+    if quick.is_none() {
+        submit::admit(state, &report.hostname)?;
+    }
     let arrival = Arrival { wire_digest: Some(digest), keep_repos: report.repos.is_empty() };
     let outcome = submit::store(state, &sender, report, arrival, now).await?;
     let message = match outcome {

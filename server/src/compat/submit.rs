@@ -20,6 +20,15 @@ pub struct UploadState {
     pub updater: Arc<Updater>,
     pub limits: Limits,
     pub trust: Arc<Trust>,
+    pub rate: Arc<crate::limits::ReportRate>,
+}
+
+/// Whether the host may report now (`[limits] reports_per_minute_per_host`): 429 if not.
+pub fn admit(state: &UploadState, hostname: &str) -> Result<(), Refusal> {
+    state
+        .rate
+        .admit(&hostname.trim().to_ascii_lowercase())
+        .map_err(|why| Refusal::new(axum::http::StatusCode::TOO_MANY_REQUESTS, why))
 }
 
 /// Whether the upload is the host's last one again (then its last-seen was refreshed).

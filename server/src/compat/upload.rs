@@ -35,6 +35,7 @@ async fn answer(state: &UploadState, request: Request) -> Result<(Response, &'st
     let peer = request.extensions().get::<ConnectInfo<crate::tls::Peer>>().map(|c| c.0.clone());
     let sender = super::sender::sender(&state.trust, request.headers(), peer.as_ref())?;
     let form = read_form(request).await?;
+    submit::admit(state, form.get("host").map(String::as_str).unwrap_or_default())?;
     let now = crate::clock::now_ms();
     // The same upload as the host's last: last-seen only, without reading it (as gRPC does).
     // A bad `report` value takes the full path, which names it.

@@ -60,6 +60,21 @@ pub struct LimitsConfig {
     /// Failed enrollments (wrong, expired or used-up key) from one address a minute; more are
     /// refused without looking at the key.
     pub failed_enrollments_per_minute_per_source: u32,
+    /// Reports from one host a minute (a burst of as many is allowed); more are refused with
+    /// RESOURCE_EXHAUSTED (gRPC) or 429 (Patchman's uploads) and wait in the host's spool.
+    pub reports_per_minute_per_host: u32,
+    /// Open connections in all, and from one source address; more are closed at once.
+    pub max_connections: usize,
+    pub max_connections_per_source: usize,
+    /// Concurrent requests (HTTP/2 streams) on one connection.
+    pub max_streams_per_connection: u32,
+    /// An HTTP/1 client must send its request's headers within this long (slowloris).
+    pub header_read_timeout_seconds: u64,
+    /// Largest request head (HTTP/1 headers, HTTP/2 header list).
+    pub max_header_bytes: usize,
+    /// A request must be answered within this long (watch streams excepted): DEADLINE_EXCEEDED
+    /// or 503 after it.
+    pub request_timeout_seconds: u64,
 }
 
 impl Default for LimitsConfig {
@@ -68,6 +83,13 @@ impl Default for LimitsConfig {
             enrollments_per_minute_per_source: 600,
             enrollments_per_minute_per_key: 6_000,
             failed_enrollments_per_minute_per_source: 10,
+            reports_per_minute_per_host: 30,
+            max_connections: 10_000,
+            max_connections_per_source: 1_000,
+            max_streams_per_connection: 256,
+            header_read_timeout_seconds: 10,
+            max_header_bytes: 64 * 1024,
+            request_timeout_seconds: 120,
         }
     }
 }

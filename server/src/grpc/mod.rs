@@ -28,6 +28,7 @@ pub struct ReportApi {
     updater: Arc<Updater>,
     limits: validate::Limits,
     enroll_limits: Arc<crate::limits::EnrollLimits>,
+    report_rate: Arc<crate::limits::ReportRate>,
     /// `[tls] client_cert_names_host`: the connection's client certificate must name the host.
     cert_names_host: bool,
 }
@@ -38,8 +39,9 @@ impl ReportApi {
         updater: Arc<Updater>,
         limits: validate::Limits,
         enroll_limits: Arc<crate::limits::EnrollLimits>,
+        report_rate: Arc<crate::limits::ReportRate>,
     ) -> Self {
-        Self { store, updater, limits, enroll_limits, cert_names_host: false }
+        Self { store, updater, limits, enroll_limits, report_rate, cert_names_host: false }
     }
 
     /// Accepts a host's reports and enrollment only over a connection whose client
@@ -94,8 +96,10 @@ impl ReportApi {
         let now = now_ms();
         let peer = peer_of(&req);
         let raw = req.into_inner();
-        if let Some(peek) = raw.peek() {
+        let peeked = raw.peek();
+        if let Some(peek) = &peeked {
             self.check_cert(peer.as_ref(), &peek.hostname)?;
+            self.report_rate.admit(&peek.hostname.to_ascii_lowercase()).map_err(Status::resource_exhausted)?;
         }
         if let Some((report_id, package_count)) = self.unchanged(&sender, &raw, now).await? {
             return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
@@ -105,6 +109,9 @@ impl ReportApi {
         let report =
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.check_cert(peer.as_ref(), &report.hostname)?;
+        if peeked.is_none() {
+            self.report_rate.admit(&report.hostname).map_err(Status::resource_exhausted)?;
+        }
         let report_id = report.report_id.clone();
         let report_hostname = report.hostname.clone();
         let outcome =

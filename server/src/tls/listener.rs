@@ -1,118 +1,24 @@
-//! Accepts TCP connections and does each TLS handshake in a task of its own, so that a slow
-//! or silent client holds up nobody; `axum::serve` gets finished TLS streams. A client that
-//! speaks plain text is answered in words it can show (an HTTP/1 400, an HTTP/2 GOAWAY whose
-//! debug data says it) and closed.
+//! The TLS handshake of one connection, done in a task of its own so that a slow or silent
+//! client holds up nobody. A client that speaks plain text is answered in words it can show
+//! (an HTTP/1 400, an HTTP/2 GOAWAY whose debug data says it) and closed.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use tokio::io::AsyncWriteExt as _;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
-use super::Current;
-
-/// Handshaken connections waiting for `accept`.
-const READY: usize = 128;
 const REFUSAL: &str = "this server requires TLS: use an https:// URL";
 
-pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
-    local: SocketAddr,
-}
-
-impl TlsListener {
-    pub fn new(tcp: TcpListener, current: Current, handshake_timeout: Duration) -> std::io::Result<Self> {
-        let local = tcp.local_addr()?;
-        let (tx, ready) = mpsc::channel(READY);
-        tokio::spawn(accept_loop(tcp, current, handshake_timeout, tx));
-        Ok(Self { ready, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(conn) => conn,
-            // The accept loop ends only with the listener: nothing more will come.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
-}
-
-/// Plain TCP (no `[tls]`), with TCP_NODELAY on every connection.
-pub struct PlainListener(pub TcpListener);
-
-impl axum::serve::Listener for PlainListener {
-    type Io = TcpStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, addr) = axum::serve::Listener::accept(&mut self.0).await;
-        nodelay(&stream);
-        (stream, addr)
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.0.local_addr()
-    }
-}
-
-/// gRPC answers in several small writes: without TCP_NODELAY, Nagle's algorithm and the
-/// peer's delayed ACK hold the last one back for 40 ms.
-fn nodelay(stream: &TcpStream) {
-    if let Err(err) = stream.set_nodelay(true) {
-        tracing::warn!(%err, "cannot set TCP_NODELAY");
-    }
-}
-
-async fn accept_loop(
-    tcp: TcpListener,
-    current: Current,
-    timeout: Duration,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    loop {
-        let accepted = tokio::select! {
-            () = tx.closed() => return,
-            accepted = tcp.accept() => accepted,
-        };
-        let (stream, addr) = match accepted {
-            Ok(a) => a,
-            Err(err) => {
-                // Out of file descriptors and the like: wait rather than spin.
-                tracing::warn!(%err, "cannot accept a connection");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        nodelay(&stream);
-        let (config, tx) = (current.get(), tx.clone());
-        tokio::spawn(async move {
-            match tokio::time::timeout(timeout, handshake(stream, addr, config)).await {
-                Ok(Some(tls)) => {
-                    let _ = tx.send((tls, addr)).await;
-                }
-                Ok(None) => {}
-                Err(_) => tracing::debug!(%addr, "TLS handshake not finished in time: closed"),
-            }
-        });
-    }
-}
-
-async fn handshake(
+/// The TLS stream and the verified client certificate, if any; None when the client spoke
+/// plain text or the handshake failed (logged).
+pub async fn handshake(
     mut stream: TcpStream,
     addr: SocketAddr,
-    config: std::sync::Arc<rustls::ServerConfig>,
-) -> Option<TlsStream<TcpStream>> {
+    config: Arc<rustls::ServerConfig>,
+) -> Option<(TlsStream<TcpStream>, Option<Arc<CertificateDer<'static>>>)> {
     let mut first = [0u8; 24];
     let n = stream.peek(&mut first).await.ok()?;
     // A TLS connection starts with a handshake record (content type 22).
@@ -124,7 +30,10 @@ async fn handshake(
         return None;
     }
     match tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
-        Ok(tls) => Some(tls),
+        Ok(tls) => {
+            let cert = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| Arc::new(c.clone()));
+            Some((tls, cert))
+        }
         Err(err) => {
             // Wrong CA, expired or missing client certificate, no shared protocol: the
             // client's side of it is in its own error; here only the source and the reason.

@@ -1,7 +1,6 @@
 //! TLS on the one port: the rustls configuration made from `[tls]`, kept current as its files
-//! change (`reload`), a listener that does the handshakes off the accept loop and turns away
-//! plain-text clients with a message (`listener`), and the client certificate a connection
-//! presented (`peer`).
+//! change (`reload`), the handshake that turns away plain-text clients with a message
+//! (`listener`), and who is at the other end (`peer`).
 
 mod listener;
 mod peer;
@@ -17,7 +16,7 @@ use rustls::server::WebPkiClientVerifier;
 
 use crate::config::TlsConfig;
 
-pub use self::listener::{PlainListener, TlsListener};
+pub use self::listener::handshake;
 pub use self::peer::{Peer, cert_names_host};
 pub use self::reload::watch;
 

@@ -4,9 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::{PlainListener, TlsListener};
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 #[derive(Debug, Clone)]
@@ -19,19 +16,6 @@ pub struct Peer {
 impl Peer {
     pub fn ip(&self) -> std::net::IpAddr {
         self.addr.ip()
-    }
-}
-
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        let cert = stream.io().get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| Arc::new(c.clone()));
-        Self { addr: *stream.remote_addr(), cert }
-    }
-}
-
-impl Connected<IncomingStream<'_, PlainListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, PlainListener>) -> Self {
-        Self { addr: *stream.remote_addr(), cert: None }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the server: a real `patchman serve` process, a real SQLite file, real
 //! clients. One test binary for the crate keeps link time down.
 
+mod abuse;
 mod accounts_cli;
 mod admin_cli;
 mod bad_reports;

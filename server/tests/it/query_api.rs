@@ -357,7 +357,11 @@ async fn report_tagged(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watcher_sees_changes_resumes_without_loss_and_is_dropped_when_slow() {
-    let server = start_server(&[("PATCHMAN_API__WATCH_BUFFER_BATCHES", "4")]);
+    // One host reports 600 times in a row here: no per-host rate limit.
+    let server = start_server(&[
+        ("PATCHMAN_API__WATCH_BUFFER_BATCHES", "4"),
+        ("PATCHMAN_LIMITS__REPORTS_PER_MINUTE_PER_HOST", "0"),
+    ]);
     let read = token(&server, "watcher", "read", &[]);
     let mut c = client(&server).await;
     let machine = |h: &str| format!("{:0>32x}", xxhash_rust::xxh3::xxh3_64(h.as_bytes()));
