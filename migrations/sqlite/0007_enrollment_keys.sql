@@ -16,3 +16,8 @@ CREATE TABLE enrollment_keys (
 
 -- The enrollment key a host last enrolled with (its name), shown on the host.
 ALTER TABLE hosts ADD COLUMN enrolled_with TEXT NOT NULL DEFAULT '';
+
+-- Whose signature the mirror's metadata carried when it last changed: the fingerprints of the
+-- keys that verified it, comma-separated; '' not verified (no keyring for it); NULL not known
+-- yet (never refreshed since).
+ALTER TABLE mirrors ADD COLUMN verified_by TEXT;

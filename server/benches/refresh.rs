@@ -238,7 +238,7 @@ async fn parse_only(files: &FileServer) {
     assert!(snap.apt.as_ref().is_some_and(|a| a.signed), "verified with the Debian keyring");
     drop(snap);
     let yum = step("parse: rpm primary + updateinfo (gz)", async {
-        refresh_yum(&fetcher, &format!("{}/el9/baseos/", files.url()), &Seen::default(), None).await.expect("rpm")
+        refresh_yum(&fetcher, &format!("{}/el9/baseos/", files.url()), &Seen::default(), None, None).await.expect("rpm")
     })
     .await;
     let Refreshed::Changed(snap) = yum else { panic!("a snapshot") };

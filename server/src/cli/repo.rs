@@ -136,7 +136,7 @@ pub async fn run(command: RepoCommand, store: Arc<dyn Store>) -> anyhow::Result<
                     } else {
                         "ok".to_owned()
                     };
-                    outln!("        mirror {:<5} {}  {state}", m.id, m.url);
+                    outln!("        mirror {:<5} {}  {state}; metadata {}", m.id, m.url, m.trust());
                 }
             }
             Ok(ExitCode::SUCCESS)

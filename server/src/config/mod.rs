@@ -221,6 +221,13 @@ pub struct ReposConfig {
     /// /usr/share/keyrings/debian-archive-keyring.gpg). Empty: Release files are not verified
     /// unless a `[[repos.source]]` names a keyring.
     pub keyrings: Vec<PathBuf>,
+    /// OpenPGP keys that yum/dnf repositories' repomd.xml must be signed with (repomd.xml.asc,
+    /// as dnf's repo_gpgcheck with gpgkey=), e.g. /etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9. Empty:
+    /// repomd.xml is not verified unless a `[[repos.source]]` names a keyring.
+    pub rpm_keyrings: Vec<PathBuf>,
+    /// Refuse a repository whose metadata cannot be verified (no keyring for it), as a bad
+    /// signature is refused.
+    pub require_signed: bool,
     /// Settings for repositories whose URL starts with a prefix.
     #[serde(rename = "source")]
     pub sources: Vec<SourceConfig>,
@@ -239,6 +246,8 @@ impl Default for ReposConfig {
             max_redirects: 5,
             proxy: None,
             keyrings: Vec::new(),
+            rpm_keyrings: Vec::new(),
+            require_signed: false,
             sources: Vec::new(),
         }
     }

@@ -160,6 +160,8 @@ pub fn mirror(repo_id: i64, m: &MirrorView) -> pb::Mirror {
         last_error: m.last_error.clone(),
         last_success_ms: m.last_success_at.unwrap_or(0),
         valid_until_passed: m.valid_until_passed,
+        verified_by: m.verified_by.clone().unwrap_or_default(),
+        metadata_verified: m.verified_by.as_deref().is_some_and(|v| !v.is_empty()),
     }
 }
 
@@ -226,5 +228,6 @@ pub fn summary(d: &Dashboard) -> pb::Summary {
         hosts_view_disagrees: d.view_disagrees,
         hosts_unauthenticated: d.unauthenticated,
         hosts_with_duplicate_packages: d.duplicate_packages,
+        repositories_unverified: d.repos_unverified,
     }
 }

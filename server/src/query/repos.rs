@@ -15,6 +15,7 @@ pub struct RepoFilter {
     pub stale: Option<bool>,
     /// A mirror's Release is past its `Valid-Until`.
     pub past_valid_until: Option<bool>,
+    pub unverified: Option<bool>,
     /// No host uses it and no OS group holds it.
     pub unused: Option<bool>,
     /// Used by this host (its name).
@@ -44,6 +45,7 @@ impl RepoFilter {
                 "failing" => f.failing = flag()?,
                 "stale" => f.stale = flag()?,
                 "past_valid_until" => f.past_valid_until = flag()?,
+                "unverified" => f.unverified = flag()?,
                 "unused" => f.unused = flag()?,
                 "host" => f.host = Some(v.to_ascii_lowercase()),
                 "search" => f.search = Some(v.to_ascii_lowercase()),
@@ -66,6 +68,7 @@ impl RepoFilter {
             ("failing", self.failing),
             ("stale", self.stale),
             ("past_valid_until", self.past_valid_until),
+            ("unverified", self.unverified),
             ("unused", self.unused),
         ] {
             if let Some(v) = v {

@@ -60,8 +60,13 @@ struct Source {
 pub struct Refresher {
     store: Arc<dyn RepoStore>,
     fetcher: Fetcher,
+    /// `[repos] keyrings`, for apt repositories.
     keyring: Option<Keyring>,
+    /// `[repos] rpm_keyrings`, for yum/dnf repositories' repomd.xml.
+    rpm_keyring: Option<Keyring>,
     sources: Vec<Source>,
+    /// `[repos] require_signed`: metadata that cannot be verified is refused.
+    require_signed: bool,
     max_failures: i64,
     mirrors_per_list: usize,
 }
@@ -108,7 +113,9 @@ impl Refresher {
             store,
             fetcher: Fetcher::new(&http)?,
             keyring: global,
+            rpm_keyring: keyring(&config.rpm_keyrings)?,
             sources,
+            require_signed: config.require_signed,
             max_failures: if config.max_mirror_failures <= 0 { i64::MAX } else { config.max_mirror_failures },
             mirrors_per_list: config.mirrors_per_list.max(1),
         })
@@ -202,7 +209,15 @@ impl Refresher {
         let now = now_ms();
         match found {
             Ok(urls) => {
-                self.record(m, answered(None, None, None, false), now).await?;
+                // A list of mirrors: no metadata of its own to verify.
+                let answered = MirrorResult::Answered {
+                    checksum: None,
+                    etag: None,
+                    last_modified: None,
+                    valid_until_passed: false,
+                    verified_by: None,
+                };
+                self.record(m, answered, now).await?;
                 Ok(Ok(self.store.add_found_mirrors(t.repo_id, &urls, now).await?))
             }
             Err(e) => {
@@ -224,14 +239,20 @@ impl Refresher {
             Seen { checksum: m.checksum.clone(), etag: m.etag.clone(), last_modified: m.last_modified.clone() }
         };
         let source = self.sources.iter().find(|s| m.url.starts_with(&s.prefix));
-        let keyring = source.and_then(|s| s.keyring.as_ref()).or(self.keyring.as_ref());
+        let global = if t.kind == PackageKind::Rpm { self.rpm_keyring.as_ref() } else { self.keyring.as_ref() };
+        let keyring = source.and_then(|s| s.keyring.as_ref()).or(global);
         let auth = source.and_then(|s| s.auth.as_ref());
+        if keyring.is_none() && self.require_signed && matches!(t.kind, PackageKind::Deb | PackageKind::Rpm) {
+            let e = RepoError::NoKeyring { url: m.url.clone() };
+            self.record(m, MirrorResult::Failed { error: &e.to_string() }, now_ms()).await?;
+            return Ok(Err(e));
+        }
         let fetched = match t.kind {
             PackageKind::Deb => match AptMirror::parse(&m.url) {
                 Some(mirror) => repos::refresh_apt(&self.fetcher, &mirror, &seen, keyring, auth).await,
                 None => Err(RepoError::Http { url: m.url.clone(), reason: "not an apt repository URL".to_owned() }),
             },
-            PackageKind::Rpm => repos::refresh_yum(&self.fetcher, &m.url, &seen, auth).await,
+            PackageKind::Rpm => repos::refresh_yum(&self.fetcher, &m.url, &seen, keyring, auth).await,
             PackageKind::Arch | PackageKind::Gentoo => {
                 return Ok(Err(RepoError::Http {
                     url: m.url.clone(),
@@ -246,7 +267,14 @@ impl Refresher {
                 Ok(Err(e))
             }
             Ok(Refreshed::Unchanged { etag, last_modified }) => {
-                self.record(m, answered(None, etag.as_deref(), last_modified.as_deref(), false), now).await?;
+                let answered = MirrorResult::Answered {
+                    checksum: None,
+                    etag: etag.as_deref(),
+                    last_modified: last_modified.as_deref(),
+                    valid_until_passed: false,
+                    verified_by: None,
+                };
+                self.record(m, answered, now).await?;
                 Ok(Ok(Outcome::Unchanged))
             }
             Ok(Refreshed::Changed(mut snapshot)) => {
@@ -266,13 +294,23 @@ impl Refresher {
                         )
                         .await?;
                 }
-                let answered = answered(
-                    Some(snapshot.checksum.as_str()),
-                    snapshot.etag.as_deref(),
-                    snapshot.last_modified.as_deref(),
-                    snapshot.valid_until_passed,
-                );
+                let verified_by = snapshot.signed_by.join(",");
+                let answered = MirrorResult::Answered {
+                    checksum: Some(snapshot.checksum.as_str()),
+                    etag: snapshot.etag.as_deref(),
+                    last_modified: snapshot.last_modified.as_deref(),
+                    valid_until_passed: snapshot.valid_until_passed,
+                    verified_by: Some(&verified_by),
+                };
                 self.record(m, answered, now).await?;
+                if verified_by.is_empty() {
+                    tracing::warn!(
+                        repo = t.name,
+                        mirror = m.url,
+                        "its metadata is not verified: no keyring is configured for it ([repos] keyrings, \
+                         rpm_keyrings or a [[repos.source]]); set one, or require_signed to refuse such repositories"
+                    );
+                }
                 if snapshot.valid_until_passed {
                     tracing::warn!(
                         repo = t.name,
@@ -298,16 +336,6 @@ impl Refresher {
         }
         Ok(())
     }
-}
-
-/// A mirror's answer: `checksum` `None` keeps the stored one (unchanged metadata).
-fn answered<'a>(
-    checksum: Option<&'a str>,
-    etag: Option<&'a str>,
-    last_modified: Option<&'a str>,
-    valid_until_passed: bool,
-) -> MirrorResult<'a> {
-    MirrorResult::Answered { checksum, etag, last_modified, valid_until_passed }
 }
 
 fn keyring(paths: &[std::path::PathBuf]) -> Result<Option<Keyring>, RefreshError> {

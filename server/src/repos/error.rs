@@ -30,6 +30,8 @@ pub enum RepoError {
     NoIndex { url: String, what: String, tried: String },
     #[error("{path}: invalid keyring: {reason}")]
     Keyring { path: String, reason: String },
+    #[error("{url}: no keyring is configured for it and [repos] require_signed refuses unverified metadata")]
+    NoKeyring { url: String },
     #[error("{url}: unsigned, but a keyring was given")]
     Unsigned { url: String },
     #[error("{url}: bad signature by key {key}: {reason}")]

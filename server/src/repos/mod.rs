@@ -10,8 +10,8 @@
 //!
 //! Trust: apt metadata is verified with an OpenPGP keyring when one is given (`keyring.rs`), and
 //! every Packages file is checked against the (In)Release's SHA-256 (or SHA-512). yum metadata is
-//! checked against the checksums in repomd.xml; repomd.xml itself is trusted as served (no
-//! `repo_gpgcheck` yet).
+//! checked against the checksums in repomd.xml, and repomd.xml against its detached signature
+//! (repomd.xml.asc) when a keyring is given. `Snapshot::signed_by` says which keys verified it.
 
 mod apt;
 mod checksum;
@@ -71,6 +71,9 @@ pub struct Snapshot {
     pub apt: Option<AptRelease>,
     /// The Release is past its Valid-Until. Flagged; the packages are still returned.
     pub valid_until_passed: bool,
+    /// Fingerprints of the keys whose signatures verified the metadata (InRelease, Release.gpg,
+    /// repomd.xml.asc); empty when no keyring was given for it.
+    pub signed_by: Vec<String>,
     /// yum updateinfo.
     pub errata: Vec<Erratum>,
     /// yum modules.yaml `modulemd` documents.

@@ -133,6 +133,7 @@ const TABLES: &[(&str, &[Column])] = &[
             ("etag", Col::Text, true),
             ("last_modified", Col::Text, true),
             ("valid_until_passed", Col::Bool, false),
+            ("verified_by", Col::Text, true),
         ],
     ),
     (

@@ -156,6 +156,9 @@ pub enum MirrorResult<'a> {
         etag: Option<&'a str>,
         last_modified: Option<&'a str>,
         valid_until_passed: bool,
+        /// Fingerprints of the keys that verified the metadata, comma-separated, '' when not
+        /// verified; `None` keeps the stored one (unchanged metadata).
+        verified_by: Option<&'a str>,
     },
     Failed {
         error: &'a str,

@@ -507,7 +507,8 @@ macro_rules! portable_host_queries {
             let mirrors = sqlx::query(
                 "SELECT CAST(sum(CASE WHEN enabled = $1 AND fail_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS failing, \
                  CAST(sum(CASE WHEN enabled = $2 THEN 1 ELSE 0 END) AS BIGINT) AS disabled, \
-                 count(DISTINCT CASE WHEN valid_until_passed = $1 THEN repo_id END) AS past_valid_until FROM mirrors",
+                 count(DISTINCT CASE WHEN valid_until_passed = $1 THEN repo_id END) AS past_valid_until, \
+                 count(DISTINCT CASE WHEN verified_by = '' THEN repo_id END) AS unverified FROM mirrors",
             )
             .bind(true)
             .bind(false)
@@ -542,6 +543,7 @@ macro_rules! portable_host_queries {
             d.mirrors_failing = mirror_row.try_get::<Option<i64>, _>("failing")?.unwrap_or(0);
             d.mirrors_disabled = mirror_row.try_get::<Option<i64>, _>("disabled")?.unwrap_or(0);
             d.repos_past_valid_until = mirror_row.try_get("past_valid_until")?;
+            d.repos_unverified = mirror_row.try_get("unverified")?;
             d.os_variants_without_group_repos = ungrouped;
             Ok(d)
         }

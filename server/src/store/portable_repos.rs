@@ -15,8 +15,8 @@ macro_rules! portable_repo_queries {
             .fetch_all(pool)
             .await?;
             let mirrors = sqlx::query(
-                "SELECT repo_id, id, url, enabled, fail_count, last_error, last_success_at, valid_until_passed \
-                 FROM mirrors ORDER BY id",
+                "SELECT repo_id, id, url, enabled, fail_count, last_error, last_success_at, valid_until_passed, \
+                 verified_by FROM mirrors ORDER BY id",
             )
             .fetch_all(pool)
             .await?;
@@ -39,6 +39,7 @@ macro_rules! portable_repo_queries {
                     last_error: m.try_get("last_error")?,
                     last_success_at: m.try_get("last_success_at")?,
                     valid_until_passed: m.try_get("valid_until_passed")?,
+                    verified_by: m.try_get("verified_by")?,
                 });
             }
             rows.iter()
@@ -118,11 +119,11 @@ macro_rules! portable_repo_queries {
         /// `max_failures`-th failure in a row disables it. Returns whether it is now disabled.
         pub(super) async fn record_mirror(pool: &Pool, r: &crate::store::MirrorAttempt<'_>) -> StoreResult<bool> {
             let disabled: bool = match r.result {
-                crate::store::MirrorResult::Answered { checksum, etag, last_modified, valid_until_passed } => {
+                crate::store::MirrorResult::Answered { checksum, etag, last_modified, valid_until_passed, verified_by } => {
                     sqlx::query(
                         "UPDATE mirrors SET last_attempt_at = $2, last_success_at = $2, fail_count = 0, last_error = '', \
                          checksum = coalesce($3, checksum), etag = $4, last_modified = $5, valid_until_passed = $6, \
-                         enabled = $7 WHERE id = $1",
+                         enabled = $7, verified_by = coalesce($8, verified_by) WHERE id = $1",
                     )
                     .bind(r.mirror_id)
                     .bind(r.now)
@@ -131,6 +132,7 @@ macro_rules! portable_repo_queries {
                     .bind(last_modified)
                     .bind(valid_until_passed)
                     .bind(true)
+                    .bind(verified_by)
                     .execute(pool)
                     .await?;
                     false

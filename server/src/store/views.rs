@@ -103,6 +103,8 @@ pub struct Dashboard {
     /// Enabled repositories never refreshed, or not for longer than the silence threshold.
     pub repos_not_refreshed: i64,
     pub repos_past_valid_until: i64,
+    /// Repositories a mirror of which served metadata that was not verified.
+    pub repos_unverified: i64,
     pub mirrors_failing: i64,
     pub mirrors_disabled: i64,
     /// OS variants whose group offers no repositories (their hosts use only their own).
@@ -353,6 +355,11 @@ impl RepoView {
         self.enabled && self.kind.has_updates() && self.refreshed_at.is_none_or(|t| t < clock.silent_before())
     }
 
+    /// A mirror's metadata was taken without a signature check.
+    pub fn unverified(&self) -> bool {
+        self.mirrors.iter().any(MirrorView::unverified)
+    }
+
     pub fn past_valid_until(&self) -> bool {
         self.mirrors.iter().any(|m| m.valid_until_passed)
     }
@@ -370,6 +377,7 @@ impl RepoView {
             && want(f.failing, self.failing())
             && want(f.stale, self.stale(clock))
             && want(f.past_valid_until, self.past_valid_until())
+            && want(f.unverified, self.unverified())
             && want(f.unused, self.unused())
             && f.search.as_deref().is_none_or(|s| {
                 self.name.to_ascii_lowercase().contains(s)
@@ -388,6 +396,25 @@ pub struct MirrorView {
     #[serde(serialize_with = "opt_time")]
     pub last_success_at: Option<i64>,
     pub valid_until_passed: bool,
+    /// Fingerprints of the keys that verified its metadata when it last changed, comma-separated;
+    /// "" not verified; None not known yet.
+    pub verified_by: Option<String>,
+}
+
+impl MirrorView {
+    /// Its metadata was taken without a signature check.
+    pub fn unverified(&self) -> bool {
+        self.verified_by.as_deref() == Some("")
+    }
+
+    /// In words, for the repository page and `repo show`.
+    pub fn trust(&self) -> String {
+        match self.verified_by.as_deref() {
+            None => "not refreshed yet".to_owned(),
+            Some("") => "not verified (no keyring for it)".to_owned(),
+            Some(keys) => format!("verified by {}", keys.replace(',', ", ")),
+        }
+    }
 }
 
 /// An OS group ("Debian 12"): its variants, how many hosts run it, and the repositories its

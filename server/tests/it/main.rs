@@ -26,6 +26,7 @@ mod real_debian;
 mod real_rpm;
 mod refresh;
 mod repo_support;
+mod repo_trust;
 mod scale_out;
 mod shutdown;
 mod store_suite;

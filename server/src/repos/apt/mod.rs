@@ -142,6 +142,7 @@ pub async fn refresh_apt(
         last_modified,
         packages: parsed.packages,
         deb_sources: parsed.sources,
+        signed_by: index.release.signed_by.clone(),
         apt: Some(index.release),
         valid_until_passed,
         ..Snapshot::default()

@@ -80,27 +80,27 @@ async fn dead_mirrors_fail_clearly() {
     let base = server.url();
 
     server.set_mode(Mode::Status(503));
-    let err = refresh_yum(&f, &base, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &base, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::Status { status: 503, .. }), "{err}");
     assert!(err.to_string().contains("/repodata/repomd.xml"), "{err}");
 
     server.set_mode(Mode::Reset);
-    let err = refresh_yum(&f, &base, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &base, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::Http { .. }), "{err}");
 
     server.set_mode(Mode::Hang);
     let started = Instant::now();
-    let err = refresh_yum(&f, &base, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &base, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(&err, RepoError::Http { reason, .. } if reason.contains("timed out")), "{err}");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
 
     server.set_mode(Mode::Normal);
-    let err = refresh_yum(&f, &base, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &base, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::NotFound { .. }), "{err}");
 
     let port = server.url();
     drop(server);
-    let err = refresh_yum(&f, &port, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &port, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::Http { .. }), "{err}");
 }
 
@@ -124,7 +124,7 @@ async fn small_files_respect_max_bytes() {
     write(&dir.path().join("repodata/repomd.xml"), "x".repeat(10_000));
     let server = FileServer::start(dir.path());
     let f = fetcher_with(|c| c.max_bytes = 1000);
-    let err = refresh_yum(&f, &server.url(), &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &server.url(), &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::TooLarge { limit: 1000, .. }), "{err}");
 }
 
@@ -137,7 +137,7 @@ async fn credentials_are_sent_and_bad_client_certificates_refused() {
     let auth = RepoAuth { basic: Some(("alice".into(), "s3cret".into())), ..RepoAuth::default() };
     let url = format!("{}/mirrorlist", server.url());
     // Mirror lists are fetched without credentials; a yum refresh sends them.
-    let _ = refresh_yum(&f, &server.url(), &Seen::default(), Some(&auth)).await;
+    let _ = refresh_yum(&f, &server.url(), &Seen::default(), None, Some(&auth)).await;
     let log = server.log();
     assert_eq!(log[0].authorization.as_deref(), Some("Basic YWxpY2U6czNjcmV0"), "{log:?}");
     assert_eq!(expand_mirrorlist(&f, &url, 1).await.unwrap().len(), 1);
@@ -148,13 +148,13 @@ async fn credentials_are_sent_and_bad_client_certificates_refused() {
         client_key_pem: Some(dir.path().join("no-key.pem")),
         ..RepoAuth::default()
     };
-    let err = refresh_yum(&f, &server.url(), &Seen::default(), Some(&missing)).await.unwrap_err();
+    let err = refresh_yum(&f, &server.url(), &Seen::default(), None, Some(&missing)).await.unwrap_err();
     assert!(matches!(err, RepoError::ReadFile { .. }) && err.to_string().contains("no-cert.pem"), "{err}");
     write(
         &dir.path().join("no-cert.pem"),
         "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n",
     );
     write(&dir.path().join("no-key.pem"), "garbage");
-    let err = refresh_yum(&f, &server.url(), &Seen::default(), Some(&missing)).await.unwrap_err();
+    let err = refresh_yum(&f, &server.url(), &Seen::default(), None, Some(&missing)).await.unwrap_err();
     assert!(matches!(err, RepoError::Config(_)), "{err}");
 }

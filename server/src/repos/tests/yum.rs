@@ -134,7 +134,7 @@ async fn built_repository_end_to_end() {
     let server = FileServer::start(dir.path());
     let f = fetcher();
     let baseurl = format!("{}/repo/", server.url());
-    let snap = match refresh_yum(&f, &baseurl, &Seen::default(), None).await {
+    let snap = match refresh_yum(&f, &baseurl, &Seen::default(), None, None).await {
         Ok(Refreshed::Changed(s)) => s,
         other => panic!("expected a snapshot, got {other:?}"),
     };
@@ -162,7 +162,7 @@ async fn built_repository_end_to_end() {
     // Unchanged: one conditional request for repomd.xml, answered 304.
     server.clear_log();
     let seen = Seen::after(&Refreshed::Changed(snap.clone()), &Seen::default());
-    assert!(matches!(refresh_yum(&f, &baseurl, &seen, None).await, Ok(Refreshed::Unchanged { .. })));
+    assert!(matches!(refresh_yum(&f, &baseurl, &seen, None, None).await, Ok(Refreshed::Unchanged { .. })));
     let log = server.log();
     assert_eq!(
         log.iter().map(|h| (h.path.as_str(), h.status)).collect::<Vec<_>>(),
@@ -175,7 +175,7 @@ async fn built_repository_end_to_end() {
         std::fs::copy(&rpm, repo.join(rpm.file_name().expect("name"))).expect("copy rpm");
     }
     createrepo(&repo, &["--update", "--keep-all-metadata"]);
-    let snap = match refresh_yum(&f, &baseurl, &seen, None).await {
+    let snap = match refresh_yum(&f, &baseurl, &seen, None, None).await {
         Ok(Refreshed::Changed(s)) => s,
         other => panic!("expected a new snapshot, got {other:?}"),
     };
@@ -191,7 +191,7 @@ async fn built_repository_end_to_end() {
     require_tool("zstd");
     run(Command::new("zstd").args(["-q", "-f", "-19"]).arg(dir.path().join("primary.xml")).arg("-o").arg(&zst));
     swap_repomd_entry(&repo, "primary", &zst);
-    let snap = match refresh_yum(&f, &baseurl, &Seen::default(), None).await {
+    let snap = match refresh_yum(&f, &baseurl, &Seen::default(), None, None).await {
         Ok(Refreshed::Changed(s)) => s,
         other => panic!("expected a snapshot from the zstd primary, got {other:?}"),
     };
@@ -203,7 +203,7 @@ async fn built_repository_end_to_end() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&zst, &bytes).expect("tamper");
-    let err = refresh_yum(&f, &baseurl, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &baseurl, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::ChecksumMismatch { .. } | RepoError::Decompress { .. }), "{err}");
 
     // An XML bomb in primary, with a repomd that vouches for it.
@@ -212,7 +212,7 @@ async fn built_repository_end_to_end() {
     gz.write_all(BOMB.as_bytes()).expect("gzip");
     write(&bomb, gz.finish().expect("gzip"));
     swap_repomd_entry(&repo, "primary", &bomb);
-    let err = refresh_yum(&f, &baseurl, &Seen::default(), None).await.unwrap_err();
+    let err = refresh_yum(&f, &baseurl, &Seen::default(), None, None).await.unwrap_err();
     assert!(matches!(err, RepoError::Xml { .. }) && err.to_string().contains("DOCTYPE"), "{err}");
 }
 
@@ -269,7 +269,7 @@ xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"{n}\">\n"
     write(&dir.path().join("repodata/repomd.xml"), repomd);
     let server = FileServer::start(dir.path());
     let started = Instant::now();
-    let snap = match refresh_yum(&fetcher(), &server.url(), &Seen::default(), None).await {
+    let snap = match refresh_yum(&fetcher(), &server.url(), &Seen::default(), None, None).await {
         Ok(Refreshed::Changed(s)) => s,
         other => panic!("expected a snapshot, got {other:?}"),
     };

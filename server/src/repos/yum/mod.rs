@@ -16,7 +16,7 @@ pub use updateinfo::{Erratum, ErratumKind};
 use super::checksum::sha256_hex;
 use super::http::Fetched;
 use super::stream::{Checks, Compression, parse_stream};
-use super::{Fetcher, Refreshed, RepoAuth, RepoError, Seen, Snapshot, join_url};
+use super::{Fetcher, Keyring, Refreshed, RepoAuth, RepoError, Seen, Snapshot, join_url};
 use repomd::{RepoData, parse_repomd};
 
 /// Refreshes a yum/dnf mirror from its baseurl (the directory holding `repodata/`).
@@ -24,6 +24,7 @@ pub async fn refresh_yum(
     f: &Fetcher,
     baseurl: &str,
     seen: &Seen,
+    keyring: Option<&Keyring>,
     auth: Option<&RepoAuth>,
 ) -> Result<Refreshed, RepoError> {
     let repomd_url = join_url(baseurl, "repodata/repomd.xml");
@@ -36,6 +37,18 @@ pub async fn refresh_yum(
     if seen.checksum.as_deref() == Some(checksum.as_str()) {
         return Ok(Refreshed::Unchanged { etag: small.etag, last_modified: small.last_modified });
     }
+    // With a keyring, repomd.xml must carry a good detached signature (dnf's repo_gpgcheck).
+    let signed_by = match keyring {
+        Some(k) => {
+            let sig_url = format!("{repomd_url}.asc");
+            let sig = match f.get(&sig_url, None, auth).await? {
+                Fetched::Found(resp) => f.read_small(&sig_url, resp).await?.body,
+                _ => return Err(RepoError::Unsigned { url: repomd_url }),
+            };
+            k.verify_detached(&repomd_url, &small.body, &sig)?
+        }
+        None => Vec::new(),
+    };
     let data = parse_repomd(&repomd_url, &small.body)?;
     let find = |kind: &str| data.iter().find(|d| d.kind == kind);
     let primary = find("primary")
@@ -64,6 +77,7 @@ pub async fn refresh_yum(
         errata,
         modules: modules.streams,
         module_defaults: modules.defaults,
+        signed_by,
         ..Snapshot::default()
     })))
 }

@@ -76,6 +76,7 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
         item(d.mirrors_failing + d.mirrors_disabled, "mirrors failing or disabled", "/repos?failing=true"),
         item(d.repos_not_refreshed, "repositories not refreshed lately", "/repos?stale=true"),
         item(d.repos_past_valid_until, "repositories past Valid-Until", "/repos?past_valid_until=true"),
+        item(d.repos_unverified, "repositories whose metadata is not verified", "/repos?unverified=true"),
         item(d.repos_unused, "repositories no host uses", "/repos?unused=true"),
         item(d.os_variants_without_group_repos, "OS variants whose group has no repositories", "/os-groups"),
     ];

@@ -19,6 +19,9 @@ struct Mirror<'a> {
     last_error: &'a str,
     last_success: When,
     valid_until_passed: bool,
+    /// Whose signature its metadata carried, in words.
+    trust: String,
+    unverified: bool,
 }
 
 #[derive(Serialize)]
@@ -63,6 +66,8 @@ pub async fn page(State(state): State<WebState>, Path(id): Path<i64>) -> Result<
                 last_error: &m.last_error,
                 last_success: when(m.last_success_at, clock.now_ms),
                 valid_until_passed: m.valid_until_passed,
+                trust: m.trust(),
+                unverified: m.unverified(),
             })
             .collect(),
         mirror_count: repo.mirrors.len(),
