@@ -5,6 +5,7 @@
 //! the server (the only module that knows protobuf); `state` keeps the host token; `spool`
 //! keeps what is not delivered yet; `hooks` is what package-manager hooks share.
 pub mod collect;
+pub mod fuzzing;
 pub mod hooks;
 pub mod model;
 pub mod spool;

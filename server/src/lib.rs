@@ -14,6 +14,7 @@ pub mod config;
 pub mod contents;
 pub mod fields;
 pub mod first_admin;
+pub mod fuzzing;
 pub mod grpc;
 pub mod ingest;
 pub mod jobs;

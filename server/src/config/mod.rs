@@ -80,8 +80,8 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
-            enrollments_per_minute_per_source: 600,
-            enrollments_per_minute_per_key: 6_000,
+            enrollments_per_minute_per_source: 3_000,
+            enrollments_per_minute_per_key: 10_000,
             failed_enrollments_per_minute_per_source: 10,
             reports_per_minute_per_host: 30,
             max_connections: 10_000,

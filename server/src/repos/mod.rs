@@ -17,6 +17,8 @@ mod apt;
 mod checksum;
 mod date;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod http;
 mod keyring;
 mod mirrorlist;

@@ -13,8 +13,9 @@ use super::keyring::unverified_text;
 use super::stream::{Checks, Compression, parse_stream};
 use super::{Fetcher, Keyring, Refreshed, RepoAuth, RepoError, Seen, Snapshot, join_url};
 use crate::clock::now_ms;
-use packages::parse_packages;
-use release::{ReleaseIndex, parse_release};
+pub(super) use packages::parse_packages;
+use release::ReleaseIndex;
+pub(super) use release::parse_release;
 
 /// An apt mirror as hosts report it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -17,7 +17,11 @@ use super::checksum::sha256_hex;
 use super::http::Fetched;
 use super::stream::{Checks, Compression, parse_stream};
 use super::{Fetcher, Keyring, Refreshed, RepoAuth, RepoError, Seen, Snapshot, join_url};
-use repomd::{RepoData, parse_repomd};
+pub(super) use modules::parse_modules;
+pub(super) use primary::parse_primary;
+use repomd::RepoData;
+pub(super) use repomd::parse_repomd;
+pub(super) use updateinfo::parse_updateinfo;
 
 /// Refreshes a yum/dnf mirror from its baseurl (the directory holding `repodata/`).
 pub async fn refresh_yum(
