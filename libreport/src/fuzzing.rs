@@ -49,8 +49,11 @@ pub fn client_config(data: &[u8]) {
     let _ = crate::hooks::ClientConfig::parse(&text(data));
 }
 
+/// A fuzz target: reads any bytes, never panics.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the corpus replay.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("dpkg_status", dpkg_status),
     ("apt_sources", apt_sources),
     ("yum_repos", yum_repos),
