@@ -1,0 +1,123 @@
+//! The server's .deb as `packaging/build` makes it (`.ci/test` builds it before the tests):
+//! its metadata, files, modes and conffiles, lintian without errors, the systemd unit verified
+//! and its exposure "OK" or better, and the packaged binary serving with the packaged
+//! configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use patchman_testkit::{require_tool, run};
+
+fn server_deb() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/packages");
+    let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("patchman-server_")))
+    });
+    found.unwrap_or_else(|| panic!("no patchman-server .deb in {}: run packaging/build (.ci/test does)", dir.display()))
+}
+
+fn text(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&run(cmd).stdout).into_owned()
+}
+
+#[test]
+fn the_server_deb_holds_a_hardened_service_and_lints_clean() {
+    let deb = server_deb();
+    let info = text(Command::new("dpkg-deb").arg("--info").arg(&deb));
+    assert!(info.contains("Package: patchman-server") && info.contains("Section: admin"), "{info}");
+    assert!(info.contains("Depends: libc6 (>= "), "dependencies computed from the binary: {info}");
+    let package = text(Command::new("dpkg-deb").arg("--field").arg(&deb).arg("Package"));
+    assert_eq!(package.trim(), "patchman-server");
+    let control = tempfile::tempdir().unwrap();
+    run(Command::new("dpkg-deb").arg("--control").arg(&deb).arg(control.path()));
+    let listed = std::fs::read_to_string(control.path().join("conffiles")).unwrap();
+    assert_eq!(listed.trim(), "/etc/patchman/server.toml", "the configuration is kept on upgrade");
+    for script in ["postinst", "prerm", "postrm"] {
+        let body = std::fs::read_to_string(control.path().join(script)).unwrap();
+        assert!(body.starts_with("#!/bin/sh") && body.contains("set -e"), "{script}: {body}");
+    }
+
+    let contents = text(Command::new("dpkg-deb").arg("--contents").arg(&deb));
+    let mode_of = |path: &str| {
+        contents
+            .lines()
+            .find(|l| l.ends_with(&format!(" ./{path}")))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{path} is not in the package:\n{contents}"))
+    };
+    assert_eq!(mode_of("usr/bin/patchman"), "-rwxr-xr-x");
+    assert_eq!(mode_of("etc/patchman/server.toml"), "-rw-r-----", "it may hold secrets");
+    for file in [
+        "usr/lib/systemd/system/patchman.service",
+        "usr/lib/sysusers.d/patchman.conf",
+        "usr/share/man/man1/patchman.1.gz",
+        "usr/share/man/man1/patchman-host.1.gz",
+        "usr/share/bash-completion/completions/patchman",
+        "usr/share/zsh/vendor-completions/_patchman",
+        "usr/share/fish/vendor_completions.d/patchman.fish",
+        "usr/share/doc/patchman-server/copyright",
+        "usr/share/doc/patchman-server/changelog.Debian.gz",
+    ] {
+        assert_eq!(mode_of(file), "-rw-r--r--", "{file}");
+    }
+    assert!(contents.lines().all(|l| l.contains("root/root")), "owned by root:\n{contents}");
+
+    require_tool("lintian");
+    let lint = Command::new("lintian").arg(&deb).output().expect("lintian");
+    let lint = String::from_utf8_lossy(&lint.stdout).into_owned();
+    assert!(!lint.lines().any(|l| l.starts_with("E:")), "lintian errors:\n{lint}");
+
+    // The unit as shipped (its binary path pointed at the unpacked one: verify checks it
+    // exists) passes systemd's own checks; its exposure is "OK" or better.
+    let root = tempfile::tempdir().unwrap();
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root.path()));
+    let unit = root.path().join("usr/lib/systemd/system/patchman.service");
+    let shipped = std::fs::read_to_string(&unit).unwrap();
+    for directive in ["User=patchman", "ProtectSystem=strict", "StateDirectory=patchman", "NoNewPrivileges=yes"] {
+        assert!(shipped.contains(directive), "{directive}");
+    }
+    let bin = root.path().join("usr/bin/patchman");
+    let check = root.path().join("patchman.service");
+    std::fs::write(&check, shipped.replace("/usr/bin/patchman", bin.to_str().unwrap())).unwrap();
+    let verify = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&check).output().unwrap();
+    assert!(verify.status.success() && verify.stderr.is_empty(), "{}", String::from_utf8_lossy(&verify.stderr));
+    let security = text(Command::new("systemd-analyze").args(["security", "--offline=yes"]).arg(&unit));
+    let overall = security.lines().find(|l| l.contains("Overall exposure level")).expect("a score").to_owned();
+    let score: f64 = overall.split(": ").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    eprintln!("{overall}");
+    assert!(score <= 2.0 && overall.contains("OK"), "{overall}");
+
+    // The packaged binary serves with the packaged configuration, as ExecStart runs it (the
+    // database moved to a temporary place: the unit's StateDirectory is not here).
+    let state = tempfile::tempdir().unwrap();
+    let config = root.path().join("etc/patchman/server.toml");
+    let mut child = Command::new(&bin)
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .current_dir(state.path())
+        .env("PATCHMAN_DATABASE_URL", format!("sqlite://{}/patchman.db", state.path().display()))
+        .env("PATCHMAN_LISTEN", "127.0.0.1:0")
+        .env("PATCHMAN_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    while !line.starts_with("patchman listening on ") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "the packaged server exited");
+    }
+    let addr = line.trim().trim_start_matches("patchman listening on ").to_owned();
+    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut tcp, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut tcp, &mut answer).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
