@@ -1,8 +1,8 @@
 //! TLS on the one port: the rustls configuration made from `[tls]`, kept current as its files
 //! change (`reload`), the handshake that turns away plain-text clients with a message
-//! (`listener`), and who is at the other end (`peer`).
+//! (`handshake`), and who is at the other end (`peer`).
 
-mod listener;
+mod handshake;
 mod peer;
 mod reload;
 
@@ -16,7 +16,7 @@ use rustls::server::WebPkiClientVerifier;
 
 use crate::config::TlsConfig;
 
-pub use self::listener::handshake;
+pub use self::handshake::handshake;
 pub use self::peer::{Peer, cert_names_host};
 pub use self::reload::watch;
 
