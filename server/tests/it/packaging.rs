@@ -8,15 +8,49 @@ use std::process::Command;
 
 use patchman_testkit::{require_tool, run};
 
-fn server_deb() -> PathBuf {
+/// The built package whose file name starts with `prefix` and ends with `suffix`.
+fn package(prefix: &str, suffix: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/packages");
     let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("patchman-server_")))
+        entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix) && n.to_string_lossy().ends_with(suffix))
+        })
     });
-    found.unwrap_or_else(|| panic!("no patchman-server .deb in {}: run packaging/build (.ci/test does)", dir.display()))
+    found.unwrap_or_else(|| panic!("no {prefix}*{suffix} in {}: run packaging/build (.ci/test does)", dir.display()))
+}
+
+fn server_deb() -> PathBuf {
+    package("patchman-server_", ".deb")
+}
+
+#[test]
+fn the_server_rpm_holds_the_same_files_with_its_user_made_before_they_land() {
+    require_tool("rpm");
+    let rpm = package("patchman-server-", ".rpm");
+    let info = text(Command::new("rpm").arg("-qip").arg(&rpm));
+    assert!(info.contains("Name        : patchman-server") && info.contains("GPL-3.0-or-later"), "{info}");
+    let files = text(Command::new("rpm").arg("-qlvp").arg(&rpm));
+    let line = |path: &str| {
+        files
+            .lines()
+            .find(|l| l.ends_with(&format!(" {path}")))
+            .unwrap_or_else(|| panic!("{path} is not in the rpm:\n{files}"))
+            .split_whitespace()
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("/usr/bin/patchman"), "-rwxr-xr-x 1 root root");
+    assert_eq!(line("/etc/patchman/server.toml"), "-rw-r----- 1 root patchman");
+    assert_eq!(line("/usr/lib/systemd/system/patchman.service"), "-rw-r--r-- 1 root root");
+    assert!(files.contains("/usr/share/man/man1/patchman.1.gz") && files.contains("/usr/lib/sysusers.d/patchman.conf"));
+    let config = text(Command::new("rpm").args(["-qp", "--configfiles"]).arg(&rpm));
+    assert_eq!(config.trim(), "/etc/patchman/server.toml");
+    let requires = text(Command::new("rpm").args(["-qp", "--requires"]).arg(&rpm));
+    assert!(requires.contains("libc.so.6()(64bit)") && requires.contains("systemd"), "{requires}");
+    let scripts = text(Command::new("rpm").args(["-qp", "--scripts"]).arg(&rpm));
+    assert!(scripts.contains("preinstall scriptlet") && scripts.contains("useradd -r"), "{scripts}");
 }
 
 fn text(cmd: &mut Command) -> String {
