@@ -155,3 +155,61 @@ fn the_server_deb_holds_a_hardened_service_and_lints_clean() {
     let _ = child.wait();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+#[test]
+fn the_client_deb_holds_the_reporter_and_its_hooks_and_lints_clean() {
+    let deb = package("patchman-client_", ".deb");
+    let info = text(Command::new("dpkg-deb").arg("--info").arg(&deb));
+    assert!(info.contains("Package: patchman-client") && info.contains("Depends: libc6 (>= "), "{info}");
+    let control = tempfile::tempdir().unwrap();
+    run(Command::new("dpkg-deb").arg("--control").arg(&deb).arg(control.path()));
+    let conffiles = std::fs::read_to_string(control.path().join("conffiles")).unwrap();
+    assert_eq!(
+        conffiles.lines().collect::<Vec<_>>(),
+        ["/etc/patchman/client.toml", "/etc/apt/apt.conf.d/50patchman", "/etc/dpkg/dpkg.cfg.d/patchman"]
+    );
+    let contents = text(Command::new("dpkg-deb").arg("--contents").arg(&deb));
+    let mode_of = |path: &str| {
+        contents
+            .lines()
+            .find(|l| l.ends_with(&format!(" ./{path}")))
+            .map(|l| l.split_whitespace().next().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("{path} is not in the package:\n{contents}"))
+    };
+    assert_eq!(mode_of("usr/bin/patchman-client"), "-rwxr-xr-x");
+    assert_eq!(mode_of("usr/libexec/patchman/patchman-apt-hook"), "-rwxr-xr-x");
+    let triplet = contents
+        .lines()
+        .find_map(|l| l.split(" ./usr/lib/").nth(1).filter(|p| p.ends_with("/libpatchman_report.so")))
+        .expect("the shared object")
+        .to_owned();
+    assert_eq!(mode_of(&format!("usr/lib/{triplet}")), "-rw-r--r--");
+    for file in [
+        "usr/include/patchman_report.h",
+        "etc/patchman/client.toml",
+        "etc/apt/apt.conf.d/50patchman",
+        "etc/dpkg/dpkg.cfg.d/patchman",
+        "usr/lib/systemd/system/patchman-client.timer",
+        "usr/lib/systemd/system/patchman-flush.timer",
+        "usr/share/doc/patchman-client/copyright",
+    ] {
+        assert_eq!(mode_of(file), "-rw-r--r--", "{file}");
+    }
+    require_tool("lintian");
+    let lint = Command::new("lintian").arg(&deb).output().expect("lintian");
+    let lint = String::from_utf8_lossy(&lint.stdout).into_owned();
+    assert!(!lint.lines().any(|l| l.starts_with("E:")), "lintian errors:\n{lint}");
+
+    // The hook program from the package runs against the package's shared object.
+    let root = tempfile::tempdir().unwrap();
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root.path()));
+    let lib_dir = root.path().join(format!("usr/lib/{}", triplet.trim_end_matches("/libpatchman_report.so")));
+    let ldd = text(
+        Command::new("ldd")
+            .arg(root.path().join("usr/libexec/patchman/patchman-apt-hook"))
+            .env("LD_LIBRARY_PATH", &lib_dir),
+    );
+    assert!(ldd.contains(&format!("{}/libpatchman_report.so", lib_dir.display())), "{ldd}");
+    let version = text(Command::new(root.path().join("usr/bin/patchman-client")).arg("--version"));
+    assert!(version.starts_with("patchman-client "), "{version}");
+}
