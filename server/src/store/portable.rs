@@ -781,6 +781,21 @@ macro_rules! portable_queries {
         /// Gives a host a tag that reports do not remove (`present`), or takes a tag away
         /// (a tag the host reports comes back with its next changed report). False when there
         /// is no such host.
+        /// Gives a host a tag as an administrator's (its reports do not remove it).
+        async fn give_admin_tag(tx: &mut sqlx::Transaction<'_, Db>, host_id: i64, tag: &str) -> StoreResult<()> {
+            sqlx::query("INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING").bind(tag).execute(&mut **tx).await?;
+            sqlx::query(
+                "INSERT INTO host_tags (host_id, tag_id, by_admin) SELECT $1, id, $3 FROM tags WHERE name = $2 \
+                 ON CONFLICT (host_id, tag_id) DO UPDATE SET by_admin = $3",
+            )
+            .bind(host_id)
+            .bind(tag)
+            .bind(true)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         pub(super) async fn set_host_tag(pool: &Pool, hostname: &str, tag: &str, present: bool) -> StoreResult<bool> {
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let Some(host_id) = sqlx::query_scalar::<_, i64>("SELECT id FROM hosts WHERE hostname = $1")
@@ -791,19 +806,7 @@ macro_rules! portable_queries {
                 return Ok(false);
             };
             if present {
-                sqlx::query("INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO host_tags (host_id, tag_id, by_admin) SELECT $1, id, $3 FROM tags WHERE name = $2 \
-                     ON CONFLICT (host_id, tag_id) DO UPDATE SET by_admin = $3",
-                )
-                .bind(host_id)
-                .bind(tag)
-                .bind(true)
-                .execute(&mut *tx)
-                .await?;
+                give_admin_tag(&mut tx, host_id, tag).await?;
             } else {
                 sqlx::query(
                     "DELETE FROM host_tags WHERE host_id = $1 AND tag_id IN (SELECT id FROM tags WHERE name = $2)",

@@ -53,19 +53,7 @@ macro_rules! portable_enrollment_queries {
                 .execute(&mut **tx)
                 .await?;
             for tag in tags {
-                sqlx::query("INSERT INTO tags (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
-                    .bind(tag)
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO host_tags (host_id, tag_id, by_admin) SELECT $1, id, $3 FROM tags WHERE name = $2 \
-                     ON CONFLICT (host_id, tag_id) DO UPDATE SET by_admin = $3",
-                )
-                .bind(host_id)
-                .bind(tag)
-                .bind(true)
-                .execute(&mut **tx)
-                .await?;
+                give_admin_tag(tx, host_id, tag).await?;
             }
             Ok(())
         }

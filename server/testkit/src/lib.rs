@@ -3,6 +3,7 @@
 
 pub mod apt;
 pub mod browser;
+pub mod fuzz;
 pub mod grpc;
 pub mod host;
 pub mod http;

@@ -20,6 +20,23 @@ fn package(prefix: &str, suffix: &str) -> PathBuf {
     found.unwrap_or_else(|| panic!("no {prefix}*{suffix} in {}: run packaging/build (.ci/test does)", dir.display()))
 }
 
+/// The mode of `path` in `dpkg-deb --contents` output.
+fn mode_in(contents: &str, path: &str) -> String {
+    contents
+        .lines()
+        .find(|l| l.ends_with(&format!(" ./{path}")))
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("{path} is not in the package:\n{contents}"))
+}
+
+/// lintian finds no error in the package (warnings are allowed).
+fn lints_clean(deb: &Path) {
+    require_tool("lintian");
+    let lint = Command::new("lintian").arg(deb).output().expect("lintian");
+    let lint = String::from_utf8_lossy(&lint.stdout).into_owned();
+    assert!(!lint.lines().any(|l| l.starts_with("E:")), "lintian errors:\n{lint}");
+}
+
 fn server_deb() -> PathBuf {
     package("patchman-server_", ".deb")
 }
@@ -75,13 +92,7 @@ fn the_server_deb_holds_a_hardened_service_and_lints_clean() {
     }
 
     let contents = text(Command::new("dpkg-deb").arg("--contents").arg(&deb));
-    let mode_of = |path: &str| {
-        contents
-            .lines()
-            .find(|l| l.ends_with(&format!(" ./{path}")))
-            .map(|l| l.split_whitespace().next().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("{path} is not in the package:\n{contents}"))
-    };
+    let mode_of = |path: &str| mode_in(&contents, path);
     assert_eq!(mode_of("usr/bin/patchman"), "-rwxr-xr-x");
     assert_eq!(mode_of("etc/patchman/server.toml"), "-rw-r-----", "it may hold secrets");
     for file in [
@@ -99,10 +110,7 @@ fn the_server_deb_holds_a_hardened_service_and_lints_clean() {
     }
     assert!(contents.lines().all(|l| l.contains("root/root")), "owned by root:\n{contents}");
 
-    require_tool("lintian");
-    let lint = Command::new("lintian").arg(&deb).output().expect("lintian");
-    let lint = String::from_utf8_lossy(&lint.stdout).into_owned();
-    assert!(!lint.lines().any(|l| l.starts_with("E:")), "lintian errors:\n{lint}");
+    lints_clean(&deb);
 
     // The unit as shipped (its binary path pointed at the unpacked one: verify checks it
     // exists) passes systemd's own checks; its exposure is "OK" or better.
@@ -169,13 +177,7 @@ fn the_client_deb_holds_the_reporter_and_its_hooks_and_lints_clean() {
         ["/etc/patchman/client.toml", "/etc/apt/apt.conf.d/50patchman", "/etc/dpkg/dpkg.cfg.d/patchman"]
     );
     let contents = text(Command::new("dpkg-deb").arg("--contents").arg(&deb));
-    let mode_of = |path: &str| {
-        contents
-            .lines()
-            .find(|l| l.ends_with(&format!(" ./{path}")))
-            .map(|l| l.split_whitespace().next().unwrap().to_owned())
-            .unwrap_or_else(|| panic!("{path} is not in the package:\n{contents}"))
-    };
+    let mode_of = |path: &str| mode_in(&contents, path);
     assert_eq!(mode_of("usr/bin/patchman-client"), "-rwxr-xr-x");
     assert_eq!(mode_of("usr/libexec/patchman/patchman-apt-hook"), "-rwxr-xr-x");
     let triplet = contents
@@ -195,10 +197,7 @@ fn the_client_deb_holds_the_reporter_and_its_hooks_and_lints_clean() {
     ] {
         assert_eq!(mode_of(file), "-rw-r--r--", "{file}");
     }
-    require_tool("lintian");
-    let lint = Command::new("lintian").arg(&deb).output().expect("lintian");
-    let lint = String::from_utf8_lossy(&lint.stdout).into_owned();
-    assert!(!lint.lines().any(|l| l.starts_with("E:")), "lintian errors:\n{lint}");
+    lints_clean(&deb);
 
     // The hook program from the package runs against the package's shared object.
     let root = tempfile::tempdir().unwrap();
