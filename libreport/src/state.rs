@@ -5,13 +5,13 @@ use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-/// Where the reporter keeps its state; `/var/lib/patchman` by default.
+/// Where the reporter keeps its state; `/var/lib/patchman-client` by default.
 #[derive(Debug, Clone)]
 pub struct StateDir {
     dir: PathBuf,
 }
 
-pub const DEFAULT_STATE_DIR: &str = "/var/lib/patchman";
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/patchman-client";
 
 impl StateDir {
     pub fn new(dir: impl Into<PathBuf>) -> Self {

@@ -55,7 +55,7 @@ struct Args {
     /// Enroll with the site's enrollment key first and keep the host token.
     #[arg(long, value_name = "KEY", env = "PATCHMAN_ENROLLMENT_KEY")]
     enroll: Option<String>,
-    /// Where the host token and the spool live (default /var/lib/patchman).
+    /// Where the host token and the spool live (default /var/lib/patchman-client).
     #[arg(long)]
     state_dir: Option<PathBuf>,
     /// Print the report as JSON and send nothing.

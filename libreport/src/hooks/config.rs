@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(c.server.as_deref(), Some("http://pm:8080"));
         assert_eq!(c.tags, ["web", "prod"]);
         assert!(!c.deliver);
-        assert_eq!(c.state_dir, Path::new("/var/lib/patchman"));
+        assert_eq!(c.state_dir, Path::new("/var/lib/patchman-client"));
         assert_eq!(c.client, Path::new(DEFAULT_CLIENT));
         assert_eq!(ClientConfig::parse("").unwrap(), ClientConfig::default());
     }
