@@ -1,7 +1,8 @@
 # patchman dnf plugin: report every dnf transaction to a patchman server.
 #
 # Installed as <dnf plugin dir>/patchman.py (Debian: /usr/lib/python3/dist-packages/dnf-plugins,
-# RHEL: /usr/lib/python3.X/site-packages/dnf-plugins) with /etc/dnf/plugins/patchman.conf.
+# RHEL: /usr/lib/python3.X/site-packages/dnf-plugins) with /etc/dnf/plugins/patchman.conf; the
+# rpm keeps it in /usr/lib64/patchman/dnf beside the module and links it there.
 #
 # After each successful transaction it passes what changed to the native module
 # patchman_libreport (libreport built with pyo3, CPython >= 3.9), which reads the rpm
@@ -23,10 +24,24 @@ import sys
 
 import dnf
 
-try:
-    import patchman_libreport
-except Exception:  # ImportError, or a module this interpreter cannot load (too old)
-    patchman_libreport = None
+
+def _import_native():
+    """patchman_libreport from Python's path or from beside this file (where the rpm puts
+    both); None on Python < 3.9 (the module is abi3 for 3.9+) or when it cannot load."""
+    if sys.version_info < (3, 9):
+        return None
+    here = os.path.dirname(os.path.realpath(__file__))
+    sys.path.append(here)
+    try:
+        import patchman_libreport
+        return patchman_libreport
+    except Exception:  # ImportError, or a module this interpreter cannot load
+        return None
+    finally:
+        sys.path.remove(here)
+
+
+patchman_libreport = _import_native()
 
 # Settings passed on to libreport (they win over /etc/patchman/client.toml).
 SETTINGS = ('server', 'state_dir', 'hostname', 'tags', 'client', 'deliver')

@@ -3,6 +3,7 @@
 
 pub mod apt;
 pub mod browser;
+pub mod dnf;
 pub mod fuzz;
 pub mod grpc;
 pub mod host;
@@ -70,4 +71,26 @@ pub fn artifact(name: &str) -> PathBuf {
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root exists")
+}
+
+/// Polls until `f` returns true; panics with `what` after `timeout`.
+#[track_caller]
+pub fn wait_until(timeout: std::time::Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Waits until no process has `needle` on its command line (the detached senders of a
+/// test's state directory have exited).
+pub fn wait_for_processes_naming(needle: &Path) {
+    let needle = needle.to_str().unwrap().as_bytes().to_vec();
+    wait_until(std::time::Duration::from_secs(60), "the background senders to exit", || {
+        let Ok(procs) = std::fs::read_dir("/proc") else { return true };
+        !procs.flatten().any(|p| {
+            std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
+        })
+    });
 }

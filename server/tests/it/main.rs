@@ -21,6 +21,7 @@ mod import_patchman;
 mod list_queries;
 mod ops;
 mod os_groups;
+mod package_install;
 mod packaging;
 mod query_api;
 mod query_json;

@@ -9,7 +9,7 @@ use std::process::Command;
 use patchman_testkit::{require_tool, run};
 
 /// The built package whose file name starts with `prefix` and ends with `suffix`.
-fn package(prefix: &str, suffix: &str) -> PathBuf {
+pub fn package(prefix: &str, suffix: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/packages");
     let found = std::fs::read_dir(&dir).ok().and_then(|entries| {
         entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
@@ -211,4 +211,123 @@ fn the_client_deb_holds_the_reporter_and_its_hooks_and_lints_clean() {
     assert!(ldd.contains(&format!("{}/libpatchman_report.so", lib_dir.display())), "{ldd}");
     let version = text(Command::new(root.path().join("usr/bin/patchman-client")).arg("--version"));
     assert!(version.starts_with("patchman-client "), "{version}");
+}
+
+#[test]
+fn the_client_rpm_holds_the_dnf_plugin_beside_its_module_and_links_it_for_dnf() {
+    require_tool("rpm");
+    let rpm = package("patchman-client-", ".rpm");
+    let info = text(Command::new("rpm").arg("-qip").arg(&rpm));
+    assert!(info.contains("Name        : patchman-client"), "{info}");
+    let files = text(Command::new("rpm").arg("-qlvp").arg(&rpm));
+    let mode = |path: &str| {
+        files
+            .lines()
+            .find(|l| l.ends_with(&format!(" {path}")))
+            .unwrap_or_else(|| panic!("{path} is not in the rpm:\n{files}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(mode("/usr/bin/patchman-client"), "-rwxr-xr-x");
+    assert_eq!(mode("/usr/lib64/patchman/dnf/patchman.py"), "-rw-r--r--");
+    assert_eq!(mode("/usr/lib64/patchman/dnf/patchman_libreport.abi3.so"), "-rwxr-xr-x");
+    assert_eq!(mode("/usr/lib/systemd/system/patchman-flush.timer"), "-rw-r--r--");
+    assert!(!files.contains("apt") && !files.contains("libpatchman_report"), "no apt parts in the rpm:\n{files}");
+    let config = text(Command::new("rpm").args(["-qp", "--configfiles"]).arg(&rpm));
+    let mut config: Vec<&str> = config.lines().collect();
+    config.sort_unstable();
+    assert_eq!(
+        config,
+        [
+            "/etc/dnf/libdnf5-plugins/actions.d/patchman.actions",
+            "/etc/dnf/plugins/patchman.conf",
+            "/etc/patchman/client.toml"
+        ]
+    );
+    // The shipped plugin and actions file, byte for byte.
+    let root = tempfile::tempdir().unwrap();
+    unpack_rpm(&rpm, root.path());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (packaged, source) in [
+        ("usr/lib64/patchman/dnf/patchman.py", "plugins/dnf/patchman.py"),
+        ("etc/dnf/libdnf5-plugins/actions.d/patchman.actions", "packaging/dnf5/patchman.actions"),
+        ("etc/dnf/plugins/patchman.conf", "packaging/dnf/patchman.conf"),
+    ] {
+        assert_eq!(std::fs::read(root.path().join(packaged)).unwrap(), std::fs::read(workspace.join(source)).unwrap());
+    }
+    // dnf 4 finds the plugin through a relative link made after every transaction, removed
+    // with the package.
+    let scripts = text(Command::new("rpm").args(["-qp", "--scripts"]).arg(&rpm));
+    assert!(scripts.contains("posttrans scriptlet") && scripts.contains("site-packages/dnf-plugins"), "{scripts}");
+    assert!(scripts.contains("ln -sfn ../../../../lib64/patchman/dnf/patchman.py"), "{scripts}");
+    let requires = text(Command::new("rpm").args(["-qp", "--requires"]).arg(&rpm));
+    assert!(requires.contains("libc.so.6(GLIBC_2.28)(64bit)"), "{requires}");
+}
+
+/// The newest glibc symbol version an ELF file needs ("2.28"), from its dynamic symbols.
+fn glibc_needed(file: &Path) -> Vec<u32> {
+    let symbols = text(Command::new("objdump").arg("-T").arg(file));
+    symbols
+        .split("GLIBC_")
+        .skip(1)
+        .filter_map(|rest| {
+            let v: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let parts: Vec<u32> = v.split('.').filter_map(|p| p.parse().ok()).collect();
+            (!parts.is_empty()).then_some(parts)
+        })
+        .max()
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_packaged_program_and_library_runs_on_glibc_2_28() {
+    require_tool("objdump");
+    let root = tempfile::tempdir().unwrap();
+    for deb in [package("patchman-client_", ".deb"), package("patchman-server_", ".deb")] {
+        run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(root.path()));
+    }
+    let rpm_root = root.path().join("rpm");
+    unpack_rpm(&package("patchman-client-", ".rpm"), &rpm_root);
+    let mut elf = vec![
+        root.path().join("usr/bin/patchman"),
+        root.path().join("usr/bin/patchman-client"),
+        root.path().join("usr/libexec/patchman/patchman-apt-hook"),
+        rpm_root.join("usr/bin/patchman-client"),
+        rpm_root.join("usr/lib64/patchman/dnf/patchman_libreport.abi3.so"),
+    ];
+    elf.extend(
+        glob_shared_object(&root.path().join("usr/lib")).into_iter().filter(|p| p.ends_with("libpatchman_report.so")),
+    );
+    assert_eq!(elf.len(), 6, "{elf:?}");
+    for file in elf {
+        let need = glibc_needed(&file);
+        eprintln!("{}: GLIBC_{}", file.display(), need.iter().map(u32::to_string).collect::<Vec<_>>().join("."));
+        assert!(!need.is_empty() && need <= vec![2, 28], "{} needs glibc {need:?}", file.display());
+    }
+}
+
+/// Files under `dir` (one level of subdirectories: usr/lib/<triplet>/).
+fn glob_shared_object(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten().map(|e| e.path()))
+        .collect()
+}
+
+/// Unpacks an rpm's files into `dir` (rpm2cpio | cpio).
+fn unpack_rpm(rpm: &Path, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let cpio = Command::new("sh")
+        .arg("-c")
+        .arg("rpm2cpio \"$1\" | cpio -idm --quiet")
+        .arg("sh")
+        .arg(rpm)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(cpio.success(), "cannot unpack {}", rpm.display());
 }

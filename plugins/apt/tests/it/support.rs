@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use patchman_testkit::server::{ENROLLMENT_KEY, Server};
 pub use patchman_testkit::{artifact, target_dir};
@@ -58,27 +57,7 @@ pub fn server_transactions(host: &Value) -> Vec<String> {
     patchman_testkit::host::transactions(host, patchman_testkit::host::Changes::AsSent)
 }
 
-/// Polls until `f` returns true; panics with `what` after `timeout`.
-#[track_caller]
-pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Waits until no process has `needle` on its command line (the detached senders of a
-/// test's state directory have exited).
-pub fn wait_for_processes_naming(needle: &Path) {
-    let needle = needle.to_str().unwrap().as_bytes().to_vec();
-    wait_until(Duration::from_secs(60), "the background senders to exit", || {
-        let Ok(procs) = std::fs::read_dir("/proc") else { return true };
-        !procs.flatten().any(|p| {
-            std::fs::read(p.path().join("cmdline")).is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
-        })
-    });
-}
+pub use patchman_testkit::{wait_for_processes_naming, wait_until};
 
 /// Where the package manager's hooks look for the reporter's configuration.
 pub fn write_client_config(path: &Path, server: &str, state: &Path, hostname: &str, extra: &str) {

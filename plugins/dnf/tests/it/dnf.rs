@@ -12,7 +12,7 @@ use crate::support::{
 
 #[track_caller]
 fn wait_for_server(server: &Server, dnf: &Dnf, host: &str, transactions: usize) {
-    let want = dnf.installed();
+    let want = dnf.installed_packages();
     wait_until(Duration::from_secs(20), "the server to have the new state", || {
         let h = host_json(server, host);
         server_packages(&h) == want && server_transactions(&h).len() == transactions
@@ -34,7 +34,7 @@ fn dnf_install_upgrade_and_remove_reach_the_server() {
     let out = dnf.dnf(&["install", "hello-patchman", "other-patchman"]);
     assert_eq!(plugin_lines(&out), Vec::<String>::new(), "the plugin is silent when all is well");
     wait_for_server(&server, &dnf, "rocky1.example.org", 1);
-    assert_eq!(dnf.installed(), ["hello-patchman 0 1.0 1 noarch", "other-patchman 2 2.0 1 noarch"]);
+    assert_eq!(dnf.installed_packages(), ["hello-patchman 0 1.0 1 noarch", "other-patchman 2 2.0 1 noarch"]);
 
     dnf.publish(&[RpmSpec::new("hello-patchman", "1.1-1", "noarch")]);
     dnf.dnf(&["upgrade"]);
@@ -136,7 +136,7 @@ fn twenty_dnf_transactions_while_the_server_is_down_then_one_flush() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("delivered 20 transaction records"), "{stderr}");
     let host = host_json(&server, "rocky20.example.org");
-    assert_eq!(server_packages(&host), dnf.installed());
+    assert_eq!(server_packages(&host), dnf.installed_packages());
     assert_eq!(server_packages(&host), ["hello-patchman 0 1.0 1 noarch", "other-patchman 0 2.0 1 noarch"]);
     assert_eq!(server_transactions(&host), want);
 }

@@ -64,7 +64,7 @@ fn the_dnf5_action_and_the_systemd_units_run_as_shipped() {
     wait_until(Duration::from_secs(20), "the dnf5 transaction", || {
         server_transactions(&host_json(&server, host)) == ["dnf5: installed hello-patchman >1.0-1"]
     });
-    assert_eq!(server_packages(&host_json(&server, host)), dnf.installed());
+    assert_eq!(server_packages(&host_json(&server, host)), dnf.installed_packages());
 
     // The daily report (trigger timer) and the hourly flush, as their units run them.
     assert_eq!(unit_value("patchman-client.service", "Type"), "oneshot");
@@ -72,7 +72,7 @@ fn the_dnf5_action_and_the_systemd_units_run_as_shipped() {
     dnf.dnf(&["--noplugins", "upgrade"]);
     sh(&shipped(&unit_value("patchman-client.service", "ExecStart")), &config);
     let h = host_json(&server, host);
-    assert_eq!(server_packages(&h), dnf.installed());
+    assert_eq!(server_packages(&h), dnf.installed_packages());
     assert!(h["reports"].as_array().unwrap().iter().any(|r| r["trigger"] == "timer"), "{:#}", h["reports"]);
     let out = sh(&shipped(&unit_value("patchman-flush.service", "ExecStart")), &config);
     assert!(out.status.success(), "{out:?}");
