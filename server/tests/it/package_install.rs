@@ -333,3 +333,31 @@ fn the_client_rpm_installs_a_plugin_that_a_real_dnf_loads_and_that_reports_the_t
     });
     patchman_testkit::wait_for_processes_naming(&dnf.state);
 }
+
+#[test]
+fn the_client_rpm_scriptlets_link_the_plugin_for_dnf_and_unlink_it_on_erase() {
+    require_tool("rpm");
+    // A root with a shell for the scriptlets, and the plugin directory python3-dnf makes.
+    let root = DebianRoot::new();
+    let plugins = root.path("/usr/lib/python3.9/site-packages/dnf-plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    write(&home.path().join(".rpmmacros"), "%_dbpath /var/lib/rpm\n");
+    let rpm = |args: &[&str]| {
+        let mut cmd = Command::new("rpm");
+        cmd.env("HOME", home.path()).arg("--root").arg(root.path("/")).args(args);
+        run(&mut cmd)
+    };
+    rpm(&["--initdb"]);
+    let package = package("patchman-client-", ".rpm");
+    rpm(&["-i", "--nodeps", package.to_str().unwrap()]);
+    let link = plugins.join("patchman.py");
+    let target = std::fs::read_link(&link).expect("%posttrans links the plugin");
+    assert!(target.is_relative(), "{target:?}: relative, so it also holds inside an installroot");
+    assert_eq!(std::fs::canonicalize(&link).unwrap(), root.path("/usr/lib64/patchman/dnf/patchman.py"));
+    assert!(root.path("/var/lib/patchman-client").is_dir());
+
+    rpm(&["-e", "--nodeps", "patchman-client"]);
+    assert!(std::fs::symlink_metadata(&link).is_err(), "erasing removes the link");
+    assert!(!root.path("/usr/lib64/patchman/dnf/patchman.py").exists());
+}
