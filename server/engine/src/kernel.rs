@@ -18,6 +18,14 @@ pub fn is_kernel_package(kind: Kind, name: &str) -> bool {
     }
 }
 
+/// Whether a repository's package of this name can be the update of an installed package of
+/// another name: a Debian/Ubuntu kernel image (a newer ABI is a new package name). Any other
+/// package is compared only with installed packages of its own name, so when it comes or goes
+/// only hosts that have its name can change.
+pub fn updates_other_names(kind: Kind, name: &str) -> bool {
+    kind == Kind::Deb && name.starts_with("linux-image-")
+}
+
 /// rpm packages dnf installs side by side (its `installonlypkgs`): updated only when the
 /// repository has a version newer than the newest installed one.
 pub fn rpm_install_only(name: &str) -> bool {

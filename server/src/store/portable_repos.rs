@@ -263,6 +263,45 @@ macro_rules! portable_repo_queries {
             Ok(())
         }
 
+        /// Only the packages `difference` (ids, sorted) came into or left a repository: its
+        /// revision goes up, and only the hosts that use it and have installed a package of one
+        /// of their names are marked for recomputation (the engine compares an installed
+        /// package only with the repository's packages of its name). A package that can update
+        /// other names (a Debian kernel image) marks every host that uses the repository.
+        async fn repo_packages_changed(
+            tx: &mut sqlx::Transaction<'static, Db>,
+            repo_id: i64,
+            difference: &[i64],
+        ) -> StoreResult<()> {
+            let sql = format!("SELECT DISTINCT kind, name FROM packages WHERE id IN ({})", id_list(1));
+            let names: Vec<(i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(difference)).fetch_all(&mut **tx).await?;
+            let other_names = names.iter().any(|(kind, name)| {
+                engine_kind(*kind).ok().flatten().is_some_and(|k| engine::kernel::updates_other_names(k, name))
+            });
+            if other_names {
+                return repo_changed(tx, repo_id).await;
+            }
+            sqlx::query("UPDATE repos SET revision = revision + 1 WHERE id = $1").bind(repo_id).execute(&mut **tx).await?;
+            let sql = format!(
+                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 \
+                 WHERE (id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
+                 OR (use_host_repos = $3 AND os_variant_id IN (SELECT v.id FROM os_variants v \
+                 JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))) \
+                 AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.package_id IN \
+                 (SELECT p.id FROM packages p WHERE p.name IN (SELECT d.name FROM packages d WHERE d.id IN ({}))))",
+                id_list(4)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(repo_id)
+                .bind(true)
+                .bind(false)
+                .bind(ids_param(difference))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
         /// Adds mirrors found in a mirrorlist or metalink; returns the repository's mirrors
         /// with those URLs (new or known).
         pub(super) async fn add_found_mirrors(
@@ -432,13 +471,17 @@ macro_rules! portable_repo_queries {
                 replace_extras(&mut tx, repo_id, contents).await?;
             }
             let changed = extras_changed || !added.is_empty() || !removed.is_empty();
-            if changed {
+            if extras_changed {
                 sqlx::query("UPDATE repos SET extras_digest = $2 WHERE id = $1")
                     .bind(repo_id)
                     .bind(&extras[..])
                     .execute(&mut *tx)
                     .await?;
                 repo_changed(&mut tx, repo_id).await?;
+            } else if changed {
+                let mut difference = [added, removed].concat();
+                difference.sort_unstable();
+                repo_packages_changed(&mut tx, repo_id, &difference).await?;
             }
             sqlx::query("UPDATE repos SET refreshed_at = $2 WHERE id = $1").bind(repo_id).bind(now).execute(&mut *tx).await?;
             // See `known`: a clean that committed meanwhile may have taken a row the cache vouched for.

@@ -18,6 +18,7 @@ mod fuzz_corpus;
 mod host_queries;
 mod host_view;
 mod import_patchman;
+mod incremental;
 mod list_queries;
 mod ops;
 mod os_groups;

@@ -7,6 +7,9 @@ use crate::host_queries::{
     administrators_tags_outlive_reports, hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention,
 };
 use crate::host_view::the_hosts_own_view_is_compared_with_its_verdict;
+use crate::incremental::{
+    a_set_difference_marks_only_the_hosts_that_have_its_names, incremental_recomputation_equals_a_full_one,
+};
 use crate::list_queries::{transactions_are_listed_and_variants_move, updates_and_repositories_are_listed};
 use patchman_server::accounts::{Role, SessionHash};
 use patchman_server::auth::TokenHash;
@@ -62,6 +65,8 @@ stories!(
     repository_contents_are_replaced_as_a_set_difference,
     reports_are_pruned_to_the_newest_of_each_host,
     only_changed_hosts_are_marked_for_recomputation,
+    a_set_difference_marks_only_the_hosts_that_have_its_names,
+    incremental_recomputation_equals_a_full_one,
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
     updates_and_repositories_are_listed,
@@ -564,12 +569,13 @@ async fn only_changed_hosts_are_marked_for_recomputation(store: Arc<dyn Store>) 
 
     // b's repository changes: only b. a's: only a.
     let trixie = store.repos().await.unwrap().into_iter().find(|r| r.suite == "trixie").unwrap();
-    let contents = RepoContents { packages: vec![pkg("curl", "8.14.1", "2").package], ..Default::default() };
-    assert!(store.replace_repo_contents(trixie.id, &contents, 4_000).await.unwrap());
+    let openssl = RepoContents { packages: vec![pkg("openssl", "3.0.16", "1").package], ..Default::default() };
+    assert!(store.replace_repo_contents(trixie.id, &openssl, 4_000).await.unwrap());
     assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [ids[1]]);
     settle().await;
     let bookworm = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
-    assert!(store.replace_repo_contents(bookworm.id, &contents, 5_000).await.unwrap());
+    let curl = RepoContents { packages: vec![pkg("curl", "8.14.1", "2").package], ..Default::default() };
+    assert!(store.replace_repo_contents(bookworm.id, &curl, 5_000).await.unwrap());
     assert_eq!(store.stale_hosts(0, 10).await.unwrap(), [ids[0]]);
 }
 

@@ -1,0 +1,202 @@
+//! A repository change costs what it changed: a set difference marks only the hosts that use
+//! the repository and have a package of one of its names, and the verdicts that follow equal
+//! a full recomputation (store stories, run on both backends by `store_suite`).
+
+use std::sync::Arc;
+
+use patchman_server::contents::{ErratumRecord, RepoContents};
+use patchman_server::report::InstalledPackage;
+use patchman_server::store::Store;
+use patchman_server::updates::Updater;
+
+use crate::store_suite::{enroll, ingest, pkg, report};
+
+fn offered(packages: &[(&str, &str)]) -> RepoContents {
+    RepoContents { packages: packages.iter().map(|(n, v)| pkg(n, v, "1").package).collect(), ..Default::default() }
+}
+
+/// The hosts marked for recomputation, of a.example.org and b.example.org.
+async fn stale_names(store: &dyn Store) -> Vec<String> {
+    let ids = store.stale_hosts(0, 100).await.unwrap();
+    let mut names = Vec::new();
+    for name in ["a.example.org", "b.example.org"] {
+        if ids.contains(&store.host_id(name).await.unwrap().unwrap()) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(store: Arc<dyn Store>) {
+    let updater = Updater::new(store.clone());
+    let with_openssl =
+        vec![pkg("bash", "1", "1"), pkg("openssl", "1", "1"), pkg("linux-image-6.1.0-18-amd64", "1", "1")];
+    let with_curl = vec![pkg("bash", "1", "1"), pkg("curl", "1", "1")];
+    for (host, packages) in [("a.example.org", with_openssl), ("b.example.org", with_curl)] {
+        let token = enroll(&*store, host).await;
+        ingest(&*store, &token, report(host, "r1", 1_000, packages)).await;
+    }
+    let main = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
+    let security = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm-security").unwrap();
+    let settle = || async {
+        updater.recompute_stale().await.unwrap();
+        assert_eq!(stale_names(&*store).await, Vec::<String>::new());
+    };
+
+    // A repository's first contents: every host that uses it (their updates become known).
+    assert!(store.replace_repo_contents(main.id, &offered(&[("bash", "1")]), 2_000).await.unwrap());
+    assert!(store.replace_repo_contents(security.id, &offered(&[("bash", "1")]), 2_000).await.unwrap());
+    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    settle().await;
+    let revision = store.repo_data(main.id).await.unwrap().unwrap().0;
+
+    // openssl comes: only the host that has openssl; the repository's revision moves on.
+    let step = offered(&[("bash", "1"), ("openssl", "2")]);
+    assert!(store.replace_repo_contents(main.id, &step, 3_000).await.unwrap());
+    assert_eq!(stale_names(&*store).await, ["a.example.org"]);
+    assert!(store.repo_data(main.id).await.unwrap().unwrap().0 > revision);
+    settle().await;
+    let b = store.host("b.example.org").await.unwrap().unwrap();
+    assert!(b.updates.is_empty() && b.packages_not_in_repos == ["curl 1-1 amd64"], "{:?}", b.packages_not_in_repos);
+
+    // curl comes and openssl goes: both, each for its own name.
+    assert!(store.replace_repo_contents(main.id, &offered(&[("bash", "1"), ("curl", "2")]), 4_000).await.unwrap());
+    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    settle().await;
+
+    // A package nobody has: nobody.
+    assert!(
+        store
+            .replace_repo_contents(main.id, &offered(&[("bash", "1"), ("curl", "2"), ("vim", "9")]), 5_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(stale_names(&*store).await, Vec::<String>::new());
+    // The other hosts' verdicts were kept: b still sees curl 2.
+    let b = store.host("b.example.org").await.unwrap().unwrap();
+    assert_eq!(b.updates.iter().map(|u| u.available.as_str()).collect::<Vec<_>>(), ["2-1"]);
+
+    // A Debian kernel image is a candidate under another name: every host of the repository.
+    let kernel = offered(&[("bash", "1"), ("curl", "2"), ("vim", "9"), ("linux-image-6.1.0-30-amd64", "1")]);
+    assert!(store.replace_repo_contents(main.id, &kernel, 6_000).await.unwrap());
+    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    settle().await;
+
+    // Errata (and modules) are not per name: every host of the repository.
+    let mut errata = kernel.clone();
+    errata.errata = vec![ErratumRecord {
+        name: "DSA-0001-1".into(),
+        kind: "security".into(),
+        severity: "Important".into(),
+        issued_ms: None,
+        title: "fix".into(),
+        cves: vec![],
+        packages: vec![pkg("curl", "2", "1").package],
+    }];
+    assert!(store.replace_repo_contents(main.id, &errata, 7_000).await.unwrap());
+    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+}
+
+/// A small deterministic generator (xorshift), so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+const NAMES: [&str; 8] = ["bash", "openssl", "curl", "zlib1g", "tzdata", "vim", "git", "linux-image-6.1.0-18-amd64"];
+
+fn some_packages(rng: &mut Rng) -> Vec<InstalledPackage> {
+    let mut packages = Vec::new();
+    for name in NAMES {
+        if rng.below(3) > 0 {
+            packages.push(pkg(name, &(1 + rng.below(3)).to_string(), "1"));
+        }
+    }
+    packages
+}
+
+/// What a repository offers: (name, version) pairs; a change toggles one of them, as a
+/// security pocket's daily churn does. Kernel images of newer ABIs come and go among them.
+type Offer = std::collections::BTreeSet<(String, usize)>;
+
+fn toggle_one(offer: &mut Offer, rng: &mut Rng) {
+    let name = match rng.below(NAMES.len() + 1) {
+        i if i < NAMES.len() => NAMES[i].to_owned(),
+        _ => format!("linux-image-6.1.0-{}-amd64", 19 + rng.below(3)),
+    };
+    let entry = (name, 1 + rng.below(4));
+    if !offer.remove(&entry) {
+        offer.insert(entry);
+    }
+}
+
+fn contents_of(offer: &Offer) -> RepoContents {
+    let packages = offer.iter().map(|(n, v)| pkg(n, &v.to_string(), "1").package).collect();
+    RepoContents { packages, ..Default::default() }
+}
+
+/// Every host's verdict as lines: updates (with security), packages in no repository, status.
+async fn verdicts(store: &dyn Store, hosts: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for h in hosts {
+        let d = store.host(h).await.unwrap().unwrap();
+        let mut updates: Vec<String> = d
+            .updates
+            .iter()
+            .map(|u| format!("{} {}→{} {} sec={}", u.name, u.installed, u.available_name, u.available, u.security))
+            .collect();
+        updates.sort();
+        lines.push(format!("{h}: {} | none: {:?}", updates.join(", "), d.packages_not_in_repos));
+    }
+    lines
+}
+
+pub(crate) async fn incremental_recomputation_equals_a_full_one(store: Arc<dyn Store>) {
+    let updater = Updater::new(store.clone());
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let hosts: Vec<String> = (0..16).map(|i| format!("h{i:02}.example.org")).collect();
+    let mut tokens = Vec::new();
+    for h in &hosts {
+        let token = enroll(&*store, h).await;
+        ingest(&*store, &token, report(h, "r0", 1_000, some_packages(&mut rng))).await;
+        tokens.push(token);
+    }
+    let repos = store.repos().await.unwrap();
+    let mut offers: Vec<Offer> = Vec::new();
+    for r in &repos {
+        let mut offer = Offer::new();
+        for _ in 0..12 {
+            toggle_one(&mut offer, &mut rng);
+        }
+        store.replace_repo_contents(r.id, &contents_of(&offer), 1_500).await.unwrap();
+        offers.push(offer);
+    }
+    updater.recompute_stale().await.unwrap();
+
+    let mut marked = Vec::new();
+    for round in 1..=16_i64 {
+        // A repository changes, and now and then a host reports a new state.
+        let r = rng.below(repos.len());
+        toggle_one(&mut offers[r], &mut rng);
+        store.replace_repo_contents(repos[r].id, &contents_of(&offers[r]), 2_000 + round).await.unwrap();
+        marked.push(store.stale_hosts(0, 100).await.unwrap().len());
+        if rng.below(3) == 0 {
+            let i = rng.below(hosts.len());
+            let r = report(&hosts[i], &format!("r{round}"), 2_000 + round, some_packages(&mut rng));
+            ingest(&*store, &tokens[i], r).await;
+        }
+        updater.recompute_stale().await.unwrap();
+        let incremental = verdicts(&*store, &hosts).await;
+        store.mark_stale(None).await.unwrap();
+        updater.recompute_stale().await.unwrap();
+        assert_eq!(incremental, verdicts(&*store, &hosts).await, "round {round}: incremental ≠ full");
+    }
+    // Most changes touched some hosts, not all (else this checked nothing incremental).
+    assert!(marked.iter().any(|&n| n > 0 && n < hosts.len()), "hosts marked per change: {marked:?}");
+}
