@@ -158,4 +158,43 @@ async fn stored(world: &world::World, url: &str) {
         one[one.len() / 2],
         one[one.len() * 99 / 100]
     );
+    security_refresh(world, &*store, &updater, &repos).await;
+}
+
+/// A security pocket's day: in every variant, its last repository gains a newer version of
+/// five packages. Only hosts with one of those names are
+/// recomputed; the time runs from the first repository change to the last verdict saved.
+async fn security_refresh(
+    world: &world::World,
+    store: &dyn patchman_server::store::Store,
+    updater: &patchman_server::updates::Updater,
+    repos: &[patchman_server::store::views::RepoView],
+) {
+    let t = Instant::now();
+    let mut names = 0;
+    for (v, variant) in world.variants.iter().enumerate() {
+        let r = variant.repos.len() - 1;
+        let url = world::stored::repo_url(v, r);
+        let Some(repo) = repos.iter().find(|x| x.mirrors[0].url == url) else { continue };
+        let mut contents = world::stored::contents(world, v, r);
+        // Five names spread over the variant's base repository: each installed on the few
+        // hosts that picked it (a name every host has would mark them all, as it should).
+        let base = &variant.repos[0].packages;
+        for p in (1..=5).map(|k| &base[k * base.len() / 6]) {
+            let mut fixed = world::stored::package(p);
+            fixed.version = format!("{}.9999", fixed.version);
+            contents.packages.push(fixed);
+            names += 1;
+        }
+        store.replace_repo_contents(repo.id, &contents, 4).await.unwrap();
+    }
+    let marked = store.stale_hosts(0, i64::MAX).await.unwrap().len();
+    let stats = updater.recompute_stale().await.unwrap();
+    println!(
+        "security refresh ({names} packages in {} repositories): {marked} of {} hosts marked, {} verdicts saved in {:.2} s",
+        world.variants.len(),
+        world.hosts.len(),
+        stats.saved,
+        t.elapsed().as_secs_f64()
+    );
 }

@@ -107,11 +107,7 @@ async fn main() {
         Vec::new()
     };
     let mut env: Vec<(&str, &str)> = tls_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    // The whole fleet enrolls from this one address within a second or two.
-    env.extend([
-        ("PATCHMAN_LIMITS__ENROLLMENTS_PER_MINUTE_PER_SOURCE", "0"),
-        ("PATCHMAN_LIMITS__ENROLLMENTS_PER_MINUTE_PER_KEY", "0"),
-    ]);
+    env.extend(FLEET_LIMITS);
     let first = match &args.database_url {
         Some(url) => Server::start_with(bin, tempfile::tempdir().unwrap(), url.clone(), &env),
         None => Server::start(bin, &env),
@@ -166,7 +162,7 @@ async fn main() {
         if !wanted {
             continue;
         }
-        let legacy = Server::start(bin, &[]);
+        let legacy = Server::start(bin, &FLEET_LIMITS);
         println!("protocol {protocol}: another server on {}", legacy.addr);
         let (door, bodies, auth): (Door, Vec<Vec<u8>>, Vec<String>) = if protocol == 1 {
             // A host token each, as `patchman host token` gives them.
@@ -216,6 +212,12 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
 
 /// Every host uploads its body once; each worker keeps one HTTP/1.1 connection.
 /// Where and how Patchman's client uploads.
+
+/// The whole fleet enrolls from this one address within a second or two.
+const FLEET_LIMITS: [(&str, &str); 2] = [
+    ("PATCHMAN_LIMITS__ENROLLMENTS_PER_MINUTE_PER_SOURCE", "0"),
+    ("PATCHMAN_LIMITS__ENROLLMENTS_PER_MINUTE_PER_KEY", "0"),
+];
 #[derive(Clone, Copy)]
 struct Door {
     path: &'static str,

@@ -153,7 +153,7 @@ pub mod stored {
 
     use super::World;
 
-    fn package(p: &Pkg) -> Package {
+    pub fn package(p: &Pkg) -> Package {
         Package {
             kind: if p.kind == Kind::Deb { PackageKind::Deb } else { PackageKind::Rpm },
             name: p.name.to_string(),

@@ -211,6 +211,25 @@ fn the_client_deb_holds_the_reporter_and_its_hooks_and_lints_clean() {
     assert!(ldd.contains(&format!("{}/libpatchman_report.so", lib_dir.display())), "{ldd}");
     let version = text(Command::new(root.path().join("usr/bin/patchman-client")).arg("--version"));
     assert!(version.starts_with("patchman-client "), "{version}");
+
+    // systemd's own checks on the four units as shipped (the binary path pointed at the
+    // unpacked one: verify checks it exists; each timer finds its service beside it).
+    let units = tempfile::tempdir().unwrap();
+    let client = root.path().join("usr/bin/patchman-client");
+    let mut names = Vec::new();
+    for unit in ["patchman-client.service", "patchman-client.timer", "patchman-flush.service", "patchman-flush.timer"] {
+        let shipped = std::fs::read_to_string(root.path().join("usr/lib/systemd/system").join(unit)).unwrap();
+        std::fs::write(units.path().join(unit), shipped.replace("/usr/bin/patchman-client", client.to_str().unwrap()))
+            .unwrap();
+        names.push(unit);
+    }
+    let verify = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&names)
+        .current_dir(units.path())
+        .output()
+        .unwrap();
+    assert!(verify.status.success() && verify.stderr.is_empty(), "{}", String::from_utf8_lossy(&verify.stderr));
 }
 
 #[test]
