@@ -210,14 +210,14 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
 }
 
-/// Every host uploads its body once; each worker keeps one HTTP/1.1 connection.
-/// Where and how Patchman's client uploads.
-
 /// The whole fleet enrolls from this one address within a second or two.
 const FLEET_LIMITS: [(&str, &str); 2] = [
     ("PATCHMAN_LIMITS__ENROLLMENTS_PER_MINUTE_PER_SOURCE", "0"),
     ("PATCHMAN_LIMITS__ENROLLMENTS_PER_MINUTE_PER_KEY", "0"),
 ];
+
+/// Every host uploads its body once; each worker keeps one HTTP/1.1 connection.
+/// Where and how Patchman's client uploads.
 #[derive(Clone, Copy)]
 struct Door {
     path: &'static str,
