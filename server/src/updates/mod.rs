@@ -4,6 +4,7 @@
 //! that host's rows.
 
 mod cache;
+mod twins;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +38,8 @@ pub type UpdateResult<T> = Result<T, UpdateError>;
 pub struct Stats {
     /// Hosts computed.
     pub hosts: usize,
+    /// Engine runs: twins (hosts with the same input) share one.
+    pub evaluated: usize,
     /// Of them, hosts whose verdict was saved (computed from their current state).
     pub saved: usize,
     /// Updates the computed hosts need.
@@ -148,6 +151,7 @@ impl Updater {
 impl Stats {
     fn add(&mut self, other: Stats) {
         self.hosts += other.hosts;
+        self.evaluated += other.evaluated;
         self.saved += other.saved;
         self.updates += other.updates;
         self.hosts_changed += other.hosts_changed;
@@ -167,12 +171,13 @@ pub(crate) struct Evaluated {
     pub repos_known: bool,
 }
 
-async fn evaluate_blocking(inputs: Vec<Prepared>) -> UpdateResult<Vec<Evaluated>> {
+/// The hosts' verdicts, and how many times the engine ran for them.
+async fn evaluate_blocking(inputs: Vec<Prepared>) -> UpdateResult<(Vec<Evaluated>, usize)> {
     Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate)).await?)
 }
 
 /// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
-async fn save(store: &dyn UpdateStore, verdicts: Vec<Evaluated>) -> UpdateResult<Stats> {
+async fn save(store: &dyn UpdateStore, (verdicts, evaluated): (Vec<Evaluated>, usize)) -> UpdateResult<Stats> {
     let records: Vec<VerdictRecord> = verdicts
         .iter()
         .map(|e| VerdictRecord {
@@ -187,6 +192,7 @@ async fn save(store: &dyn UpdateStore, verdicts: Vec<Evaluated>) -> UpdateResult
     let updates = verdicts.iter().map(|e| e.verdict.updates.len()).sum();
     Ok(Stats {
         hosts: verdicts.len(),
+        evaluated,
         saved: changes.saved,
         updates,
         hosts_changed: changes.hosts_changed,
@@ -205,10 +211,26 @@ pub(crate) struct Prepared {
     pub repos_known: bool,
 }
 
-/// Runs the engine (`eval`) over every host, on every core. A host whose evaluation panics is
-/// logged and left out: it keeps no verdict, stays stale and is tried again later, and is never
-/// shown as up to date.
-fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Vec<Evaluated> {
+/// Runs the engine (`eval`) over every host, on every core, once for each group of twins;
+/// returns the verdicts and the number of engine runs. A host whose evaluation panics is
+/// logged and left out (with its twins): it keeps no verdict, stays stale and is tried again
+/// later, and is never shown as up to date.
+fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> (Vec<Evaluated>, usize) {
+    let (unique, twins) = twins::split(inputs);
+    let runs = unique.len();
+    let evaluated = evaluate_each(unique, eval);
+    let mut out: Vec<Evaluated> = Vec::with_capacity(evaluated.len() + twins.len());
+    for (work, i) in twins {
+        if let Some(e) = evaluated.get(i).and_then(Option::as_ref) {
+            out.push(Evaluated { work, verdict: e.verdict.clone(), repos_known: e.repos_known });
+        }
+    }
+    out.extend(evaluated.into_iter().flatten());
+    (out, runs)
+}
+
+/// The engine's verdict for each host, in order (`None` where it panicked).
+fn evaluate_each(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Vec<Option<Evaluated>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
     let chunk = inputs.len().div_ceil(threads).max(1);
     let mut slots: Vec<Vec<Prepared>> = Vec::new();
@@ -221,7 +243,7 @@ fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdi
     std::thread::scope(|scope| {
         let handles: Vec<_> = slots
             .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().filter_map(|p| evaluate_one(p, eval)).collect::<Vec<_>>()))
+            .map(|part| scope.spawn(move || part.into_iter().map(|p| evaluate_one(p, eval)).collect::<Vec<_>>()))
             .collect();
         // `evaluate_one` catches every panic, so a thread cannot end in one.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
@@ -313,9 +335,10 @@ mod tests {
     fn a_panicking_host_gets_no_verdict_and_the_others_keep_theirs() {
         let inputs: Vec<Prepared> =
             (1..=40).map(|id| prepared(id, if id == 17 { "6.1.0-boom" } else { "6.1.0-1" })).collect();
-        let verdicts = evaluate_all(inputs, panics_on_one_kernel);
+        let (verdicts, runs) = evaluate_all(inputs, panics_on_one_kernel);
         let ids: Vec<i64> = verdicts.iter().map(|e| e.work.host_id).collect();
         assert_eq!(ids.len(), 39, "{ids:?}");
+        assert_eq!(runs, 2, "39 twins and the one that panics");
         assert!(!ids.contains(&17), "the host whose evaluation panicked must stay without a verdict");
     }
 }

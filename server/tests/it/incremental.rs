@@ -1,6 +1,7 @@
 //! A repository change costs what it changed: a set difference marks only the hosts that use
 //! the repository and have a package of one of its names, and the verdicts that follow equal
-//! a full recomputation (store stories, run on both backends by `store_suite`).
+//! a full recomputation. Twins (hosts with the same input) share one engine run. Store
+//! stories, run on both backends by `store_suite`.
 
 use std::sync::Arc;
 
@@ -199,4 +200,43 @@ pub(crate) async fn incremental_recomputation_equals_a_full_one(store: Arc<dyn S
     }
     // Most changes touched some hosts, not all (else this checked nothing incremental).
     assert!(marked.iter().any(|&n| n > 0 && n < hosts.len()), "hosts marked per change: {marked:?}");
+}
+
+pub(crate) async fn twins_share_one_evaluation_and_a_drifting_host_gets_its_own(store: Arc<dyn Store>) {
+    let updater = Updater::new(store.clone());
+    let image = || vec![pkg("bash", "1", "1"), pkg("openssl", "1", "1"), pkg("curl", "1", "1")];
+    let mut drifted = image();
+    drifted[1] = pkg("openssl", "2", "1");
+    let hosts = ["t1.example.org", "t2.example.org", "t3.example.org", "d.example.org"];
+    let mut tokens = Vec::new();
+    for h in hosts {
+        let token = enroll(&*store, h).await;
+        let packages = if h.starts_with('d') { drifted.clone() } else { image() };
+        ingest(&*store, &token, report(h, "r1", 1_000, packages)).await;
+        tokens.push(token);
+    }
+    for r in store.repos().await.unwrap() {
+        let offer = offered(&[("bash", "1"), ("openssl", "1"), ("openssl", "3"), ("curl", "2")]);
+        store.replace_repo_contents(r.id, &offer, 2_000).await.unwrap();
+    }
+    let stats = updater.recompute_stale().await.unwrap();
+    assert_eq!((stats.hosts, stats.evaluated), (4, 2), "three twins and one of its own: {stats:?}");
+    let lines = verdicts(&*store, &hosts.map(str::to_owned)).await;
+    let verdict_of = |i: usize| lines[i].split_once(": ").unwrap().1.to_owned();
+    assert_eq!(verdict_of(0), verdict_of(1));
+    assert_eq!(verdict_of(0), verdict_of(2));
+    assert_ne!(verdict_of(0), verdict_of(3));
+    assert!(
+        verdict_of(0).contains("openssl 1-1→openssl 3-1") && verdict_of(3).contains("openssl 2-1→openssl 3-1"),
+        "{lines:?}"
+    );
+
+    // t2 drifts as d did: its own verdict, now d's.
+    ingest(&*store, &tokens[1], report(hosts[1], "r2", 3_000, drifted)).await;
+    let stats = updater.recompute_stale().await.unwrap();
+    assert_eq!((stats.hosts, stats.evaluated), (1, 1));
+    let lines = verdicts(&*store, &hosts.map(str::to_owned)).await;
+    let verdict_of = |i: usize| lines[i].split_once(": ").unwrap().1.to_owned();
+    assert_eq!(verdict_of(1), verdict_of(3));
+    assert_ne!(verdict_of(1), verdict_of(0));
 }

@@ -9,6 +9,7 @@ use crate::host_queries::{
 use crate::host_view::the_hosts_own_view_is_compared_with_its_verdict;
 use crate::incremental::{
     a_set_difference_marks_only_the_hosts_that_have_its_names, incremental_recomputation_equals_a_full_one,
+    twins_share_one_evaluation_and_a_drifting_host_gets_its_own,
 };
 use crate::list_queries::{transactions_are_listed_and_variants_move, updates_and_repositories_are_listed};
 use patchman_server::accounts::{Role, SessionHash};
@@ -67,6 +68,7 @@ stories!(
     only_changed_hosts_are_marked_for_recomputation,
     a_set_difference_marks_only_the_hosts_that_have_its_names,
     incremental_recomputation_equals_a_full_one,
+    twins_share_one_evaluation_and_a_drifting_host_gets_its_own,
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
     updates_and_repositories_are_listed,
