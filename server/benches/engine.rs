@@ -3,7 +3,10 @@
 //! evaluate every host (all cores), per host, and the memory used.
 //!
 //! cargo bench -p patchman-server --bench engine -- [--hosts N] [--variants V] [--scale S]
-//!     [--store sqlite|postgres://…]
+//!     [--images N] [--store sqlite|postgres://…]
+//!
+//! `--images N`: most hosts are built from N images (exact copies or a few packages apart),
+//! as cloud fleets are; the rest are unique.
 //!
 //! With `--store`, the same world is also stored (hosts ingested, repositories filled) and
 //! the server's updater recomputes it from the database: all hosts, then single hosts.
@@ -27,18 +30,19 @@ fn rss_mb() -> u64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (mut hosts, mut variants, mut scale, mut store) = (10_000usize, 20usize, 1.0f64, None);
+    let (mut hosts, mut variants, mut scale, mut store, mut images) = (10_000usize, 20usize, 1.0f64, None, 0usize);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
             "--variants" => variants = args.next().and_then(|v| v.parse().ok()).expect("--variants V"),
             "--scale" => scale = args.next().and_then(|v| v.parse().ok()).expect("--scale S"),
             "--store" => store = args.next(),
+            "--images" => images = args.next().and_then(|v| v.parse().ok()).expect("--images N"),
             _ => {}
         }
     }
     let t = Instant::now();
-    let world = world::world(variants, hosts, scale, 7);
+    let world = world::world(variants, hosts, scale, 7, images);
     let installed: usize = world.hosts.iter().map(|h| h.1.len()).sum();
     println!(
         "world: {} hosts ({} installed packages), {} variants, {} repository packages; built in {:.1} s, peak RSS {} MB",
@@ -136,8 +140,9 @@ async fn stored(world: &world::World, url: &str) {
         let t = Instant::now();
         let stats = updater.recompute_all().await.unwrap();
         println!(
-            "recompute all ({round}): {} hosts, {} updates, {} verdicts written in {:.2} s; peak RSS {} MB",
+            "recompute all ({round}): {} hosts ({} engine runs), {} updates, {} verdicts written in {:.2} s; peak RSS {} MB",
             stats.hosts,
+            stats.evaluated,
             stats.updates,
             stats.saved,
             t.elapsed().as_secs_f64(),

@@ -37,7 +37,7 @@ fn main() {
             _ => {}
         }
     }
-    let world = world::world(20, hosts, scale, 7);
+    let world = world::world(20, hosts, scale, 7, 0);
     let installed: usize = world.hosts.iter().map(|h| h.1.len()).sum();
     println!("world: {hosts} hosts, {installed} installed-package links");
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

@@ -50,7 +50,9 @@ fn pkg(kind: Kind, name: &str, evr: &(u32, String, String), arch: &str) -> Pkg {
 
 /// `variants` OS variants (the first 70 % Debian-like, the rest EL-like) and `hosts` hosts;
 /// `scale` multiplies the size of each Debian base repository (1.0 = 9,000 packages).
-pub fn world(variants: usize, hosts: usize, scale: f64, seed: u64) -> World {
+/// `images` > 0: 80% of the hosts are built from that many images (spread over the variants),
+/// half of them exact copies and half a few packages apart; the rest are unique.
+pub fn world(variants: usize, hosts: usize, scale: f64, seed: u64, images: usize) -> World {
     let deb_lines = fleet::debian_lines((9_000.0 * scale) as usize);
     let el_lines = fleet::el9_lines();
     let mut rng = Rng::new(seed);
@@ -97,18 +99,41 @@ pub fn world(variants: usize, hosts: usize, scale: f64, seed: u64) -> World {
     // Hosts share package rows, as the server's cache does.
     let shared: Vec<Vec<Arc<Pkg>>> =
         variants.iter().map(|v| v.repos[0].packages.iter().cloned().map(Arc::new).collect()).collect();
+    // A host's picks of its variant's base packages: a core every host has, then extras.
+    let random_picks = |rng: &mut Rng, base_len: usize| {
+        let count = (900 + rng.below(201)).min(base_len);
+        let core = count * 6 / 10;
+        let mut picks: Vec<usize> = (0..core).collect();
+        while picks.len() < count {
+            picks.push(core + rng.below(base_len - core));
+        }
+        picks.sort_unstable();
+        picks.dedup();
+        picks
+    };
+    // Images: per variant, `images / variants` builds that most hosts are made from.
+    let per_variant = images.div_ceil(variants.len().max(1));
+    let builds: Vec<Vec<Vec<usize>>> =
+        shared.iter().map(|base| (0..per_variant).map(|_| random_picks(&mut rng, base.len())).collect()).collect();
     let hosts = (0..hosts)
         .map(|h| {
             let v = h % variants.len();
             let base = &shared[v];
-            let count = (900 + rng.below(201)).min(base.len());
-            let core = count * 6 / 10;
-            let mut picks: Vec<usize> = (0..core).collect();
-            while picks.len() < count {
-                picks.push(core + rng.below(base.len() - core));
-            }
-            picks.sort_unstable();
-            picks.dedup();
+            let picks = if per_variant > 0 && rng.below(10) < 8 {
+                // From an image: half exact copies, half a few packages apart.
+                let mut picks = builds[v][rng.below(per_variant)].clone();
+                if rng.below(2) == 0 {
+                    for _ in 0..1 + rng.below(3) {
+                        let i = rng.below(picks.len());
+                        picks[i] = rng.below(base.len());
+                    }
+                    picks.sort_unstable();
+                    picks.dedup();
+                }
+                picks
+            } else {
+                random_picks(&mut rng, base.len())
+            };
             (v, picks.into_iter().map(|i| base[i].clone()).collect())
         })
         .collect();
