@@ -6,7 +6,7 @@
 mod cache;
 mod twins;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use patchman_engine::{HostInput, RepoUse, Verdict, evaluate};
@@ -53,12 +53,14 @@ pub struct Stats {
 pub struct Updater {
     store: Arc<dyn UpdateStore>,
     caches: Caches,
+    /// Verdicts shared by twins across the batches of a pass (cleared when a pass starts).
+    memo: Arc<Mutex<twins::Memo>>,
     wake: Notify,
 }
 
 impl Updater {
     pub fn new(store: Arc<dyn UpdateStore>) -> Arc<Self> {
-        Arc::new(Self { store, caches: Caches::default(), wake: Notify::new() })
+        Arc::new(Self { store, caches: Caches::default(), memo: Arc::default(), wake: Notify::new() })
     }
 
     /// Asks the background worker to recompute stale hosts soon (after a report changed one).
@@ -106,19 +108,20 @@ impl Updater {
     pub async fn recompute(&self, host_ids: &[i64]) -> UpdateResult<Stats> {
         let started = Instant::now();
         let inputs = self.load(host_ids).await?;
-        let verdicts = evaluate_blocking(inputs).await?;
+        let verdicts = evaluate_blocking(inputs, self.memo.clone()).await?;
         let stats = save(&*self.store, verdicts).await?;
         tracing::debug!(?stats, ms = started.elapsed().as_millis() as u64, "recomputed updates");
         Ok(stats)
     }
 
     async fn pass(&self) -> UpdateResult<Stats> {
+        self.memo.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let mut total = Stats::default();
         let mut after = 0;
         let mut saving: Option<tokio::task::JoinHandle<UpdateResult<Stats>>> = None;
         let mut batch = self.next_batch(&mut after).await?;
         while !batch.is_empty() {
-            let evaluating = evaluate_blocking(batch);
+            let evaluating = evaluate_blocking(batch, self.memo.clone());
             let (verdicts, next) = tokio::join!(evaluating, self.next_batch(&mut after));
             let (verdicts, next) = (verdicts?, next?);
             if let Some(previous) = saving.take() {
@@ -172,8 +175,11 @@ pub(crate) struct Evaluated {
 }
 
 /// The hosts' verdicts, and how many times the engine ran for them.
-async fn evaluate_blocking(inputs: Vec<Prepared>) -> UpdateResult<(Vec<Evaluated>, usize)> {
-    Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate)).await?)
+async fn evaluate_blocking(
+    inputs: Vec<Prepared>,
+    memo: Arc<Mutex<twins::Memo>>,
+) -> UpdateResult<(Vec<Evaluated>, usize)> {
+    Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate, &memo)).await?)
 }
 
 /// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
@@ -211,22 +217,21 @@ pub(crate) struct Prepared {
     pub repos_known: bool,
 }
 
-/// Runs the engine (`eval`) over every host, on every core, once for each group of twins;
-/// returns the verdicts and the number of engine runs. A host whose evaluation panics is
-/// logged and left out (with its twins): it keeps no verdict, stays stale and is tried again
-/// later, and is never shown as up to date.
-fn evaluate_all(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> (Vec<Evaluated>, usize) {
-    let (unique, twins) = twins::split(inputs);
+/// Runs the engine (`eval`) over every host, on every core, once for each group of twins
+/// (none for twins whose verdict `memo` has); returns the verdicts and the number of engine
+/// runs. A host whose evaluation panics is logged and left out (with its twins): it keeps no
+/// verdict, stays stale and is tried again later, and is never shown as up to date.
+fn evaluate_all(
+    inputs: Vec<Prepared>,
+    eval: fn(&HostInput, &[RepoUse]) -> Verdict,
+    memo: &Mutex<twins::Memo>,
+) -> (Vec<Evaluated>, usize) {
+    let mut plan = twins::plan(inputs, &memo.lock().unwrap_or_else(|e| e.into_inner()));
+    let repos = plan.repos();
+    let unique = std::mem::take(&mut plan.unique);
     let runs = unique.len();
     let evaluated = evaluate_each(unique, eval);
-    let mut out: Vec<Evaluated> = Vec::with_capacity(evaluated.len() + twins.len());
-    for (work, i) in twins {
-        if let Some(e) = evaluated.get(i).and_then(Option::as_ref) {
-            out.push(Evaluated { work, verdict: e.verdict.clone(), repos_known: e.repos_known });
-        }
-    }
-    out.extend(evaluated.into_iter().flatten());
-    (out, runs)
+    (plan.finish(evaluated, repos, &mut memo.lock().unwrap_or_else(|e| e.into_inner())), runs)
 }
 
 /// The engine's verdict for each host, in order (`None` where it panicked).
@@ -335,10 +340,27 @@ mod tests {
     fn a_panicking_host_gets_no_verdict_and_the_others_keep_theirs() {
         let inputs: Vec<Prepared> =
             (1..=40).map(|id| prepared(id, if id == 17 { "6.1.0-boom" } else { "6.1.0-1" })).collect();
-        let (verdicts, runs) = evaluate_all(inputs, panics_on_one_kernel);
+        let (verdicts, runs) = evaluate_all(inputs, panics_on_one_kernel, &Mutex::default());
         let ids: Vec<i64> = verdicts.iter().map(|e| e.work.host_id).collect();
         assert_eq!(ids.len(), 39, "{ids:?}");
         assert_eq!(runs, 2, "39 twins and the one that panics");
         assert!(!ids.contains(&17), "the host whose evaluation panicked must stay without a verdict");
+    }
+
+    #[test]
+    fn twins_in_later_batches_take_the_remembered_verdict_once_seen_twice() {
+        let memo = Mutex::default();
+        let runs: Vec<usize> = (1..=4)
+            .map(|id| {
+                let (verdicts, runs) = evaluate_all(vec![prepared(id, "6.1.0-1")], evaluate, &memo);
+                assert_eq!(verdicts.iter().map(|e| e.work.host_id).collect::<Vec<_>>(), [id]);
+                runs
+            })
+            .collect();
+        assert_eq!(runs, [1, 1, 0, 0], "seen once, seen twice (remembered), then taken from the memo");
+        // A one-off input is never remembered.
+        assert_eq!(evaluate_all(vec![prepared(9, "6.1.0-9")], evaluate, &memo).1, 1);
+        assert_eq!(evaluate_all(vec![prepared(10, "6.1.0-10")], evaluate, &memo).1, 1);
+        assert_eq!(memo.lock().unwrap().verdicts_len(), 1);
     }
 }
