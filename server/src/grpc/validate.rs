@@ -3,7 +3,7 @@
 //! Every rule here is about the shape of the data; whether the host may send it at all is
 //! decided by the store (token and hostname).
 
-use std::collections::HashMap;
+use patchman_engine::hash::FxHashMap;
 
 use patchman_proto as pb;
 
@@ -134,7 +134,7 @@ fn packages(list: Vec<pb::Package>) -> Result<Vec<InstalledPackage>> {
             source_version: optional_token(|| format!("packages[{i}].source_version"), p.source_version, MAX_NAME)?,
         });
     }
-    let mut seen: HashMap<&Package, usize> = HashMap::with_capacity(out.len());
+    let mut seen: FxHashMap<&Package, usize> = FxHashMap::with_capacity_and_hasher(out.len(), Default::default());
     for (i, p) in out.iter().enumerate() {
         if let Some(first) = seen.insert(&p.package, i) {
             let pkg = &p.package;
