@@ -332,6 +332,19 @@ fn the_client_rpm_installs_a_plugin_that_a_real_dnf_loads_and_that_reports_the_t
             .any(|t| t.starts_with("dnf: ") && t.contains("installed hello-patchman"))
     });
     patchman_testkit::wait_for_processes_naming(&dnf.state);
+
+    // The package erased: its plugin directory is gone, and dnf goes on working.
+    run(Command::new("rpm").env("HOME", &dnf.home).arg("--root").arg(&dnf.root).args([
+        "-e",
+        "--nodeps",
+        "--noscripts",
+        "patchman-client",
+    ]));
+    assert!(!plugin_dir.exists());
+    dnf.publish(&[RpmSpec::new("after-patchman", "1.0-1", "noarch")]);
+    let out = dnf.dnf(&["install", "after-patchman"]);
+    assert!(plugin_lines(&out).is_empty(), "{:?}", plugin_lines(&out));
+    assert!(dnf.installed_packages().iter().any(|p| p.starts_with("after-patchman ")));
 }
 
 #[test]
