@@ -267,8 +267,7 @@ macro_rules! portable_repo_queries {
         /// revision goes up, and only the hosts that use it and have installed a package of one
         /// of their names are marked for recomputation (the engine compares an installed
         /// package only with the repository's packages of its name). A package that can update
-        /// other names (a Debian kernel image), or a first load, marks every host that uses the
-        /// repository.
+        /// other names (a Debian kernel image) marks every host that uses the repository.
         async fn repo_packages_changed(
             tx: &mut sqlx::Transaction<'static, Db>,
             repo_id: i64,
@@ -280,10 +279,7 @@ macro_rules! portable_repo_queries {
             let other_names = names.iter().any(|(kind, name)| {
                 engine_kind(*kind).ok().flatten().is_some_and(|k| engine::kernel::updates_other_names(k, name))
             });
-            // A first load makes every host's updates known ("found in no repository" too).
-            let revision: i64 =
-                sqlx::query_scalar("SELECT revision FROM repos WHERE id = $1").bind(repo_id).fetch_one(&mut **tx).await?;
-            if other_names || revision == 0 {
+            if other_names {
                 return repo_changed(tx, repo_id).await;
             }
             sqlx::query("UPDATE repos SET revision = revision + 1 WHERE id = $1").bind(repo_id).execute(&mut **tx).await?;
@@ -475,6 +471,8 @@ macro_rules! portable_repo_queries {
                 replace_extras(&mut tx, repo_id, contents).await?;
             }
             let changed = extras_changed || !added.is_empty() || !removed.is_empty();
+            // A first load has no stored digest yet, so it counts as an extras change: every host
+            // of the repository is marked (its updates become known).
             if extras_changed {
                 sqlx::query("UPDATE repos SET extras_digest = $2 WHERE id = $1")
                     .bind(repo_id)

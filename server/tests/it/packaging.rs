@@ -155,10 +155,7 @@ fn the_server_deb_holds_a_hardened_service_and_lints_clean() {
         assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "the packaged server exited");
     }
     let addr = line.trim().trim_start_matches("patchman listening on ").to_owned();
-    let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
-    std::io::Write::write_all(&mut tcp, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    std::io::Read::read_to_string(&mut tcp, &mut answer).unwrap();
+    let answer = crate::package_install::http_get(&addr, "/healthz");
     let _ = child.kill();
     let _ = child.wait();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
