@@ -6,12 +6,14 @@
 
 pub mod access;
 pub mod accounts;
+pub mod advisories;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod compat;
 pub mod config;
 pub mod contents;
+pub mod exposures;
 pub mod fields;
 pub mod first_admin;
 pub mod fuzzing;

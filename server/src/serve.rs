@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::grpc::{ReportApi, validate::Limits};
 use crate::jobs::{
-    Job, Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SchedulerConfig, SilenceEvents,
+    Job, Probe, PruneReports, RecomputeStale, RefreshAdvisories, RefreshNewRepos, RefreshRepos, SchedulerConfig,
+    SilenceEvents,
 };
 use crate::shutdown::{self, Stopping};
 use crate::store::Store;
@@ -150,6 +151,13 @@ pub fn jobs(config: &Config, store: &Arc<dyn Store>, updater: &Arc<Updater>) -> 
             }));
         }
     }
+    if config.advisories.refresh_interval_seconds > 0 && config.advisories.feeds.iter().any(|f| f.enabled) {
+        jobs.push(Arc::new(RefreshAdvisories {
+            interval: Duration::from_secs(config.advisories.refresh_interval_seconds),
+            refresher: crate::exposures::feeds::FeedRefresher::new(&config.advisories, &config.repos)?,
+            store: store.clone(),
+        }));
+    }
     if j.probe_interval_ms > 0 {
         jobs.push(Arc::new(Probe {
             interval: Duration::from_millis(j.probe_interval_ms),
@@ -163,7 +171,7 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     enrollment_key(&config, &*store).await?;
     crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
     let (stop, stopping) = shutdown::channel();
-    let updater = Updater::new(store.clone());
+    let updater = Updater::with_exposures(store.clone(), store.clone());
     tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
     tracing::info!(owner = scheduler.owner, "running background jobs");

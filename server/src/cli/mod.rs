@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod out;
+mod advisory;
 mod audit;
 mod config_check;
 mod database;
@@ -125,6 +126,16 @@ enum Command {
     Vercmp {
         #[arg(long = "type", value_parser = ["deb", "rpm"])]
         kind: String,
+    },
+    /// Security advisories from the feeds: refresh, feeds, list, show, time-to-patch.
+    Advisory {
+        #[command(subcommand)]
+        command: advisory::AdvisoryCommand,
+    },
+    /// CVEs: `show CVE-…` (exploited?, advisories, hosts exposed and fixed).
+    Cve {
+        #[command(subcommand)]
+        command: advisory::CveCommand,
     },
     /// Inspect hosts.
     Host {
@@ -253,6 +264,14 @@ fn block(fut: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> Ex
     }
 }
 
+/// Now, and when a host counts as silent.
+fn clock(config: &Config) -> crate::query::Clock {
+    crate::query::Clock {
+        now_ms: crate::clock::now_ms(),
+        silent_after_ms: i64::from(config.silent_after_days) * 86_400_000,
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = Config::load(cli.config.as_deref())?;
     for warning in &loaded.warnings {
@@ -280,6 +299,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             host::run(*command, store, clock).await
         }
         Command::OsGroup { command } => os_group::run(command, store).await,
+        Command::Advisory { command } => advisory::run(command, &config, store, clock(&config)).await,
+        Command::Cve { command } => advisory::run_cve(command, store, clock(&config)).await,
         Command::User { command } => user::run(command, &*store).await,
         Command::ApiKey { command } => token::run_api_key(command, &*store).await,
         Command::Token { command } => token::run_token(command, &*store).await,
@@ -300,6 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => updater.recompute_all().await?,
             };
+            crate::exposures::recompute_stale(&*store).await?;
             if json {
                 out::json(&stats)?;
             } else if stats.hosts_changed == 0 {

@@ -1,7 +1,10 @@
 //! Server configuration: defaults, then a TOML file, then `PATCHMAN_*` environment variables
 //! (`env.rs` holds the rule that maps a variable to a key).
 
+mod advisories;
 mod env;
+
+pub use advisories::{AdvisoriesConfig, FeedConfig};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -46,6 +49,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Limits against abuse.
     pub limits: LimitsConfig,
+    /// Security feeds.
+    pub advisories: AdvisoriesConfig,
 }
 
 /// `[limits]`: against a client that enrolls or reports in a loop, or guesses keys. The
@@ -339,6 +344,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             tls: TlsConfig::default(),
             limits: LimitsConfig::default(),
+            advisories: AdvisoriesConfig::default(),
         }
     }
 }
@@ -361,6 +367,7 @@ impl fmt::Debug for Config {
             .field("api", &ApiDebug(&self.api))
             .field("tls", &self.tls)
             .field("limits", &self.limits)
+            .field("advisories", &self.advisories)
             .finish()
     }
 }
@@ -446,6 +453,9 @@ impl Config {
                 origin: key_origin,
                 message: "enrollment_key: must be at least 16 characters".to_owned(),
             });
+        }
+        if let Some(problem) = config.advisories.problems().into_iter().next() {
+            return Err(ConfigError::Invalid { origin: key_origin, message: problem });
         }
         Ok(Loaded { config, warnings })
     }

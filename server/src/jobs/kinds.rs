@@ -109,6 +109,7 @@ impl Job for RecomputeStale {
         if stats.hosts > 0 {
             tracing::info!(hosts = stats.hosts, updates = stats.updates, "recomputed stale hosts");
         }
+        self.updater.recompute_exposures().await;
         Ok(())
     }
 }
@@ -178,6 +179,37 @@ impl Job for RefreshRepos {
         if summary.changed > 0 || summary.merged > 0 {
             self.updater.notify();
         }
+        Ok(())
+    }
+}
+
+/// Reads the security feeds, then computes the exposures of the hosts they concern.
+pub struct RefreshAdvisories {
+    pub interval: Duration,
+    pub refresher: crate::exposures::feeds::FeedRefresher,
+    pub store: std::sync::Arc<dyn crate::store::AdvisoryStore>,
+}
+
+#[async_trait]
+impl Job for RefreshAdvisories {
+    fn name(&self) -> &'static str {
+        "refresh-advisories"
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    async fn run(&self, _store: &dyn JobStore) -> anyhow::Result<()> {
+        let outcomes = self.refresher.run(&*self.store, None).await?;
+        let stats = crate::exposures::recompute_stale(&*self.store).await?;
+        tracing::info!(
+            feeds = outcomes.len(),
+            failed = outcomes.iter().filter(|o| o.status == "failed").count(),
+            hosts = stats.hosts,
+            exposures = stats.exposures,
+            "refreshed advisories"
+        );
         Ok(())
     }
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use self::kinds::{Probe, PruneReports, RecomputeStale, RefreshNewRepos, RefreshRepos, SilenceEvents};
+pub use self::kinds::{
+    Probe, PruneReports, RecomputeStale, RefreshAdvisories, RefreshNewRepos, RefreshRepos, SilenceEvents,
+};
 use crate::clock::now_ms;
 use crate::shutdown::Stopping;
 use crate::store::{ClaimedJob, JobStore};

@@ -3,10 +3,12 @@
 //! API build the same values. The store answers them (SQL stays there); nothing here touches
 //! a database.
 
+mod advisories;
 mod hosts;
 mod packages;
 mod repos;
 
+pub use self::advisories::AdvisoryFilter;
 pub use self::hosts::{HostFilter, HostSort, HostStatus, SortKey};
 pub use self::packages::PackageFilter;
 pub use self::repos::RepoFilter;

@@ -76,16 +76,21 @@ enum Outcome {
     Unchanged,
 }
 
+/// How repositories (and advisory feeds) are fetched: `[repos]`'s timeouts, limits and proxy.
+pub fn http_config(config: &ReposConfig) -> HttpConfig {
+    HttpConfig {
+        timeout: Duration::from_secs(config.timeout_seconds.max(1)),
+        connect_timeout: Duration::from_secs(config.connect_timeout_seconds.max(1)),
+        max_bytes: config.max_file_megabytes.max(1) << 20,
+        max_redirects: config.max_redirects,
+        proxy: config.proxy.clone(),
+        ..HttpConfig::default()
+    }
+}
+
 impl Refresher {
     pub fn new(store: Arc<dyn RepoStore>, config: &ReposConfig) -> Result<Self, RefreshError> {
-        let http = HttpConfig {
-            timeout: Duration::from_secs(config.timeout_seconds.max(1)),
-            connect_timeout: Duration::from_secs(config.connect_timeout_seconds.max(1)),
-            max_bytes: config.max_file_megabytes.max(1) << 20,
-            max_redirects: config.max_redirects,
-            proxy: config.proxy.clone(),
-            ..HttpConfig::default()
-        };
+        let http = http_config(config);
         let global = keyring(&config.keyrings)?;
         let mut sources = Vec::new();
         for s in &config.sources {

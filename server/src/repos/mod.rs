@@ -15,11 +15,11 @@
 
 mod apt;
 mod checksum;
-mod date;
+pub(crate) mod date;
 mod error;
 #[doc(hidden)]
 pub mod fuzz;
-mod http;
+pub(crate) mod http;
 mod keyring;
 mod mirrorlist;
 mod readers;

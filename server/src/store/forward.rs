@@ -109,6 +109,28 @@ macro_rules! forward_roles {
             write mark_stale(host_ids: Option<&[i64]>) -> u64;
             write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> $crate::store::VerdictChanges;
         });
+        $crate::store::forward::forward_roles!(@role $store, AdvisoryStore {
+            read feed_states() -> Vec<$crate::store::FeedState>;
+            write record_feed(read: &$crate::store::FeedRead<'_>) -> $crate::store::FeedChange;
+            write mark_exposures_stale(host_ids: Option<&[i64]>) -> u64;
+            read exposure_stale_hosts(after: i64, limit: i64) -> Vec<i64>;
+            read affected_rows(release: &str) -> Vec<$crate::store::AffectedRow>;
+            read relevant_packages(release: &str) -> Vec<i64>;
+            read exposure_work(host_ids: &[i64], relevant: &[i64]) -> Vec<$crate::store::ExposureWork>;
+            write save_exposures(records: &[$crate::store::ExposureRecord], now: i64) -> $crate::store::ExposureChanges;
+            read advisory_list(
+                filter: &$crate::query::AdvisoryFilter,
+                page: $crate::query::PageRequest
+            ) -> $crate::query::Paged<$crate::store::AdvisoryView>;
+            read advisory_detail(name: &str, clock: &$crate::query::Clock) -> Option<$crate::store::AdvisoryDetail>;
+            read cve_detail(cve: &str, clock: &$crate::query::Clock) -> Option<$crate::store::CveDetail>;
+            read host_exposures(hostname: &str) -> Option<Vec<$crate::store::HostExposureView>>;
+            read exposure_windows(
+                from_ms: i64,
+                to_ms: i64,
+                clock: &$crate::query::Clock
+            ) -> Vec<$crate::advisories::windows::Window>;
+        });
         $crate::store::forward::forward_roles!(@role $store, AccountStore {
             write add_user(user: &$crate::store::NewUser<'_>) -> bool;
             write set_password(name: &str, password_hash: &str, now: i64) -> bool;

@@ -2,6 +2,7 @@
 //! `Store`, one implementation per dialect, chosen by the database URL. What it is given to
 //! write is in `input.rs`, what it answers in `records.rs` and `views.rs`.
 
+mod advisory_views;
 pub mod copy;
 mod forward;
 mod host_sql;
@@ -13,6 +14,7 @@ mod migrations;
 pub mod patchman_source;
 mod portable;
 mod portable_accounts;
+mod portable_advisories;
 mod portable_enrollment;
 mod portable_events;
 mod portable_hosts;
@@ -29,6 +31,11 @@ pub mod views;
 
 use std::sync::Arc;
 
+pub use self::advisory_views::{
+    AdvisoryDetail, AdvisoryPackageView, AdvisoryView, AffectedRow, CveDetail, ErratumExposure, ExploitedView,
+    ExposedHostView, ExposureChanges, ExposureRecord, ExposureWork, FeedChange, FeedRead, FeedResult, FeedState,
+    FixedHostView, HostExposureView,
+};
 pub use self::input::{
     AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewEnrollmentKey,
     NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo, PreparedReport,
@@ -41,8 +48,8 @@ pub use self::records::{
     IngestRejection, MirrorState, RefreshTarget, SessionRecord, UserRecord,
 };
 pub use self::roles::{
-    AccountStore, AdminStore, HealthStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore, Store,
-    UpdateStore,
+    AccountStore, AdminStore, AdvisoryStore, HealthStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore,
+    Store, UpdateStore,
 };
 pub use self::views::{HostDetail, HostSummary};
 

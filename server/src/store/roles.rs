@@ -22,7 +22,16 @@ use crate::contents::RepoContents;
 
 /// Everything: what `connect` returns and what the CLI and `serve` hand out in parts.
 pub trait Store:
-    SettingsStore + IngestStore + HostQueries + AdminStore + JobStore + RepoStore + UpdateStore + AccountStore + HealthStore
+    SettingsStore
+    + IngestStore
+    + HostQueries
+    + AdminStore
+    + JobStore
+    + RepoStore
+    + UpdateStore
+    + AccountStore
+    + HealthStore
+    + AdvisoryStore
 {
 }
 
@@ -36,6 +45,7 @@ impl<T> Store for T where
         + UpdateStore
         + AccountStore
         + HealthStore
+        + AdvisoryStore
 {
 }
 
@@ -315,4 +325,42 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Invalidates a host's token at once; None when there is no such host, else how many
     /// tokens it had.
     async fn revoke_host_tokens(&self, hostname: &str) -> StoreResult<Option<u64>>;
+}
+
+/// Security feeds and exposures: what the feed refresh writes, what the exposure worker reads
+/// and saves, and the advisory, CVE and time-to-patch questions.
+#[async_trait]
+pub trait AdvisoryStore: Send + Sync + 'static {
+    /// Every feed and what its last read found.
+    async fn feed_states(&self) -> StoreResult<Vec<super::FeedState>>;
+    /// Records a feed's read; new contents replace the feed's advisories as a difference.
+    async fn record_feed(&self, read: &super::FeedRead<'_>) -> StoreResult<super::FeedChange>;
+    /// Marks hosts (all, or these) for their exposures to be computed again.
+    async fn mark_exposures_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
+    /// Hosts whose exposures were not computed for their current state, above `after`.
+    async fn exposure_stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>>;
+    /// The entries of a release's advisories that expose hosts (not withdrawn, affected).
+    async fn affected_rows(&self, release: &str) -> StoreResult<Vec<super::AffectedRow>>;
+    /// The ids of packages an entry of a release may name.
+    async fn relevant_packages(&self, release: &str) -> StoreResult<Vec<i64>>;
+    /// The hosts' releases, states and installed packages among `relevant`.
+    async fn exposure_work(&self, host_ids: &[i64], relevant: &[i64]) -> StoreResult<Vec<super::ExposureWork>>;
+    /// Saves exposures computed from the hosts' current state; windows open and close.
+    async fn save_exposures(&self, records: &[super::ExposureRecord], now: i64) -> StoreResult<super::ExposureChanges>;
+    async fn advisory_list(
+        &self,
+        filter: &crate::query::AdvisoryFilter,
+        page: PageRequest,
+    ) -> StoreResult<Paged<super::AdvisoryView>>;
+    async fn advisory_detail(&self, name: &str, clock: &Clock) -> StoreResult<Option<super::AdvisoryDetail>>;
+    async fn cve_detail(&self, cve: &str, clock: &Clock) -> StoreResult<Option<super::CveDetail>>;
+    /// What a host is exposed to now; `None` when there is no such host.
+    async fn host_exposures(&self, hostname: &str) -> StoreResult<Option<Vec<super::HostExposureView>>>;
+    /// Exposure windows overlapping [`from_ms`, `to_ms`).
+    async fn exposure_windows(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        clock: &Clock,
+    ) -> StoreResult<Vec<crate::advisories::windows::Window>>;
 }

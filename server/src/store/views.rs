@@ -292,11 +292,11 @@ pub fn format_time(ms: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-fn time<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn time<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_time(*ms))
 }
 
-fn opt_time<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn opt_time<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match ms {
         Some(ms) => s.serialize_str(&format_time(*ms)),
         None => s.serialize_none(),

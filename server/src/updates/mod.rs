@@ -56,11 +56,25 @@ pub struct Updater {
     /// Verdicts shared by twins across the batches of a pass (cleared when a pass starts).
     memo: Arc<Mutex<twins::Memo>>,
     wake: Notify,
+    /// When set, the hosts' exposures to advisories are computed after each recomputation
+    /// (their state changed, so their exposures are stale too).
+    exposures: Option<Arc<dyn crate::store::AdvisoryStore>>,
 }
 
 impl Updater {
     pub fn new(store: Arc<dyn UpdateStore>) -> Arc<Self> {
-        Arc::new(Self { store, caches: Caches::default(), memo: Arc::default(), wake: Notify::new() })
+        Arc::new(Self { store, caches: Caches::default(), memo: Arc::default(), wake: Notify::new(), exposures: None })
+    }
+
+    /// An updater that also computes stale hosts' exposures after each recomputation.
+    pub fn with_exposures(store: Arc<dyn UpdateStore>, advisories: Arc<dyn crate::store::AdvisoryStore>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            caches: Caches::default(),
+            memo: Arc::default(),
+            wake: Notify::new(),
+            exposures: Some(advisories),
+        })
     }
 
     /// Asks the background worker to recompute stale hosts soon (after a report changed one).
@@ -75,6 +89,7 @@ impl Updater {
             if let Err(err) = self.recompute_stale().await {
                 tracing::error!(%err, "cannot recompute updates");
             }
+            self.recompute_exposures().await;
         }
     }
 
@@ -96,6 +111,16 @@ impl Updater {
             crate::metrics::count("patchman_recomputed_hosts_total", &[], total.hosts as u64);
         }
         Ok(total)
+    }
+
+    /// Computes the exposures of hosts whose state changed (when this updater does that).
+    pub async fn recompute_exposures(&self) {
+        let Some(store) = &self.exposures else { return };
+        match crate::exposures::recompute_stale(&**store).await {
+            Ok(stats) if stats.hosts > 0 => tracing::debug!(?stats, "computed exposures"),
+            Ok(_) => {}
+            Err(err) => tracing::error!(%err, "cannot compute exposures"),
+        }
     }
 
     /// Recomputes every host.

@@ -14,6 +14,7 @@ mod copy_db;
 mod credentials;
 mod e2e;
 mod enroll;
+mod exposure_story;
 mod fuzz_corpus;
 mod host_queries;
 mod host_view;

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::exposure_story::exposure_windows_follow_reports_and_feeds;
 use crate::host_queries::{
     administrators_tags_outlive_reports, hosts_are_listed_by_filter, the_dashboard_counts_what_needs_attention,
 };
@@ -78,6 +79,7 @@ stories!(
     users_are_added_listed_and_deleted,
     sessions_are_found_by_hash_and_go_with_their_user,
     the_audit_log_lists_newest_first,
+    exposure_windows_follow_reports_and_feeds,
 );
 
 pub(crate) fn pkg(name: &str, version: &str, release: &str) -> InstalledPackage {

@@ -14,6 +14,7 @@ const LOCK_PACKAGE_REFERENCES: &str = "LOCK TABLE host_packages, repo_packages, 
 crate::store::portable::portable_queries!();
 crate::store::portable_updates::portable_update_queries!();
 crate::store::portable_repos::portable_repo_queries!();
+crate::store::portable_advisories::portable_advisory_queries!();
 crate::store::portable_ingest::portable_ingest_queries!(host_row_lock = " FOR UPDATE OF h");
 crate::store::portable_os_groups::portable_os_group_queries!();
 crate::store::portable_hosts::portable_host_queries!(package_index = true);

@@ -1,0 +1,919 @@
+//! Advisories, written once for both dialects (see `portable.rs`): a feed's read applied as a
+//! difference (new, changed and withdrawn advisories; the hosts they concern marked), the
+//! exposure worker's input and output (current exposures and their windows), and the advisory,
+//! CVE and time-to-patch questions. Expanded after `portable_queries!` and
+//! `portable_update_queries!` in the same module, it uses their imports.
+
+macro_rules! portable_advisory_queries {
+    () => {
+        use crate::advisories::{Advisory, Fix, release_of_variant};
+        use crate::store::advisory_views::{
+            AdvisoryDetail, AdvisoryPackageView, AdvisoryView, AffectedRow, CveDetail, ErratumExposure, ExploitedView,
+            ExposedHostView, ExposureChanges, ExposureRecord, ExposureWork, FeedChange, FeedRead, FeedResult, FeedState,
+            FixedHostView, HostExposureView,
+        };
+
+        /// A value of a multi-row insert.
+        enum Val<'a> {
+            I(i64),
+            OptI(Option<i64>),
+            T(&'a str),
+            Bytes(&'a [u8]),
+            Bool(bool),
+        }
+
+        /// `head` ("INSERT INTO t (a, b)") with rows of `width` values, in statements of at most
+        /// 4,000 parameters.
+        async fn insert_rows(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            head: &str,
+            width: usize,
+            rows: &[Vec<Val<'_>>],
+        ) -> StoreResult<()> {
+            use std::fmt::Write as _;
+            for chunk in rows.chunks((4_000 / width).max(1)) {
+                let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
+                sql.push_str(head);
+                sql.push_str(" VALUES ");
+                let mut n = 0;
+                for (i, _) in chunk.iter().enumerate() {
+                    sql.push_str(if i == 0 { "(" } else { ", (" });
+                    for j in 0..width {
+                        n += 1;
+                        let _ = write!(sql, "{}${n}", if j == 0 { "" } else { ", " });
+                    }
+                    sql.push(')');
+                }
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for row in chunk {
+                    for v in row {
+                        q = match v {
+                            Val::I(x) => q.bind(*x),
+                            Val::OptI(x) => q.bind(*x),
+                            Val::T(s) => q.bind(*s),
+                            Val::Bytes(b) => q.bind(*b),
+                            Val::Bool(b) => q.bind(*b),
+                        };
+                    }
+                }
+                q.execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+
+        /// Every feed and what its last read found.
+        pub(super) async fn feed_states(pool: &Pool) -> StoreResult<Vec<FeedState>> {
+            let rows = sqlx::query(
+                "SELECT name, kind, location, last_attempt_at, last_success_at, fail_count, last_error, checksum, etag, \
+                 last_modified, record_count FROM advisory_feeds ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(FeedState {
+                        name: r.try_get("name")?,
+                        kind: r.try_get("kind")?,
+                        location: r.try_get("location")?,
+                        last_attempt_at: r.try_get("last_attempt_at")?,
+                        last_success_at: r.try_get("last_success_at")?,
+                        fail_count: r.try_get("fail_count")?,
+                        last_error: r.try_get("last_error")?,
+                        checksum: r.try_get("checksum")?,
+                        etag: r.try_get("etag")?,
+                        last_modified: r.try_get("last_modified")?,
+                        record_count: r.try_get("record_count")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Records a feed's read; new contents replace the feed's advisories as a difference in
+        /// one transaction (a failed read changes nothing but the feed's failure count).
+        pub(super) async fn record_feed(pool: &Pool, read: &FeedRead<'_>) -> StoreResult<FeedChange> {
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let feed_id: i64 = sqlx::query_scalar(
+                "INSERT INTO advisory_feeds (name, kind, location) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, location = excluded.location RETURNING id",
+            )
+            .bind(read.name)
+            .bind(read.kind)
+            .bind(read.location)
+            .fetch_one(&mut *tx)
+            .await?;
+            let now = read.now_ms;
+            let mut change = FeedChange::default();
+            match &read.result {
+                FeedResult::Failed(message) => {
+                    sqlx::query(
+                        "UPDATE advisory_feeds SET last_attempt_at = $2, fail_count = fail_count + 1, last_error = $3 WHERE id = $1",
+                    )
+                    .bind(feed_id)
+                    .bind(now)
+                    .bind(*message)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                FeedResult::Unchanged { etag, last_modified } => {
+                    sqlx::query(
+                        "UPDATE advisory_feeds SET last_attempt_at = $2, last_success_at = $2, fail_count = 0, last_error = '', \
+                         etag = coalesce($3, etag), last_modified = coalesce($4, last_modified) WHERE id = $1",
+                    )
+                    .bind(feed_id)
+                    .bind(now)
+                    .bind(*etag)
+                    .bind(*last_modified)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                FeedResult::New { contents, checksum, etag, last_modified } => {
+                    let record_count = if read.kind == "kev" {
+                        replace_exploited(&mut tx, &contents.exploited).await?;
+                        contents.exploited.len() as i64
+                    } else {
+                        change = replace_advisories(&mut tx, feed_id, &contents.advisories, now).await?;
+                        contents.advisories.iter().filter(|a| a.withdrawn_ms.is_none()).count() as i64
+                    };
+                    sqlx::query(
+                        "UPDATE advisory_feeds SET last_attempt_at = $2, last_success_at = $2, fail_count = 0, last_error = '', \
+                         checksum = $3, etag = $4, last_modified = $5, record_count = $6 WHERE id = $1",
+                    )
+                    .bind(feed_id)
+                    .bind(now)
+                    .bind(*checksum)
+                    .bind(*etag)
+                    .bind(*last_modified)
+                    .bind(record_count)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(change)
+        }
+
+        async fn replace_exploited(
+            tx: &mut sqlx::Transaction<'static, Db>,
+            exploited: &[crate::advisories::KnownExploited],
+        ) -> StoreResult<()> {
+            sqlx::query("DELETE FROM known_exploited").execute(&mut **tx).await?;
+            let rows: Vec<Vec<Val>> = exploited
+                .iter()
+                .map(|k| vec![Val::T(&k.cve), Val::T(&k.name), Val::OptI(k.added_ms), Val::Bool(k.ransomware)])
+                .collect();
+            insert_rows(&mut **tx, "INSERT INTO known_exploited (cve, name, added_at, ransomware)", 4, &rows).await
+        }
+
+        /// The feed's advisories become `advisories`: new ones inserted, changed ones rewritten,
+        /// those no longer given withdrawn (their open windows closed as withdrawn). The hosts
+        /// running a release with an installed package a changed entry names are marked.
+        async fn replace_advisories(
+            tx: &mut sqlx::Transaction<'static, Db>,
+            feed_id: i64,
+            advisories: &[Advisory],
+            now: i64,
+        ) -> StoreResult<FeedChange> {
+            let existing: Vec<(i64, String, Vec<u8>, Option<i64>)> =
+                sqlx::query_as("SELECT id, name, digest, withdrawn_at FROM advisories WHERE feed_id = $1")
+                    .bind(feed_id)
+                    .fetch_all(&mut **tx)
+                    .await?;
+            let mut by_name: HashMap<&str, (i64, &[u8], Option<i64>)> =
+                existing.iter().map(|(id, name, digest, w)| (name.as_str(), (*id, digest.as_slice(), *w))).collect();
+            let mut change = FeedChange::default();
+            // (release, package) pairs whose entries changed.
+            let mut touched: std::collections::BTreeSet<(String, String)> = std::collections::BTreeSet::new();
+            let mut fresh: Vec<(&Advisory, [u8; 16])> = Vec::new();
+            let mut rewrite: Vec<(i64, &Advisory, [u8; 16])> = Vec::new();
+            let mut withdrawn_now: Vec<i64> = Vec::new();
+            for a in advisories {
+                let digest = a.digest();
+                match by_name.remove(a.name.as_str()) {
+                    None => fresh.push((a, digest)),
+                    Some((id, old, withdrawn_at)) => {
+                        let was_withdrawn = withdrawn_at.is_some();
+                        if old != digest.as_slice() || was_withdrawn != a.withdrawn_ms.is_some() {
+                            rewrite.push((id, a, digest));
+                            if a.withdrawn_ms.is_some() && !was_withdrawn {
+                                withdrawn_now.push(id);
+                            }
+                        }
+                    }
+                }
+            }
+            let gone: Vec<i64> = by_name.values().filter(|(_, _, w)| w.is_none()).map(|(id, _, _)| *id).collect();
+            withdrawn_now.extend(&gone);
+            // Old entries of rewritten and withdrawn advisories.
+            let old_ids: Vec<i64> = rewrite.iter().map(|(id, _, _)| *id).chain(gone.iter().copied()).collect();
+            if !old_ids.is_empty() {
+                let sql = format!("SELECT release, package FROM advisory_packages WHERE advisory_id IN ({})", id_list(1));
+                let old: Vec<(String, String)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&old_ids)).fetch_all(&mut **tx).await?;
+                touched.extend(old);
+            }
+            if !gone.is_empty() {
+                let sql = format!("UPDATE advisories SET withdrawn_at = $2 WHERE id IN ({})", id_list(1));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&gone)).bind(now).execute(&mut **tx).await?;
+            }
+            if !withdrawn_now.is_empty() {
+                let sql = format!(
+                    "UPDATE exposure_windows SET closed_at = $2, closed_by = 'withdrawn' WHERE closed_at IS NULL AND advisory_id IN ({})",
+                    id_list(1)
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&withdrawn_now)).bind(now).execute(&mut **tx).await?;
+                let sql = format!("DELETE FROM host_exposures WHERE advisory_id IN ({})", id_list(1));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&withdrawn_now)).execute(&mut **tx).await?;
+            }
+            for (id, a, digest) in &rewrite {
+                sqlx::query(
+                    "UPDATE advisories SET kind = $2, severity = $3, summary = $4, issued_at = $5, updated_at = $6, \
+                     withdrawn_at = $7, refs = $8, digest = $9 WHERE id = $1",
+                )
+                .bind(*id)
+                .bind(&a.kind)
+                .bind(&a.severity)
+                .bind(&a.summary)
+                .bind(a.issued_ms)
+                .bind(a.updated_ms)
+                .bind(a.withdrawn_ms)
+                .bind(a.references.join("\n"))
+                .bind(digest.as_slice())
+                .execute(&mut **tx)
+                .await?;
+            }
+            let rewritten: Vec<i64> = rewrite.iter().map(|(id, _, _)| *id).collect();
+            if !rewritten.is_empty() {
+                for table in ["advisory_cves", "advisory_packages"] {
+                    let sql = format!("DELETE FROM {table} WHERE advisory_id IN ({})", id_list(1));
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&rewritten)).execute(&mut **tx).await?;
+                }
+            }
+            let refs: Vec<String> = fresh.iter().map(|(a, _)| a.references.join("\n")).collect();
+            let rows: Vec<Vec<Val>> = fresh
+                .iter()
+                .zip(&refs)
+                .map(|((a, digest), refs)| {
+                    vec![
+                        Val::I(feed_id),
+                        Val::T(&a.name),
+                        Val::T(&a.kind),
+                        Val::T(&a.severity),
+                        Val::T(&a.summary),
+                        Val::OptI(a.issued_ms),
+                        Val::OptI(a.updated_ms),
+                        Val::OptI(a.withdrawn_ms),
+                        Val::T(refs),
+                        Val::Bytes(digest.as_slice()),
+                    ]
+                })
+                .collect();
+            insert_rows(
+                &mut **tx,
+                "INSERT INTO advisories (feed_id, name, kind, severity, summary, issued_at, updated_at, withdrawn_at, refs, digest)",
+                10,
+                &rows,
+            )
+            .await?;
+            let mut ids: HashMap<String, i64> = HashMap::new();
+            if !fresh.is_empty() {
+                let all: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM advisories WHERE feed_id = $1")
+                    .bind(feed_id)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                ids = all.into_iter().map(|(id, name)| (name, id)).collect();
+            }
+            let written: Vec<(i64, &Advisory)> = rewrite
+                .iter()
+                .map(|(id, a, _)| (*id, *a))
+                .chain(fresh.iter().filter_map(|(a, _)| Some((*ids.get(&a.name)?, *a))))
+                .collect();
+            let mut cve_rows = Vec::new();
+            let mut package_rows = Vec::new();
+            for (id, a) in &written {
+                for c in &a.cves {
+                    cve_rows.push(vec![Val::I(*id), Val::T(&c.id), Val::T(&c.severity)]);
+                }
+                for p in &a.affected {
+                    let (status, fixed) = p.fix.to_parts();
+                    package_rows.push(vec![
+                        Val::I(*id),
+                        Val::T(&p.release),
+                        Val::I(p.kind as i64),
+                        Val::T(&p.package),
+                        Val::I(status),
+                        Val::T(fixed),
+                    ]);
+                    if a.withdrawn_ms.is_none() {
+                        touched.insert((p.release.clone(), p.package.clone()));
+                    }
+                }
+            }
+            insert_rows(&mut **tx, "INSERT INTO advisory_cves (advisory_id, cve, severity)", 3, &cve_rows).await?;
+            insert_rows(
+                &mut **tx,
+                "INSERT INTO advisory_packages (advisory_id, release, kind, package, status, fixed)",
+                6,
+                &package_rows,
+            )
+            .await?;
+            change.added = fresh.len() as u64;
+            change.changed = rewrite.len() as u64;
+            change.withdrawn = withdrawn_now.len() as u64;
+            change.hosts_marked = mark_release_packages(tx, &touched).await?;
+            Ok(change)
+        }
+
+        /// Marks the hosts running one of the releases with an installed package (or its source)
+        /// of the names given for it; a release with very many names marks all its hosts.
+        async fn mark_release_packages(
+            tx: &mut sqlx::Transaction<'static, Db>,
+            touched: &std::collections::BTreeSet<(String, String)>,
+        ) -> StoreResult<u64> {
+            if touched.is_empty() {
+                return Ok(0);
+            }
+            let variants: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, name FROM os_variants").fetch_all(&mut **tx).await?;
+            let mut by_release: HashMap<&str, Vec<String>> = HashMap::new();
+            for (release, package) in touched {
+                by_release.entry(release.as_str()).or_default().push(package.clone());
+            }
+            let mut marked = 0;
+            for (release, names) in by_release {
+                let variant_ids: Vec<i64> =
+                    variants.iter().filter(|(_, v)| release_of_variant(v) == release).map(|(id, _)| *id).collect();
+                if variant_ids.is_empty() {
+                    continue;
+                }
+                let done = if names.len() > 2_000 {
+                    let sql = format!(
+                        "UPDATE hosts SET exposures_version = -1 WHERE exposures_version <> -1 AND os_variant_id IN ({})",
+                        id_list(1)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&variant_ids)).execute(&mut **tx).await?
+                } else {
+                    let sql = format!(
+                        "UPDATE hosts SET exposures_version = -1 WHERE exposures_version <> -1 AND os_variant_id IN ({}) \
+                         AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.package_id IN \
+                         (SELECT p.id FROM packages p WHERE p.name IN ({}) OR p.source_name IN ({})))",
+                        id_list(1),
+                        text_list(2),
+                        text_list(3)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(ids_param(&variant_ids))
+                        .bind(texts_param(&names))
+                        .bind(texts_param(&names))
+                        .execute(&mut **tx)
+                        .await?
+                };
+                marked += done.rows_affected();
+            }
+            Ok(marked)
+        }
+
+        /// Marks hosts (all, or these) for their exposures to be computed again.
+        pub(super) async fn mark_exposures_stale(pool: &Pool, host_ids: Option<&[i64]>) -> StoreResult<u64> {
+            let done = match host_ids {
+                None => sqlx::query("UPDATE hosts SET exposures_version = -1").execute(pool).await?,
+                Some(ids) => {
+                    let sql = format!("UPDATE hosts SET exposures_version = -1 WHERE id IN ({})", id_list(1));
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(ids)).execute(pool).await?
+                }
+            };
+            Ok(done.rows_affected())
+        }
+
+        /// Hosts whose exposures were not computed for their current state, above `after`.
+        pub(super) async fn exposure_stale_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
+            Ok(sqlx::query_scalar(
+                "SELECT id FROM hosts WHERE exposures_version <> state_version AND id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        }
+
+        /// The entries of a release's advisories that are not withdrawn.
+        pub(super) async fn affected_rows(pool: &Pool, release: &str) -> StoreResult<Vec<AffectedRow>> {
+            let rows: Vec<(i64, String, i64, i64, String)> = sqlx::query_as(
+                "SELECT ap.advisory_id, ap.package, ap.kind, ap.status, ap.fixed FROM advisory_packages ap \
+                 JOIN advisories a ON a.id = ap.advisory_id WHERE ap.release = $1 AND a.withdrawn_at IS NULL AND ap.status <> 2",
+            )
+            .bind(release)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(advisory_id, package, kind, status, fixed)| AffectedRow { advisory_id, package, kind, status, fixed })
+                .collect())
+        }
+
+        /// The ids of packages an entry of a release may name (by name or source name).
+        pub(super) async fn relevant_packages(pool: &Pool, release: &str) -> StoreResult<Vec<i64>> {
+            Ok(sqlx::query_scalar(
+                "SELECT p.id FROM packages p WHERE p.name IN (SELECT ap.package FROM advisory_packages ap WHERE ap.release = $1) \
+                 OR p.source_name IN (SELECT ap.package FROM advisory_packages ap WHERE ap.release = $1 AND ap.kind = 1)",
+            )
+            .bind(release)
+            .fetch_all(pool)
+            .await?)
+        }
+
+        /// The hosts' releases, states, and installed packages among `relevant`.
+        pub(super) async fn exposure_work(
+            pool: &Pool,
+            host_ids: &[i64],
+            relevant: &[i64],
+        ) -> StoreResult<Vec<ExposureWork>> {
+            let sql = format!(
+                "SELECT h.id, h.state_version, coalesce(v.name, '') AS variant, \
+                 coalesce(h.last_generated_at, h.last_seen_at, h.enrolled_at) AS since \
+                 FROM hosts h LEFT JOIN os_variants v ON v.id = h.os_variant_id WHERE h.id IN ({})",
+                id_list(1)
+            );
+            let hosts: Vec<(i64, i64, String, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
+            let mut installed: HashMap<i64, Vec<crate::advisories::exposure::Installed>> = HashMap::new();
+            if !relevant.is_empty() {
+                let sql = format!(
+                    "SELECT hp.host_id, p.id, p.kind, p.name, p.epoch, p.version, p.release, p.source_name, p.source_version \
+                     FROM host_packages hp JOIN packages p ON p.id = hp.package_id \
+                     WHERE hp.host_id IN ({}) AND hp.package_id IN ({})",
+                    id_list(1),
+                    id_list(2)
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(ids_param(host_ids))
+                    .bind(ids_param(relevant))
+                    .fetch_all(pool)
+                    .await?;
+                for r in &rows {
+                    let Some(kind) = PackageKind::from_i64(r.try_get("kind")?) else { continue };
+                    installed.entry(r.try_get("host_id")?).or_default().push(crate::advisories::exposure::Installed {
+                        package_id: r.try_get("id")?,
+                        kind,
+                        name: r.try_get("name")?,
+                        epoch: u32::try_from(r.try_get::<i64, _>("epoch")?).unwrap_or(0),
+                        version: r.try_get("version")?,
+                        release: r.try_get("release")?,
+                        source_name: r.try_get("source_name")?,
+                        source_version: r.try_get("source_version")?,
+                    });
+                }
+            }
+            Ok(hosts
+                .into_iter()
+                .map(|(host_id, state_version, variant, since_ms)| ExposureWork {
+                    host_id,
+                    state_version,
+                    release: release_of_variant(&variant),
+                    since_ms,
+                    installed: installed.remove(&host_id).unwrap_or_default(),
+                })
+                .collect())
+        }
+
+        /// Saves exposures computed from the hosts' current state (skipping hosts whose state
+        /// moved on): the current exposures replaced, windows opened at the later of the
+        /// advisory's publication and the state's report, closed as fixed when that state no
+        /// longer has them.
+        pub(super) async fn save_exposures(
+            pool: &Pool,
+            records: &[ExposureRecord],
+            _now: i64,
+        ) -> StoreResult<ExposureChanges> {
+            let mut changes = ExposureChanges::default();
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let ids: Vec<i64> = records.iter().map(|r| r.host_id).collect();
+            let sql = format!("SELECT id, state_version FROM hosts WHERE id IN ({})", id_list(1));
+            let versions: HashMap<i64, i64> =
+                sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?.into_iter().collect();
+            let advisory_ids: Vec<i64> = {
+                let mut v: Vec<i64> = records.iter().flat_map(|r| r.exposures.iter().map(|e| e.advisory_id)).collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            let mut issued: HashMap<i64, Option<i64>> = HashMap::new();
+            if !advisory_ids.is_empty() {
+                let sql = format!("SELECT id, issued_at FROM advisories WHERE id IN ({})", id_list(1));
+                issued = sqlx::query_as::<_, (i64, Option<i64>)>(sqlx::AssertSqlSafe(sql))
+                    .bind(ids_param(&advisory_ids))
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+            }
+            for rec in records {
+                if versions.get(&rec.host_id) != Some(&rec.state_version) {
+                    continue;
+                }
+                let open: Vec<i64> = sqlx::query_scalar(
+                    "SELECT advisory_id FROM exposure_windows WHERE host_id = $1 AND closed_at IS NULL",
+                )
+                .bind(rec.host_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut now_exposed: Vec<i64> = rec.exposures.iter().map(|e| e.advisory_id).collect();
+                now_exposed.sort_unstable();
+                now_exposed.dedup();
+                sqlx::query("DELETE FROM host_exposures WHERE host_id = $1").bind(rec.host_id).execute(&mut *tx).await?;
+                let rows: Vec<Vec<Val>> = rec
+                    .exposures
+                    .iter()
+                    .map(|e| vec![Val::I(rec.host_id), Val::I(e.advisory_id), Val::I(e.package_id), Val::T(&e.fixed)])
+                    .collect();
+                insert_rows(&mut *tx, "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed)", 4, &rows)
+                    .await?;
+                let opening: Vec<Vec<Val>> = now_exposed
+                    .iter()
+                    .filter(|a| !open.contains(a))
+                    .map(|a| {
+                        let at = issued.get(a).copied().flatten().map_or(rec.since_ms, |i| i.max(rec.since_ms));
+                        vec![Val::I(rec.host_id), Val::I(*a), Val::I(at)]
+                    })
+                    .collect();
+                insert_rows(&mut *tx, "INSERT INTO exposure_windows (host_id, advisory_id, opened_at)", 3, &opening).await?;
+                let closing: Vec<i64> = open.iter().filter(|a| now_exposed.binary_search(a).is_err()).copied().collect();
+                if !closing.is_empty() {
+                    let sql = format!(
+                        "UPDATE exposure_windows SET closed_at = CASE WHEN opened_at > $2 THEN opened_at ELSE $2 END, \
+                         closed_by = 'fixed' WHERE host_id = $1 AND closed_at IS NULL AND advisory_id IN ({})",
+                        id_list(3)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(rec.host_id)
+                        .bind(rec.since_ms)
+                        .bind(ids_param(&closing))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("UPDATE hosts SET exposures_version = $2 WHERE id = $1 AND state_version = $2")
+                    .bind(rec.host_id)
+                    .bind(rec.state_version)
+                    .execute(&mut *tx)
+                    .await?;
+                changes.saved += 1;
+                changes.opened += opening.len() as u64;
+                changes.closed += closing.len() as u64;
+            }
+            tx.commit().await?;
+            Ok(changes)
+        }
+
+        const ADVISORY_VIEW: &str = "SELECT a.id, a.name, f.name AS feed, a.kind, a.severity, a.summary, a.issued_at, a.withdrawn_at, \
+             (SELECT count(DISTINCT he.host_id) FROM host_exposures he WHERE he.advisory_id = a.id) AS hosts_exposed, \
+             (SELECT count(*) FROM advisory_cves c JOIN known_exploited k ON k.cve = c.cve WHERE c.advisory_id = a.id) AS exploited \
+             FROM advisories a JOIN advisory_feeds f ON f.id = a.feed_id";
+
+        async fn advisory_views(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            rows: Vec<<Db as sqlx::Database>::Row>,
+        ) -> StoreResult<Vec<AdvisoryView>> {
+            let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+            let mut cves: HashMap<i64, Vec<String>> = HashMap::new();
+            if !ids.is_empty() {
+                let sql = format!("SELECT advisory_id, cve FROM advisory_cves WHERE advisory_id IN ({}) ORDER BY cve", id_list(1));
+                for (id, cve) in
+                    sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *conn).await?
+                {
+                    cves.entry(id).or_default().push(cve);
+                }
+            }
+            rows.iter()
+                .map(|r| {
+                    let id: i64 = r.try_get("id")?;
+                    Ok(AdvisoryView {
+                        name: r.try_get("name")?,
+                        feed: r.try_get("feed")?,
+                        kind: r.try_get("kind")?,
+                        severity: r.try_get("severity")?,
+                        summary: r.try_get("summary")?,
+                        issued_at: r.try_get("issued_at")?,
+                        withdrawn_at: r.try_get("withdrawn_at")?,
+                        cves: cves.remove(&id).unwrap_or_default(),
+                        exploited: r.try_get::<i64, _>("exploited")? > 0,
+                        hosts_exposed: r.try_get("hosts_exposed")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Advisories, most severe and newest first.
+        pub(super) async fn advisory_list(
+            pool: &Pool,
+            filter: &crate::query::AdvisoryFilter,
+            page: crate::query::PageRequest,
+        ) -> StoreResult<crate::query::Paged<AdvisoryView>> {
+            let mut conn = pool.acquire().await?;
+            let mut conds = vec!["1 = 1".to_owned()];
+            let mut texts: Vec<String> = Vec::new();
+            fn param(v: &str, texts: &mut Vec<String>) -> String {
+                texts.push(v.to_owned());
+                format!("${}", texts.len() + 2)
+            }
+            if let Some(host) = &filter.host {
+                let p = param(host, &mut texts);
+                conds.push(format!(
+                    "a.id IN (SELECT he.advisory_id FROM host_exposures he JOIN hosts h ON h.id = he.host_id WHERE h.hostname = {p})"
+                ));
+            }
+            if let Some(cve) = &filter.cve {
+                let p = param(cve, &mut texts);
+                conds.push(format!("a.id IN (SELECT c.advisory_id FROM advisory_cves c WHERE c.cve = {p})"));
+            }
+            if let Some(sev) = &filter.severity {
+                let p = param(if sev == "unrated" { "" } else { sev }, &mut texts);
+                conds.push(format!("a.severity = {p}"));
+            }
+            if let Some(pkg) = &filter.package {
+                let p = param(pkg, &mut texts);
+                conds.push(format!("a.id IN (SELECT ap.advisory_id FROM advisory_packages ap WHERE ap.package = {p})"));
+            }
+            if let Some(feed) = &filter.feed {
+                let p = param(feed, &mut texts);
+                conds.push(format!("f.name = {p}"));
+            }
+            if filter.exploited {
+                conds.push(
+                    "a.id IN (SELECT c.advisory_id FROM advisory_cves c JOIN known_exploited k ON k.cve = c.cve)".to_owned(),
+                );
+            }
+            if filter.exposed {
+                conds.push("a.id IN (SELECT he.advisory_id FROM host_exposures he)".to_owned());
+            }
+            let cond = conds.join(" AND ");
+            let count_sql = format!(
+                "SELECT count(*) FROM advisories a JOIN advisory_feeds f ON f.id = a.feed_id WHERE {cond} AND $1 = $1 AND $2 = $2"
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql)).bind(0i64).bind(0i64);
+            for t in &texts {
+                q = q.bind(t.as_str());
+            }
+            let total = q.fetch_one(&mut *conn).await?;
+            let sql = format!(
+                "{ADVISORY_VIEW} WHERE {cond} ORDER BY (CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 \
+                 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 WHEN 'unimportant' THEN 4 ELSE 5 END), \
+                 (CASE WHEN a.issued_at IS NULL THEN 1 ELSE 0 END), a.issued_at DESC, a.name LIMIT $1 OFFSET $2"
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(page.per_page)).bind(page.offset() as i64);
+            for t in &texts {
+                q = q.bind(t.as_str());
+            }
+            let rows = q.fetch_all(&mut *conn).await?;
+            Ok(crate::query::Paged { total: total as u64, rows: advisory_views(&mut conn, rows).await? })
+        }
+
+        const EXPOSED_HOSTS: &str = "SELECT h.hostname, a.name AS advisory, p.name AS package, p.epoch, p.version, p.release, \
+             he.fixed, h.last_seen_at, (SELECT w.opened_at FROM exposure_windows w WHERE w.host_id = he.host_id \
+             AND w.advisory_id = he.advisory_id AND w.closed_at IS NULL) AS since \
+             FROM host_exposures he JOIN hosts h ON h.id = he.host_id JOIN packages p ON p.id = he.package_id \
+             JOIN advisories a ON a.id = he.advisory_id";
+
+        fn exposed_hosts(
+            rows: &[<Db as sqlx::Database>::Row],
+            clock: &crate::query::Clock,
+        ) -> StoreResult<Vec<ExposedHostView>> {
+            rows.iter()
+                .map(|r| {
+                    let epoch: i64 = r.try_get("epoch")?;
+                    let version: String = r.try_get("version")?;
+                    let release: String = r.try_get("release")?;
+                    let last_seen: Option<i64> = r.try_get("last_seen_at")?;
+                    Ok(ExposedHostView {
+                        hostname: r.try_get("hostname")?,
+                        advisory: r.try_get("advisory")?,
+                        package: r.try_get("package")?,
+                        installed: format_evr(u32::try_from(epoch).unwrap_or(0), &version, &release),
+                        fixed: r.try_get("fixed")?,
+                        since: r.try_get("since")?,
+                        silent: last_seen.is_none_or(|t| t < clock.silent_before()),
+                    })
+                })
+                .collect()
+        }
+
+        const FIXED_HOSTS: &str = "SELECT h.hostname, a.name AS advisory, w.opened_at, w.closed_at FROM exposure_windows w \
+             JOIN hosts h ON h.id = w.host_id JOIN advisories a ON a.id = w.advisory_id \
+             WHERE w.closed_by = 'fixed' AND NOT EXISTS (SELECT 1 FROM exposure_windows o WHERE o.host_id = w.host_id \
+             AND o.advisory_id = w.advisory_id AND o.closed_at IS NULL)";
+
+        fn fixed_hosts(rows: Vec<(String, String, i64, i64)>) -> Vec<FixedHostView> {
+            let mut seen = std::collections::HashSet::new();
+            rows.into_iter()
+                .filter(|(h, a, _, _)| seen.insert((h.clone(), a.clone())))
+                .map(|(hostname, advisory, opened_at, fixed_at)| FixedHostView { hostname, advisory, opened_at, fixed_at })
+                .collect()
+        }
+
+        /// An advisory (the first feed's, when two feeds use the name), its packages and hosts.
+        pub(super) async fn advisory_detail(
+            pool: &Pool,
+            name: &str,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<Option<AdvisoryDetail>> {
+            let mut conn = pool.acquire().await?;
+            let sql = format!("{ADVISORY_VIEW} WHERE a.name = $1 ORDER BY f.name LIMIT 1");
+            let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name).fetch_optional(&mut *conn).await? else {
+                return Ok(None);
+            };
+            let id: i64 = row.try_get("id")?;
+            let advisory = advisory_views(&mut conn, vec![row]).await?.remove(0);
+            let refs: String =
+                sqlx::query_scalar("SELECT refs FROM advisories WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+            let packages: Vec<(String, String, i64, String)> = sqlx::query_as(
+                "SELECT release, package, status, fixed FROM advisory_packages WHERE advisory_id = $1 ORDER BY release, package",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            let sql = format!("{EXPOSED_HOSTS} WHERE he.advisory_id = $1 ORDER BY h.hostname, p.name");
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut *conn).await?;
+            let exposed = exposed_hosts(&rows, clock)?;
+            let sql = format!("{FIXED_HOSTS} AND w.advisory_id = $1 ORDER BY h.hostname, w.closed_at DESC");
+            let fixed: Vec<(String, String, i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(&mut *conn).await?;
+            Ok(Some(AdvisoryDetail {
+                advisory,
+                references: refs.lines().map(str::to_owned).collect(),
+                packages: packages
+                    .into_iter()
+                    .map(|(release, package, status, fixed)| AdvisoryPackageView {
+                        release,
+                        package,
+                        status: match Fix::from_parts(status, String::new()) {
+                            Fix::Version(_) => "fixed",
+                            Fix::NoFixYet => "no fix yet",
+                            Fix::NotAffected => "not affected",
+                        },
+                        fixed,
+                    })
+                    .collect(),
+                exposed,
+                fixed: fixed_hosts(fixed),
+            }))
+        }
+
+        /// A CVE: the advisories and errata naming it, the hosts exposed and those fixed.
+        pub(super) async fn cve_detail(
+            pool: &Pool,
+            cve: &str,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<Option<CveDetail>> {
+            let mut conn = pool.acquire().await?;
+            let sql = format!(
+                "{ADVISORY_VIEW} WHERE a.id IN (SELECT advisory_id FROM advisory_cves WHERE cve = $1) ORDER BY a.name, f.name"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cve).fetch_all(&mut *conn).await?;
+            let advisories = advisory_views(&mut conn, rows).await?;
+            let errata_rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT e.name, e.severity FROM errata e JOIN erratum_cves c ON c.erratum_id = e.id WHERE c.cve = $1 ORDER BY e.name",
+            )
+            .bind(cve)
+            .fetch_all(&mut *conn)
+            .await?;
+            let exploited: Option<(String, Option<i64>, bool)> =
+                sqlx::query_as("SELECT name, added_at, ransomware FROM known_exploited WHERE cve = $1")
+                    .bind(cve)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if advisories.is_empty() && errata_rows.is_empty() && exploited.is_none() {
+                return Ok(None);
+            }
+            let mut errata = Vec::new();
+            for (name, severity) in errata_rows {
+                let hosts: Vec<String> = sqlx::query_scalar(
+                    "SELECT DISTINCT h.hostname FROM host_updates u JOIN hosts h ON h.id = u.host_id WHERE u.erratum = $1 ORDER BY h.hostname",
+                )
+                .bind(&name)
+                .fetch_all(&mut *conn)
+                .await?;
+                errata.push(ErratumExposure { erratum: name, severity: crate::advisories::normalise_severity(&severity), hosts });
+            }
+            let sql = format!(
+                "{EXPOSED_HOSTS} WHERE he.advisory_id IN (SELECT advisory_id FROM advisory_cves WHERE cve = $1) ORDER BY h.hostname, a.name, p.name"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cve).fetch_all(&mut *conn).await?;
+            let exposed = exposed_hosts(&rows, clock)?;
+            let sql = format!(
+                "{FIXED_HOSTS} AND w.advisory_id IN (SELECT advisory_id FROM advisory_cves WHERE cve = $1) ORDER BY h.hostname, w.closed_at DESC"
+            );
+            let fixed: Vec<(String, String, i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(cve).fetch_all(&mut *conn).await?;
+            let severity = advisories
+                .iter()
+                .map(|a| a.severity.clone())
+                .chain(errata.iter().map(|e| e.severity.clone()))
+                .min_by_key(|s| crate::advisories::severity_rank(s))
+                .unwrap_or_default();
+            Ok(Some(CveDetail {
+                cve: cve.to_owned(),
+                severity,
+                exploited: exploited.map(|(name, added_at, ransomware)| ExploitedView { name, added_at, ransomware }),
+                advisories,
+                errata,
+                exposed,
+                fixed: fixed_hosts(fixed),
+            }))
+        }
+
+        /// What a host is exposed to now; `None` when there is no such host.
+        pub(super) async fn host_exposures(pool: &Pool, hostname: &str) -> StoreResult<Option<Vec<HostExposureView>>> {
+            let mut conn = pool.acquire().await?;
+            let Some(host_id): Option<i64> =
+                sqlx::query_scalar("SELECT id FROM hosts WHERE hostname = $1").bind(hostname).fetch_optional(&mut *conn).await?
+            else {
+                return Ok(None);
+            };
+            let rows = sqlx::query(
+                "SELECT a.id, a.name, f.name AS feed, a.severity, p.name AS package, p.epoch, p.version, p.release, he.fixed, \
+                 (SELECT count(*) FROM advisory_cves c JOIN known_exploited k ON k.cve = c.cve WHERE c.advisory_id = a.id) AS exploited, \
+                 (SELECT w.opened_at FROM exposure_windows w WHERE w.host_id = he.host_id AND w.advisory_id = he.advisory_id \
+                 AND w.closed_at IS NULL) AS since \
+                 FROM host_exposures he JOIN advisories a ON a.id = he.advisory_id JOIN advisory_feeds f ON f.id = a.feed_id \
+                 JOIN packages p ON p.id = he.package_id WHERE he.host_id = $1",
+            )
+            .bind(host_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+            let mut cves: HashMap<i64, Vec<String>> = HashMap::new();
+            if !ids.is_empty() {
+                let sql = format!("SELECT advisory_id, cve FROM advisory_cves WHERE advisory_id IN ({}) ORDER BY cve", id_list(1));
+                for (id, cve) in
+                    sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *conn).await?
+                {
+                    cves.entry(id).or_default().push(cve);
+                }
+            }
+            let mut out = rows
+                .iter()
+                .map(|r| {
+                    let id: i64 = r.try_get("id")?;
+                    let epoch: i64 = r.try_get("epoch")?;
+                    let version: String = r.try_get("version")?;
+                    let release: String = r.try_get("release")?;
+                    Ok(HostExposureView {
+                        advisory: r.try_get("name")?,
+                        feed: r.try_get("feed")?,
+                        severity: r.try_get("severity")?,
+                        cves: cves.get(&id).cloned().unwrap_or_default(),
+                        exploited: r.try_get::<i64, _>("exploited")? > 0,
+                        package: r.try_get("package")?,
+                        installed: format_evr(u32::try_from(epoch).unwrap_or(0), &version, &release),
+                        fixed: r.try_get("fixed")?,
+                        since: r.try_get("since")?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.sort_by(|a, b| {
+                b.exploited
+                    .cmp(&a.exploited)
+                    .then(crate::advisories::severity_rank(&a.severity).cmp(&crate::advisories::severity_rank(&b.severity)))
+                    .then(a.advisory.cmp(&b.advisory))
+                    .then(a.package.cmp(&b.package))
+            });
+            Ok(Some(out))
+        }
+
+        /// Every exposure window open before `to_ms` and not closed before `from_ms`, with its
+        /// host's OS group and whether the host has fallen silent. Withdrawn advisories' windows
+        /// are left out.
+        pub(super) async fn exposure_windows(
+            pool: &Pool,
+            from_ms: i64,
+            to_ms: i64,
+            clock: &crate::query::Clock,
+        ) -> StoreResult<Vec<crate::advisories::windows::Window>> {
+            let rows: Vec<(String, String, String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+                "SELECT h.hostname, coalesce(g.name, '') AS os_group, a.severity, a.name, w.opened_at, w.closed_at, h.last_seen_at \
+                 FROM exposure_windows w JOIN hosts h ON h.id = w.host_id JOIN advisories a ON a.id = w.advisory_id \
+                 LEFT JOIN os_variants v ON v.id = h.os_variant_id LEFT JOIN os_groups g ON g.id = v.os_group_id \
+                 WHERE w.closed_by <> 'withdrawn' AND w.opened_at < $2 AND (w.closed_at IS NULL OR w.closed_at >= $1) \
+                 ORDER BY w.opened_at",
+            )
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(hostname, group, severity, advisory, opened_ms, closed_ms, last_seen)| {
+                    crate::advisories::windows::Window {
+                        hostname,
+                        group,
+                        severity,
+                        advisory,
+                        opened_ms,
+                        closed_ms,
+                        silent: closed_ms.is_none() && last_seen.is_none_or(|t| t < clock.silent_before()),
+                    }
+                })
+                .collect())
+        }
+    };
+}
+
+pub(crate) use portable_advisory_queries;
