@@ -33,7 +33,7 @@ use crate::store::views::format_time;
 #[command(name = "patchman", version, about = "Patch status monitoring for Linux fleets")]
 struct Cli {
     /// TOML configuration file (then PATCHMAN_* environment variables override it).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE", env = "PATCHMAN_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,

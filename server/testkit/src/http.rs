@@ -24,6 +24,11 @@ pub enum Mode {
     Hang,
     /// Answer every request with this status and an empty body.
     Status(u16),
+    /// Answer 200 with a body that never ends: declaring 10 GB (`declared`), or with no
+    /// length at all, streaming zeros until the client goes away.
+    Endless {
+        declared: bool,
+    },
 }
 
 /// One request as the server saw it.
@@ -201,6 +206,16 @@ fn handle(conn: TcpStream, root: &Path, state: &Mutex<State>, stop: &AtomicBool)
                 return;
             }
             Mode::Status(code) => (code, Vec::new(), Vec::new()),
+            Mode::Endless { declared } => {
+                lock(state).hits.push(req.hit(200));
+                let length = if declared { "Content-Length: 10737418240\r\n" } else { "Connection: close\r\n" };
+                if out.write_all(format!("HTTP/1.1 200 OK\r\n{length}\r\n").as_bytes()).is_err() {
+                    return;
+                }
+                let zeros = vec![0u8; 64 * 1024];
+                while !stop.load(Ordering::SeqCst) && out.write_all(&zeros).is_ok() {}
+                return;
+            }
             Mode::Normal if required_auth.is_some_and(|want| req.headers.get("authorization") != Some(&want)) => {
                 (401, vec![("WWW-Authenticate".to_owned(), "Basic realm=\"test\"".to_owned())], Vec::new())
             }

@@ -4,6 +4,7 @@
 mod abuse;
 mod accounts_cli;
 mod admin_cli;
+mod advisories;
 mod bad_reports;
 mod browser;
 mod compat_curl;
