@@ -22,6 +22,29 @@ pub struct AdvisoryFilter {
 }
 
 impl AdvisoryFilter {
+    /// The filter as query pairs (for links), in a fixed order.
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (k, v) in [
+            ("host", &self.host),
+            ("cve", &self.cve),
+            ("severity", &self.severity),
+            ("package", &self.package),
+            ("feed", &self.feed),
+        ] {
+            if let Some(v) = v {
+                out.push((k, v.clone()));
+            }
+        }
+        if self.exploited {
+            out.push(("exploited", "true".to_owned()));
+        }
+        if self.exposed {
+            out.push(("exposed", "true".to_owned()));
+        }
+        out
+    }
+
     pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, QueryError> {
         let mut f = AdvisoryFilter::default();
         for (k, v) in pairs {
@@ -50,7 +73,7 @@ impl AdvisoryFilter {
                 "exposed" => f.exposed = parse_bool("exposed", v)?,
                 "package" => f.package = Some(v.to_owned()),
                 "feed" => f.feed = Some(v.to_owned()),
-                "page" | "per_page" => {}
+                "page" | "per_page" | "format" => {}
                 other => return Err(bad(other, "is not a filter of advisories")),
             }
         }

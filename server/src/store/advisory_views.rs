@@ -203,3 +203,14 @@ pub struct HostExposureView {
     #[serde(serialize_with = "opt_time")]
     pub since: Option<i64>,
 }
+
+/// The dashboard's advisory items.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ExposureSummary {
+    /// Hosts exposed to at least one advisory.
+    pub hosts_exposed: i64,
+    /// Hosts exposed to an advisory with a known-exploited CVE.
+    pub hosts_exploited: i64,
+    /// Feeds whose last read failed.
+    pub feeds_failing: i64,
+}

@@ -110,6 +110,7 @@ macro_rules! forward_roles {
             write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> $crate::store::VerdictChanges;
         });
         $crate::store::forward::forward_roles!(@role $store, AdvisoryStore {
+            read exposure_summary() -> $crate::store::ExposureSummary;
             read feed_states() -> Vec<$crate::store::FeedState>;
             write record_feed(read: &$crate::store::FeedRead<'_>) -> $crate::store::FeedChange;
             write mark_exposures_stale(host_ids: Option<&[i64]>) -> u64;

@@ -33,8 +33,8 @@ use std::sync::Arc;
 
 pub use self::advisory_views::{
     AdvisoryDetail, AdvisoryPackageView, AdvisoryView, AffectedRow, CveDetail, ErratumExposure, ExploitedView,
-    ExposedHostView, ExposureChanges, ExposureRecord, ExposureWork, FeedChange, FeedRead, FeedResult, FeedState,
-    FixedHostView, HostExposureView,
+    ExposedHostView, ExposureChanges, ExposureRecord, ExposureSummary, ExposureWork, FeedChange, FeedRead, FeedResult,
+    FeedState, FixedHostView, HostExposureView,
 };
 pub use self::input::{
     AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewEnrollmentKey,

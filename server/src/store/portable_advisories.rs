@@ -10,8 +10,23 @@ macro_rules! portable_advisory_queries {
         use crate::store::advisory_views::{
             AdvisoryDetail, AdvisoryPackageView, AdvisoryView, AffectedRow, CveDetail, ErratumExposure, ExploitedView,
             ExposedHostView, ExposureChanges, ExposureRecord, ExposureWork, FeedChange, FeedRead, FeedResult, FeedState,
-            FixedHostView, HostExposureView,
+            ExposureSummary, FixedHostView, HostExposureView,
         };
+
+        /// The dashboard's advisory counts.
+        pub(super) async fn exposure_summary(pool: &Pool) -> StoreResult<ExposureSummary> {
+            let hosts_exposed: i64 =
+                sqlx::query_scalar("SELECT count(DISTINCT host_id) FROM host_exposures").fetch_one(pool).await?;
+            let hosts_exploited: i64 = sqlx::query_scalar(
+                "SELECT count(DISTINCT he.host_id) FROM host_exposures he \
+                 JOIN advisory_cves c ON c.advisory_id = he.advisory_id JOIN known_exploited k ON k.cve = c.cve",
+            )
+            .fetch_one(pool)
+            .await?;
+            let feeds_failing: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM advisory_feeds WHERE fail_count > 0").fetch_one(pool).await?;
+            Ok(ExposureSummary { hosts_exposed, hosts_exploited, feeds_failing })
+        }
 
         /// A value of a multi-row insert.
         enum Val<'a> {
@@ -868,9 +883,11 @@ macro_rules! portable_advisory_queries {
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
+            // Known exploited first, then those a published version fixes, then by severity.
             out.sort_by(|a, b| {
                 b.exploited
                     .cmp(&a.exploited)
+                    .then(a.fixed.is_empty().cmp(&b.fixed.is_empty()))
                     .then(crate::advisories::severity_rank(&a.severity).cmp(&crate::advisories::severity_rank(&b.severity)))
                     .then(a.advisory.cmp(&b.advisory))
                     .then(a.package.cmp(&b.package))

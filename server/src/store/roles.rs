@@ -331,6 +331,8 @@ pub trait AccountStore: Send + Sync + 'static {
 /// and saves, and the advisory, CVE and time-to-patch questions.
 #[async_trait]
 pub trait AdvisoryStore: Send + Sync + 'static {
+    /// Hosts exposed, hosts exposed to known-exploited CVEs, failing feeds.
+    async fn exposure_summary(&self) -> StoreResult<super::ExposureSummary>;
     /// Every feed and what its last read found.
     async fn feed_states(&self) -> StoreResult<Vec<super::FeedState>>;
     /// Records a feed's read; new contents replace the feed's advisories as a difference.

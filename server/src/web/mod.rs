@@ -28,7 +28,7 @@ use crate::accounts::{SessionPolicy, SignInLimiter};
 use crate::config::Config;
 use crate::query::Clock;
 use crate::refresh::Refresher;
-use crate::store::{AccountStore, AdminStore, HostQueries, Store};
+use crate::store::{AccountStore, AdminStore, AdvisoryStore, HostQueries, Store};
 use crate::updates::Updater;
 
 pub use self::error::WebError;
@@ -40,6 +40,7 @@ pub use self::session::{Admin, CurrentUser, check_csrf};
 #[derive(Clone)]
 pub struct WebState {
     store: Arc<dyn HostQueries>,
+    advisories: Arc<dyn AdvisoryStore>,
     admin: Arc<dyn AdminStore>,
     accounts: Arc<dyn AccountStore>,
     updater: Arc<Updater>,
@@ -77,6 +78,7 @@ impl WebState {
             refresher: Arc::new(Refresher::new(store.clone(), &config.repos)?),
             refreshing: Arc::new(AtomicBool::new(false)),
             store: store.clone(),
+            advisories: store.clone(),
             admin: store.clone(),
             accounts: store,
             updater,

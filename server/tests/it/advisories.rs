@@ -16,13 +16,16 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/advisories")
 }
 
-/// Reports this machine's dpkg status and OS as `this.example.org` (no repositories).
+/// Reports this machine's dpkg status and OS as `this.example.org` (no repositories), from
+/// a copy under `tmp/root` made on the first call (later calls report the copy as it is now).
 fn report_this_machine(server: &patchman_testkit::server::Server, tmp: &Path) {
     let root = tmp.join("root");
     for f in ["/var/lib/dpkg/status", "/etc/os-release", "/etc/debian_version"] {
         let dest = root.join(f.trim_start_matches('/'));
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(f, dest).unwrap();
+        if !dest.exists() {
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(f, dest).unwrap();
+        }
     }
     let out = run(Command::new(crate::e2e::client_bin())
         .args(["--server", &server.url(), "--root", root.to_str().unwrap()])
@@ -275,4 +278,73 @@ fn failing_feeds_leave_the_previous_advisories_and_are_shown_failing() {
     assert!(out.starts_with("debian: unchanged"), "{out}");
     assert_eq!(feed_state(&server), (0, String::new(), records));
     assert_eq!(server.admin(&["advisory", "list", "--json"]), before);
+}
+
+/// The advisory pages in a real headless Chromium, over this machine's report and the real
+/// advisories: from the dashboard to the exposed advisories, one advisory, its CVE, the host's
+/// advisories and time to patch (after the host installs one fix). Screenshots land in
+/// `target/<profile>/browser/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_follows_an_advisory_from_the_dashboard_to_its_hosts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let cfg = config(
+        tmp.path(),
+        &format!(
+            "[advisories]\nrefresh_interval_seconds = 0\n\
+             [[advisories.feed]]\nname = \"debian-osv\"\nkind = \"osv\"\npath = \"{}\"\n\
+             [[advisories.feed]]\nname = \"kev\"\nkind = \"kev\"\npath = \"{}\"\n",
+            f.join("osv").display(),
+            f.join("kev.json").display()
+        ),
+    );
+    let server = start_server(&[("PATCHMAN_CONFIG", cfg.to_str().unwrap())]);
+    report_this_machine(&server, tmp.path());
+    server.admin(&["advisory", "refresh"]);
+    // The host installs the cups fix (DSA-5998-1): its next report closes that window.
+    let status = tmp.path().join("root/var/lib/dpkg/status");
+    let text = std::fs::read_to_string(&status).unwrap();
+    assert!(text.contains("2.4.2-3+deb12u8"), "this machine runs the vulnerable cups the fixtures name");
+    std::fs::write(&status, text.replace("2.4.2-3+deb12u8", "2.4.2-3+deb12u9")).unwrap();
+    report_this_machine(&server, tmp.path());
+    server.admin(&["advisory", "refresh"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&server.admin(&["advisory", "show", "DSA-5998-1", "--json"])).unwrap();
+    assert_eq!(shown["fixed"].as_array().unwrap().len(), 1, "{shown}");
+    let added = server.admin_with_stdin(&["user", "add", "ops", "--role", "admin"], "correct horse battery staple\n");
+    assert!(added.status.success(), "{added:?}");
+
+    let b = patchman_testkit::browser::Browser::start("advisories").await;
+    let base = server.url();
+    b.goto(&format!("{base}/login")).await;
+    b.type_into("input[name=name]", "ops").await;
+    b.type_into("input[name=password]", "correct horse battery staple").await;
+    b.follow("form.login button[type=submit]").await;
+    assert_eq!(b.text("a[href='/advisories?exposed=true'] .count").await, "1");
+    b.screenshot("advisories-1-dashboard").await;
+
+    b.follow("a[href='/advisories?exposed=true']").await;
+    let exposed: Vec<serde_json::Value> =
+        serde_json::from_str(&server.admin(&["advisory", "list", "--host", "this.example.org", "--json"])).unwrap();
+    let names: BTreeSet<&str> = exposed.iter().map(|e| e["advisory"].as_str().unwrap()).collect();
+    b.wait_for_text(&format!("Advisories ({})", names.len())).await;
+    b.screenshot("advisories-2-exposed").await;
+
+    b.goto(&format!("{base}/advisories/DSA-6281-1")).await;
+    b.wait_for_text("Hosts exposed (1)").await;
+    assert!(b.source().await.contains("gnutls28"), "the source package and its fixed version");
+    b.screenshot("advisories-3-advisory").await;
+
+    b.follow("dl.facts a[href^='/cves/']").await;
+    b.wait_for_text("this.example.org").await;
+    b.screenshot("advisories-4-cve").await;
+
+    b.goto(&format!("{base}/hosts/this.example.org#advisories")).await;
+    b.wait_for_text(&format!("Security advisories ({})", names.len())).await;
+    b.screenshot("advisories-5-host").await;
+
+    b.goto(&format!("{base}/time-to-patch?by=severity")).await;
+    b.wait_for_text("Time to patch, last 90 days").await;
+    assert!(b.source().await.contains("<rect class=\"ttp-median\""), "the chart has bars");
+    b.screenshot("advisories-6-time-to-patch").await;
 }

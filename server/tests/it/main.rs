@@ -40,6 +40,7 @@ mod support;
 mod tls;
 mod vercmp_cli;
 mod web;
+mod web_advisories;
 mod web_bulk;
 mod web_downloads;
 mod web_repos;

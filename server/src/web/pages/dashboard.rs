@@ -54,12 +54,19 @@ pub fn status_label(s: HostStatus) -> &'static str {
 
 pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebError> {
     let clock = state.clock();
-    let (d, repos) = tokio::try_join!(state.store.dashboard(&clock), state.store.repos())?;
+    let (d, repos, exposure) =
+        tokio::try_join!(state.store.dashboard(&clock), state.store.repos(), state.advisories.exposure_summary())?;
     let status = |s: HostStatus| d.by_status.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
     let item =
         |count: i64, text: &'static str, href: &str| Item { count, text, href: href.to_owned(), alert: count > 0 };
     let items = vec![
         item(d.with_security, "hosts with security updates", "/hosts?has_security=true"),
+        item(
+            exposure.hosts_exploited,
+            "hosts exposed to known-exploited vulnerabilities",
+            "/advisories?exploited=true&exposed=true",
+        ),
+        item(exposure.hosts_exposed, "hosts exposed to security advisories", "/advisories?exposed=true"),
         item(status(HostStatus::Bugfix), "hosts with bugfix updates only", "/hosts?status=bugfix"),
         item(d.reboot_required, "hosts needing a reboot", "/hosts?reboot_required=true"),
         item(status(HostStatus::Silent), "hosts that stopped reporting", "/hosts?status=silent"),
@@ -74,6 +81,7 @@ pub async fn page(State(state): State<WebState>) -> Result<Html<String>, WebErro
         item(d.unauthenticated, "hosts reporting without credentials", "/hosts?unauthenticated=true"),
         item(d.duplicate_packages, "hosts with a package installed twice", "/hosts?duplicate_packages=true"),
         item(d.mirrors_failing + d.mirrors_disabled, "mirrors failing or disabled", "/repos?failing=true"),
+        item(exposure.feeds_failing, "advisory feeds failing", "/advisories#feeds"),
         item(d.repos_not_refreshed, "repositories not refreshed lately", "/repos?stale=true"),
         item(d.repos_past_valid_until, "repositories past Valid-Until", "/repos?past_valid_until=true"),
         item(d.repos_unverified, "repositories whose metadata is not verified", "/repos?unverified=true"),

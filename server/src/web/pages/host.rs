@@ -65,6 +65,35 @@ struct Page<'a> {
     view_differences: &'a [ViewDifference],
     /// Packages installed twice where they cannot be ("name arch: evr, evr").
     duplicates: Vec<String>,
+    /// The advisories it is exposed to, exploited and most severe first.
+    exposures: Vec<Exposure<'a>>,
+}
+
+/// One advisory the host is exposed to, with every installed package it names.
+#[derive(Serialize)]
+struct Exposure<'a> {
+    e: &'a crate::store::HostExposureView,
+    href: String,
+    severity: &'a str,
+    /// The first CVEs, and how many more the advisory's page lists.
+    cves: Vec<super::advisories::Link>,
+    more_cves: usize,
+    /// The installed packages it names ("libssl3, openssl").
+    packages: String,
+    /// The update that installs the fix, when the host's repositories offer one.
+    fixed_by: String,
+}
+
+/// The update of `name` that reaches `fixed` ("" when none does, or no fix exists).
+fn fixing_update(updates: &[UpdateView], kind: crate::report::PackageKind, name: &str, fixed: &str) -> String {
+    if fixed.is_empty() {
+        return String::new();
+    }
+    updates
+        .iter()
+        .find(|u| u.name == name && !crate::advisories::exposure::is_older(kind, &u.available, fixed))
+        .map(|u| format!("{} from {}", u.available, u.repo))
+        .unwrap_or_default()
 }
 
 fn reported_with(kind: AuthKind, detail: &str) -> String {
@@ -79,6 +108,10 @@ fn reported_with(kind: AuthKind, detail: &str) -> String {
 pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -> Result<Html<String>, WebError> {
     let name = hostname.to_ascii_lowercase();
     let host = state.store.host(&name).await?.ok_or_else(|| WebError::NotFound(format!("no host named {name}")))?;
+    let exposures = state.advisories.host_exposures(&name).await?.unwrap_or_default();
+    let kind_of = |package: &str| {
+        host.packages.iter().find(|p| p.name == package).map_or(crate::report::PackageKind::Deb, |p| p.kind)
+    };
     let clock = state.clock();
     let s = &host.summary;
     let status = s.status_at(&clock);
@@ -138,6 +171,22 @@ pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -
         offered_known: host.offered_known,
         view_differences: &host.view_differences,
         duplicates: host.duplicate_packages(),
+        exposures: exposures
+            .chunk_by(|a, b| a.advisory == b.advisory && a.feed == b.feed)
+            .map(|group| {
+                let e = &group[0];
+                let names: Vec<&str> = group.iter().map(|g| g.package.as_str()).collect();
+                Exposure {
+                    href: format!("/advisories/{}", e.advisory),
+                    severity: if e.severity.is_empty() { "unrated" } else { &e.severity },
+                    cves: super::advisories::cve_links(&e.cves[..e.cves.len().min(3)]),
+                    more_cves: e.cves.len().saturating_sub(3),
+                    packages: names.join(", "),
+                    fixed_by: fixing_update(&host.updates, kind_of(&e.package), &e.package, &e.fixed),
+                    e,
+                }
+            })
+            .collect(),
     };
     render::page(&state, "host", &page)
 }

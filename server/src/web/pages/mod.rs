@@ -1,6 +1,8 @@
 //! One file per page. A page handler reads through `WebState`'s store, builds the
 //! template's data and returns `render::page(…)`.
 
+pub mod advisories;
+pub mod advisory;
 pub mod audit;
 pub mod dashboard;
 pub mod errata;
@@ -15,6 +17,7 @@ pub mod package;
 pub mod repo;
 pub mod repo_admin;
 pub mod repos;
+pub mod time_to_patch;
 pub mod transactions;
 pub mod updates;
 
