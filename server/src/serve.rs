@@ -68,7 +68,13 @@ pub fn app(
         .into_service(config.max_message_bytes);
     let silent_after_ms = i64::from(config.silent_after_days) * 86_400_000;
     let watch = crate::grpc::watch::WatchHub::start(store.clone(), config.api.watch_buffer_batches, stopping);
-    let query_api = Arc::new(crate::grpc::query::QueryApi::new(store.clone(), store.clone(), silent_after_ms, watch));
+    let query_api = Arc::new(crate::grpc::query::QueryApi::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        silent_after_ms,
+        watch,
+    ));
     let query = crate::grpc::query::QueryApi::service(query_api.clone());
     let refresher = Arc::new(crate::refresh::Refresher::new(store.clone(), &config.repos)?);
     let admin = crate::grpc::admin::AdminApi::new(store.clone(), updater, refresher, silent_after_ms).into_service();

@@ -14,7 +14,7 @@ use crate::store::{HostDetail, HostSummary};
 
 /// `key=value&key=value` (URL-encoded where needed) as pairs; the keys that choose order,
 /// page or format belong to other fields of the request.
-fn pairs(field: &str, text: &str) -> Result<Vec<(String, String)>, Status> {
+pub(super) fn pairs(field: &str, text: &str) -> Result<Vec<(String, String)>, Status> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text.trim())
         .map_err(|e| Status::invalid_argument(format!("{field}: not key=value pairs joined by &: {e}")))?;
     if let Some((k, _)) = pairs.iter().find(|(k, _)| ["sort", "page", "per_page", "format"].contains(&k.as_str())) {

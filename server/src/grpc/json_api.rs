@@ -35,6 +35,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("/os-groups", "ListOsGroups"),
     ("/errata", "ListErrata"),
     ("/summary", "GetSummary"),
+    ("/advisories", "ListAdvisories"),
+    ("/advisories/{name}", "GetAdvisory"),
+    ("/cves/{cve}", "GetCve"),
+    ("/hosts/{hostname}/exposures", "ListHostExposures"),
+    ("/time-to-patch", "GetTimeToPatch"),
 ];
 
 pub fn router(api: Arc<QueryApi>) -> Router {
@@ -151,6 +156,11 @@ async fn call(
         "ListOsGroups" => rpc!(list_os_groups),
         "ListErrata" => rpc!(list_errata),
         "GetSummary" => rpc!(get_summary),
+        "ListAdvisories" => rpc!(list_advisories),
+        "GetAdvisory" => rpc!(get_advisory),
+        "GetCve" => rpc!(get_cve),
+        "ListHostExposures" => rpc!(list_host_exposures),
+        "GetTimeToPatch" => rpc!(get_time_to_patch),
         other => Err(Status::unimplemented(format!("{other} has no JSON mapping"))),
     }
 }

@@ -2,6 +2,7 @@
 //! (integrations, `query.rs`, `admin.rs`, `watch.rs`). Protobuf types stop here.
 
 pub mod admin;
+mod advisories;
 mod api_auth;
 mod convert;
 pub mod json_api;

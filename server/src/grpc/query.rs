@@ -13,10 +13,11 @@ use super::paging::{next_token, page};
 use super::watch::WatchHub;
 use crate::auth::ApiRole;
 use crate::query::{Clock, PageRequest};
-use crate::store::{AccountStore, HostDetail, HostQueries, StoreError};
+use crate::store::{AccountStore, AdvisoryStore, HostDetail, HostQueries, StoreError};
 
 pub struct QueryApi {
     queries: Arc<dyn HostQueries>,
+    advisories: Arc<dyn AdvisoryStore>,
     accounts: Arc<dyn AccountStore>,
     silent_after_ms: i64,
     watch: Arc<WatchHub>,
@@ -25,11 +26,20 @@ pub struct QueryApi {
 impl QueryApi {
     pub fn new(
         queries: Arc<dyn HostQueries>,
+        advisories: Arc<dyn AdvisoryStore>,
         accounts: Arc<dyn AccountStore>,
         silent_after_ms: i64,
         watch: Arc<WatchHub>,
     ) -> Self {
-        Self { queries, accounts, silent_after_ms, watch }
+        Self { queries, advisories, accounts, silent_after_ms, watch }
+    }
+
+    pub(super) fn advisories(&self) -> &dyn AdvisoryStore {
+        &*self.advisories
+    }
+
+    pub(super) fn accounts(&self) -> &dyn AccountStore {
+        &*self.accounts
     }
 
     /// The gRPC service; the JSON mapping (`json_api`) shares the same API.
@@ -37,7 +47,7 @@ impl QueryApi {
         QueryServiceServer::from_arc(api)
     }
 
-    fn clock(&self) -> Clock {
+    pub(super) fn clock(&self) -> Clock {
         Clock { now_ms: crate::clock::now_ms(), silent_after_ms: self.silent_after_ms }
     }
 
@@ -243,6 +253,35 @@ impl QueryService for QueryApi {
         authorize(&*self.accounts, &req, ApiRole::Read).await?;
         let d = self.queries.dashboard(&self.clock()).await.map_err(store_failed)?;
         Ok(Response::new(convert::summary(&d)))
+    }
+
+    async fn list_advisories(
+        &self,
+        req: Request<pb::ListAdvisoriesRequest>,
+    ) -> Result<Response<pb::ListAdvisoriesResponse>, Status> {
+        self.advisories_list(req).await
+    }
+
+    async fn get_advisory(&self, req: Request<pb::GetAdvisoryRequest>) -> Result<Response<pb::AdvisoryDetail>, Status> {
+        self.advisory_get(req).await
+    }
+
+    async fn get_cve(&self, req: Request<pb::GetCveRequest>) -> Result<Response<pb::CveDetail>, Status> {
+        self.cve_get(req).await
+    }
+
+    async fn list_host_exposures(
+        &self,
+        req: Request<pb::ListHostExposuresRequest>,
+    ) -> Result<Response<pb::ListHostExposuresResponse>, Status> {
+        self.host_exposures_list(req).await
+    }
+
+    async fn get_time_to_patch(
+        &self,
+        req: Request<pb::GetTimeToPatchRequest>,
+    ) -> Result<Response<pb::GetTimeToPatchResponse>, Status> {
+        self.time_to_patch_get(req).await
     }
 
     type WatchHostStatusStream = super::watch::EventStream;

@@ -348,3 +348,77 @@ async fn an_administrator_follows_an_advisory_from_the_dashboard_to_its_hosts() 
     assert!(b.source().await.contains("<rect class=\"ttp-median\""), "the chart has bars");
     b.screenshot("advisories-6-time-to-patch").await;
 }
+
+/// The query API's advisory RPCs, over gRPC and as JSON (`/api/v1/…`), answer what the CLI
+/// says; refusals name the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_api_answers_what_the_cli_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let cfg = config(
+        tmp.path(),
+        &format!(
+            "[advisories]\nrefresh_interval_seconds = 0\n\
+             [[advisories.feed]]\nname = \"debian-osv\"\nkind = \"osv\"\npath = \"{}\"\n",
+            f.join("osv").display()
+        ),
+    );
+    let server = start_server(&[("PATCHMAN_CONFIG", cfg.to_str().unwrap())]);
+    report_this_machine(&server, tmp.path());
+    server.admin(&["advisory", "refresh"]);
+    let out = server.admin_output(&["token", "create", "--name", "siem", "--role", "read"]);
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let get = |path: &str| {
+        let req = reqwest::Client::new().get(format!("{}/api/v1{path}", server.url())).bearer_auth(&token);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), serde_json::from_str::<serde_json::Value>(&res.text().await.unwrap()).unwrap())
+        }
+    };
+    let cli: Vec<serde_json::Value> =
+        serde_json::from_str(&server.admin(&["advisory", "list", "--host", "this.example.org", "--json"])).unwrap();
+    let (status, api) = get("/hosts/this.example.org/exposures").await;
+    assert_eq!(status, 200, "{api}");
+    let pairs = |v: &[serde_json::Value]| -> Vec<(String, String, String)> {
+        v.iter()
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap().to_owned();
+                (s("advisory"), s("package"), s("fixed"))
+            })
+            .collect()
+    };
+    assert_eq!(pairs(api["exposures"].as_array().unwrap()), pairs(&cli));
+
+    let (_, list) = get("/advisories?filter=exposed%3Dtrue&page_size=2").await;
+    let cli_list: serde_json::Value =
+        serde_json::from_str(&server.admin(&["advisory", "list", "--filter", "exposed=true", "--json"])).unwrap();
+    assert_eq!(list["total_size"], cli_list["total"], "{list}");
+    assert_eq!(list["advisories"][0]["name"], cli_list["advisories"][0]["name"]);
+    assert!(!list["next_page_token"].as_str().unwrap().is_empty(), "{list}");
+
+    let (status, dsa) = get("/advisories/DSA-6281-1").await;
+    assert_eq!(status, 200);
+    assert_eq!(dsa["packages"][0]["fixed"], "3.7.9-2+deb12u7", "{dsa}");
+    assert!(dsa["exposed"].as_array().unwrap().iter().all(|e| e["hostname"] == "this.example.org"));
+
+    let (status, bad) = get("/advisories?filter=severity%3Durgent").await;
+    assert_eq!(status, 400);
+    assert!(bad["error"]["message"].as_str().unwrap().contains("severity"), "{bad}");
+    let (status, _) = get("/cves/CVE-2099-0001").await;
+    assert_eq!(status, 404);
+    let (status, ttp) = get("/time-to-patch?by=severity").await;
+    assert_eq!(status, 200, "{ttp}");
+    assert!(ttp["buckets"].as_array().unwrap().iter().any(|b| b["open"].as_i64().unwrap() > 0), "{ttp}");
+
+    // The same over gRPC.
+    let channel = tonic::transport::Endpoint::from_shared(server.url()).unwrap().connect().await.unwrap();
+    let mut client = patchman_proto::query_service_client::QueryServiceClient::new(channel);
+    let mut req = tonic::Request::new(patchman_proto::GetCveRequest { cve: "cve-2026-5201".into() });
+    req.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let cve = client.get_cve(req).await.unwrap().into_inner();
+    assert_eq!(cve.cve, "CVE-2026-5201");
+    assert_eq!(cve.advisories.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["DSA-6206-1"]);
+    assert!(cve.exposed.iter().any(|e| e.hostname == "this.example.org" && e.package.starts_with("libgdk-pixbuf")));
+}
