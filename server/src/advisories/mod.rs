@@ -7,6 +7,8 @@ pub mod exposure;
 pub mod feed;
 pub mod kev;
 pub mod osv;
+#[cfg(test)]
+mod fixture_tests;
 pub mod tracker;
 pub mod windows;
 
