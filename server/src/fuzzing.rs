@@ -115,6 +115,25 @@ fn order_holds(name: &str, cmp: fn(&str, &str) -> Ordering, a: &str, b: &str, c:
 pub type Target = fn(&[u8]);
 
 /// Every target by name, for the corpus replay.
+/// An OSV record, or (starting with `PK`) a zip archive of records, as a feed is read.
+pub fn osv(data: &[u8]) {
+    if data.starts_with(b"PK") {
+        let _ = crate::advisories::osv::parse_zip(std::io::Cursor::new(data), 1 << 24, "fuzz");
+    } else if let Ok(Some(a)) = crate::advisories::osv::parse_record(data, "fuzz") {
+        let _ = a.digest();
+    }
+}
+
+/// The Debian security tracker's JSON.
+pub fn debian_tracker(data: &[u8]) {
+    let _ = crate::advisories::tracker::parse(data, "fuzz");
+}
+
+/// CISA's Known Exploited Vulnerabilities catalogue.
+pub fn kev(data: &[u8]) {
+    let _ = crate::advisories::kev::parse(data, "fuzz");
+}
+
 pub const TARGETS: &[(&str, Target)] = &[
     ("report", report),
     ("protocol1", protocol1),
@@ -127,4 +146,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("modules", modules),
     ("mirrorlist", mirrorlist),
     ("vercmp", vercmp),
+    ("osv", osv),
+    ("debian_tracker", debian_tracker),
+    ("kev", kev),
 ];

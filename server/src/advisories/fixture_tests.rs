@@ -15,7 +15,8 @@ fn ubuntu_names_its_cves_upstream_and_each_lts_release() {
     let a = osv::parse_record(fixture!("osv/USN-6986-1.json"), "t").unwrap().unwrap();
     assert_eq!(a.name, "USN-6986-1");
     assert_eq!(a.cves.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["CVE-2024-6119"]);
-    let entries: Vec<(&str, &str, &Fix)> = a.affected.iter().map(|x| (x.release.as_str(), x.package.as_str(), &x.fix)).collect();
+    let entries: Vec<(&str, &str, &Fix)> =
+        a.affected.iter().map(|x| (x.release.as_str(), x.package.as_str(), &x.fix)).collect();
     assert_eq!(
         entries,
         [
@@ -54,7 +55,10 @@ fn a_debian_cve_record_without_a_fix_is_affected_with_no_fix_yet() {
 fn the_tracker_says_fixed_open_and_not_affected() {
     let all = tracker::parse(fixture!("debian-tracker.json"), "t").unwrap();
     let of = |cve: &str, release: &str| {
-        all.iter().find(|a| a.name == cve).and_then(|a| a.affected.iter().find(|x| x.release == release)).map(|x| x.fix.clone())
+        all.iter()
+            .find(|a| a.name == cve)
+            .and_then(|a| a.affected.iter().find(|x| x.release == release))
+            .map(|x| x.fix.clone())
     };
     assert_eq!(of("CVE-2014-1424", "Debian 12"), Some(Fix::NotAffected), "resolved in version 0");
     assert_eq!(of("CVE-2016-1585", "Debian 12"), Some(Fix::NoFixYet), "open");

@@ -5,10 +5,10 @@
 
 pub mod exposure;
 pub mod feed;
-pub mod kev;
-pub mod osv;
 #[cfg(test)]
 mod fixture_tests;
+pub mod kev;
+pub mod osv;
 pub mod tracker;
 pub mod windows;
 

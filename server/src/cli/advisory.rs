@@ -262,13 +262,14 @@ async fn refresh(config: &Config, store: &dyn Store, only: Option<&str>, json: b
             match &o.error {
                 Some(e) => outln!("{}: failed: {e}", o.feed),
                 None => outln!(
-                    "{}: {} ({} added, {} changed, {} withdrawn; {} hosts to compute)",
+                    "{}: {} ({} added, {} changed, {} withdrawn; {} hosts concerned, {} computed at once)",
                     o.feed,
                     o.status,
                     o.change.added,
                     o.change.changed,
                     o.change.withdrawn,
-                    o.change.hosts_marked
+                    o.change.hosts_marked,
+                    o.hosts_computed
                 ),
             }
         }

@@ -15,6 +15,8 @@ pub struct FeedOutcome {
     pub status: &'static str,
     pub error: Option<String>,
     pub change: FeedChange,
+    /// Hosts whose exposures to the changed advisories were computed right after.
+    pub hosts_computed: u64,
 }
 
 pub struct FeedRefresher {
@@ -57,6 +59,7 @@ impl FeedRefresher {
         let loc = location(feed);
         let result = read(&self.fetcher, feed, seen, limit).await;
         let record = |result| FeedRead { name: &feed.name, kind: &feed.kind, location: &loc, now_ms: now_ms(), result };
+        let mut hosts_computed = 0;
         let (status, error, change) = match &result {
             Err(e) => {
                 let message = e.to_string();
@@ -77,11 +80,14 @@ impl FeedRefresher {
                     last_modified: last_modified.as_deref(),
                 };
                 let change = store.record_feed(&record(r)).await?;
-                tracing::info!(feed = %feed.name, ?change, "advisory feed updated");
+                // The hosts whose exposures were current need only the changed advisories.
+                let scoped = super::apply_feed_change(store, &change).await?;
+                hosts_computed = scoped.saved;
+                tracing::info!(feed = %feed.name, ?change, hosts = scoped.hosts, "advisory feed updated");
                 ("updated", None, change)
             }
         };
-        Ok(FeedOutcome { feed: feed.name.clone(), status, error, change })
+        Ok(FeedOutcome { feed: feed.name.clone(), status, error, change, hosts_computed })
     }
 }
 

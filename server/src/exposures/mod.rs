@@ -9,10 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::advisories::Fix;
-use crate::advisories::exposure::{Entry, ReleaseIndex, exposures};
-use crate::clock::now_ms;
+use crate::advisories::exposure::{Entry, Installed, ReleaseIndex, exposures};
 use crate::report::PackageKind;
-use crate::store::{AdvisoryStore, ExposureRecord, StoreResult};
+use crate::store::{AdvisoryStore, ExposureRecord, ExposureWork, FeedChange, StoreResult};
 
 /// Hosts per round trip to the store.
 const BATCH: i64 = 500;
@@ -28,10 +27,10 @@ pub struct ExposureStats {
     pub windows_closed: u64,
 }
 
-/// A release's index and the package ids it may name.
+/// A release's index and the packages it may name, by id.
 struct Release {
     index: ReleaseIndex,
-    relevant: Vec<i64>,
+    packages: HashMap<i64, Installed>,
 }
 
 /// Computes the exposures of every stale host, in passes until none is left (a host whose
@@ -62,13 +61,12 @@ async fn batch(
     ids: &[i64],
     releases: &mut HashMap<String, Arc<Release>>,
 ) -> StoreResult<ExposureStats> {
-    // First the hosts' releases, then each release's hosts with the packages it may name.
-    let mut by_release: HashMap<String, Vec<i64>> = HashMap::new();
-    for w in store.exposure_work(ids, &[]).await? {
-        by_release.entry(w.release).or_default().push(w.host_id);
+    let mut by_release: HashMap<String, Vec<ExposureWork>> = HashMap::new();
+    for w in store.exposure_work(ids, true).await? {
+        by_release.entry(w.release.clone()).or_default().push(w);
     }
     let mut records = Vec::with_capacity(ids.len());
-    for (name, host_ids) in by_release {
+    for (name, works) in by_release {
         let release = match releases.get(&name) {
             Some(r) => r.clone(),
             None => {
@@ -77,17 +75,20 @@ async fn batch(
                 r
             }
         };
-        let works = store.exposure_work(&host_ids, &release.relevant).await?;
         // Matching is a hash lookup per installed package: cheap enough for the async thread.
-        records.extend(works.into_iter().map(|w| ExposureRecord {
-            host_id: w.host_id,
-            state_version: w.state_version,
-            since_ms: w.since_ms,
-            exposures: exposures(&release.index, &w.installed),
+        records.extend(works.into_iter().map(|w| {
+            let installed: Vec<Installed> =
+                w.package_ids.iter().filter_map(|id| release.packages.get(id)).cloned().collect();
+            ExposureRecord {
+                host_id: w.host_id,
+                state_version: w.state_version,
+                since_ms: w.since_ms,
+                exposures: exposures(&release.index, &installed),
+            }
         }));
     }
     let found = records.iter().map(|r| r.exposures.len() as u64).sum();
-    let changes = store.save_exposures(&records, now_ms()).await?;
+    let changes = store.save_exposures(&records, None).await?;
     Ok(ExposureStats {
         hosts: records.len() as u64,
         saved: changes.saved,
@@ -97,9 +98,65 @@ async fn batch(
     })
 }
 
+/// After a feed change: the exposures of the hosts it marked (`change.scoped_hosts`) to the
+/// advisories it brought, and nothing else; their other exposures stay as they were. Hosts
+/// it cannot finish stay stale and are computed in full by `recompute_stale`.
+pub async fn apply_feed_change(store: &dyn AdvisoryStore, change: &FeedChange) -> StoreResult<ExposureStats> {
+    let mut stats = ExposureStats::default();
+    if change.scoped_hosts.is_empty() || change.advisories.is_empty() {
+        return Ok(stats);
+    }
+    let rows = store.affected_rows_of(&change.advisories).await?;
+    let mut indexes: HashMap<String, ReleaseIndex> = HashMap::new();
+    let mut names: Vec<String> = Vec::new();
+    for (release, row) in rows {
+        let Some(kind) = PackageKind::from_i64(row.kind) else { continue };
+        names.push(row.package.clone());
+        let entry = Entry { advisory_id: row.advisory_id, kind, fix: Fix::from_parts(row.status, row.fixed) };
+        indexes.entry(release).or_default().add(row.package, entry);
+    }
+    names.sort_unstable();
+    names.dedup();
+    let packages: HashMap<i64, Installed> =
+        store.packages_named(&names).await?.into_iter().map(|p| (p.package_id, p)).collect();
+    let package_ids: Vec<i64> = packages.keys().copied().collect();
+    let empty = ReleaseIndex::default();
+    for ids in change.scoped_hosts.chunks(BATCH as usize * 4) {
+        let works = store.exposure_work(ids, false).await?;
+        let mut installed: HashMap<i64, Vec<Installed>> = HashMap::new();
+        for (host, package) in store.host_packages_among(ids, &package_ids).await? {
+            if let Some(p) = packages.get(&package) {
+                installed.entry(host).or_default().push(p.clone());
+            }
+        }
+        let records: Vec<ExposureRecord> = works
+            .into_iter()
+            .map(|w| ExposureRecord {
+                host_id: w.host_id,
+                state_version: w.state_version,
+                since_ms: w.since_ms,
+                exposures: exposures(
+                    indexes.get(&w.release).unwrap_or(&empty),
+                    installed.get(&w.host_id).map_or(&[][..], Vec::as_slice),
+                ),
+            })
+            .collect();
+        let found = records.iter().map(|r| r.exposures.len() as u64).sum();
+        let changes = store.save_exposures(&records, Some(&change.advisories)).await?;
+        stats.add(ExposureStats {
+            hosts: records.len() as u64,
+            saved: changes.saved,
+            exposures: found,
+            windows_opened: changes.opened,
+            windows_closed: changes.closed,
+        });
+    }
+    Ok(stats)
+}
+
 async fn load_release(store: &dyn AdvisoryStore, release: &str) -> StoreResult<Release> {
     if release.is_empty() {
-        return Ok(Release { index: ReleaseIndex::default(), relevant: Vec::new() });
+        return Ok(Release { index: ReleaseIndex::default(), packages: HashMap::new() });
     }
     let mut index = ReleaseIndex::default();
     for row in store.affected_rows(release).await? {
@@ -107,8 +164,8 @@ async fn load_release(store: &dyn AdvisoryStore, release: &str) -> StoreResult<R
         let entry = Entry { advisory_id: row.advisory_id, kind, fix: Fix::from_parts(row.status, row.fixed) };
         index.add(row.package, entry);
     }
-    let relevant = if index.is_empty() { Vec::new() } else { store.relevant_packages(release).await? };
-    Ok(Release { index, relevant })
+    let packages = if index.is_empty() { Vec::new() } else { store.relevant_packages(release).await? };
+    Ok(Release { index, packages: packages.into_iter().map(|p| (p.package_id, p)).collect() })
 }
 
 impl ExposureStats {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::views::{opt_time, time};
 use crate::advisories::FeedContents;
-use crate::advisories::exposure::{Exposure, Installed};
+use crate::advisories::exposure::Exposure;
 
 /// A feed and what its last read found.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -46,7 +46,7 @@ pub enum FeedResult<'a> {
 }
 
 /// What a feed's new contents changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FeedChange {
     pub added: u64,
     pub changed: u64,
@@ -54,7 +54,19 @@ pub struct FeedChange {
     /// Hosts whose exposures are to be computed again: those running a release with an
     /// installed package a changed advisory names.
     pub hosts_marked: u64,
+    /// Of them, the hosts whose exposures were current before (marked `SCOPED_STALE`): only
+    /// their exposures to `advisories` need computing.
+    #[serde(skip)]
+    pub scoped_hosts: Vec<i64>,
+    /// The advisories added or rewritten.
+    #[serde(skip)]
+    pub advisories: Vec<i64>,
 }
+
+/// `hosts.exposures_version` of a host whose exposures are current but for the advisories a
+/// feed change just brought (its scoped computation clears it; if it never runs, the host is
+/// computed in full, as any stale host).
+pub const SCOPED_STALE: i64 = -2;
 
 /// One host, as the exposure worker needs it.
 #[derive(Debug, Clone)]
@@ -65,7 +77,7 @@ pub struct ExposureWork {
     pub release: String,
     /// When the host's current state was reported (its report's generation time).
     pub since_ms: i64,
-    pub installed: Vec<Installed>,
+    pub package_ids: Vec<i64>,
 }
 
 /// An affected entry of a release, for the exposure index.

@@ -116,9 +116,12 @@ macro_rules! forward_roles {
             write mark_exposures_stale(host_ids: Option<&[i64]>) -> u64;
             read exposure_stale_hosts(after: i64, limit: i64) -> Vec<i64>;
             read affected_rows(release: &str) -> Vec<$crate::store::AffectedRow>;
-            read relevant_packages(release: &str) -> Vec<i64>;
-            read exposure_work(host_ids: &[i64], relevant: &[i64]) -> Vec<$crate::store::ExposureWork>;
-            write save_exposures(records: &[$crate::store::ExposureRecord], now: i64) -> $crate::store::ExposureChanges;
+            read relevant_packages(release: &str) -> Vec<$crate::advisories::exposure::Installed>;
+            read exposure_work(host_ids: &[i64], with_packages: bool) -> Vec<$crate::store::ExposureWork>;
+            write save_exposures(records: &[$crate::store::ExposureRecord], scope: Option<&[i64]>) -> $crate::store::ExposureChanges;
+            read affected_rows_of(advisory_ids: &[i64]) -> Vec<(String, $crate::store::AffectedRow)>;
+            read packages_named(names: &[String]) -> Vec<$crate::advisories::exposure::Installed>;
+            read host_packages_among(host_ids: &[i64], package_ids: &[i64]) -> Vec<(i64, i64)>;
             read advisory_list(
                 filter: &$crate::query::AdvisoryFilter,
                 page: $crate::query::PageRequest

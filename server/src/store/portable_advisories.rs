@@ -334,18 +334,23 @@ macro_rules! portable_advisory_queries {
             change.added = fresh.len() as u64;
             change.changed = rewrite.len() as u64;
             change.withdrawn = withdrawn_now.len() as u64;
-            change.hosts_marked = mark_release_packages(tx, &touched).await?;
+            change.advisories = written.iter().map(|(id, _)| *id).collect();
+            let (marked, scoped) = mark_release_packages(tx, &touched).await?;
+            change.hosts_marked = marked;
+            change.scoped_hosts = scoped;
             Ok(change)
         }
 
         /// Marks the hosts running one of the releases with an installed package (or its source)
         /// of the names given for it; a release with very many names marks all its hosts.
+        /// Hosts whose exposures were current become `SCOPED_STALE` (returned: only the
+        /// changed advisories need computing for them); hosts never computed stay as they are.
         async fn mark_release_packages(
             tx: &mut sqlx::Transaction<'static, Db>,
             touched: &std::collections::BTreeSet<(String, String)>,
-        ) -> StoreResult<u64> {
+        ) -> StoreResult<(u64, Vec<i64>)> {
             if touched.is_empty() {
-                return Ok(0);
+                return Ok((0, Vec::new()));
             }
             let variants: Vec<(i64, String)> =
                 sqlx::query_as("SELECT id, name FROM os_variants").fetch_all(&mut **tx).await?;
@@ -353,6 +358,7 @@ macro_rules! portable_advisory_queries {
             for (release, package) in touched {
                 by_release.entry(release.as_str()).or_default().push(package.clone());
             }
+            let mut scoped = Vec::new();
             let mut marked = 0;
             for (release, names) in by_release {
                 let variant_ids: Vec<i64> =
@@ -360,31 +366,118 @@ macro_rules! portable_advisory_queries {
                 if variant_ids.is_empty() {
                     continue;
                 }
-                let done = if names.len() > 2_000 {
+                if names.len() > 2_000 {
+                    // Most of a release changed (a first import): every host in full.
                     let sql = format!(
                         "UPDATE hosts SET exposures_version = -1 WHERE exposures_version <> -1 AND os_variant_id IN ({})",
                         id_list(1)
                     );
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&variant_ids)).execute(&mut **tx).await?
-                } else {
-                    let sql = format!(
-                        "UPDATE hosts SET exposures_version = -1 WHERE exposures_version <> -1 AND os_variant_id IN ({}) \
-                         AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.package_id IN \
-                         (SELECT p.id FROM packages p WHERE p.name IN ({}) OR p.source_name IN ({})))",
-                        id_list(1),
-                        text_list(2),
-                        text_list(3)
-                    );
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(ids_param(&variant_ids))
-                        .bind(texts_param(&names))
-                        .bind(texts_param(&names))
-                        .execute(&mut **tx)
-                        .await?
-                };
-                marked += done.rows_affected();
+                    let done =
+                        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&variant_ids)).execute(&mut **tx).await?;
+                    marked += done.rows_affected();
+                    continue;
+                }
+                let sql = format!(
+                    "UPDATE hosts SET exposures_version = $4 WHERE exposures_version = state_version \
+                     AND os_variant_id IN ({}) \
+                     AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.package_id IN \
+                     (SELECT p.id FROM packages p WHERE p.name IN ({}) OR p.source_name IN ({}))) RETURNING id",
+                    id_list(1),
+                    text_list(2),
+                    text_list(3)
+                );
+                let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .bind(ids_param(&variant_ids))
+                    .bind(texts_param(&names))
+                    .bind(texts_param(&names))
+                    .bind(crate::store::advisory_views::SCOPED_STALE)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                marked += ids.len() as u64;
+                scoped.extend(ids);
             }
-            Ok(marked)
+            scoped.sort_unstable();
+            scoped.dedup();
+            Ok((marked, scoped))
+        }
+
+        /// The entries (release, package, kind, status, fixed) of these advisories, for a
+        /// scoped computation.
+        pub(super) async fn affected_rows_of(pool: &Pool, advisory_ids: &[i64]) -> StoreResult<Vec<(String, AffectedRow)>> {
+            let sql = format!(
+                "SELECT ap.release, ap.advisory_id, ap.package, ap.kind, ap.status, ap.fixed FROM advisory_packages ap \
+                 JOIN advisories a ON a.id = ap.advisory_id WHERE a.withdrawn_at IS NULL AND ap.status <> 2 \
+                 AND ap.advisory_id IN ({})",
+                id_list(1)
+            );
+            let rows: Vec<(String, i64, String, i64, i64, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(advisory_ids)).fetch_all(pool).await?;
+            Ok(rows
+                .into_iter()
+                .map(|(release, advisory_id, package, kind, status, fixed)| {
+                    (release, AffectedRow { advisory_id, package, kind, status, fixed })
+                })
+                .collect())
+        }
+
+        /// The packages named (by name, or for deb by source name) `names`.
+        pub(super) async fn packages_named(
+            pool: &Pool,
+            names: &[String],
+        ) -> StoreResult<Vec<crate::advisories::exposure::Installed>> {
+            let sql = format!(
+                "SELECT p.id, p.kind, p.name, p.epoch, p.version, p.release, p.source_name, p.source_version FROM packages p \
+                 WHERE p.name IN ({}) OR p.source_name IN ({})",
+                text_list(1),
+                text_list(2)
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(texts_param(names))
+                .bind(texts_param(names))
+                .fetch_all(pool)
+                .await?;
+            installed_rows(&rows)
+        }
+
+        fn installed_rows(
+            rows: &[<Db as sqlx::Database>::Row],
+        ) -> StoreResult<Vec<crate::advisories::exposure::Installed>> {
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let Some(kind) = PackageKind::from_i64(r.try_get("kind")?) else { continue };
+                out.push(crate::advisories::exposure::Installed {
+                    package_id: r.try_get("id")?,
+                    kind,
+                    name: r.try_get("name")?,
+                    epoch: u32::try_from(r.try_get::<i64, _>("epoch")?).unwrap_or(0),
+                    version: r.try_get("version")?,
+                    release: r.try_get("release")?,
+                    source_name: r.try_get("source_name")?,
+                    source_version: r.try_get("source_version")?,
+                });
+            }
+            Ok(out)
+        }
+
+        /// (host, package) pairs of these hosts among these packages.
+        pub(super) async fn host_packages_among(
+            pool: &Pool,
+            host_ids: &[i64],
+            package_ids: &[i64],
+        ) -> StoreResult<Vec<(i64, i64)>> {
+            if host_ids.is_empty() || package_ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT host_id, package_id FROM host_packages WHERE host_id IN ({}) AND package_id IN ({})",
+                id_list(1),
+                id_list(2)
+            );
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ids_param(host_ids))
+                .bind(ids_param(package_ids))
+                .fetch_all(pool)
+                .await?)
         }
 
         /// Marks hosts (all, or these) for their exposures to be computed again.
@@ -425,22 +518,27 @@ macro_rules! portable_advisory_queries {
                 .collect())
         }
 
-        /// The ids of packages an entry of a release may name (by name or source name).
-        pub(super) async fn relevant_packages(pool: &Pool, release: &str) -> StoreResult<Vec<i64>> {
-            Ok(sqlx::query_scalar(
-                "SELECT p.id FROM packages p WHERE p.name IN (SELECT ap.package FROM advisory_packages ap WHERE ap.release = $1) \
+        /// The packages an entry of a release may name (by name, or for deb by source name).
+        pub(super) async fn relevant_packages(
+            pool: &Pool,
+            release: &str,
+        ) -> StoreResult<Vec<crate::advisories::exposure::Installed>> {
+            let rows = sqlx::query(
+                "SELECT p.id, p.kind, p.name, p.epoch, p.version, p.release, p.source_name, p.source_version FROM packages p \
+                 WHERE p.name IN (SELECT ap.package FROM advisory_packages ap WHERE ap.release = $1) \
                  OR p.source_name IN (SELECT ap.package FROM advisory_packages ap WHERE ap.release = $1 AND ap.kind = 1)",
             )
             .bind(release)
             .fetch_all(pool)
-            .await?)
+            .await?;
+            installed_rows(&rows)
         }
 
-        /// The hosts' releases, states, and installed packages among `relevant`.
+        /// The hosts' releases, states and (`with_packages`) installed package ids.
         pub(super) async fn exposure_work(
             pool: &Pool,
             host_ids: &[i64],
-            relevant: &[i64],
+            with_packages: bool,
         ) -> StoreResult<Vec<ExposureWork>> {
             let sql = format!(
                 "SELECT h.id, h.state_version, coalesce(v.name, '') AS variant, \
@@ -448,36 +546,14 @@ macro_rules! portable_advisory_queries {
                  FROM hosts h LEFT JOIN os_variants v ON v.id = h.os_variant_id WHERE h.id IN ({})",
                 id_list(1)
             );
+            let mut conn = pool.acquire().await?;
             let hosts: Vec<(i64, i64, String, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
-            let mut installed: HashMap<i64, Vec<crate::advisories::exposure::Installed>> = HashMap::new();
-            if !relevant.is_empty() {
-                let sql = format!(
-                    "SELECT hp.host_id, p.id, p.kind, p.name, p.epoch, p.version, p.release, p.source_name, p.source_version \
-                     FROM host_packages hp JOIN packages p ON p.id = hp.package_id \
-                     WHERE hp.host_id IN ({}) AND hp.package_id IN ({})",
-                    id_list(1),
-                    id_list(2)
-                );
-                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(ids_param(host_ids))
-                    .bind(ids_param(relevant))
-                    .fetch_all(pool)
-                    .await?;
-                for r in &rows {
-                    let Some(kind) = PackageKind::from_i64(r.try_get("kind")?) else { continue };
-                    installed.entry(r.try_get("host_id")?).or_default().push(crate::advisories::exposure::Installed {
-                        package_id: r.try_get("id")?,
-                        kind,
-                        name: r.try_get("name")?,
-                        epoch: u32::try_from(r.try_get::<i64, _>("epoch")?).unwrap_or(0),
-                        version: r.try_get("version")?,
-                        release: r.try_get("release")?,
-                        source_name: r.try_get("source_name")?,
-                        source_version: r.try_get("source_version")?,
-                    });
-                }
-            }
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(&mut *conn).await?;
+            let mut installed: HashMap<i64, Vec<i64>> = if with_packages {
+                super::bulk::host_package_ids(&mut conn, host_ids).await?.into_iter().collect()
+            } else {
+                HashMap::new()
+            };
             Ok(hosts
                 .into_iter()
                 .map(|(host_id, state_version, variant, since_ms)| ExposureWork {
@@ -485,26 +561,68 @@ macro_rules! portable_advisory_queries {
                     state_version,
                     release: release_of_variant(&variant),
                     since_ms,
-                    installed: installed.remove(&host_id).unwrap_or_default(),
+                    package_ids: installed.remove(&host_id).unwrap_or_default(),
                 })
                 .collect())
         }
 
         /// Saves exposures computed from the hosts' current state (skipping hosts whose state
-        /// moved on): the current exposures replaced, windows opened at the later of the
-        /// advisory's publication and the state's report, closed as fixed when that state no
-        /// longer has them.
+        /// moved on), writing only what changed: exposures added and removed, windows opened at
+        /// the later of the advisory's publication and the state's report, windows closed as
+        /// fixed when that state no longer has them.
         pub(super) async fn save_exposures(
             pool: &Pool,
             records: &[ExposureRecord],
-            _now: i64,
+            scope: Option<&[i64]>,
         ) -> StoreResult<ExposureChanges> {
+            use std::collections::{BTreeSet, HashSet};
             let mut changes = ExposureChanges::default();
+            if records.is_empty() {
+                return Ok(changes);
+            }
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = records.iter().map(|r| r.host_id).collect();
-            let sql = format!("SELECT id, state_version FROM hosts WHERE id IN ({})", id_list(1));
-            let versions: HashMap<i64, i64> =
-                sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?.into_iter().collect();
+            let sql = format!("SELECT id, state_version, exposures_version FROM hosts WHERE id IN ({})", id_list(1));
+            let versions: HashMap<i64, (i64, i64)> = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql))
+                .bind(ids_param(&ids))
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(id, state, exposures)| (id, (state, exposures)))
+                .collect();
+            // A scoped computation (`scope`: the advisories a feed change brought) compares and
+            // writes only those advisories' exposures and windows.
+            let in_scope = match scope {
+                Some(_) => format!(" AND advisory_id IN ({})", id_list(2)),
+                None => " AND $2 = $2".to_owned(),
+            };
+            let scope_param = ids_param(scope.unwrap_or(&[]));
+            let sql = format!(
+                "SELECT host_id, advisory_id, package_id, fixed FROM host_exposures WHERE host_id IN ({}){in_scope}",
+                id_list(1)
+            );
+            let mut before: HashMap<i64, HashSet<(i64, i64, String)>> = HashMap::new();
+            for (h, a, p, f) in sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(sql))
+                .bind(ids_param(&ids))
+                .bind(scope_param.clone())
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                before.entry(h).or_default().insert((a, p, f));
+            }
+            let sql = format!(
+                "SELECT host_id, advisory_id FROM exposure_windows WHERE closed_at IS NULL AND host_id IN ({}){in_scope}",
+                id_list(1)
+            );
+            let mut open: HashMap<i64, BTreeSet<i64>> = HashMap::new();
+            for (h, a) in sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql))
+                .bind(ids_param(&ids))
+                .bind(scope_param.clone())
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                open.entry(h).or_default().insert(a);
+            }
             let advisory_ids: Vec<i64> = {
                 let mut v: Vec<i64> = records.iter().flat_map(|r| r.exposures.iter().map(|e| e.advisory_id)).collect();
                 v.sort_unstable();
@@ -521,37 +639,44 @@ macro_rules! portable_advisory_queries {
                     .into_iter()
                     .collect();
             }
+            let empty_set = HashSet::new();
+            let empty_open = BTreeSet::new();
+            let mut inserts: Vec<(i64, &crate::advisories::exposure::Exposure)> = Vec::new();
+            let mut opening: Vec<(i64, i64, i64)> = Vec::new();
+            let mut saved: Vec<(i64, i64)> = Vec::new();
             for rec in records {
-                if versions.get(&rec.host_id) != Some(&rec.state_version) {
-                    continue;
+                match versions.get(&rec.host_id) {
+                    Some((state, _)) if *state != rec.state_version => continue,
+                    Some((_, exposures)) if scope.is_some() && *exposures != crate::store::advisory_views::SCOPED_STALE => {
+                        continue;
+                    }
+                    None => continue,
+                    Some(_) => {}
                 }
-                let open: Vec<i64> = sqlx::query_scalar(
-                    "SELECT advisory_id FROM exposure_windows WHERE host_id = $1 AND closed_at IS NULL",
-                )
-                .bind(rec.host_id)
-                .fetch_all(&mut *tx)
-                .await?;
-                let mut now_exposed: Vec<i64> = rec.exposures.iter().map(|e| e.advisory_id).collect();
-                now_exposed.sort_unstable();
-                now_exposed.dedup();
-                sqlx::query("DELETE FROM host_exposures WHERE host_id = $1").bind(rec.host_id).execute(&mut *tx).await?;
-                let rows: Vec<Vec<Val>> = rec
-                    .exposures
-                    .iter()
-                    .map(|e| vec![Val::I(rec.host_id), Val::I(e.advisory_id), Val::I(e.package_id), Val::T(&e.fixed)])
-                    .collect();
-                insert_rows(&mut *tx, "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed)", 4, &rows)
-                    .await?;
-                let opening: Vec<Vec<Val>> = now_exposed
-                    .iter()
-                    .filter(|a| !open.contains(a))
-                    .map(|a| {
-                        let at = issued.get(a).copied().flatten().map_or(rec.since_ms, |i| i.max(rec.since_ms));
-                        vec![Val::I(rec.host_id), Val::I(*a), Val::I(at)]
-                    })
-                    .collect();
-                insert_rows(&mut *tx, "INSERT INTO exposure_windows (host_id, advisory_id, opened_at)", 3, &opening).await?;
-                let closing: Vec<i64> = open.iter().filter(|a| now_exposed.binary_search(a).is_err()).copied().collect();
+                let was = before.get(&rec.host_id).unwrap_or(&empty_set);
+                let now_set: HashSet<(i64, i64, String)> =
+                    rec.exposures.iter().map(|e| (e.advisory_id, e.package_id, e.fixed.clone())).collect();
+                for (a, p, f) in was.difference(&now_set) {
+                    let _ = f;
+                    sqlx::query("DELETE FROM host_exposures WHERE host_id = $1 AND advisory_id = $2 AND package_id = $3")
+                        .bind(rec.host_id)
+                        .bind(*a)
+                        .bind(*p)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for e in &rec.exposures {
+                    if !was.contains(&(e.advisory_id, e.package_id, e.fixed.clone())) {
+                        inserts.push((rec.host_id, e));
+                    }
+                }
+                let now_exposed: BTreeSet<i64> = rec.exposures.iter().map(|e| e.advisory_id).collect();
+                let was_open = open.get(&rec.host_id).unwrap_or(&empty_open);
+                for a in now_exposed.difference(was_open) {
+                    let at = issued.get(a).copied().flatten().map_or(rec.since_ms, |i| i.max(rec.since_ms));
+                    opening.push((rec.host_id, *a, at));
+                }
+                let closing: Vec<i64> = was_open.difference(&now_exposed).copied().collect();
                 if !closing.is_empty() {
                     let sql = format!(
                         "UPDATE exposure_windows SET closed_at = CASE WHEN opened_at > $2 THEN opened_at ELSE $2 END, \
@@ -564,17 +689,32 @@ macro_rules! portable_advisory_queries {
                         .bind(ids_param(&closing))
                         .execute(&mut *tx)
                         .await?;
+                    changes.closed += closing.len() as u64;
                 }
-                sqlx::query("UPDATE hosts SET exposures_version = $2 WHERE id = $1 AND state_version = $2")
-                    .bind(rec.host_id)
-                    .bind(rec.state_version)
+                saved.push((rec.host_id, rec.state_version));
+            }
+            // Rows whose fixed version changed were deleted above and come back here.
+            let rows: Vec<Vec<Val>> = inserts
+                .iter()
+                .map(|(h, e)| vec![Val::I(*h), Val::I(e.advisory_id), Val::I(e.package_id), Val::T(&e.fixed)])
+                .collect();
+            insert_rows(&mut *tx, "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed)", 4, &rows).await?;
+            let rows: Vec<Vec<Val>> = opening.iter().map(|(h, a, at)| vec![Val::I(*h), Val::I(*a), Val::I(*at)]).collect();
+            insert_rows(&mut *tx, "INSERT INTO exposure_windows (host_id, advisory_id, opened_at)", 3, &rows).await?;
+            // A scoped computation completes only hosts still marked for it.
+            let only_scoped = if scope.is_some() { " AND exposures_version = $3" } else { " AND $3 = $3" };
+            let sql = format!("UPDATE hosts SET exposures_version = $2 WHERE id = $1 AND state_version = $2{only_scoped}");
+            for (host_id, state_version) in &saved {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(*host_id)
+                    .bind(*state_version)
+                    .bind(crate::store::advisory_views::SCOPED_STALE)
                     .execute(&mut *tx)
                     .await?;
-                changes.saved += 1;
-                changes.opened += opening.len() as u64;
-                changes.closed += closing.len() as u64;
             }
             tx.commit().await?;
+            changes.saved = saved.len() as u64;
+            changes.opened = opening.len() as u64;
             Ok(changes)
         }
 

@@ -343,12 +343,24 @@ pub trait AdvisoryStore: Send + Sync + 'static {
     async fn exposure_stale_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>>;
     /// The entries of a release's advisories that expose hosts (not withdrawn, affected).
     async fn affected_rows(&self, release: &str) -> StoreResult<Vec<super::AffectedRow>>;
-    /// The ids of packages an entry of a release may name.
-    async fn relevant_packages(&self, release: &str) -> StoreResult<Vec<i64>>;
-    /// The hosts' releases, states and installed packages among `relevant`.
-    async fn exposure_work(&self, host_ids: &[i64], relevant: &[i64]) -> StoreResult<Vec<super::ExposureWork>>;
-    /// Saves exposures computed from the hosts' current state; windows open and close.
-    async fn save_exposures(&self, records: &[super::ExposureRecord], now: i64) -> StoreResult<super::ExposureChanges>;
+    /// The packages an entry of a release may name.
+    async fn relevant_packages(&self, release: &str) -> StoreResult<Vec<crate::advisories::exposure::Installed>>;
+    /// The hosts' releases, states and (`with_packages`) installed package ids.
+    async fn exposure_work(&self, host_ids: &[i64], with_packages: bool) -> StoreResult<Vec<super::ExposureWork>>;
+    /// Saves exposures computed from the hosts' current state; windows open and close. With a
+    /// scope (the advisories a feed change brought), only those advisories' exposures are
+    /// compared and written, for hosts still marked `SCOPED_STALE`.
+    async fn save_exposures(
+        &self,
+        records: &[super::ExposureRecord],
+        scope: Option<&[i64]>,
+    ) -> StoreResult<super::ExposureChanges>;
+    /// The entries of these advisories (with their release), for a scoped computation.
+    async fn affected_rows_of(&self, advisory_ids: &[i64]) -> StoreResult<Vec<(String, super::AffectedRow)>>;
+    /// The packages with these names or (deb) source names.
+    async fn packages_named(&self, names: &[String]) -> StoreResult<Vec<crate::advisories::exposure::Installed>>;
+    /// (host, package) pairs of these hosts among these packages.
+    async fn host_packages_among(&self, host_ids: &[i64], package_ids: &[i64]) -> StoreResult<Vec<(i64, i64)>>;
     async fn advisory_list(
         &self,
         filter: &crate::query::AdvisoryFilter,

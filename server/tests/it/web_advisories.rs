@@ -90,6 +90,19 @@ async fn advisory_pages_show_exposures_hosts_and_time_to_patch(app: App) {
     assert!(page.contains("Security advisories (1)") && page.contains("DSA-5999-1"), "{page}");
     assert!(page.contains("none offered by its repositories"), "no repository was refreshed: {page}");
 
+    // Its security repository offers the fix: the update names the advisory, and the advisory
+    // names the update.
+    for r in app.store.repos().await.unwrap() {
+        let offered =
+            if r.suite == "bookworm-security" { vec![pkg("openssl", "3.0.16", "1~deb12u1").package] } else { vec![] };
+        let contents = patchman_server::contents::RepoContents { packages: offered, ..Default::default() };
+        app.store.replace_repo_contents(r.id, &contents, 3_000).await.unwrap();
+    }
+    patchman_server::updates::Updater::new(app.store.clone()).recompute_stale().await.unwrap();
+    let (_, _, page) = get3(&app, &session, "/hosts/web1.example.org").await;
+    assert!(page.contains("(DSA-5999-1)"), "the security update names its advisory: {page}");
+    assert!(page.contains("3.0.16-1~deb12u1 from "), "the advisory names the update: {page}");
+
     let (_, _, page) = get3(&app, &session, "/").await;
     for (href, count) in [
         ("/advisories?exploited&#x3D;true&amp;exposed&#x3D;true", 1),

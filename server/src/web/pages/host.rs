@@ -46,8 +46,9 @@ struct Page<'a> {
     last_seen: When,
     enrolled: When,
     updates_current: bool,
-    security: Vec<&'a UpdateView>,
-    bugfix: Vec<&'a UpdateView>,
+    /// With the advisories each fixes (as its erratum when the repository named none).
+    security: Vec<UpdateView>,
+    bugfix: Vec<UpdateView>,
     packages: Vec<Package>,
     not_in_repos: usize,
     repos: &'a [HostRepoView],
@@ -82,6 +83,30 @@ struct Exposure<'a> {
     packages: String,
     /// The update that installs the fix, when the host's repositories offer one.
     fixed_by: String,
+}
+
+/// The update, naming the advisories it fixes when its repository named no erratum.
+fn with_advisories(
+    u: &UpdateView,
+    exposures: &[crate::store::HostExposureView],
+    kind: crate::report::PackageKind,
+) -> UpdateView {
+    let mut u = u.clone();
+    if u.erratum.is_empty() {
+        let mut names: Vec<&str> = exposures
+            .iter()
+            .filter(|e| {
+                e.package == u.name
+                    && !e.fixed.is_empty()
+                    && !crate::advisories::exposure::is_older(kind, &u.available, &e.fixed)
+            })
+            .map(|e| e.advisory.as_str())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        u.erratum = names.join(", ");
+    }
+    u
 }
 
 /// The update of `name` that reaches `fixed` ("" when none does, or no fix exists).
@@ -151,8 +176,18 @@ pub async fn page(State(state): State<WebState>, Path(hostname): Path<String>) -
         last_seen: when(s.last_seen_at, clock.now_ms),
         enrolled: when(Some(host.enrolled_at), clock.now_ms),
         updates_current: s.updates_current && s.updates_known,
-        security: host.updates.iter().filter(|u| u.security).collect(),
-        bugfix: host.updates.iter().filter(|u| !u.security).collect(),
+        security: host
+            .updates
+            .iter()
+            .filter(|u| u.security)
+            .map(|u| with_advisories(u, &exposures, kind_of(&u.name)))
+            .collect(),
+        bugfix: host
+            .updates
+            .iter()
+            .filter(|u| !u.security)
+            .map(|u| with_advisories(u, &exposures, kind_of(&u.name)))
+            .collect(),
         packages,
         not_in_repos: host.packages_not_in_repos.len(),
         repos: &host.repos,
