@@ -694,13 +694,10 @@ macro_rules! portable_advisory_queries {
                 saved.push((rec.host_id, rec.state_version));
             }
             // Rows whose fixed version changed were deleted above and come back here.
-            let rows: Vec<Vec<Val>> = inserts
-                .iter()
-                .map(|(h, e)| vec![Val::I(*h), Val::I(e.advisory_id), Val::I(e.package_id), Val::T(&e.fixed)])
-                .collect();
-            insert_rows(&mut *tx, "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed)", 4, &rows).await?;
-            let rows: Vec<Vec<Val>> = opening.iter().map(|(h, a, at)| vec![Val::I(*h), Val::I(*a), Val::I(*at)]).collect();
-            insert_rows(&mut *tx, "INSERT INTO exposure_windows (host_id, advisory_id, opened_at)", 3, &rows).await?;
+            let rows: Vec<(i64, i64, i64, &str)> =
+                inserts.iter().map(|(h, e)| (*h, e.advisory_id, e.package_id, e.fixed.as_str())).collect();
+            super::bulk::insert_exposures(&mut tx, &rows).await?;
+            super::bulk::insert_windows(&mut tx, &opening).await?;
             // A scoped computation completes only hosts still marked for it.
             let only_scoped = if scope.is_some() { " AND exposures_version = $3" } else { " AND $3 = $3" };
             let sql = format!("UPDATE hosts SET exposures_version = $2 WHERE id = $1 AND state_version = $2{only_scoped}");

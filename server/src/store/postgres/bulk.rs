@@ -177,3 +177,43 @@ pub(super) async fn set_host_verdicts(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Writes exposures: (host id, advisory id, package id, fixed version).
+pub(super) async fn insert_exposures(conn: &mut PgConnection, rows: &[(i64, i64, i64, &str)]) -> StoreResult<()> {
+    for chunk in rows.chunks(50_000) {
+        let host: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+        let advisory: Vec<i64> = chunk.iter().map(|r| r.1).collect();
+        let package: Vec<i64> = chunk.iter().map(|r| r.2).collect();
+        let fixed: Vec<&str> = chunk.iter().map(|r| r.3).collect();
+        sqlx::query(
+            "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[])",
+        )
+        .bind(&host)
+        .bind(&advisory)
+        .bind(&package)
+        .bind(&fixed)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens exposure windows: (host id, advisory id, opened at).
+pub(super) async fn insert_windows(conn: &mut PgConnection, rows: &[(i64, i64, i64)]) -> StoreResult<()> {
+    for chunk in rows.chunks(50_000) {
+        let host: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+        let advisory: Vec<i64> = chunk.iter().map(|r| r.1).collect();
+        let opened: Vec<i64> = chunk.iter().map(|r| r.2).collect();
+        sqlx::query(
+            "INSERT INTO exposure_windows (host_id, advisory_id, opened_at) \
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])",
+        )
+        .bind(&host)
+        .bind(&advisory)
+        .bind(&opened)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

@@ -204,3 +204,31 @@ pub(super) async fn set_host_verdicts(
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Writes exposures: (host id, advisory id, package id, fixed version).
+pub(super) async fn insert_exposures(conn: &mut SqliteConnection, rows: &[(i64, i64, i64, &str)]) -> StoreResult<()> {
+    for chunk in rows.chunks(50_000) {
+        sqlx::query(
+            "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed) \
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3 FROM json_each($1) j",
+        )
+        .bind(json(&chunk))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens exposure windows: (host id, advisory id, opened at).
+pub(super) async fn insert_windows(conn: &mut SqliteConnection, rows: &[(i64, i64, i64)]) -> StoreResult<()> {
+    for chunk in rows.chunks(50_000) {
+        sqlx::query(
+            "INSERT INTO exposure_windows (host_id, advisory_id, opened_at) \
+             SELECT j.value->>0, j.value->>1, j.value->>2 FROM json_each($1) j",
+        )
+        .bind(json(&chunk))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
