@@ -6,6 +6,7 @@
 //! cargo bench -p patchman-server --bench advisories -- [--hosts N] [--records R] [--store sqlite|postgres://…]
 
 #[path = "world/mod.rs"]
+#[allow(dead_code)]
 mod world;
 
 use std::io::Write as _;

@@ -52,7 +52,7 @@ fn bookworm_entries() -> Vec<(String, Option<String>, String)> {
                 .flat_map(|r| r["events"].as_array().unwrap())
                 .collect();
             assert!(events.iter().any(|e| e["introduced"] == "0"), "{v}");
-            let fixed = events.iter().filter_map(|e| e["fixed"].as_str()).last().map(str::to_owned);
+            let fixed = events.iter().filter_map(|e| e["fixed"].as_str()).next_back().map(str::to_owned);
             let name = a["package"]["name"].as_str().unwrap().to_owned();
             out.push((name, fixed, v["id"].as_str().unwrap().to_owned()));
         }
@@ -96,14 +96,13 @@ fn expected_by_dpkg() -> BTreeSet<(String, String)> {
         .collect();
     let mut expected = BTreeSet::new();
     for (source, fixed, advisory) in bookworm_entries() {
-        for (binary, src, version) in installed.iter().filter(|(_, s, _)| *s == source) {
+        for (binary, _, version) in installed.iter().filter(|(_, s, _)| *s == source) {
             let exposed = match &fixed {
                 None => true,
                 Some(f) => {
                     Command::new("dpkg").args(["--compare-versions", version, "lt", f]).status().unwrap().success()
                 }
             };
-            let _ = src;
             if exposed {
                 expected.insert((advisory.clone(), binary.clone()));
             }
