@@ -720,20 +720,30 @@ macro_rules! portable_advisory_queries {
              (SELECT count(*) FROM advisory_cves c JOIN known_exploited k ON k.cve = c.cve WHERE c.advisory_id = a.id) AS exploited \
              FROM advisories a JOIN advisory_feeds f ON f.id = a.feed_id";
 
+        /// The CVEs of these advisories, sorted.
+        async fn cves_of(
+            conn: &mut <Db as sqlx::Database>::Connection,
+            ids: &[i64],
+        ) -> StoreResult<HashMap<i64, Vec<String>>> {
+            let mut cves: HashMap<i64, Vec<String>> = HashMap::new();
+            if ids.is_empty() {
+                return Ok(cves);
+            }
+            let sql = format!("SELECT advisory_id, cve FROM advisory_cves WHERE advisory_id IN ({}) ORDER BY cve", id_list(1));
+            for (id, cve) in
+                sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(ids)).fetch_all(&mut *conn).await?
+            {
+                cves.entry(id).or_default().push(cve);
+            }
+            Ok(cves)
+        }
+
         async fn advisory_views(
             conn: &mut <Db as sqlx::Database>::Connection,
             rows: Vec<<Db as sqlx::Database>::Row>,
         ) -> StoreResult<Vec<AdvisoryView>> {
             let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-            let mut cves: HashMap<i64, Vec<String>> = HashMap::new();
-            if !ids.is_empty() {
-                let sql = format!("SELECT advisory_id, cve FROM advisory_cves WHERE advisory_id IN ({}) ORDER BY cve", id_list(1));
-                for (id, cve) in
-                    sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *conn).await?
-                {
-                    cves.entry(id).or_default().push(cve);
-                }
-            }
+            let mut cves = cves_of(&mut *conn, &ids).await?;
             rows.iter()
                 .map(|r| {
                     let id: i64 = r.try_get("id")?;
@@ -991,15 +1001,7 @@ macro_rules! portable_advisory_queries {
             .fetch_all(&mut *conn)
             .await?;
             let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-            let mut cves: HashMap<i64, Vec<String>> = HashMap::new();
-            if !ids.is_empty() {
-                let sql = format!("SELECT advisory_id, cve FROM advisory_cves WHERE advisory_id IN ({}) ORDER BY cve", id_list(1));
-                for (id, cve) in
-                    sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *conn).await?
-                {
-                    cves.entry(id).or_default().push(cve);
-                }
-            }
+            let mut cves = cves_of(&mut *conn, &ids).await?;
             let mut out = rows
                 .iter()
                 .map(|r| {

@@ -117,21 +117,28 @@ fn config(dir: &Path, body: &str) -> PathBuf {
     path
 }
 
+/// A configuration file reading these fixture feeds: (name, kind, file under the fixtures).
+fn fixture_feeds(dir: &Path, feeds: &[(&str, &str, &str)]) -> PathBuf {
+    let mut body = "[advisories]\nrefresh_interval_seconds = 0\n".to_owned();
+    for (name, kind, file) in feeds {
+        body += &format!(
+            "[[advisories.feed]]\nname = \"{name}\"\nkind = \"{kind}\"\npath = \"{}\"\n",
+            fixtures().join(file).display()
+        );
+    }
+    config(dir, &body)
+}
+
 #[test]
 fn exposures_on_this_machine_are_exactly_what_dpkg_compare_versions_says() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = fixtures();
-    let cfg = config(
+    let cfg = fixture_feeds(
         tmp.path(),
-        &format!(
-            "[advisories]\nrefresh_interval_seconds = 0\n\
-             [[advisories.feed]]\nname = \"debian-osv\"\nkind = \"osv\"\npath = \"{}\"\n\
-             [[advisories.feed]]\nname = \"debian-tracker\"\nkind = \"debian-tracker\"\npath = \"{}\"\n\
-             [[advisories.feed]]\nname = \"kev\"\nkind = \"kev\"\npath = \"{}\"\n",
-            f.join("osv").display(),
-            f.join("debian-tracker.json").display(),
-            f.join("kev.json").display()
-        ),
+        &[
+            ("debian-osv", "osv", "osv"),
+            ("debian-tracker", "debian-tracker", "debian-tracker.json"),
+            ("kev", "kev", "kev.json"),
+        ],
     );
     let server = start_server(&[("PATCHMAN_CONFIG", cfg.to_str().unwrap())]);
     report_this_machine(&server, tmp.path());
@@ -289,17 +296,7 @@ fn failing_feeds_leave_the_previous_advisories_and_are_shown_failing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_follows_an_advisory_from_the_dashboard_to_its_hosts() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = fixtures();
-    let cfg = config(
-        tmp.path(),
-        &format!(
-            "[advisories]\nrefresh_interval_seconds = 0\n\
-             [[advisories.feed]]\nname = \"debian-osv\"\nkind = \"osv\"\npath = \"{}\"\n\
-             [[advisories.feed]]\nname = \"kev\"\nkind = \"kev\"\npath = \"{}\"\n",
-            f.join("osv").display(),
-            f.join("kev.json").display()
-        ),
-    );
+    let cfg = fixture_feeds(tmp.path(), &[("debian-osv", "osv", "osv"), ("kev", "kev", "kev.json")]);
     let server = start_server(&[("PATCHMAN_CONFIG", cfg.to_str().unwrap())]);
     report_this_machine(&server, tmp.path());
     server.admin(&["advisory", "refresh"]);
@@ -356,15 +353,7 @@ async fn an_administrator_follows_an_advisory_from_the_dashboard_to_its_hosts() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_query_api_answers_what_the_cli_says() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = fixtures();
-    let cfg = config(
-        tmp.path(),
-        &format!(
-            "[advisories]\nrefresh_interval_seconds = 0\n\
-             [[advisories.feed]]\nname = \"debian-osv\"\nkind = \"osv\"\npath = \"{}\"\n",
-            f.join("osv").display()
-        ),
-    );
+    let cfg = fixture_feeds(tmp.path(), &[("debian-osv", "osv", "osv")]);
     let server = start_server(&[("PATCHMAN_CONFIG", cfg.to_str().unwrap())]);
     report_this_machine(&server, tmp.path());
     server.admin(&["advisory", "refresh"]);
