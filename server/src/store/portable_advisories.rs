@@ -1001,7 +1001,7 @@ macro_rules! portable_advisory_queries {
             .fetch_all(&mut *conn)
             .await?;
             let ids: Vec<i64> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
-            let mut cves = cves_of(&mut *conn, &ids).await?;
+            let cves = cves_of(&mut *conn, &ids).await?;
             let mut out = rows
                 .iter()
                 .map(|r| {
