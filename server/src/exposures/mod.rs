@@ -61,12 +61,14 @@ async fn batch(
     ids: &[i64],
     releases: &mut HashMap<String, Arc<Release>>,
 ) -> StoreResult<ExposureStats> {
+    // The hosts' releases first: a host of a release no advisory names is saved with no
+    // exposures without reading its packages (a site without feeds pays one query a batch).
     let mut by_release: HashMap<String, Vec<ExposureWork>> = HashMap::new();
-    for w in store.exposure_work(ids, true).await? {
+    for w in store.exposure_work(ids, false).await? {
         by_release.entry(w.release.clone()).or_default().push(w);
     }
     let mut records = Vec::with_capacity(ids.len());
-    for (name, works) in by_release {
+    for (name, mut works) in by_release {
         let release = match releases.get(&name) {
             Some(r) => r.clone(),
             None => {
@@ -75,6 +77,10 @@ async fn batch(
                 r
             }
         };
+        if !release.index.is_empty() {
+            let host_ids: Vec<i64> = works.iter().map(|w| w.host_id).collect();
+            works = store.exposure_work(&host_ids, true).await?;
+        }
         // Matching is a hash lookup per installed package: cheap enough for the async thread.
         records.extend(works.into_iter().map(|w| {
             let installed: Vec<Installed> =

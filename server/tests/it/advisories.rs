@@ -315,6 +315,11 @@ async fn an_administrator_follows_an_advisory_from_the_dashboard_to_its_hosts() 
 
     let b = patchman_testkit::browser::Browser::start("advisories").await;
     let base = server.url();
+    // Signed out: the sign-in form, and nothing of the advisories.
+    b.goto(&format!("{base}/advisories/DSA-6281-1")).await;
+    assert!(b.url().await.contains("/login?next="), "{}", b.url().await);
+    assert!(!b.source().await.contains("gnutls28"));
+    b.screenshot("advisories-0-signed-out").await;
     b.goto(&format!("{base}/login")).await;
     b.type_into("input[name=name]", "ops").await;
     b.type_into("input[name=password]", "correct horse battery staple").await;

@@ -58,6 +58,15 @@ async fn advisory_pages_show_exposures_hosts_and_time_to_patch(app: App) {
     };
     app.store.record_feed(&failing).await.unwrap();
     recompute_stale(&*app.store).await.unwrap();
+    // Signed out, every advisory page sends to the sign-in and shows nothing.
+    for path in ["/advisories", "/advisories/DSA-5999-1", "/cves/CVE-2025-1111", "/time-to-patch"] {
+        let page = get(&app, path, None).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(page.location().starts_with("/login?next="), "{path}: {}", page.location());
+        assert!(!page.body.contains("DSA-5999-1") && !page.body.contains("web1.example.org"), "{path}");
+    }
+    let api = get(&app, "/api/v1/advisories", None).await;
+    assert_eq!(api.status, StatusCode::UNAUTHORIZED, "the API needs a token: {}", api.body);
     let session = sign_in(&app, "alice", Role::Viewer).await;
 
     let (status, _, page) = get3(&app, &session, "/advisories").await;
