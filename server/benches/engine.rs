@@ -193,11 +193,15 @@ async fn security_refresh(
         }
         store.replace_repo_contents(repo.id, &contents, 4).await.unwrap();
     }
-    let marked = store.stale_hosts(0, i64::MAX).await.unwrap().len();
+    let applied = t.elapsed().as_secs_f64();
+    let whole = store.stale_hosts(0, i64::MAX).await.unwrap().len();
+    let by_name = store.stale_name_hosts(0, i64::MAX).await.unwrap().len();
     let stats = updater.recompute_stale().await.unwrap();
     println!(
-        "security refresh ({names} packages in {} repositories): {marked} of {} hosts marked, {} verdicts saved in {:.2} s",
+        "security refresh ({names} packages in {} repositories): {} of {} hosts marked ({whole} whole, {by_name} for some names), \
+         {} verdicts saved in {:.2} s (contents applied and hosts marked in {applied:.2} s)",
         world.variants.len(),
+        whole + by_name,
         world.hosts.len(),
         stats.saved,
         t.elapsed().as_secs_f64()

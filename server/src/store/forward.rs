@@ -108,6 +108,9 @@ macro_rules! forward_roles {
             read stale_hosts(after: i64, limit: i64) -> Vec<i64>;
             write mark_stale(host_ids: Option<&[i64]>) -> u64;
             write save_verdicts(verdicts: &[$crate::store::VerdictRecord<'_>], now_ms: i64) -> $crate::store::VerdictChanges;
+            read stale_name_hosts(after: i64, limit: i64) -> Vec<i64>;
+            read stale_name_work(host_ids: &[i64]) -> Vec<$crate::store::HostWork>;
+            write save_name_verdicts(verdicts: &[$crate::store::NameVerdictRecord<'_>], now_ms: i64) -> $crate::store::VerdictChanges;
         });
         $crate::store::forward::forward_roles!(@role $store, AdvisoryStore {
             read exposure_summary() -> $crate::store::ExposureSummary;

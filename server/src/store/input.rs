@@ -123,6 +123,13 @@ pub struct VerdictRecord<'a> {
     pub repos_known: bool,
 }
 
+/// A verdict computed for a host's stale names only, and the installed packages of those
+/// names it was computed from (its rows of those packages are replaced).
+pub struct NameVerdictRecord<'a> {
+    pub record: VerdictRecord<'a>,
+    pub packages: &'a [i64],
+}
+
 /// What `hosts` keeps of a verdict.
 pub(crate) struct VerdictColumns<'a> {
     pub host_id: i64,

@@ -38,8 +38,8 @@ pub use self::advisory_views::{
 };
 pub use self::input::{
     AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewEnrollmentKey,
-    NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo, PreparedReport,
-    VerdictRecord,
+    NameVerdictRecord, NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo,
+    PreparedReport, VerdictRecord,
 };
 pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;

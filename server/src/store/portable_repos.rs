@@ -265,9 +265,10 @@ macro_rules! portable_repo_queries {
 
         /// Only the packages `difference` (ids, sorted) came into or left a repository: its
         /// revision goes up, and only the hosts that use it and have installed a package of one
-        /// of their names are marked for recomputation (the engine compares an installed
-        /// package only with the repository's packages of its name). A package that can update
-        /// other names (a Debian kernel image) marks every host that uses the repository.
+        /// of their names get those names marked stale (the engine compares an installed
+        /// package only with the repository's packages of its name): only their verdicts are
+        /// computed again. A package that can update other names (a Debian kernel image) marks
+        /// every host that uses the repository stale as a whole.
         async fn repo_packages_changed(
             tx: &mut sqlx::Transaction<'static, Db>,
             repo_id: i64,
@@ -283,22 +284,34 @@ macro_rules! portable_repo_queries {
                 return repo_changed(tx, repo_id).await;
             }
             sqlx::query("UPDATE repos SET revision = revision + 1 WHERE id = $1").bind(repo_id).execute(&mut **tx).await?;
+            let mut plain: Vec<String> = names.into_iter().map(|(_, name)| name).collect();
+            plain.sort_unstable();
+            plain.dedup();
+            // Each host that uses the repository gets the names it has installed as stale
+            // names: only their verdicts are computed again.
             let sql = format!(
-                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 \
-                 WHERE (id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
-                 OR (use_host_repos = $3 AND os_variant_id IN (SELECT v.id FROM os_variants v \
+                "INSERT INTO host_stale_names (host_id, name) SELECT DISTINCT h.id, p.name FROM hosts h \
+                 JOIN packages p ON p.name IN ({}) \
+                 WHERE (h.id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
+                 OR (h.use_host_repos = $2 AND h.os_variant_id IN (SELECT v.id FROM os_variants v \
                  JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))) \
-                 AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = hosts.id AND hp.package_id IN \
-                 (SELECT p.id FROM packages p WHERE p.name IN (SELECT d.name FROM packages d WHERE d.id IN ({}))))",
-                id_list(4)
+                 AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id = p.id) \
+                 ON CONFLICT (host_id, name) DO NOTHING",
+                text_list(3)
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(repo_id)
-                .bind(true)
                 .bind(false)
-                .bind(ids_param(difference))
+                .bind(texts_param(&plain))
                 .execute(&mut **tx)
                 .await?;
+            // A verdict being computed from the repository's previous contents is not saved.
+            let sql = format!(
+                "UPDATE hosts SET state_version = state_version + 1 \
+                 WHERE id IN (SELECT DISTINCT host_id FROM host_stale_names WHERE name IN ({}))",
+                text_list(1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(texts_param(&plain)).execute(&mut **tx).await?;
             Ok(())
         }
 

@@ -8,13 +8,13 @@ macro_rules! portable_update_queries {
         use patchman_engine as engine;
 
         use super::bulk::{
-            host_package_ids, id_list, ids_param, insert_host_unknown, insert_host_updates, set_host_verdicts, text_list,
-            texts_param, upsert_packages,
+            host_package_ids, id_list, ids_param, insert_host_unknown, insert_host_updates, pair_list, pairs_param,
+            set_host_verdicts, text_list, texts_param, upsert_packages,
         };
         use crate::contents::RepoContents;
         use crate::store::known::KnownPackages;
         use crate::store::views::UpdateView;
-        use crate::store::{HostWork, PackageRow, VerdictRecord};
+        use crate::store::{HostWork, NameVerdictRecord, PackageRow, VerdictRecord};
 
         /// The engine's kind of a stored kind; `None` for the kinds it finds no updates for
         /// (arch, gentoo: inventory only).
@@ -146,13 +146,53 @@ macro_rules! portable_update_queries {
 
         /// What the engine needs of these hosts; the packages as ids.
         pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
+            let mut conn = pool.acquire().await?;
+            let packages: HashMap<i64, Vec<i64>> = host_package_ids(&mut conn, host_ids).await?.into_iter().collect();
+            drop(conn);
+            work_with_packages(pool, host_ids, packages).await
+        }
+
+        /// Hosts with stale names (and not stale as a whole) with ids above `after`, lowest first.
+        pub(super) async fn stale_name_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
+            Ok(sqlx::query_scalar(
+                "SELECT DISTINCT s.host_id FROM host_stale_names s JOIN hosts h ON h.id = s.host_id \
+                 WHERE h.updates_stale = $1 AND s.host_id > $2 ORDER BY s.host_id LIMIT $3",
+            )
+            .bind(false)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?)
+        }
+
+        /// `host_work`, with only the installed packages of each host's stale names.
+        pub(super) async fn stale_name_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
+            // CROSS JOIN keeps SQLite's order: each stale name's packages, then one probe of the
+            // host's packages for each (not a scan of every package of the host).
+            let sql = format!(
+                "SELECT s.host_id, hp.package_id FROM host_stale_names s CROSS JOIN packages p CROSS JOIN host_packages hp \
+                 WHERE p.name = s.name AND hp.host_id = s.host_id AND hp.package_id = p.id AND s.host_id IN ({})",
+                id_list(1)
+            );
+            let rows: Vec<(i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
+            let mut packages: HashMap<i64, Vec<i64>> = HashMap::new();
+            for (host, package) in rows {
+                packages.entry(host).or_default().push(package);
+            }
+            work_with_packages(pool, host_ids, packages).await
+        }
+
+        /// What the engine needs of these hosts, with these installed packages.
+        async fn work_with_packages(
+            pool: &Pool,
+            host_ids: &[i64],
+            mut packages: HashMap<i64, Vec<i64>>,
+        ) -> StoreResult<Vec<HostWork>> {
             let ids = ids_param(host_ids);
             let sql = format!("SELECT id, state_version, kernel, arch FROM hosts WHERE id IN ({})", id_list(1));
             let hosts: Vec<(i64, i64, String, String)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool).await?;
-            let mut conn = pool.acquire().await?;
-            let mut packages: HashMap<i64, Vec<i64>> = host_package_ids(&mut conn, host_ids).await?.into_iter().collect();
-            drop(conn);
             let sql = format!(
                 "SELECT hr.host_id, hr.repo_id, hr.priority FROM host_repos hr JOIN repos r ON r.id = hr.repo_id \
                  WHERE hr.enabled = $2 AND r.enabled = $2 AND hr.host_id IN ({})",
@@ -215,10 +255,15 @@ macro_rules! portable_update_queries {
         pub(super) async fn mark_stale(pool: &Pool, host_ids: Option<&[i64]>) -> StoreResult<u64> {
             let done = match host_ids {
                 None => {
-                    sqlx::query("UPDATE hosts SET updates_stale = $1, state_version = state_version + 1")
+                    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+                    let done = sqlx::query("UPDATE hosts SET updates_stale = $1, state_version = state_version + 1")
                         .bind(true)
-                        .execute(pool)
-                        .await?
+                        .execute(&mut *tx)
+                        .await?;
+                    // Whole hosts are computed from now on: their stale names with them.
+                    sqlx::query("DELETE FROM host_stale_names").execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    done
                 }
                 Some(ids) => {
                     let sql = format!(
@@ -318,6 +363,112 @@ macro_rules! portable_update_queries {
                 id_list(1)
             );
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).bind(now).bind(false).execute(&mut *tx).await?;
+            tx.commit().await?;
+            out.saved = saved as usize;
+            Ok(out)
+        }
+
+        /// Saves verdicts computed for the hosts' stale names only (`stale_name_work`): each
+        /// host's rows of those names' installed packages are replaced, its other rows kept,
+        /// its counts recounted; a verdict computed from an older state is dropped. The
+        /// verdict's reboot and duplicates are not used: they come from the installed packages,
+        /// which a repository change does not change.
+        pub(super) async fn save_name_verdicts(
+            pool: &Pool,
+            verdicts: &[NameVerdictRecord<'_>],
+            now: i64,
+        ) -> StoreResult<crate::store::VerdictChanges> {
+            let mut out = crate::store::VerdictChanges::default();
+            if verdicts.is_empty() {
+                return Ok(out);
+            }
+            let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+            let ids: Vec<i64> = verdicts.iter().map(|v| v.record.host_id).collect();
+            let sql = format!(
+                "SELECT id, state_version, updates_known FROM hosts WHERE updates_stale = $2 AND id IN ({})",
+                id_list(1)
+            );
+            let current: HashMap<i64, (i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(ids_param(&ids))
+                .bind(false)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .map(|(id, sv, known): (i64, i64, bool)| (id, (sv, known)))
+                .collect();
+            let mut fresh: Vec<&NameVerdictRecord> = verdicts
+                .iter()
+                .filter(|v| current.get(&v.record.host_id).is_some_and(|(sv, _)| *sv == v.record.state_version))
+                .collect();
+            fresh.sort_by_key(|v| v.record.host_id);
+            if fresh.is_empty() {
+                tx.commit().await?;
+                return Ok(out);
+            }
+            let fresh_ids = ids_param(&fresh.iter().map(|v| v.record.host_id).collect::<Vec<_>>());
+            // The rows of the stale names: (host, installed package) pairs, one index probe each.
+            let pairs: Vec<(i64, i64)> =
+                fresh.iter().flat_map(|v| v.packages.iter().map(move |p| (v.record.host_id, *p))).collect();
+            let pairs = pairs_param(&pairs);
+            let sql = format!(
+                "SELECT host_id, installed_id, candidate_id FROM host_updates WHERE (host_id, installed_id) IN (SELECT h, p FROM ({}) x)",
+                pair_list(1)
+            );
+            let before: std::collections::HashSet<(i64, i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&pairs).fetch_all(&mut *tx).await?.into_iter().collect();
+            let after: std::collections::HashSet<(i64, i64, i64)> = fresh
+                .iter()
+                .flat_map(|v| v.record.verdict.updates.iter().map(move |u| (v.record.host_id, u.installed, u.candidate)))
+                .collect();
+            out.updates_added = after.difference(&before).count();
+            out.updates_removed = before.difference(&after).count();
+            out.hosts_changed =
+                after.symmetric_difference(&before).map(|(h, _, _)| *h).collect::<std::collections::HashSet<_>>().len();
+            for (table, column) in [("host_updates", "installed_id"), ("host_unknown_packages", "package_id")] {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE (host_id, {column}) IN (SELECT h, p FROM ({}) x)",
+                    pair_list(1)
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&pairs).execute(&mut *tx).await?;
+            }
+            let updates: Vec<(i64, &engine::Update)> = fresh
+                .iter()
+                .flat_map(|v| v.record.verdict.updates.iter().map(move |u| (v.record.host_id, u)))
+                .collect();
+            insert_host_updates(&mut tx, &updates).await?;
+            // "In no repository" only where the host's whole verdict can say it.
+            let unknown: Vec<(i64, i64)> = fresh
+                .iter()
+                .filter(|v| current.get(&v.record.host_id).is_some_and(|(_, known)| *known))
+                .flat_map(|v| v.record.verdict.not_in_repos.iter().map(move |p| (v.record.host_id, *p)))
+                .collect();
+            insert_host_unknown(&mut tx, &unknown).await?;
+            // The digest of a whole verdict is no longer known: the next whole one rewrites.
+            let sql = format!(
+                "UPDATE hosts SET updates_digest = NULL, updates_computed_at = $2, \
+                 security_update_count = (SELECT count(*) FROM host_updates u WHERE u.host_id = hosts.id AND u.security = $3), \
+                 bugfix_update_count = (SELECT count(*) FROM host_updates u WHERE u.host_id = hosts.id AND u.security = $4), \
+                 unknown_package_count = (SELECT count(*) FROM host_unknown_packages k WHERE k.host_id = hosts.id) \
+                 WHERE id IN ({})",
+                id_list(1)
+            );
+            let saved = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&fresh_ids)
+                .bind(now)
+                .bind(true)
+                .bind(false)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let sql = format!("DELETE FROM host_stale_names WHERE host_id IN ({})", id_list(1));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).execute(&mut *tx).await?;
+            let sql = crate::store::host_view_sql::count_update(&id_list(1));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).execute(&mut *tx).await?;
+            let sql = format!(
+                "INSERT INTO host_events (hostname, at, deleted) SELECT hostname, $2, $3 FROM hosts WHERE id IN ({})",
+                id_list(1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).bind(now).bind(false).execute(&mut *tx).await?;
             tx.commit().await?;
             out.saved = saved as usize;
             Ok(out)

@@ -278,6 +278,18 @@ pub trait UpdateStore: Send + Sync + 'static {
     async fn mark_stale(&self, host_ids: Option<&[i64]>) -> StoreResult<u64>;
     /// Saves verdicts computed from the hosts' current state; returns how many were saved.
     async fn save_verdicts(&self, verdicts: &[VerdictRecord<'_>], now_ms: i64) -> StoreResult<super::VerdictChanges>;
+    /// Hosts with stale names (a repository's set difference touched packages of those names
+    /// they have installed) and not stale as a whole, with ids above `after`, lowest first.
+    async fn stale_name_hosts(&self, after: i64, limit: i64) -> StoreResult<Vec<i64>>;
+    /// `host_work` with only each host's installed packages of its stale names.
+    async fn stale_name_work(&self, host_ids: &[i64]) -> StoreResult<Vec<HostWork>>;
+    /// Saves verdicts computed from `stale_name_work`: the rows of the hosts' stale names are
+    /// replaced, the others kept; dropped for a host whose state moved on.
+    async fn save_name_verdicts(
+        &self,
+        verdicts: &[super::NameVerdictRecord<'_>],
+        now_ms: i64,
+    ) -> StoreResult<super::VerdictChanges>;
 }
 
 /// Web UI accounts, their sign-in sessions, the audit log of administrators' changes, and

@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 use self::cache::Caches;
 use crate::clock::now_ms;
-use crate::store::{HostWork, StoreError, UpdateStore, VerdictRecord};
+use crate::store::{HostWork, NameVerdictRecord, StoreError, UpdateStore, VerdictRecord};
 
 /// Hosts recomputed per round trip to the store.
 const BATCH: usize = 250;
@@ -48,6 +48,16 @@ pub struct Stats {
     pub hosts_changed: usize,
     pub updates_added: usize,
     pub updates_removed: usize,
+    /// Of the hosts computed, those computed for their stale names only (a repository's set
+    /// difference touched them).
+    pub names_only: usize,
+}
+
+/// What a pass computes: hosts stale as a whole, or hosts' stale names only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Hosts,
+    Names,
 }
 
 pub struct Updater {
@@ -93,17 +103,20 @@ impl Updater {
         }
     }
 
-    /// Recomputes every host marked stale, in passes over the hosts in id order. Within a pass
-    /// the next batch loads and the previous one saves while the engine runs on the current
-    /// one. A host whose state changes while it is computed stays stale for the next pass.
+    /// Recomputes every host marked stale, in passes over the hosts in id order, then the
+    /// stale names of the others. Within a pass the next batch loads and the previous one
+    /// saves while the engine runs on the current one. A host whose state changes while it is
+    /// computed stays stale for the next pass.
     pub async fn recompute_stale(&self) -> UpdateResult<Stats> {
         let started = Instant::now();
         let mut total = Stats::default();
-        for _ in 0..MAX_PASSES {
-            let pass = self.pass().await?;
-            total.add(pass);
-            if pass.hosts == 0 || pass.saved == 0 {
-                break;
+        for scope in [Scope::Hosts, Scope::Names] {
+            for _ in 0..MAX_PASSES {
+                let pass = self.pass(scope).await?;
+                total.add(pass);
+                if pass.hosts == 0 || pass.saved == 0 {
+                    break;
+                }
             }
         }
         if total.hosts > 0 {
@@ -134,26 +147,26 @@ impl Updater {
         let started = Instant::now();
         let inputs = self.load(host_ids).await?;
         let verdicts = evaluate_blocking(inputs, self.memo.clone()).await?;
-        let stats = save(&*self.store, verdicts).await?;
+        let stats = save(&*self.store, verdicts, Scope::Hosts).await?;
         tracing::debug!(?stats, ms = started.elapsed().as_millis() as u64, "recomputed updates");
         Ok(stats)
     }
 
-    async fn pass(&self) -> UpdateResult<Stats> {
+    async fn pass(&self, scope: Scope) -> UpdateResult<Stats> {
         self.memo.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let mut total = Stats::default();
         let mut after = 0;
         let mut saving: Option<tokio::task::JoinHandle<UpdateResult<Stats>>> = None;
-        let mut batch = self.next_batch(&mut after).await?;
+        let mut batch = self.next_batch(scope, &mut after).await?;
         while !batch.is_empty() {
             let evaluating = evaluate_blocking(batch, self.memo.clone());
-            let (verdicts, next) = tokio::join!(evaluating, self.next_batch(&mut after));
+            let (verdicts, next) = tokio::join!(evaluating, self.next_batch(scope, &mut after));
             let (verdicts, next) = (verdicts?, next?);
             if let Some(previous) = saving.take() {
                 total.add(joined(previous.await)?);
             }
             let store = self.store.clone();
-            saving = Some(tokio::spawn(async move { save(&*store, verdicts).await }));
+            saving = Some(tokio::spawn(async move { save(&*store, verdicts, scope).await }));
             batch = next;
         }
         if let Some(last) = saving {
@@ -162,12 +175,22 @@ impl Updater {
         Ok(total)
     }
 
-    /// The next stale hosts after `after`, ready for the engine; moves `after` past them.
-    async fn next_batch(&self, after: &mut i64) -> UpdateResult<Vec<Prepared>> {
-        let ids = self.store.stale_hosts(*after, BATCH as i64).await?;
+    /// The next stale hosts (or hosts with stale names) after `after`, ready for the engine;
+    /// moves `after` past them.
+    async fn next_batch(&self, scope: Scope, after: &mut i64) -> UpdateResult<Vec<Prepared>> {
+        let ids = match scope {
+            Scope::Hosts => self.store.stale_hosts(*after, BATCH as i64).await?,
+            Scope::Names => self.store.stale_name_hosts(*after, BATCH as i64).await?,
+        };
         let Some(&last) = ids.last() else { return Ok(Vec::new()) };
         *after = last;
-        self.load(&ids).await
+        match scope {
+            Scope::Hosts => self.load(&ids).await,
+            Scope::Names => {
+                let works = self.store.stale_name_work(&ids).await?;
+                self.caches.inputs(&*self.store, works).await
+            }
+        }
     }
 
     async fn load(&self, host_ids: &[i64]) -> UpdateResult<Vec<Prepared>> {
@@ -185,6 +208,7 @@ impl Stats {
         self.hosts_changed += other.hosts_changed;
         self.updates_added += other.updates_added;
         self.updates_removed += other.updates_removed;
+        self.names_only += other.names_only;
     }
 }
 
@@ -208,7 +232,11 @@ async fn evaluate_blocking(
 }
 
 /// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
-async fn save(store: &dyn UpdateStore, (verdicts, evaluated): (Vec<Evaluated>, usize)) -> UpdateResult<Stats> {
+async fn save(
+    store: &dyn UpdateStore,
+    (verdicts, evaluated): (Vec<Evaluated>, usize),
+    scope: Scope,
+) -> UpdateResult<Stats> {
     let records: Vec<VerdictRecord> = verdicts
         .iter()
         .map(|e| VerdictRecord {
@@ -219,7 +247,17 @@ async fn save(store: &dyn UpdateStore, (verdicts, evaluated): (Vec<Evaluated>, u
             repos_known: e.repos_known,
         })
         .collect();
-    let changes = store.save_verdicts(&records, now_ms()).await?;
+    let changes = match scope {
+        Scope::Hosts => store.save_verdicts(&records, now_ms()).await?,
+        Scope::Names => {
+            let records: Vec<NameVerdictRecord> = records
+                .into_iter()
+                .zip(&verdicts)
+                .map(|(record, e)| NameVerdictRecord { record, packages: &e.work.package_ids })
+                .collect();
+            store.save_name_verdicts(&records, now_ms()).await?
+        }
+    };
     let updates = verdicts.iter().map(|e| e.verdict.updates.len()).sum();
     Ok(Stats {
         hosts: verdicts.len(),
@@ -229,6 +267,7 @@ async fn save(store: &dyn UpdateStore, (verdicts, evaluated): (Vec<Evaluated>, u
         hosts_changed: changes.hosts_changed,
         updates_added: changes.updates_added,
         updates_removed: changes.updates_removed,
+        names_only: if scope == Scope::Names { verdicts.len() } else { 0 },
     })
 }
 

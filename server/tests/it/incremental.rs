@@ -1,6 +1,6 @@
 //! A repository change costs what it changed: a set difference marks only the hosts that use
-//! the repository and have a package of one of its names, and the verdicts that follow equal
-//! a full recomputation. Twins (hosts with the same input) share one engine run. Store
+//! the repository and have a package of one of its names, for those names only, and the
+//! verdicts that follow equal a full recomputation. Twins (hosts with the same input) share one engine run. Store
 //! stories, run on both backends by `store_suite`.
 
 use std::sync::Arc;
@@ -16,16 +16,31 @@ fn offered(packages: &[(&str, &str)]) -> RepoContents {
     RepoContents { packages: packages.iter().map(|(n, v)| pkg(n, v, "1").package).collect(), ..Default::default() }
 }
 
-/// The hosts marked for recomputation, of a.example.org and b.example.org.
-async fn stale_names(store: &dyn Store) -> Vec<String> {
-    let ids = store.stale_hosts(0, 100).await.unwrap();
-    let mut names = Vec::new();
+/// The hosts marked for recomputation, of a.example.org and b.example.org: "a.example.org"
+/// when stale as a whole, "a.example.org: openssl" when only some names are.
+async fn marked(store: &dyn Store) -> Vec<String> {
+    let whole = store.stale_hosts(0, 100).await.unwrap();
+    let by_name = store.stale_name_hosts(0, 100).await.unwrap();
+    let mut lines = Vec::new();
     for name in ["a.example.org", "b.example.org"] {
-        if ids.contains(&store.host_id(name).await.unwrap().unwrap()) {
-            names.push(name.to_owned());
+        let id = store.host_id(name).await.unwrap().unwrap();
+        if whole.contains(&id) {
+            lines.push(name.to_owned());
+        } else if by_name.contains(&id) {
+            let work = store.stale_name_work(&[id]).await.unwrap();
+            let mut names: Vec<String> =
+                store.packages_by_ids(&work[0].package_ids).await.unwrap().into_iter().map(|p| p.name.into()).collect();
+            names.sort();
+            lines.push(format!("{name}: {}", names.join(" ")));
         }
     }
-    names
+    lines
+}
+
+fn available(d: &patchman_server::store::HostDetail) -> Vec<String> {
+    let mut list: Vec<String> = d.updates.iter().map(|u| format!("{} {}", u.name, u.available)).collect();
+    list.sort();
+    list
 }
 
 pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(store: Arc<dyn Store>) {
@@ -40,53 +55,76 @@ pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(st
     let main = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm").unwrap();
     let security = store.repos().await.unwrap().into_iter().find(|r| r.suite == "bookworm-security").unwrap();
     let settle = || async {
-        updater.recompute_stale().await.unwrap();
-        assert_eq!(stale_names(&*store).await, Vec::<String>::new());
+        let stats = updater.recompute_stale().await.unwrap();
+        assert_eq!(marked(&*store).await, Vec::<String>::new());
+        stats
     };
+    let a = || async { store.host("a.example.org").await.unwrap().unwrap() };
 
     // A repository's first contents: every host that uses it, also b that has none of its
     // names (its updates become known).
     settle().await;
-    assert!(store.replace_repo_contents(main.id, &offered(&[("bash", "1")]), 2_000).await.unwrap());
-    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    assert!(store.replace_repo_contents(main.id, &offered(&[("bash", "2")]), 2_000).await.unwrap());
+    assert_eq!(marked(&*store).await, ["a.example.org", "b.example.org"]);
     settle().await;
     assert!(store.replace_repo_contents(security.id, &offered(&[("bash", "1")]), 2_000).await.unwrap());
-    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    assert_eq!(marked(&*store).await, ["a.example.org", "b.example.org"]);
     settle().await;
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert!(b.summary.updates_known, "every repository of b has been loaded");
     let revision = store.repo_data(main.id).await.unwrap().unwrap().0;
+    assert_eq!(available(&a().await), ["bash 2-1"]);
 
-    // openssl comes: only the host that has openssl; the repository's revision moves on.
-    let step = offered(&[("bash", "1"), ("openssl", "2")]);
+    // openssl comes: only the host that has openssl, for openssl only; the repository's
+    // revision moves on.
+    let step = offered(&[("bash", "2"), ("openssl", "2")]);
     assert!(store.replace_repo_contents(main.id, &step, 3_000).await.unwrap());
-    assert_eq!(stale_names(&*store).await, ["a.example.org"]);
+    assert_eq!(marked(&*store).await, ["a.example.org: openssl"]);
     assert!(store.repo_data(main.id).await.unwrap().unwrap().0 > revision);
-    settle().await;
+    let stats = settle().await;
+    // Only openssl was computed (one update), and a's bash update was kept beside it.
+    assert_eq!((stats.hosts, stats.names_only, stats.updates, stats.hosts_changed), (1, 1, 1, 1), "{stats:?}");
+    let after = a().await;
+    assert_eq!(available(&after), ["bash 2-1", "openssl 2-1"]);
+    assert_eq!((after.summary.security_updates, after.summary.bugfix_updates), (0, 2), "{:?}", after.summary);
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert!(b.updates.is_empty() && b.packages_not_in_repos == ["curl 1-1 amd64"], "{:?}", b.packages_not_in_repos);
 
     // curl comes and openssl goes: both, each for its own name.
-    assert!(store.replace_repo_contents(main.id, &offered(&[("bash", "1"), ("curl", "2")]), 4_000).await.unwrap());
-    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
-    settle().await;
+    assert!(store.replace_repo_contents(main.id, &offered(&[("bash", "2"), ("curl", "2")]), 4_000).await.unwrap());
+    assert_eq!(marked(&*store).await, ["a.example.org: openssl", "b.example.org: curl"]);
+    let stats = settle().await;
+    assert_eq!((stats.names_only, stats.updates_added, stats.updates_removed), (2, 1, 1), "{stats:?}");
+    assert_eq!(available(&a().await), ["bash 2-1"]);
+    let b = store.host("b.example.org").await.unwrap().unwrap();
+    assert!(b.packages_not_in_repos.is_empty(), "curl is in a repository now: {:?}", b.packages_not_in_repos);
 
     // A package nobody has: nobody.
-    assert!(
-        store
-            .replace_repo_contents(main.id, &offered(&[("bash", "1"), ("curl", "2"), ("vim", "9")]), 5_000)
-            .await
-            .unwrap()
-    );
-    assert_eq!(stale_names(&*store).await, Vec::<String>::new());
+    let with_vim = offered(&[("bash", "2"), ("curl", "2"), ("vim", "9")]);
+    assert!(store.replace_repo_contents(main.id, &with_vim, 5_000).await.unwrap());
+    assert_eq!(marked(&*store).await, Vec::<String>::new());
     // The other hosts' verdicts were kept: b still sees curl 2.
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert_eq!(b.updates.iter().map(|u| u.available.as_str()).collect::<Vec<_>>(), ["2-1"]);
 
+    // A whole host's recomputation after names were marked takes them with it.
+    assert!(
+        store
+            .replace_repo_contents(main.id, &offered(&[("bash", "3"), ("curl", "2"), ("vim", "9")]), 5_500)
+            .await
+            .unwrap()
+    );
+    assert_eq!(marked(&*store).await, ["a.example.org: bash"]);
+    store.mark_stale(None).await.unwrap();
+    assert_eq!(marked(&*store).await, ["a.example.org", "b.example.org"]);
+    let stats = settle().await;
+    assert_eq!((stats.hosts, stats.names_only), (2, 0), "{stats:?}");
+    assert_eq!(available(&a().await), ["bash 3-1"]);
+
     // A Debian kernel image is a candidate under another name: every host of the repository.
-    let kernel = offered(&[("bash", "1"), ("curl", "2"), ("vim", "9"), ("linux-image-6.1.0-30-amd64", "1")]);
+    let kernel = offered(&[("bash", "3"), ("curl", "2"), ("vim", "9"), ("linux-image-6.1.0-30-amd64", "1")]);
     assert!(store.replace_repo_contents(main.id, &kernel, 6_000).await.unwrap());
-    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    assert_eq!(marked(&*store).await, ["a.example.org", "b.example.org"]);
     settle().await;
 
     // Errata (and modules) are not per name: every host of the repository.
@@ -101,7 +139,7 @@ pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(st
         packages: vec![pkg("curl", "2", "1").package],
     }];
     assert!(store.replace_repo_contents(main.id, &errata, 7_000).await.unwrap());
-    assert_eq!(stale_names(&*store).await, ["a.example.org", "b.example.org"]);
+    assert_eq!(marked(&*store).await, ["a.example.org", "b.example.org"]);
 }
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.
@@ -186,19 +224,20 @@ pub(crate) async fn incremental_recomputation_equals_a_full_one(store: Arc<dyn S
     }
     updater.recompute_stale().await.unwrap();
 
-    let mut marked = Vec::new();
+    let (mut marked, mut names_only) = (Vec::new(), 0);
     for round in 1..=16_i64 {
         // A repository changes, and now and then a host reports a new state.
         let r = rng.below(repos.len());
         toggle_one(&mut offers[r], &mut rng);
         store.replace_repo_contents(repos[r].id, &contents_of(&offers[r]), 2_000 + round).await.unwrap();
-        marked.push(store.stale_hosts(0, 100).await.unwrap().len());
+        marked
+            .push(store.stale_hosts(0, 100).await.unwrap().len() + store.stale_name_hosts(0, 100).await.unwrap().len());
         if rng.below(3) == 0 {
             let i = rng.below(hosts.len());
             let r = report(&hosts[i], &format!("r{round}"), 2_000 + round, some_packages(&mut rng));
             ingest(&*store, &tokens[i], r).await;
         }
-        updater.recompute_stale().await.unwrap();
+        names_only += updater.recompute_stale().await.unwrap().names_only;
         let incremental = verdicts(&*store, &hosts).await;
         store.mark_stale(None).await.unwrap();
         updater.recompute_stale().await.unwrap();
@@ -206,6 +245,7 @@ pub(crate) async fn incremental_recomputation_equals_a_full_one(store: Arc<dyn S
     }
     // Most changes touched some hosts, not all (else this checked nothing incremental).
     assert!(marked.iter().any(|&n| n > 0 && n < hosts.len()), "hosts marked per change: {marked:?}");
+    assert!(names_only > 0, "no host was computed for some names only");
 }
 
 pub(crate) async fn twins_share_one_evaluation_and_a_drifting_host_gets_its_own(store: Arc<dyn Store>) {

@@ -10,6 +10,19 @@ pub(super) fn ids_param(ids: &[i64]) -> Vec<i64> {
     ids.to_vec()
 }
 
+/// The parameter for `pair_list`: the pairs, flattened.
+pub(super) fn pairs_param(pairs: &[(i64, i64)]) -> Vec<i64> {
+    pairs.iter().flat_map(|(a, b)| [*a, *b]).collect()
+}
+
+/// A subquery of two columns `h`, `p`: the (id, id) pairs bound (flattened) at parameter `n`.
+pub(super) fn pair_list(n: usize) -> String {
+    format!(
+        "SELECT x.a[2 * i - 1] AS h, x.a[2 * i] AS p FROM (SELECT ${n}::bigint[] AS a) x \
+         CROSS JOIN generate_series(1, cardinality(x.a) / 2) AS i"
+    )
+}
+
 /// The parameter for `text_list`.
 pub(super) fn texts_param(texts: &[String]) -> Vec<String> {
     texts.to_vec()

@@ -29,6 +29,16 @@ pub(super) fn text_list(n: usize) -> String {
     format!("SELECT value AS v FROM json_each(${n})")
 }
 
+/// The parameter for `pair_list`.
+pub(super) fn pairs_param(pairs: &[(i64, i64)]) -> String {
+    json(&pairs)
+}
+
+/// A subquery of two columns `h`, `p`: the (id, id) pairs bound at parameter `n`.
+pub(super) fn pair_list(n: usize) -> String {
+    format!("SELECT j.value->>0 AS h, j.value->>1 AS p FROM json_each(${n}) j")
+}
+
 /// A touch of the unchanged fast path with a host token, among several written at once.
 pub(super) struct TokenTouch<'a> {
     pub hostname: &'a str,
