@@ -9,7 +9,8 @@
 //! as cloud fleets are; the rest are unique.
 //!
 //! With `--store`, the same world is also stored (hosts ingested, repositories filled) and
-//! the server's updater recomputes it from the database: all hosts, then single hosts.
+//! the server's updater recomputes it from the database, in a child process whose peak memory
+//! is the server's own: all hosts, then single hosts, then a security pocket's day.
 
 mod world;
 
@@ -31,6 +32,7 @@ fn rss_mb() -> u64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut hosts, mut variants, mut scale, mut store, mut images) = (10_000usize, 20usize, 1.0f64, None, 0usize);
+    let mut recompute_from: Option<String> = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
@@ -38,8 +40,15 @@ fn main() {
             "--scale" => scale = args.next().and_then(|v| v.parse().ok()).expect("--scale S"),
             "--store" => store = args.next(),
             "--images" => images = args.next().and_then(|v| v.parse().ok()).expect("--images N"),
+            "--recompute-from" => recompute_from = args.next(),
             _ => {}
         }
+    }
+    if let Some(url) = recompute_from {
+        // The child of a `--store` run: the repositories are the same world's; its hosts are stored.
+        let world = world::world(variants, 0, scale, 7, images);
+        tokio::runtime::Runtime::new().unwrap().block_on(recompute_stored(world, hosts, &url));
+        return;
     }
     let t = Instant::now();
     let world = world::world(variants, hosts, scale, 7, images);
@@ -97,12 +106,15 @@ fn main() {
     println!("peak RSS: {} MB", rss_mb());
     drop(indexes);
     if let Some(url) = store {
-        tokio::runtime::Runtime::new().unwrap().block_on(stored(&world, &url));
+        drop(inputs);
+        tokio::runtime::Runtime::new().unwrap().block_on(stored(world, &url));
     }
 }
 
-/// The same world through the store and the server's updater.
-async fn stored(world: &world::World, url: &str) {
+/// The same world through the store and the server's updater. Once stored, the
+/// recomputations run in a child process (this program with `--recompute-from`), so that its
+/// peak memory is the server's own: the store, the updater and its caches.
+async fn stored(world: world::World, url: &str) {
     use patchman_server::auth::TokenHash;
     use patchman_server::store::Credential;
     use patchman_server::store::Enrollment;
@@ -115,7 +127,7 @@ async fn stored(world: &world::World, url: &str) {
         let name = world::stored::hostname(h);
         let token = TokenHash::of(&name);
         store.enroll(&Enrollment { hostname: &name, machine_id: "", token_hash: &token, now_ms: 1 }).await.unwrap();
-        let report = patchman_server::ingest::prepare(world::stored::report(world, h));
+        let report = patchman_server::ingest::prepare(world::stored::report(&world, h));
         store.ingest(&Credential::Host(token), report, 2).await.unwrap().unwrap();
     }
     let repos = store.repos().await.unwrap();
@@ -125,7 +137,7 @@ async fn stored(world: &world::World, url: &str) {
             .flat_map(|v| (0..3).map(move |n| (v, n)))
             .find(|(v, n)| world::stored::repo_url(*v, *n) == *url)
             .expect("a repository of the world");
-        store.replace_repo_contents(r.id, &world::stored::contents(world, v, n), 3).await.unwrap();
+        store.replace_repo_contents(r.id, &world::stored::contents(&world, v, n), 3).await.unwrap();
     }
     println!(
         "store {}: {} hosts and {} repositories stored in {:.1} s",
@@ -135,22 +147,48 @@ async fn stored(world: &world::World, url: &str) {
         t.elapsed().as_secs_f64()
     );
 
-    let updater = patchman_server::updates::Updater::new(store.clone());
+    let args = std::env::args().collect::<Vec<_>>();
+    let pick = |key: &str| args.iter().position(|a| a == key).and_then(|i| args.get(i + 1)).cloned();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args(["--recompute-from", &url, "--hosts", &world.hosts.len().to_string()]);
+    for key in ["--variants", "--scale"] {
+        if let Some(v) = pick(key) {
+            child.args([key, &v]);
+        }
+    }
+    drop(world);
+    drop(store);
+    let status = child.status().expect("run the recomputation");
+    assert!(status.success(), "the recomputation failed: {status}");
+}
+
+/// Recomputes a stored world (`--recompute-from URL`): every host twice, single hosts, and a
+/// security pocket's day, with this process's peak memory.
+async fn recompute_stored(world: world::World, host_count: usize, url: &str) {
+    let store = patchman_server::store::connect(url).await.expect("open the store");
+    let repos = store.repos().await.unwrap();
+    let budget = patchman_server::updates::DEFAULT_CACHE_BYTES;
+    let updater = patchman_server::updates::Updater::build(store.clone(), None, budget);
+    println!("recomputing process: peak RSS {} MB before (updater cache budget {} MB)", rss_mb(), budget >> 20);
     for round in ["cold caches", "warm caches"] {
         let t = Instant::now();
         let stats = updater.recompute_all().await.unwrap();
+        let (repos_bytes, package_bytes) = updater.cache_bytes();
         println!(
-            "recompute all ({round}): {} hosts ({} engine runs), {} updates, {} verdicts written in {:.2} s; peak RSS {} MB",
+            "recompute all ({round}): {} hosts ({} engine runs), {} updates, {} verdicts written in {:.2} s; \
+             peak RSS {} MB (caches: indexes {} MB, packages {} MB)",
             stats.hosts,
             stats.evaluated,
             stats.updates,
             stats.saved,
             t.elapsed().as_secs_f64(),
-            rss_mb()
+            rss_mb(),
+            repos_bytes >> 20,
+            package_bytes >> 20
         );
     }
     let mut one = Vec::new();
-    for h in (0..world.hosts.len()).step_by((world.hosts.len() / 100).max(1)) {
+    for h in (0..host_count).step_by((host_count / 100).max(1)) {
         let id = store.host_id(&world::stored::hostname(h)).await.unwrap().unwrap();
         store.mark_stale(Some(&[id])).await.unwrap();
         let t = Instant::now();
@@ -163,7 +201,8 @@ async fn stored(world: &world::World, url: &str) {
         one[one.len() / 2],
         one[one.len() * 99 / 100]
     );
-    security_refresh(world, &*store, &updater, &repos).await;
+    security_refresh(&world, host_count, &*store, &updater, &repos).await;
+    println!("recomputing process: peak RSS {} MB", rss_mb());
 }
 
 /// A security pocket's day: in every variant, its last repository gains a newer version of
@@ -171,6 +210,7 @@ async fn stored(world: &world::World, url: &str) {
 /// recomputed; the time runs from the first repository change to the last verdict saved.
 async fn security_refresh(
     world: &world::World,
+    host_count: usize,
     store: &dyn patchman_server::store::Store,
     updater: &patchman_server::updates::Updater,
     repos: &[patchman_server::store::views::RepoView],
@@ -202,7 +242,7 @@ async fn security_refresh(
          {} verdicts saved in {:.2} s (contents applied and hosts marked in {applied:.2} s)",
         world.variants.len(),
         whole + by_name,
-        world.hosts.len(),
+        host_count,
         stats.saved,
         t.elapsed().as_secs_f64()
     );

@@ -177,7 +177,7 @@ pub async fn serve(config: Config, store: Arc<dyn Store>) -> anyhow::Result<()> 
     enrollment_key(&config, &*store).await?;
     crate::first_admin::ensure_admin(&*store, &config.database_url).await.context("while creating the first user")?;
     let (stop, stopping) = shutdown::channel();
-    let updater = Updater::with_exposures(store.clone(), store.clone());
+    let updater = Updater::build(store.clone(), Some(store.clone()), config.updates.cache_megabytes << 20);
     tokio::spawn(updater.clone().run());
     let scheduler = SchedulerConfig::new(Duration::from_secs(config.jobs.lease_seconds.max(1)));
     tracing::info!(owner = scheduler.owner, "running background jobs");

@@ -64,6 +64,32 @@ impl IndexedRepo {
         Self { data, by_name, streams_of, stream_names, errata_by_name, kernel_images }
     }
 
+    /// Bytes this index takes in memory, roughly (packages, their lookup lists, errata and
+    /// module streams), for caches' budgets.
+    pub fn approx_bytes(&self) -> usize {
+        let word = std::mem::size_of::<usize>();
+        let packages: usize = self.data.packages.iter().map(Pkg::approx_bytes).sum();
+        // A hash map entry: key, vector header, and ~one spare slot of load factor.
+        let by_name = self.by_name.len() * (8 + 3 * word) * 2 + self.data.packages.len() * 4;
+        let errata: usize = self
+            .data
+            .errata
+            .iter()
+            .map(|e| std::mem::size_of_val(e) + e.name.len() + e.fixed.iter().map(Pkg::approx_bytes).sum::<usize>())
+            .sum();
+        let errata_index =
+            self.errata_by_name.iter().map(|(k, v)| k.len() + 2 * word + 3 * word + v.len() * 8).sum::<usize>();
+        let streams: usize =
+            self.data.modules.iter().map(|m| std::mem::size_of_val(m) + m.artifacts.len() * 8 + 64).sum();
+        let stream_index = self.streams_of.len() * (8 + 3 * word) * 2
+            + self
+                .stream_names
+                .iter()
+                .map(|n| 3 * word + n.iter().map(|s| s.len() + 2 * word).sum::<usize>())
+                .sum::<usize>();
+        std::mem::size_of::<Self>() + packages + by_name + errata + errata_index + streams + stream_index
+    }
+
     /// The packages named `name`, newest first.
     pub fn named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Pkg> + 'a {
         self.lookup(name_hash(name)).iter().map(|i| &self.data.packages[*i as usize]).filter(move |p| &*p.name == name)

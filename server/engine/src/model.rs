@@ -27,6 +27,11 @@ pub struct Pkg {
 }
 
 impl Pkg {
+    /// Bytes this package takes in memory (its strings included), for caches' budgets.
+    pub fn approx_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.name.len() + self.version.len() + self.release.len() + self.arch.len()
+    }
+
     /// Orders by epoch, version, release, as the package's manager does.
     pub fn cmp_evr(&self, other: &Pkg) -> Ordering {
         match self.kind {

@@ -51,6 +51,23 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Security feeds.
     pub advisories: AdvisoriesConfig,
+    /// Finding updates.
+    pub updates: UpdatesConfig,
+}
+
+/// `[updates]`: the updater that finds every host's updates.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdatesConfig {
+    /// Memory for the repositories' lookup indexes and the installed packages' rows kept
+    /// between recomputations; past it, the least needed are dropped and read again when due.
+    pub cache_megabytes: usize,
+}
+
+impl Default for UpdatesConfig {
+    fn default() -> Self {
+        Self { cache_megabytes: crate::updates::DEFAULT_CACHE_BYTES >> 20 }
+    }
 }
 
 /// `[limits]`: against a client that enrolls or reports in a loop, or guesses keys. The
@@ -345,6 +362,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             limits: LimitsConfig::default(),
             advisories: AdvisoriesConfig::default(),
+            updates: UpdatesConfig::default(),
         }
     }
 }
@@ -368,6 +386,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("limits", &self.limits)
             .field("advisories", &self.advisories)
+            .field("updates", &self.updates)
             .finish()
     }
 }
@@ -484,6 +503,7 @@ mod tests {
         let example: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let defaults = Config::default();
         assert_eq!(format!("{:?}", example.jobs), format!("{:?}", defaults.jobs));
+        assert_eq!(format!("{:?}", example.updates), format!("{:?}", defaults.updates));
         assert_eq!(format!("{:?}", example.web), format!("{:?}", defaults.web));
         assert_eq!(format!("{:?}", example.limits), format!("{:?}", defaults.limits));
         assert_eq!(format!("{:?}", example.tls), format!("{:?}", defaults.tls));

@@ -37,8 +37,8 @@ pub use self::advisory_views::{
     FeedState, FixedHostView, HostExposureView,
 };
 pub use self::input::{
-    AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NewApiKey, NewEnrollmentKey,
-    NameVerdictRecord, NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo,
+    AuditEntry, Credential, Digest, Digests, Enrollment, MirrorAttempt, MirrorResult, NameVerdictRecord, NewApiKey,
+    NewEnrollmentKey, NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo,
     PreparedReport, VerdictRecord,
 };
 pub(crate) use self::input::{PackageRow, VerdictColumns};

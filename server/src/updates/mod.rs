@@ -17,6 +17,8 @@ use self::cache::Caches;
 use crate::clock::now_ms;
 use crate::store::{HostWork, NameVerdictRecord, StoreError, UpdateStore, VerdictRecord};
 
+pub use self::cache::DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES;
+
 /// Hosts recomputed per round trip to the store.
 const BATCH: usize = 250;
 /// Passes over the stale hosts before giving up on hosts that keep changing.
@@ -73,18 +75,27 @@ pub struct Updater {
 
 impl Updater {
     pub fn new(store: Arc<dyn UpdateStore>) -> Arc<Self> {
-        Arc::new(Self { store, caches: Caches::default(), memo: Arc::default(), wake: Notify::new(), exposures: None })
+        Self::build(store, None, cache::DEFAULT_BUDGET_BYTES)
     }
 
     /// An updater that also computes stale hosts' exposures after each recomputation.
     pub fn with_exposures(store: Arc<dyn UpdateStore>, advisories: Arc<dyn crate::store::AdvisoryStore>) -> Arc<Self> {
-        Arc::new(Self {
-            store,
-            caches: Caches::default(),
-            memo: Arc::default(),
-            wake: Notify::new(),
-            exposures: Some(advisories),
-        })
+        Self::build(store, Some(advisories), cache::DEFAULT_BUDGET_BYTES)
+    }
+
+    /// An updater whose caches (repository indexes and installed packages) hold at most
+    /// `cache_bytes`, computing exposures too when given their store.
+    pub fn build(
+        store: Arc<dyn UpdateStore>,
+        exposures: Option<Arc<dyn crate::store::AdvisoryStore>>,
+        cache_bytes: usize,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, caches: Caches::new(cache_bytes), memo: Arc::default(), wake: Notify::new(), exposures })
+    }
+
+    /// Bytes the caches hold now: (repository indexes, installed packages).
+    pub fn cache_bytes(&self) -> (usize, usize) {
+        self.caches.bytes()
     }
 
     /// Asks the background worker to recompute stale hosts soon (after a report changed one).

@@ -248,6 +248,40 @@ pub(crate) async fn incremental_recomputation_equals_a_full_one(store: Arc<dyn S
     assert!(names_only > 0, "no host was computed for some names only");
 }
 
+/// The updater's caches hold what their budget allows: with room for a few packages only,
+/// every batch reads most of its packages again, and the verdicts are the same.
+pub(crate) async fn a_cache_budget_of_a_few_packages_gives_the_same_verdicts(store: Arc<dyn Store>) {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let hosts: Vec<String> = (0..24).map(|i| format!("h{i:02}.example.org")).collect();
+    for h in &hosts {
+        let token = enroll(&*store, h).await;
+        ingest(&*store, &token, report(h, "r0", 1_000, some_packages(&mut rng))).await;
+    }
+    for r in store.repos().await.unwrap() {
+        let mut offer = Offer::new();
+        for _ in 0..12 {
+            toggle_one(&mut offer, &mut rng);
+        }
+        store.replace_repo_contents(r.id, &contents_of(&offer), 1_500).await.unwrap();
+    }
+    let roomy = Updater::new(store.clone());
+    roomy.recompute_stale().await.unwrap();
+    let expected = verdicts(&*store, &hosts).await;
+    let (repos, packages) = roomy.cache_bytes();
+    assert!(repos > 0 && packages > 0, "{repos} {packages}");
+
+    // Room for the repositories' indexes and about three packages.
+    let budget = repos + 3 * 120;
+    let tight = Updater::build(store.clone(), None, budget);
+    store.mark_stale(None).await.unwrap();
+    let stats = tight.recompute_stale().await.unwrap();
+    assert_eq!(stats.saved, hosts.len());
+    assert_eq!(verdicts(&*store, &hosts).await, expected);
+    let (repos_held, packages_held) = tight.cache_bytes();
+    assert!(repos_held + packages_held <= budget, "{repos_held} + {packages_held} > {budget}");
+    assert!(packages_held < packages, "nothing was evicted: {packages_held} ≥ {packages}");
+}
+
 pub(crate) async fn twins_share_one_evaluation_and_a_drifting_host_gets_its_own(store: Arc<dyn Store>) {
     let updater = Updater::new(store.clone());
     let image = || vec![pkg("bash", "1", "1"), pkg("openssl", "1", "1"), pkg("curl", "1", "1")];

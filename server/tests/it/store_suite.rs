@@ -9,6 +9,7 @@ use crate::host_queries::{
 };
 use crate::host_view::the_hosts_own_view_is_compared_with_its_verdict;
 use crate::incremental::{
+    a_cache_budget_of_a_few_packages_gives_the_same_verdicts,
     a_set_difference_marks_only_the_hosts_that_have_its_names, incremental_recomputation_equals_a_full_one,
     twins_share_one_evaluation_and_a_drifting_host_gets_its_own,
 };
@@ -69,6 +70,7 @@ stories!(
     only_changed_hosts_are_marked_for_recomputation,
     a_set_difference_marks_only_the_hosts_that_have_its_names,
     incremental_recomputation_equals_a_full_one,
+    a_cache_budget_of_a_few_packages_gives_the_same_verdicts,
     twins_share_one_evaluation_and_a_drifting_host_gets_its_own,
     hosts_are_listed_by_filter,
     the_dashboard_counts_what_needs_attention,
