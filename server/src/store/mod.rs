@@ -2,6 +2,17 @@
 //! `Store`, one implementation per dialect, chosen by the database URL. What it is given to
 //! write is in `input.rs`, what it answers in `records.rs` and `views.rs`.
 
+/// `SET` terms for a change to what a host's updates depend on but not its installed
+/// packages (its repositories, their contents, its OS group): the state version moves on (a
+/// verdict being computed is not saved), and exposures that were current stay current (they
+/// depend on the installed packages only). A literal, for `concat!`.
+macro_rules! bump_keeping_exposures {
+    () => {
+        "state_version = state_version + 1, exposures_version = \
+         CASE WHEN exposures_version = state_version THEN state_version + 1 ELSE exposures_version END"
+    };
+}
+
 mod advisory_views;
 pub mod copy;
 mod forward;

@@ -10,10 +10,12 @@ macro_rules! portable_os_group_queries {
             conn: &mut <Db as sqlx::Database>::Connection,
             group_id: i64,
         ) -> StoreResult<()> {
-            sqlx::query(
-                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 WHERE use_host_repos = $3 \
-                 AND os_variant_id IN (SELECT id FROM os_variants WHERE os_group_id = $1)",
-            )
+            sqlx::query(concat!(
+                "UPDATE hosts SET updates_stale = $2, ",
+                bump_keeping_exposures!(),
+                " WHERE use_host_repos = $3 \
+                 AND os_variant_id IN (SELECT id FROM os_variants WHERE os_group_id = $1)"
+            ))
             .bind(group_id)
             .bind(true)
             .bind(false)
@@ -108,10 +110,12 @@ macro_rules! portable_os_group_queries {
             .rows_affected()
                 > 0;
             if moved {
-                sqlx::query(
-                    "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 WHERE use_host_repos = $3 \
-                     AND os_variant_id IN (SELECT id FROM os_variants WHERE name = $1)",
-                )
+                sqlx::query(concat!(
+                    "UPDATE hosts SET updates_stale = $2, ",
+                    bump_keeping_exposures!(),
+                    " WHERE use_host_repos = $3 \
+                     AND os_variant_id IN (SELECT id FROM os_variants WHERE name = $1)"
+                ))
                 .bind(variant)
                 .bind(true)
                 .bind(false)
@@ -135,10 +139,12 @@ macro_rules! portable_os_group_queries {
                 None => return Ok(false),
                 Some(now) if now == own_only => {}
                 Some(_) => {
-                    sqlx::query(
-                        "UPDATE hosts SET use_host_repos = $2, updates_stale = $3, state_version = state_version + 1 \
-                         WHERE hostname = $1",
-                    )
+                    sqlx::query(concat!(
+                        "UPDATE hosts SET use_host_repos = $2, updates_stale = $3, ",
+                        bump_keeping_exposures!(),
+                        " \
+                         WHERE hostname = $1"
+                    ))
                     .bind(hostname)
                     .bind(own_only)
                     .bind(true)

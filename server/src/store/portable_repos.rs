@@ -250,10 +250,13 @@ macro_rules! portable_repo_queries {
         async fn repo_changed(tx: &mut sqlx::Transaction<'static, Db>, repo_id: i64) -> StoreResult<()> {
             sqlx::query("UPDATE repos SET revision = revision + 1 WHERE id = $1").bind(repo_id).execute(&mut **tx).await?;
             sqlx::query(
-                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 \
-                 WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
-                 OR (use_host_repos = $3 AND os_variant_id IN (SELECT v.id FROM os_variants v \
-                 JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))",
+                concat!(
+                    "UPDATE hosts SET updates_stale = $2, ",
+                    bump_keeping_exposures!(),
+                    " WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
+                     OR (use_host_repos = $3 AND os_variant_id IN (SELECT v.id FROM os_variants v \
+                     JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))"
+                ),
             )
             .bind(repo_id)
             .bind(true)
@@ -307,8 +310,8 @@ macro_rules! portable_repo_queries {
                 .await?;
             // A verdict being computed from the repository's previous contents is not saved.
             let sql = format!(
-                "UPDATE hosts SET state_version = state_version + 1 \
-                 WHERE id IN (SELECT DISTINCT host_id FROM host_stale_names WHERE name IN ({}))",
+                "UPDATE hosts SET {} WHERE id IN (SELECT DISTINCT host_id FROM host_stale_names WHERE name IN ({}))",
+                bump_keeping_exposures!(),
                 text_list(1)
             );
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(texts_param(&plain)).execute(&mut **tx).await?;
@@ -396,8 +399,11 @@ macro_rules! portable_repo_queries {
             .execute(&mut *tx)
             .await?;
             sqlx::query(
-                "UPDATE hosts SET updates_stale = $2, state_version = state_version + 1 \
-                 WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1)",
+                concat!(
+                    "UPDATE hosts SET updates_stale = $2, ",
+                    bump_keeping_exposures!(),
+                    " WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1)"
+                ),
             )
             .bind(gone)
             .bind(true)

@@ -256,7 +256,7 @@ macro_rules! portable_update_queries {
             let done = match host_ids {
                 None => {
                     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
-                    let done = sqlx::query("UPDATE hosts SET updates_stale = $1, state_version = state_version + 1")
+                    let done = sqlx::query(concat!("UPDATE hosts SET updates_stale = $1, ", bump_keeping_exposures!()))
                         .bind(true)
                         .execute(&mut *tx)
                         .await?;
@@ -267,7 +267,8 @@ macro_rules! portable_update_queries {
                 }
                 Some(ids) => {
                     let sql = format!(
-                        "UPDATE hosts SET updates_stale = $1, state_version = state_version + 1 WHERE id IN ({})",
+                        "UPDATE hosts SET updates_stale = $1, {} WHERE id IN ({})",
+                        bump_keeping_exposures!(),
                         id_list(2)
                     );
                     sqlx::query(sqlx::AssertSqlSafe(sql)).bind(true).bind(ids_param(ids)).execute(pool).await?

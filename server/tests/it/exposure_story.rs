@@ -132,6 +132,19 @@ pub(crate) async fn exposure_windows_follow_reports_and_feeds(store: Arc<dyn Sto
     // Nothing left to compute; computing again changes nothing.
     assert_eq!(recompute_stale(&*store).await.unwrap().hosts, 0);
 
+    // What repositories offer does not change what is installed: exposures stay current through
+    // a repository's first contents, a set difference, and an administrator's recomputation.
+    let repo = store.repos().await.unwrap()[0].id;
+    let offer = |names: &[&str]| patchman_server::contents::RepoContents {
+        packages: names.iter().map(|n| pkg(n, "9", "1").package).collect(),
+        ..Default::default()
+    };
+    assert!(store.replace_repo_contents(repo, &offer(&["openssl"]), 6 * DAY).await.unwrap());
+    assert!(store.replace_repo_contents(repo, &offer(&["openssl", "bash"]), 6 * DAY).await.unwrap());
+    store.mark_stale(None).await.unwrap();
+    assert!(!store.stale_hosts(0, 10).await.unwrap().is_empty(), "their updates are to be computed");
+    assert_eq!(store.exposure_stale_hosts(0, 10).await.unwrap(), Vec::<i64>::new());
+
     // a installs the fix on day 12 (its report says so); b reports unchanged; c never
     // reports again.
     report_at(&*store, &a, report("a.example.org", "a2", 12 * DAY, packages("3.0.16")), 12).await;
