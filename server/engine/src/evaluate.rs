@@ -9,6 +9,7 @@ use crate::arch::compatible;
 use crate::hash::{FxHashMap, FxHashSet, name_hash};
 use crate::index::IndexedRepo;
 use crate::kernel;
+use crate::memo::{ContextId, Outcome, PackageMemo};
 use crate::model::{HostInput, Kind, Pkg, Update, UpdateKind, Verdict};
 
 /// A repository as one host uses it.
@@ -22,7 +23,19 @@ pub struct RepoUse {
 /// The host's updates, packages found in no repository, and reboot state. Never fails: odd
 /// data yields fewer verdicts, not an error.
 pub fn evaluate(host: &HostInput, repos: &[RepoUse]) -> Verdict {
-    let modules = ModuleView::new(host, repos);
+    evaluate_inner(host, repos, None)
+}
+
+/// `evaluate`, taking each installed package's outcome from `memo` when a host of the same
+/// context had the package, and remembering the others: the same verdict, for less work.
+pub fn evaluate_with(host: &HostInput, repos: &[RepoUse], memo: &mut PackageMemo) -> Verdict {
+    let context = memo.context(host, repos);
+    evaluate_inner(host, repos, Some((memo, context)))
+}
+
+fn evaluate_inner(host: &HostInput, repos: &[RepoUse], mut memo: Option<(&mut PackageMemo, ContextId)>) -> Verdict {
+    // Module streams are read only when a package is not remembered.
+    let modules = std::cell::OnceCell::new();
     // Installed packages grouped by (name, kind, arch), newest last within a group; the name
     // hash is computed once per package and orders the groups.
     let mut installed: Vec<(u64, &Pkg)> = host.installed.iter().map(|p| (name_hash(&p.name), &**p)).collect();
@@ -34,36 +47,43 @@ pub fn evaluate(host: &HostInput, repos: &[RepoUse]) -> Verdict {
     let mut duplicates = Vec::new();
     let mut lists: Vec<&[u32]> = Vec::with_capacity(repos.len());
     let mut i = 0;
-    let mut group: Vec<&Pkg> = Vec::new();
     while i < installed.len() {
         let (hash, first) = installed[i];
         let same = |p: &&Pkg| p.name == first.name && p.kind == first.kind && p.arch == first.arch;
         let end = i + installed[i..].iter().take_while(|(h, p)| *h == hash && same(p)).count();
-        lists.clear();
-        lists.extend(repos.iter().map(|r| r.repo.lookup(hash)));
-        group.clear();
-        group.extend(installed[i..end].iter().map(|(_, p)| *p));
-        // "From no repository": no repository offers the name for this arch at all (an older
-        // version gone from the repository after an update does not count).
-        let offered = repos.iter().zip(&lists).any(|(r, l)| {
-            l.iter().map(|&k| r.repo.pkg(k)).any(|c| {
-                c.kind == first.kind
-                    && c.name == first.name
-                    && compatible(first.kind, &first.arch, &c.arch, &host.machine_arch)
-            })
-        });
-        if !offered {
-            not_in_repos.extend(group.iter().map(|p| p.id));
-        }
-        let look = Lookup { host, repos, modules: &modules, lists: &lists };
-        let newest = group[group.len() - 1];
+        let group = &installed[i..end];
+        let newest = group[group.len() - 1].1;
         if group.len() > 1 && !(first.kind == Kind::Rpm && kernel::rpm_install_only(&first.name)) {
             // Two versions of a package that cannot be installed twice (any deb; an rpm that is
             // not install-only, after an interrupted transaction): only the newest counts.
-            duplicates.extend(group[..group.len() - 1].iter().map(|p| p.id));
+            duplicates.extend(group[..group.len() - 1].iter().map(|(_, p)| p.id));
         }
-        // Several installed kernels are normal: only a version newer than all counts.
-        updates.extend(look.best_update(newest));
+        let remembered = memo.as_ref().and_then(|(m, c)| m.get(c, newest.id)).cloned();
+        let outcome = remembered.unwrap_or_else(|| {
+            lists.clear();
+            lists.extend(repos.iter().map(|r| r.repo.lookup(hash)));
+            // "From no repository": no repository offers the name for this arch at all (an
+            // older version gone from the repository after an update does not count).
+            let offered = repos.iter().zip(&lists).any(|(r, l)| {
+                l.iter().map(|&k| r.repo.pkg(k)).any(|c| {
+                    c.kind == first.kind
+                        && c.name == first.name
+                        && compatible(first.kind, &first.arch, &c.arch, &host.machine_arch)
+                })
+            });
+            let modules = modules.get_or_init(|| ModuleView::new(host, repos));
+            let look = Lookup { host, repos, modules, lists: &lists };
+            // Several installed kernels are normal: only a version newer than all counts.
+            let outcome = Outcome { offered, update: look.best_update(newest) };
+            if let Some((m, c)) = memo.as_mut() {
+                m.put(c, newest.id, outcome.clone());
+            }
+            outcome
+        });
+        if !outcome.offered {
+            not_in_repos.extend(group.iter().map(|(_, p)| p.id));
+        }
+        updates.extend(outcome.update);
         i = end;
     }
     updates.extend(deb_kernel_update(host, repos));

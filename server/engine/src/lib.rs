@@ -9,9 +9,11 @@ pub mod evaluate;
 pub mod hash;
 pub mod index;
 pub mod kernel;
+pub mod memo;
 pub mod model;
 pub mod vercmp;
 
-pub use evaluate::{RepoUse, evaluate};
+pub use evaluate::{RepoUse, evaluate, evaluate_with};
 pub use index::IndexedRepo;
+pub use memo::PackageMemo;
 pub use model::{Erratum, HostInput, Kind, ModuleStream, Pkg, RepoData, Update, UpdateKind, Verdict, format_evr};

@@ -4,7 +4,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use patchman_engine::{
-    Erratum, HostInput, IndexedRepo, Kind, ModuleStream, Pkg, RepoData, RepoUse, UpdateKind, Verdict, evaluate,
+    Erratum, HostInput, IndexedRepo, Kind, ModuleStream, PackageMemo, Pkg, RepoData, RepoUse, UpdateKind, Verdict,
+    evaluate, evaluate_with,
 };
 
 fn pkg(kind: Kind, name: &str, evr: &str, arch: &str) -> Pkg {
@@ -76,6 +77,11 @@ fn check(h: HostInput, repos: Vec<(RepoData, i32)>, want: &[&str]) -> Verdict {
     let repos = uses(repos);
     let v = evaluate(&h, &repos);
     assert_eq!(summary(&h, &repos, &v), want);
+    // Remembered outcomes give the same verdict: learning them, then taking every one.
+    let mut memo = PackageMemo::new(1_000);
+    for round in ["learning", "remembered"] {
+        assert_eq!(evaluate_with(&h, &repos, &mut memo), v, "{round}");
+    }
     v
 }
 
@@ -281,6 +287,50 @@ fn modular_world() -> (Vec<(RepoData, i32)>, Vec<Pkg>) {
     ];
     appstream.module_defaults = vec![("nginx".into(), "1.20".into())];
     (vec![(appstream, 99)], vec![old, perl])
+}
+
+/// One memo shared by hosts whose contexts differ (enabled streams, machine arch, the same
+/// repositories at other priorities) and whose installed sets overlap: each host still gets
+/// exactly its own verdict, also when the memo fills up and starts again.
+#[test]
+fn one_memo_serves_many_hosts_each_its_own_verdict() {
+    let (modular, installed) = modular_world();
+    let modular = uses(modular);
+    let mut hosts: Vec<(HostInput, &[RepoUse])> = Vec::new();
+    for streams in [vec![], vec![("nginx", "1.22")], vec![("nginx", "1.20"), ("perl", "5.30")]] {
+        let mut h = host("k", installed.clone());
+        h.enabled_modules = streams.into_iter().map(|(m, s)| (m.into(), s.into())).collect();
+        hosts.push((h, &modular));
+    }
+    let debs = |pin_security: i32| {
+        uses(vec![
+            (
+                repo(1, "bookworm", false, vec![deb("bash", "5.2-1"), deb("curl", "7.88-1"), deb("zlib1g", "1:1.2-1")]),
+                500,
+            ),
+            (repo(2, "bookworm-security", true, vec![deb("curl", "7.88-2"), deb("bash", "5.2-2")]), pin_security),
+        ])
+    };
+    let (normal, pinned_out) = (debs(500), debs(-1));
+    for installed in [vec![deb("bash", "5.2-1"), deb("curl", "7.88-1")], vec![deb("curl", "7.88-1"), deb("vim", "9-1")]]
+    {
+        hosts.push((host("k", installed.clone()), &normal));
+        hosts.push((host("k", installed.clone()), &pinned_out));
+        let mut arm = host("k", installed);
+        arm.machine_arch = "aarch64".into();
+        hosts.push((arm, &normal));
+    }
+    let expected: Vec<Verdict> = hosts.iter().map(|(h, r)| evaluate(h, r)).collect();
+    for max_entries in [1_000, 3] {
+        let mut memo = PackageMemo::new(max_entries);
+        for round in 0..3 {
+            for (i, (h, r)) in hosts.iter().enumerate() {
+                assert_eq!(evaluate_with(h, r, &mut memo), expected[i], "host {i}, round {round}, max {max_entries}");
+            }
+            assert!(memo.len() <= max_entries);
+        }
+    }
+    assert_ne!(expected[3], expected[4], "a security pin of -1 changes the verdict");
 }
 
 #[test]

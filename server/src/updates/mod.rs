@@ -9,7 +9,7 @@ mod twins;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use patchman_engine::{HostInput, RepoUse, Verdict, evaluate};
+use patchman_engine::{HostInput, PackageMemo, RepoUse, Verdict, evaluate_with};
 use tokio::sync::Notify;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -62,11 +62,26 @@ enum Scope {
     Names,
 }
 
+/// The engine as the updater runs it (a test can put a failing one in its place).
+type Engine = fn(&HostInput, &[RepoUse], &mut PackageMemo) -> Verdict;
+
+/// Bytes one remembered package outcome takes, roughly (key, flag, an update and its reason).
+const OUTCOME_BYTES: usize = 256;
+
+/// What evaluations share: twins' verdicts within a pass, and per engine thread the
+/// outcomes of installed packages per context (kept across passes; bounded).
+#[derive(Default)]
+struct Memos {
+    twins: Mutex<twins::Memo>,
+    packages: Vec<Mutex<PackageMemo>>,
+}
+
 pub struct Updater {
     store: Arc<dyn UpdateStore>,
     caches: Caches,
-    /// Verdicts shared by twins across the batches of a pass (cleared when a pass starts).
-    memo: Arc<Mutex<twins::Memo>>,
+    /// Twins' verdicts across the batches of a pass (cleared when a pass starts), and the
+    /// engine threads' remembered package outcomes.
+    memo: Arc<Memos>,
     wake: Notify,
     /// When set, the hosts' exposures to advisories are computed after each recomputation
     /// (their state changed, so their exposures are stale too).
@@ -90,7 +105,14 @@ impl Updater {
         exposures: Option<Arc<dyn crate::store::AdvisoryStore>>,
         cache_bytes: usize,
     ) -> Arc<Self> {
-        Arc::new(Self { store, caches: Caches::new(cache_bytes), memo: Arc::default(), wake: Notify::new(), exposures })
+        // Three quarters of the budget for the caches, a quarter for remembered outcomes.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let outcomes = (cache_bytes / 4 / OUTCOME_BYTES / threads).max(1);
+        let memo = Arc::new(Memos {
+            twins: Mutex::default(),
+            packages: (0..threads).map(|_| Mutex::new(PackageMemo::new(outcomes))).collect(),
+        });
+        Arc::new(Self { store, caches: Caches::new(cache_bytes / 4 * 3), memo, wake: Notify::new(), exposures })
     }
 
     /// Bytes the caches hold now: (repository indexes, installed packages).
@@ -164,7 +186,7 @@ impl Updater {
     }
 
     async fn pass(&self, scope: Scope) -> UpdateResult<Stats> {
-        self.memo.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.memo.twins.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let mut total = Stats::default();
         let mut after = 0;
         let mut saving: Option<tokio::task::JoinHandle<UpdateResult<Stats>>> = None;
@@ -235,11 +257,8 @@ pub(crate) struct Evaluated {
 }
 
 /// The hosts' verdicts, and how many times the engine ran for them.
-async fn evaluate_blocking(
-    inputs: Vec<Prepared>,
-    memo: Arc<Mutex<twins::Memo>>,
-) -> UpdateResult<(Vec<Evaluated>, usize)> {
-    Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate, &memo)).await?)
+async fn evaluate_blocking(inputs: Vec<Prepared>, memo: Arc<Memos>) -> UpdateResult<(Vec<Evaluated>, usize)> {
+    Ok(tokio::task::spawn_blocking(move || evaluate_all(inputs, evaluate_with, &memo)).await?)
 }
 
 /// Saves verdicts computed from the hosts' state (skipped for hosts whose state moved on).
@@ -296,21 +315,17 @@ pub(crate) struct Prepared {
 /// (none for twins whose verdict `memo` has); returns the verdicts and the number of engine
 /// runs. A host whose evaluation panics is logged and left out (with its twins): it keeps no
 /// verdict, stays stale and is tried again later, and is never shown as up to date.
-fn evaluate_all(
-    inputs: Vec<Prepared>,
-    eval: fn(&HostInput, &[RepoUse]) -> Verdict,
-    memo: &Mutex<twins::Memo>,
-) -> (Vec<Evaluated>, usize) {
-    let mut plan = twins::plan(inputs, &memo.lock().unwrap_or_else(|e| e.into_inner()));
+fn evaluate_all(inputs: Vec<Prepared>, eval: Engine, memo: &Memos) -> (Vec<Evaluated>, usize) {
+    let mut plan = twins::plan(inputs, &memo.twins.lock().unwrap_or_else(|e| e.into_inner()));
     let repos = plan.repos();
     let unique = std::mem::take(&mut plan.unique);
     let runs = unique.len();
-    let evaluated = evaluate_each(unique, eval);
-    (plan.finish(evaluated, repos, &mut memo.lock().unwrap_or_else(|e| e.into_inner())), runs)
+    let evaluated = evaluate_each(unique, eval, &memo.packages);
+    (plan.finish(evaluated, repos, &mut memo.twins.lock().unwrap_or_else(|e| e.into_inner())), runs)
 }
 
 /// The engine's verdict for each host, in order (`None` where it panicked).
-fn evaluate_each(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Vec<Option<Evaluated>> {
+fn evaluate_each(inputs: Vec<Prepared>, eval: Engine, memos: &[Mutex<PackageMemo>]) -> Vec<Option<Evaluated>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
     let chunk = inputs.len().div_ceil(threads).max(1);
     let mut slots: Vec<Vec<Prepared>> = Vec::new();
@@ -323,15 +338,32 @@ fn evaluate_each(inputs: Vec<Prepared>, eval: fn(&HostInput, &[RepoUse]) -> Verd
     std::thread::scope(|scope| {
         let handles: Vec<_> = slots
             .into_iter()
-            .map(|part| scope.spawn(move || part.into_iter().map(|p| evaluate_one(p, eval)).collect::<Vec<_>>()))
+            .enumerate()
+            .map(|(i, part)| {
+                scope.spawn(move || {
+                    // Each thread its own memo; one taken by another recomputation running
+                    // now (a host after its report) is not waited for.
+                    let mut own = None;
+                    let mut taken = memos.get(i).and_then(|m| match m.try_lock() {
+                        Ok(guard) => Some(guard),
+                        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                        Err(std::sync::TryLockError::WouldBlock) => None,
+                    });
+                    let memo = match taken.as_deref_mut() {
+                        Some(m) => m,
+                        None => own.insert(PackageMemo::new(4_096)),
+                    };
+                    part.into_iter().map(|p| evaluate_one(p, eval, memo)).collect::<Vec<_>>()
+                })
+            })
             .collect();
         // `evaluate_one` catches every panic, so a thread cannot end in one.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
 }
 
-fn evaluate_one(p: Prepared, eval: fn(&HostInput, &[RepoUse]) -> Verdict) -> Option<Evaluated> {
-    let run = std::panic::AssertUnwindSafe(|| eval(&p.input, &p.repos));
+fn evaluate_one(p: Prepared, eval: Engine, memo: &mut PackageMemo) -> Option<Evaluated> {
+    let run = std::panic::AssertUnwindSafe(|| eval(&p.input, &p.repos, memo));
     match std::panic::catch_unwind(run) {
         Ok(mut verdict) => {
             if !p.repos_known {
@@ -406,16 +438,16 @@ mod tests {
         Prepared { work, input, repos: Vec::new(), repos_known: false }
     }
 
-    fn panics_on_one_kernel(input: &HostInput, repos: &[RepoUse]) -> Verdict {
+    fn panics_on_one_kernel(input: &HostInput, repos: &[RepoUse], memo: &mut PackageMemo) -> Verdict {
         assert_ne!(input.kernel, "6.1.0-boom", "a bug in the engine");
-        evaluate(input, repos)
+        evaluate_with(input, repos, memo)
     }
 
     #[test]
     fn a_panicking_host_gets_no_verdict_and_the_others_keep_theirs() {
         let inputs: Vec<Prepared> =
             (1..=40).map(|id| prepared(id, if id == 17 { "6.1.0-boom" } else { "6.1.0-1" })).collect();
-        let (verdicts, runs) = evaluate_all(inputs, panics_on_one_kernel, &Mutex::default());
+        let (verdicts, runs) = evaluate_all(inputs, panics_on_one_kernel, &Memos::default());
         let ids: Vec<i64> = verdicts.iter().map(|e| e.work.host_id).collect();
         assert_eq!(ids.len(), 39, "{ids:?}");
         assert_eq!(runs, 2, "39 twins and the one that panics");
@@ -424,18 +456,18 @@ mod tests {
 
     #[test]
     fn twins_in_later_batches_take_the_remembered_verdict_once_seen_twice() {
-        let memo = Mutex::default();
+        let memo = Memos::default();
         let runs: Vec<usize> = (1..=4)
             .map(|id| {
-                let (verdicts, runs) = evaluate_all(vec![prepared(id, "6.1.0-1")], evaluate, &memo);
+                let (verdicts, runs) = evaluate_all(vec![prepared(id, "6.1.0-1")], evaluate_with, &memo);
                 assert_eq!(verdicts.iter().map(|e| e.work.host_id).collect::<Vec<_>>(), [id]);
                 runs
             })
             .collect();
         assert_eq!(runs, [1, 1, 0, 0], "seen once, seen twice (remembered), then taken from the memo");
         // A one-off input is never remembered.
-        assert_eq!(evaluate_all(vec![prepared(9, "6.1.0-9")], evaluate, &memo).1, 1);
-        assert_eq!(evaluate_all(vec![prepared(10, "6.1.0-10")], evaluate, &memo).1, 1);
-        assert_eq!(memo.lock().unwrap().verdicts_len(), 1);
+        assert_eq!(evaluate_all(vec![prepared(9, "6.1.0-9")], evaluate_with, &memo).1, 1);
+        assert_eq!(evaluate_all(vec![prepared(10, "6.1.0-10")], evaluate_with, &memo).1, 1);
+        assert_eq!(memo.twins.lock().unwrap().verdicts_len(), 1);
     }
 }
