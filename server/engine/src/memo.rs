@@ -37,14 +37,26 @@ struct Entries {
 
 /// Remembered outcomes, per context, up to a number of entries (then it starts again empty).
 pub struct PackageMemo {
-    contexts: FxHashMap<Context, Entries>,
+    /// Contexts by their slot in `slots`.
+    index: FxHashMap<Context, usize>,
+    slots: Vec<Entries>,
+    /// Moves on each time the memo starts again: older `ContextId`s name nothing.
+    generation: u64,
     entries: usize,
     max_entries: usize,
 }
 
+/// A host's context in the memo: looked up once per host, then each package is one probe.
+pub(crate) struct ContextId {
+    slot: usize,
+    generation: u64,
+    key: Context,
+    repos: Vec<Arc<IndexedRepo>>,
+}
+
 impl PackageMemo {
     pub fn new(max_entries: usize) -> Self {
-        Self { contexts: FxHashMap::default(), entries: 0, max_entries }
+        Self { index: FxHashMap::default(), slots: Vec::new(), generation: 0, entries: 0, max_entries }
     }
 
     /// Outcomes remembered now.
@@ -64,34 +76,41 @@ impl PackageMemo {
             machine_arch: host.machine_arch.as_str().into(),
             modules: with_modules.then(|| host.enabled_modules.clone()),
         };
-        if !self.contexts.contains_key(&key) {
-            let entries =
-                Entries { _repos: repos.iter().map(|r| r.repo.clone()).collect(), outcomes: FxHashMap::default() };
-            self.contexts.insert(key.clone(), entries);
+        let repos: Vec<Arc<IndexedRepo>> = repos.iter().map(|r| r.repo.clone()).collect();
+        let slot = self.slot_of(&key, &repos);
+        ContextId { slot, generation: self.generation, key, repos }
+    }
+
+    fn slot_of(&mut self, key: &Context, repos: &[Arc<IndexedRepo>]) -> usize {
+        if let Some(&slot) = self.index.get(key) {
+            return slot;
         }
-        ContextId(key)
+        self.slots.push(Entries { _repos: repos.to_vec(), outcomes: FxHashMap::default() });
+        self.index.insert(key.clone(), self.slots.len() - 1);
+        self.slots.len() - 1
     }
 
     pub(crate) fn get(&self, context: &ContextId, package: i64) -> Option<&Outcome> {
-        self.contexts.get(&context.0)?.outcomes.get(&package)
+        if context.generation != self.generation {
+            return None;
+        }
+        self.slots[context.slot].outcomes.get(&package)
     }
 
-    pub(crate) fn put(&mut self, context: &ContextId, package: i64, outcome: Outcome) {
+    pub(crate) fn put(&mut self, context: &mut ContextId, package: i64, outcome: Outcome) {
         if self.entries >= self.max_entries {
-            // Keep the context being filled (its indexes stay alive); forget the rest.
-            self.contexts.retain(|k, _| *k == context.0);
-            if let Some(e) = self.contexts.get_mut(&context.0) {
-                e.outcomes.clear();
-            }
+            // Start again: every context goes (and the indexes they held alive).
+            self.index.clear();
+            self.slots.clear();
+            self.generation += 1;
             self.entries = 0;
         }
-        if let Some(e) = self.contexts.get_mut(&context.0)
-            && e.outcomes.insert(package, outcome).is_none()
-        {
+        if context.generation != self.generation {
+            context.slot = self.slot_of(&context.key, &context.repos);
+            context.generation = self.generation;
+        }
+        if self.slots[context.slot].outcomes.insert(package, outcome).is_none() {
             self.entries += 1;
         }
     }
 }
-
-/// A context of the memo (see `PackageMemo::context`).
-pub(crate) struct ContextId(Context);
