@@ -165,20 +165,39 @@ macro_rules! portable_update_queries {
             .await?)
         }
 
-        /// `host_work`, with only the installed packages of each host's stale names.
+        /// `host_work`, with only the installed packages of each host's stale names. In three
+        /// steps, so that each backend probes (host, package) keys rather than reading every
+        /// package of each host: the hosts' stale names, the packages of those names, then
+        /// which of those (host, package) pairs are installed.
         pub(super) async fn stale_name_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
-            // CROSS JOIN keeps SQLite's order: each stale name's packages, then one probe of the
-            // host's packages for each (not a scan of every package of the host).
-            let sql = format!(
-                "SELECT s.host_id, hp.package_id FROM host_stale_names s CROSS JOIN packages p CROSS JOIN host_packages hp \
-                 WHERE p.name = s.name AND hp.host_id = s.host_id AND hp.package_id = p.id AND s.host_id IN ({})",
-                id_list(1)
-            );
-            let rows: Vec<(i64, i64)> =
+            let sql = format!("SELECT host_id, name FROM host_stale_names WHERE host_id IN ({})", id_list(1));
+            let stale: Vec<(i64, String)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
+            let mut names: Vec<String> = stale.iter().map(|(_, n)| n.clone()).collect();
+            names.sort_unstable();
+            names.dedup();
+            let sql = format!("SELECT name, id FROM packages WHERE name IN ({})", text_list(1));
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(texts_param(&names)).fetch_all(pool).await?;
+            let mut ids_of: HashMap<String, Vec<i64>> = HashMap::new();
+            for (name, id) in rows {
+                ids_of.entry(name).or_default().push(id);
+            }
+            let pairs: Vec<(i64, i64)> = stale
+                .iter()
+                .flat_map(|(host, name)| ids_of.get(name).into_iter().flatten().map(move |id| (*host, *id)))
+                .collect();
             let mut packages: HashMap<i64, Vec<i64>> = HashMap::new();
-            for (host, package) in rows {
-                packages.entry(host).or_default().push(package);
+            for chunk in pairs.chunks(50_000) {
+                let sql = format!(
+                    "SELECT host_id, package_id FROM host_packages WHERE (host_id, package_id) IN (SELECT h, p FROM ({}) x)",
+                    pair_list(1)
+                );
+                let found: Vec<(i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(pairs_param(chunk)).fetch_all(pool).await?;
+                for (host, package) in found {
+                    packages.entry(host).or_default().push(package);
+                }
             }
             work_with_packages(pool, host_ids, packages).await
         }
@@ -354,16 +373,8 @@ macro_rules! portable_update_queries {
                 })
                 .collect();
             let saved = set_host_verdicts(&mut tx, &columns, now).await?;
-            // Where the verdict and the host's own view of its updates disagree.
             let fresh_ids: Vec<i64> = fresh.iter().map(|v| v.host_id).collect();
-            let sql = crate::store::host_view_sql::count_update(&id_list(1));
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).execute(&mut *tx).await?;
-            // Their statuses may have changed: events for the watch stream.
-            let sql = format!(
-                "INSERT INTO host_events (hostname, at, deleted) SELECT hostname, $2, $3 FROM hosts WHERE id IN ({})",
-                id_list(1)
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).bind(now).bind(false).execute(&mut *tx).await?;
+            verdicts_saved(&mut tx, &fresh_ids, now).await?;
             tx.commit().await?;
             out.saved = saved as usize;
             Ok(out)
@@ -406,7 +417,8 @@ macro_rules! portable_update_queries {
                 tx.commit().await?;
                 return Ok(out);
             }
-            let fresh_ids = ids_param(&fresh.iter().map(|v| v.record.host_id).collect::<Vec<_>>());
+            let fresh_list: Vec<i64> = fresh.iter().map(|v| v.record.host_id).collect();
+            let fresh_ids = ids_param(&fresh_list);
             // The rows of the stale names: (host, installed package) pairs, one index probe each.
             let pairs: Vec<(i64, i64)> =
                 fresh.iter().flat_map(|v| v.packages.iter().map(move |p| (v.record.host_id, *p))).collect();
@@ -463,16 +475,25 @@ macro_rules! portable_update_queries {
                 .rows_affected();
             let sql = format!("DELETE FROM host_stale_names WHERE host_id IN ({})", id_list(1));
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).execute(&mut *tx).await?;
+            verdicts_saved(&mut tx, &fresh_list, now).await?;
+            tx.commit().await?;
+            out.saved = saved as usize;
+            Ok(out)
+        }
+
+        /// What follows saving verdicts of these hosts: where the verdict and the host's own
+        /// view of its updates disagree, and events for the watch stream (their statuses may
+        /// have changed).
+        async fn verdicts_saved(tx: &mut sqlx::Transaction<'static, Db>, host_ids: &[i64], now: i64) -> StoreResult<()> {
+            let ids = ids_param(host_ids);
             let sql = crate::store::host_view_sql::count_update(&id_list(1));
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).execute(&mut *tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).execute(&mut **tx).await?;
             let sql = format!(
                 "INSERT INTO host_events (hostname, at, deleted) SELECT hostname, $2, $3 FROM hosts WHERE id IN ({})",
                 id_list(1)
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).bind(now).bind(false).execute(&mut *tx).await?;
-            tx.commit().await?;
-            out.saved = saved as usize;
-            Ok(out)
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(now).bind(false).execute(&mut **tx).await?;
+            Ok(())
         }
 
         /// A host's updates with package names, for `host show`.
