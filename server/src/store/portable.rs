@@ -465,8 +465,13 @@ macro_rules! portable_queries {
             Ok(version.unwrap_or(0))
         }
 
+        /// Hosts stale as a whole, and hosts with stale names.
         pub(super) async fn recompute_queue(pool: &Pool) -> StoreResult<i64> {
-            Ok(sqlx::query_scalar("SELECT count(*) FROM hosts WHERE updates_stale").fetch_one(pool).await?)
+            Ok(sqlx::query_scalar(
+                "SELECT count(*) FROM hosts WHERE updates_stale OR id IN (SELECT host_id FROM host_stale_names)",
+            )
+            .fetch_one(pool)
+            .await?)
         }
 
         pub(super) async fn setting(pool: &Pool, key: &str) -> StoreResult<Option<String>> {

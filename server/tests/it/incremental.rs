@@ -80,12 +80,14 @@ pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(st
     let step = offered(&[("bash", "2"), ("openssl", "2")]);
     assert!(store.replace_repo_contents(main.id, &step, 3_000).await.unwrap());
     assert_eq!(marked(&*store).await, ["a.example.org: openssl"]);
+    assert_eq!(store.recompute_queue().await.unwrap(), 1, "a host with stale names is waiting");
     assert!(store.repo_data(main.id).await.unwrap().unwrap().0 > revision);
     let stats = settle().await;
     // Only openssl was computed (one update), and a's bash update was kept beside it.
     assert_eq!((stats.hosts, stats.names_only, stats.updates, stats.hosts_changed), (1, 1, 1, 1), "{stats:?}");
     let after = a().await;
     assert_eq!(available(&after), ["bash 2-1", "openssl 2-1"]);
+    assert_eq!(store.recompute_queue().await.unwrap(), 0);
     assert_eq!((after.summary.security_updates, after.summary.bugfix_updates), (0, 2), "{:?}", after.summary);
     let b = store.host("b.example.org").await.unwrap().unwrap();
     assert!(b.updates.is_empty() && b.packages_not_in_repos == ["curl 1-1 amd64"], "{:?}", b.packages_not_in_repos);
