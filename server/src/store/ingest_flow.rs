@@ -50,8 +50,6 @@ pub(crate) trait SharedIngestOps: Send {
     /// Refreshes last-seen; with `applied`, also the generation time and wire digest of the
     /// state the host now has (an unchanged report).
     async fn touch(&mut self, host_id: i64, now: i64, applied: Option<(i64, Option<&[u8]>)>) -> StoreResult<()>;
-    /// `known::PACKAGES_GENERATION`, read in this transaction.
-    async fn packages_generation(&mut self) -> StoreResult<i64>;
     /// Inserts packages that are not stored yet; returns the id of a stored package whose
     /// content differs from the one given with the same id (a hash collision), if any.
     async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>>;
@@ -66,6 +64,8 @@ pub(crate) trait SharedIngestOps: Send {
 /// each dialect writes its own way (bulk rows as JSON or arrays, name upserts).
 #[async_trait]
 pub(crate) trait IngestOps: SharedIngestOps {
+    /// `known::PACKAGES_GENERATION`, as this transaction sees it.
+    async fn packages_generation(&mut self) -> StoreResult<i64>;
     /// Stores a transaction record unless the host sent it before.
     async fn insert_transaction(&mut self, host_id: i64, t: &Transaction, now: i64) -> StoreResult<()>;
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;

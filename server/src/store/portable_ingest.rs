@@ -321,10 +321,6 @@ macro_rules! shared_ingest_ops {
                 super::queries::touch(&mut self.0, host_id, now, applied).await
             }
 
-            async fn packages_generation(&mut self) -> crate::store::StoreResult<i64> {
-                super::queries::packages_generation(&mut self.0).await
-            }
-
             async fn upsert_packages(
                 &mut self,
                 packages: &[crate::store::PackageRow<'_>],

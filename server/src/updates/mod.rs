@@ -341,6 +341,7 @@ fn evaluate_each(inputs: Vec<Prepared>, eval: Engine, memos: &[Mutex<PackageMemo
             .enumerate()
             .map(|(i, part)| {
                 scope.spawn(move || {
+                    yield_to_reports();
                     // Each thread its own memo; one taken by another recomputation running
                     // now (a host after its report) is not waited for.
                     let mut own = None;
@@ -360,6 +361,17 @@ fn evaluate_each(inputs: Vec<Prepared>, eval: Engine, memos: &[Mutex<PackageMemo
         // `evaluate_one` catches every panic, so a thread cannot end in one.
         handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
     })
+}
+
+/// Lowers the calling engine thread's priority (nice 10). Recomputation is background work:
+/// when reports arrive while it runs, the report writer, whose acknowledgements hosts wait
+/// for, gets the cores first; on an idle machine nothing changes. The thread ends with its
+/// evaluation, so nothing else runs at this priority.
+fn yield_to_reports() {
+    // On Linux a thread id names that one thread here, not the whole process.
+    if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!(%err, "cannot lower an engine thread's priority");
+    }
 }
 
 fn evaluate_one(p: Prepared, eval: Engine, memo: &mut PackageMemo) -> Option<Evaluated> {

@@ -172,6 +172,71 @@ async fn a_report_failing_half_way_is_rolled_back() {
     assert_eq!(fingerprint(&server).await, before, "a failed report left part of itself behind");
 }
 
+/// Reports arriving together are written in one transaction; one of them failing half way
+/// (a trigger refuses its last write) is undone alone: every other report of the burst is
+/// stored whole, and nothing of the failing one remains, not even the package only it has.
+#[tokio::test]
+async fn a_failing_report_among_many_leaves_the_others_stored() {
+    let server = start_server(&[]);
+    let c = client(&server).await;
+    let names: Vec<String> = (0..24).map(|i| format!("burst{i:02}.example.org")).collect();
+    let mut tokens = Vec::new();
+    for name in &names {
+        tokens.push(enroll(&mut c.clone(), name, "").await);
+    }
+    let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&server.database_url).unwrap();
+    let mut db = sqlx::ConnectOptions::connect(&opts).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER fail_late BEFORE INSERT ON reports WHEN NEW.report_id = 'bad' \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    for round in 0..3 {
+        let submits = names.iter().zip(&tokens).enumerate().map(|(i, (name, token))| {
+            let mut c = c.clone();
+            let id = if i == 7 { "bad".to_owned() } else { format!("good-{round}") };
+            let mut report = good_report(name, &id);
+            if i == 7 {
+                report.packages.push(package("only-in-the-bad-report", "1.0", "1"));
+            }
+            report.packages.push(package(&format!("own-{i}-{round}"), "1.0", "1"));
+            async move { submit(&mut c, Some(token), report).await }
+        });
+        let answers = futures_util::future::join_all(submits).await;
+        for (i, answer) in answers.iter().enumerate() {
+            if i == 7 {
+                let status = answer.as_ref().unwrap_err();
+                assert_eq!(status.code(), Code::Internal, "round {round}: {status:?}");
+            } else {
+                assert!(answer.is_ok(), "round {round}: {} was not stored: {answer:?}", names[i]);
+            }
+        }
+        let per_host: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT h.hostname, (SELECT count(*) FROM host_packages p WHERE p.host_id = h.id), \
+             (SELECT count(*) FROM reports r WHERE r.host_id = h.id) FROM hosts h ORDER BY h.hostname",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        for (i, (name, packages, reports)) in per_host.iter().enumerate() {
+            assert_eq!(name, &names[i]);
+            if i == 7 {
+                assert_eq!((*packages, *reports), (0, 0), "round {round}: the failing report left a part behind");
+            } else {
+                let want = (good_report(name, "x").packages.len() as i64 + 1, round as i64 + 1);
+                assert_eq!((*packages, *reports), want, "round {round}: {name} is not whole");
+            }
+        }
+        let orphan: i64 = sqlx::query_scalar("SELECT count(*) FROM packages WHERE name = 'only-in-the-bad-report'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(orphan, 0, "round {round}: the failing report's own package was kept");
+    }
+}
+
 async fn submit_raw(
     server: &patchman_testkit::server::Server,
     token: &str,

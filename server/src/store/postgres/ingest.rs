@@ -55,6 +55,11 @@ crate::store::portable_ingest::shared_ingest_ops!(PgIngest);
 
 #[async_trait]
 impl IngestOps for PgIngest {
+    /// Read each time: a clean may commit between two statements of this transaction.
+    async fn packages_generation(&mut self) -> StoreResult<i64> {
+        super::queries::packages_generation(&mut self.0).await
+    }
+
     async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
         let Some(id) = queries::insert_transaction_row(&mut self.0, host_id, t, now).await? else { return Ok(()) };
         let seq: Vec<i64> = (0..t.changes.len() as i64).collect();

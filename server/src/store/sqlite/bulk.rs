@@ -40,6 +40,7 @@ pub(super) fn pair_list(n: usize) -> String {
 }
 
 /// A touch of the unchanged fast path with a host token, among several written at once.
+#[derive(Clone, Copy)]
 pub(super) struct TokenTouch<'a> {
     pub hostname: &'a str,
     pub wire_digest: &'a [u8; 16],
@@ -95,14 +96,18 @@ pub(super) async fn upsert_packages(
         })
         .collect();
     let rows = json(&rows);
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
          SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, \
          j.value->>7, j.value->>8 FROM json_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
     )
     .bind(&rows)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == packages.len() as u64 {
+        return Ok(None); // every row is new: none can differ from a stored one
+    }
     Ok(sqlx::query_scalar(
         "SELECT p.id FROM json_each($1) j JOIN packages p ON p.id = j.value->>0 \
          WHERE p.kind <> j.value->>1 OR p.name <> j.value->>2 OR p.epoch <> j.value->>3 \

@@ -11,7 +11,8 @@ use crate::report::{ModuleStream, OfferedUpdate, RepoUrl, Transaction as HostTra
 use crate::store::StoreResult;
 use crate::store::ingest_flow::{IngestOps, owners_by_index};
 
-pub(super) struct SqliteIngest<'c>(pub Transaction<'c, Sqlite>);
+/// A batch's transaction, and the packages generation once read in it.
+pub(super) struct SqliteIngest<'c>(pub Transaction<'c, Sqlite>, pub Option<i64>);
 
 const UPSERT_OS_GROUP: &str =
     "INSERT INTO os_groups (name) VALUES ($1) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id";
@@ -30,6 +31,17 @@ crate::store::portable_ingest::shared_ingest_ops!(SqliteIngest<'_>);
 
 #[async_trait]
 impl IngestOps for SqliteIngest<'_> {
+    /// Read once per batch: the transaction began IMMEDIATE, so no clean (a write) can commit
+    /// before it ends.
+    async fn packages_generation(&mut self) -> StoreResult<i64> {
+        if let Some(generation) = self.1 {
+            return Ok(generation);
+        }
+        let generation = queries::packages_generation(&mut self.0).await?;
+        self.1 = Some(generation);
+        Ok(generation)
+    }
+
     async fn insert_transaction(&mut self, host_id: i64, t: &HostTransaction, now: i64) -> StoreResult<()> {
         let Some(id) = queries::insert_transaction_row(&mut self.0, host_id, t, now).await? else { return Ok(()) };
         let changes: Vec<_> = t

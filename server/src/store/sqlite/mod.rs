@@ -123,8 +123,11 @@ impl IngestStore for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<Result<IngestOutcome, IngestRejection>> {
         let (reply, rx) = oneshot::channel();
-        let job = writer::Job::Ingest { credential: credential.clone(), report: Box::new(report), now: now_ms, reply };
-        self.send(job, rx).await
+        let report = Arc::new(report);
+        let job = writer::Job::Ingest { credential: credential.clone(), report: report.clone(), now: now_ms, reply };
+        let result = self.send(job, rx).await;
+        drop(report); // the last reference, freed on this task's thread, not the writer's
+        result
     }
 
     async fn touch_if_unchanged(

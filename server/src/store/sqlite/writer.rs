@@ -25,8 +25,18 @@ const MAX_BATCH: usize = 64;
 pub(super) type IngestResult = StoreResult<Result<IngestOutcome, IngestRejection>>;
 
 pub(super) enum Job {
-    Ingest { credential: Credential, report: Box<PreparedReport>, now: i64, reply: oneshot::Sender<IngestResult> },
-    Touch { touch: Touch, reply: oneshot::Sender<StoreResult<Option<u32>>> },
+    /// The caller keeps a reference to the report and frees it: dropping a thousand packages'
+    /// strings is work the one writer thread should not do between statements.
+    Ingest {
+        credential: Credential,
+        report: Arc<PreparedReport>,
+        now: i64,
+        reply: oneshot::Sender<IngestResult>,
+    },
+    Touch {
+        touch: Touch,
+        reply: oneshot::Sender<StoreResult<Option<u32>>>,
+    },
 }
 
 /// The unchanged fast path's one statement.
@@ -136,55 +146,72 @@ impl Job {
     }
 }
 
-/// Writes the batch's touches with a host token in one statement (one per host name; a
-/// second touch of the same host stays in the batch), moving them into `done`.
-async fn touch_with_tokens(ops: &mut SqliteIngest<'_>, batch: &mut Vec<Job>, done: &mut Vec<Done>) -> StoreResult<()> {
-    let mut seen = std::collections::HashSet::new();
-    let (mut bulk, mut rest) = (Vec::new(), Vec::with_capacity(batch.len()));
-    for job in batch.drain(..) {
-        match job {
-            Job::Touch { touch, reply }
-                if matches!(touch.credential, Credential::Host(_)) && seen.insert(touch.hostname.clone()) =>
-            {
-                bulk.push((touch, reply));
+/// What one job produced inside a batch's transaction, answered once it committed.
+enum Outcome {
+    Ingest(IngestResult, Option<Ingested>),
+    Touch(StoreResult<Option<u32>>),
+}
+
+impl Outcome {
+    fn into_done(self, job: Job) -> Done {
+        match (job, self) {
+            (Job::Ingest { reply, .. }, Outcome::Ingest(result, ingested)) => Done::Ingest(reply, result, ingested),
+            (Job::Touch { reply, .. }, Outcome::Touch(result)) => Done::Touch(reply, result),
+            (job, _) => {
+                let err = StoreError::Corrupt("a batch's outcome does not match its job".into());
+                match job {
+                    Job::Ingest { reply, .. } => Done::Ingest(reply, Err(err), None),
+                    Job::Touch { reply, .. } => Done::Touch(reply, Err(err)),
+                }
             }
-            other => rest.push(other),
-        }
-    }
-    *batch = rest;
-    if bulk.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<TokenTouch> = bulk
-        .iter()
-        .filter_map(|(t, _)| match &t.credential {
-            Credential::Host(token_hash) => Some(TokenTouch {
-                hostname: &t.hostname,
-                wire_digest: &t.wire_digest,
-                token_hash,
-                generated_at: t.generated_at,
-                now: t.now,
-            }),
-            _ => None,
-        })
-        .collect();
-    match touch_many(&mut ops.0, &rows).await {
-        Ok(touched) => {
-            for (t, reply) in bulk {
-                let count = touched.get(&t.hostname).map(|c| *c as u32);
-                done.push(Done::Touch(reply, Ok(count)));
-            }
-            Ok(())
-        }
-        Err(err) => {
-            batch.extend(bulk.into_iter().map(|(touch, reply)| Job::Touch { touch, reply }));
-            Err(err)
         }
     }
 }
 
-/// Runs the jobs of `batch` in one transaction, each in a savepoint, moving each into `done`
-/// with its result. An error here is an error of the whole transaction: nothing was written.
+/// Writes the batch's touches with a host token in one statement (one per host name; a
+/// second touch of the same host is left to the job loop), filling their outcomes.
+async fn touch_with_tokens(
+    ops: &mut SqliteIngest<'_>,
+    batch: &[Job],
+    outcomes: &mut [Option<Outcome>],
+) -> StoreResult<()> {
+    let mut seen = std::collections::HashSet::new();
+    let mut bulk = Vec::new();
+    for (i, job) in batch.iter().enumerate() {
+        if let Job::Touch { touch, .. } = job
+            && let Credential::Host(token_hash) = &touch.credential
+            && seen.insert(touch.hostname.as_str())
+        {
+            bulk.push((
+                i,
+                TokenTouch {
+                    hostname: &touch.hostname,
+                    wire_digest: &touch.wire_digest,
+                    token_hash,
+                    generated_at: touch.generated_at,
+                    now: touch.now,
+                },
+            ));
+        }
+    }
+    if bulk.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<TokenTouch> = bulk.iter().map(|(_, t)| *t).collect();
+    let touched = touch_many(&mut ops.0, &rows).await?;
+    for (i, t) in bulk {
+        outcomes[i] = Some(Outcome::Touch(Ok(touched.get(t.hostname).map(|c| *c as u32))));
+    }
+    Ok(())
+}
+
+/// Runs the jobs of `batch` in one transaction and moves each into `done` with its result. An
+/// error here is an error of the whole transaction: nothing was written.
+///
+/// Savepoints cost every report two statements and a copy of each page it changes, and
+/// reports almost never fail: the batch first runs without them. When a report fails, or is
+/// refused after it may have written something, that transaction is rolled back and the batch
+/// runs again with each report in its own savepoint, so that only the failing one is undone.
 async fn write_batch(
     conn: &mut SqliteConnection,
     batch: &mut Vec<Job>,
@@ -192,28 +219,59 @@ async fn write_batch(
     known: &KnownPackages,
     names: &KnownNames,
 ) -> StoreResult<()> {
-    let mut ops = SqliteIngest(conn.begin_with("BEGIN IMMEDIATE").await?);
-    touch_with_tokens(&mut ops, batch, done).await?;
-    while !batch.is_empty() {
-        let d = match batch.remove(0) {
-            Job::Ingest { credential, report, now, reply } => {
-                sqlx::query("SAVEPOINT report").execute(&mut *ops.0).await?;
+    let outcomes = match run_jobs(conn, batch, known, names, false).await? {
+        Some(outcomes) => outcomes,
+        None => match run_jobs(conn, batch, known, names, true).await? {
+            Some(outcomes) => outcomes,
+            None => return Err(StoreError::Corrupt("a batch with savepoints was given up".into())),
+        },
+    };
+    done.extend(batch.drain(..).zip(outcomes).map(|(job, outcome)| outcome.into_done(job)));
+    Ok(())
+}
+
+/// One attempt at a batch: its outcomes once committed, or `None` when, without savepoints,
+/// a report could not be kept (the transaction was rolled back).
+async fn run_jobs(
+    conn: &mut SqliteConnection,
+    batch: &[Job],
+    known: &KnownPackages,
+    names: &KnownNames,
+    savepoints: bool,
+) -> StoreResult<Option<Vec<Outcome>>> {
+    let mut ops = SqliteIngest(conn.begin_with("BEGIN IMMEDIATE").await?, None);
+    let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|_| None).collect();
+    touch_with_tokens(&mut ops, batch, &mut outcomes).await?;
+    for (job, slot) in batch.iter().zip(outcomes.iter_mut()) {
+        if slot.is_some() {
+            continue;
+        }
+        *slot = Some(match job {
+            Job::Ingest { credential, report, now, .. } => {
+                if savepoints {
+                    sqlx::query("SAVEPOINT report").execute(&mut *ops.0).await?;
+                }
                 // The caches learn only after commit, so a report rolled back to its savepoint
                 // leaves nothing behind that a later report of the batch would trust.
-                let (keep, d) = match ingest_flow::ingest(&mut ops, known, names, &credential, &report, now).await {
-                    Ok(Ok(i)) => (true, Done::Ingest(reply, Ok(Ok(i.outcome)), Some(i))),
-                    Ok(Err(rejection)) => (false, Done::Ingest(reply, Ok(Err(rejection)), None)),
-                    Err(err) => (false, Done::Ingest(reply, Err(err), None)),
-                };
-                let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
-                sqlx::raw_sql(end).execute(&mut *ops.0).await?;
-                d
+                let result = ingest_flow::ingest(&mut ops, known, names, credential, report, *now).await;
+                let keep = matches!(result, Ok(Ok(_)));
+                if savepoints {
+                    let end = if keep { "RELEASE report" } else { "ROLLBACK TO report; RELEASE report" };
+                    sqlx::raw_sql(end).execute(&mut *ops.0).await?;
+                } else if !keep && !wrote_nothing(&result) {
+                    ops.0.rollback().await?;
+                    return Ok(None);
+                }
+                match result {
+                    Ok(Ok(i)) => Outcome::Ingest(Ok(Ok(i.outcome)), Some(i)),
+                    Ok(Err(rejection)) => Outcome::Ingest(Ok(Err(rejection)), None),
+                    Err(err) => Outcome::Ingest(Err(err), None),
+                }
             }
             // Last-seen only: a failed statement undoes itself, and a half-done touch harms
             // nothing, so it needs no savepoint of its own.
-            Job::Touch { touch, reply } => {
-                let t = &touch;
-                let result = super::queries::touch_if_unchanged(
+            Job::Touch { touch: t, .. } => Outcome::Touch(
+                super::queries::touch_if_unchanged(
                     &mut ops.0,
                     &t.credential,
                     &t.hostname,
@@ -221,12 +279,17 @@ async fn write_batch(
                     t.generated_at,
                     t.now,
                 )
-                .await;
-                Done::Touch(reply, result)
-            }
-        };
-        done.push(d);
+                .await,
+            ),
+        });
     }
     ops.0.commit().await?;
-    Ok(())
+    Ok(Some(outcomes.into_iter().flatten().collect()))
+}
+
+/// A report refused before anything of it was written: its host token is unknown or names
+/// another host (`ingest_flow::authenticate` reads only, on that path). Refusals of API keys
+/// and listed networks may follow a write (a key's last use), so they take the savepoints.
+fn wrote_nothing(result: &StoreResult<Result<Ingested, IngestRejection>>) -> bool {
+    matches!(result, Ok(Err(IngestRejection::UnknownToken | IngestRejection::WrongHost { .. })))
 }
