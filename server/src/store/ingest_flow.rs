@@ -225,30 +225,11 @@ pub(crate) async fn ingest<O: IngestOps>(
     }
 
     let (mut added, mut removed, mut new_packages) = (0, 0, Vec::new());
+    let mut generation = None;
     if changed[0] {
-        let generation = ops.packages_generation().await?;
-        known.sync(generation);
+        let g = ops.packages_generation().await?;
+        known.sync(g);
         new_packages = known.unknown(rep.packages.iter().map(|p| p.id));
-        if !new_packages.is_empty() {
-            let mut wanted = new_packages.iter().peekable();
-            let rows: Vec<PackageRow> = rep
-                .packages
-                .iter()
-                .filter(|p| wanted.next_if(|id| **id == p.id).is_some())
-                .map(|p| {
-                    let i = rep.installed(*p);
-                    PackageRow {
-                        id: p.id,
-                        package: &i.package,
-                        source_name: &i.source_name,
-                        source_version: &i.source_version,
-                    }
-                })
-                .collect();
-            if let Some(id) = ops.upsert_packages(&rows).await? {
-                return Err(StoreError::PackageIdCollision(id));
-            }
-        }
         // A host's first state: it has no package rows to diff against.
         let mut current = if host.digests[0].is_none() { Vec::new() } else { ops.host_package_ids(host.id).await? };
         current.sort_unstable();
@@ -259,11 +240,7 @@ pub(crate) async fn ingest<O: IngestOps>(
         }
         if !add.is_empty() {
             ops.add_host_packages(host.id, &add).await?;
-            // A clean that committed before these rows were written may have deleted a
-            // package the cache vouched for: start over with the cache forgotten.
-            if ops.packages_generation().await? != generation {
-                return Err(StoreError::PackagesCleaned);
-            }
+            generation = Some(g);
         }
         (added, removed) = (add.len() as u32, remove.len() as u32);
     }
@@ -326,8 +303,41 @@ pub(crate) async fn ingest<O: IngestOps>(
     }
     ops.insert_report(host.id, rep, now, ReportRow { outcome: super::REPORT_STORED, added, removed }).await?;
     ops.record_event(&host.hostname, now).await?;
+    // New package rows last: on PostgreSQL a report inserting the same new package waits for
+    // this transaction to end, so they are held from here to the commit only. (Package ids
+    // have no foreign key: the links above may be written first.)
+    upsert_new_packages(ops, rep, &new_packages).await?;
+    // A clean that committed before the links were written may have deleted a package the
+    // cache vouched for: start over with the cache forgotten.
+    if let Some(g) = generation
+        && ops.packages_generation().await? != g
+    {
+        return Err(StoreError::PackagesCleaned);
+    }
     let package_count = rep.packages.len() as u32;
     Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages, new_names }))
+}
+
+/// Inserts the report's packages the cache does not know (sorted by id, as `prepare` left
+/// them); a stored package with one of their ids but other content is a hash collision.
+async fn upsert_new_packages<O: IngestOps>(ops: &mut O, rep: &PreparedReport, new: &[i64]) -> StoreResult<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let mut wanted = new.iter().peekable();
+    let rows: Vec<PackageRow> = rep
+        .packages
+        .iter()
+        .filter(|p| wanted.next_if(|id| **id == p.id).is_some())
+        .map(|p| {
+            let i = rep.installed(*p);
+            PackageRow { id: p.id, package: &i.package, source_name: &i.source_name, source_version: &i.source_version }
+        })
+        .collect();
+    match ops.upsert_packages(&rows).await? {
+        Some(id) => Err(StoreError::PackageIdCollision(id)),
+        None => Ok(()),
+    }
 }
 
 /// A new repository for URLs no repository owns. When two writers create the same new

@@ -282,6 +282,9 @@ async fn deleting_a_host_removes_its_rows(store: Arc<dyn Store>) {
     assert!(store.delete_host("d.example.org").await.unwrap());
     assert!(!store.delete_host("d.example.org").await.unwrap());
     assert!(store.host("d.example.org").await.unwrap().is_none());
+    // Its package links went with it: every package it had is now one nothing refers to.
+    let orphans = store.clean(i64::MAX, 0, true).await.unwrap().packages;
+    assert_eq!(orphans, base_packages().len() as u64, "the deleted host's package rows stayed");
     let gone =
         store.ingest(&Credential::Host(token), prepare(report("d.example.org", "r2", 200, vec![])), 2).await.unwrap();
     assert_eq!(gone, Err(IngestRejection::UnknownToken));
