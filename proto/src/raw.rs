@@ -43,8 +43,13 @@ impl RawReport {
 
     /// Reads the top-level fields; `None` when the bytes are not a well-formed message (the
     /// caller then decodes it and reports the error).
+    ///
+    /// The digest is xxh3-128 over each state field as (field number as 4 little-endian
+    /// bytes, the field's bytes as sent); the fields are read as slices of the message and
+    /// hashed in large pieces, since a report has a thousand small package fields.
     pub fn peek(&self) -> Option<ReportPeek> {
-        let mut buf = self.bytes.clone();
+        let all: &[u8] = &self.bytes;
+        let mut buf = all;
         let mut peek = ReportPeek {
             report_id: String::new(),
             generated_at_ms: 0,
@@ -54,9 +59,10 @@ impl RawReport {
             state_digest: [0; 16],
         };
         let mut hasher = Xxh3::new();
+        let mut pending: Vec<u8> = Vec::with_capacity(HASH_PIECE + 4096);
         while buf.has_remaining() {
+            let start = all.len() - buf.len();
             let (tag, wire) = decode_key(&mut buf).ok()?;
-            let start = self.bytes.len() - buf.remaining();
             match wire {
                 WireType::Varint => {
                     let v = decode_varint(&mut buf).ok()?;
@@ -68,13 +74,11 @@ impl RawReport {
                 }
                 WireType::LengthDelimited => {
                     let len = decode_varint(&mut buf).ok()? as usize;
-                    if len > buf.remaining() {
-                        return None;
-                    }
-                    let value = buf.copy_to_bytes(len);
+                    let value = buf.get(..len)?;
+                    buf = &buf[len..];
                     match tag {
                         1 => peek.report_id = String::from_utf8(value.to_vec()).ok()?,
-                        3 => peek.hostname = host_name(value.clone())?,
+                        3 => peek.hostname = host_name(value)?,
                         13 => peek.has_transactions = true,
                         _ => {}
                     }
@@ -84,18 +88,26 @@ impl RawReport {
                 _ => return None,
             }
             if STATE_FIELDS.contains(&tag) {
-                let end = self.bytes.len() - buf.remaining();
-                hasher.update(&tag.to_le_bytes());
-                hasher.update(&self.bytes[start..end]);
+                let end = all.len() - buf.len();
+                pending.extend_from_slice(&tag.to_le_bytes());
+                pending.extend_from_slice(&all[start..end]);
+                if pending.len() >= HASH_PIECE {
+                    hasher.update(&pending);
+                    pending.clear();
+                }
             }
         }
+        hasher.update(&pending);
         peek.state_digest = hasher.digest128().to_le_bytes();
         Some(peek)
     }
 }
 
+/// Bytes gathered before they are hashed (a streaming hash: the pieces do not matter).
+const HASH_PIECE: usize = 64 * 1024;
+
 /// `Host.hostname` (field 1) from an encoded `Host`.
-fn host_name(mut buf: Bytes) -> Option<String> {
+fn host_name(mut buf: &[u8]) -> Option<String> {
     let mut name = String::new();
     while buf.has_remaining() {
         let (tag, wire) = decode_key(&mut buf).ok()?;
@@ -103,10 +115,8 @@ fn host_name(mut buf: Bytes) -> Option<String> {
             return None;
         }
         let len = decode_varint(&mut buf).ok()? as usize;
-        if len > buf.remaining() {
-            return None;
-        }
-        let value = buf.copy_to_bytes(len);
+        let value = buf.get(..len)?;
+        buf = &buf[len..];
         if tag == 1 {
             name = String::from_utf8(value.to_vec()).ok()?;
         }
@@ -157,6 +167,38 @@ mod tests {
         with_tx.transactions.push(Transaction { transaction_id: "t".into(), ..Default::default() });
         assert!(peek(&with_tx).has_transactions);
         assert_eq!(peek(&with_tx).state_digest, a.state_digest);
+    }
+
+    /// The digest's definition, spelled out: each state field's number and bytes, in order,
+    /// through one xxh3-128. Stored digests depend on it staying so.
+    #[test]
+    fn the_state_digest_is_xxh3_over_numbered_state_fields() {
+        let mut r = report();
+        r.packages =
+            (0..3000).map(|i| Package { name: format!("p{i}"), version: "1".into(), ..Default::default() }).collect();
+        r.tags = vec!["web".into()];
+        let mut expected = Vec::new();
+        let put = |expected: &mut Vec<u8>, tag: u32, field: Vec<u8>| {
+            expected.extend_from_slice(&tag.to_le_bytes());
+            expected.extend_from_slice(&field);
+        };
+        let field = |tag: u32, m: &dyn Fn(&mut Vec<u8>)| {
+            let mut v = Vec::new();
+            prost::encoding::encode_key(tag, WireType::LengthDelimited, &mut v);
+            let mut body = Vec::new();
+            m(&mut body);
+            prost::encoding::encode_varint(body.len() as u64, &mut v);
+            v.extend_from_slice(&body);
+            v
+        };
+        put(&mut expected, 3, field(3, &|b| r.host.as_ref().unwrap().encode_raw(b)));
+        put(&mut expected, 5, field(5, &|b| b.extend_from_slice(r.kernel.as_bytes())));
+        for p in &r.packages {
+            put(&mut expected, 7, field(7, &|b| p.encode_raw(b)));
+        }
+        put(&mut expected, 11, field(11, &|b| b.extend_from_slice(b"web")));
+        let want = xxhash_rust::xxh3::xxh3_128(&expected).to_le_bytes();
+        assert_eq!(peek(&r).state_digest, want);
     }
 
     #[test]
