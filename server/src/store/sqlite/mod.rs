@@ -53,7 +53,7 @@ impl SqliteStore {
         let batcher =
             SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(batch_options).await?;
         let known = Arc::new(KnownPackages::default());
-        let reports = writer::spawn(batcher, known.clone(), Arc::new(KnownNames::default()));
+        let reports = writer::spawn(batcher, writer.clone(), known.clone(), Arc::new(KnownNames::default()));
         // Readers share the operating system's page cache; a small cache of their own each.
         let reader_options = options.clone().read_only(true).pragma("cache_size", "-8192");
         let reader = SqlitePoolOptions::new().max_connections(4).connect_with(reader_options).await?;

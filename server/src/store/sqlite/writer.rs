@@ -7,6 +7,7 @@
 //! hand-over of the connection between requests, and most of the log writes.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool};
@@ -57,11 +58,18 @@ enum Done {
 /// Starts the writer on a thread of its own, so that a busy server's request handling never
 /// delays it between statements: each statement is a round trip to SQLite's worker thread,
 /// and the writer is the one thing all reports queue for. It ends when the store is dropped.
-pub(super) fn spawn(pool: SqlitePool, known: Arc<KnownPackages>, names: Arc<KnownNames>) -> mpsc::Sender<Job> {
+///
+/// `others` is the pool of every other write (one connection); see `give_others_their_turn`.
+pub(super) fn spawn(
+    pool: SqlitePool,
+    others: SqlitePool,
+    known: Arc<KnownPackages>,
+    names: Arc<KnownNames>,
+) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel(1024);
     let started = std::thread::Builder::new().name("patchman-writer".into()).spawn(move || {
         match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime.block_on(run(pool, rx, known, names)),
+            Ok(runtime) => runtime.block_on(run(pool, others, rx, known, names)),
             Err(err) => tracing::error!(%err, "cannot start the report writer's runtime"),
         }
     });
@@ -71,12 +79,24 @@ pub(super) fn spawn(pool: SqlitePool, known: Arc<KnownPackages>, names: Arc<Know
     tx
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, known: Arc<KnownPackages>, names: Arc<KnownNames>) {
+/// How long the writer may keep other writers waiting while reports keep coming: well within
+/// their busy timeout (10 s), long enough that reports rarely wait for them.
+const OTHERS_WAIT_AT_MOST: Duration = Duration::from_secs(4);
+
+async fn run(
+    pool: SqlitePool,
+    others: SqlitePool,
+    mut rx: mpsc::Receiver<Job>,
+    known: Arc<KnownPackages>,
+    names: Arc<KnownNames>,
+) {
+    let mut last_turn = Instant::now();
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // The one write connection, held between batches (handing it back to the pool and taking
     // it again costs a wake-up of another task each time); taken again after a failure.
     let mut held: Option<PoolConnection<Sqlite>> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        give_others_their_turn(&others, &mut last_turn).await;
         let mut done = Vec::with_capacity(batch.len());
         let conn = match held.take() {
             Some(conn) => Ok(conn),
@@ -109,6 +129,22 @@ async fn run(pool: SqlitePool, mut rx: mpsc::Receiver<Job>, known: Arc<KnownPack
                 }
             }
         }
+    }
+}
+
+/// Lets a write waiting for SQLite's lock (saved verdicts, a refresh) go before the next
+/// batch, at most once every few seconds. Without it, a writer that finds the database locked polls
+/// for the lock with sleeps of up to 100 ms, and under a steady stream of reports this writer,
+/// taking the lock again the moment it commits, wins every time: the other write waits until
+/// its busy timeout and fails. Giving way only that rarely keeps reports first.
+async fn give_others_their_turn(others: &SqlitePool, last_turn: &mut Instant) {
+    let busy = others.size() > 0 && others.num_idle() == 0;
+    if busy && last_turn.elapsed() >= OTHERS_WAIT_AT_MOST {
+        // Its one connection comes back once that write is done (or failed).
+        drop(others.acquire().await);
+        *last_turn = Instant::now();
+    } else if !busy {
+        *last_turn = Instant::now();
     }
 }
 
