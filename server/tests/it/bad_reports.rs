@@ -146,18 +146,7 @@ async fn a_report_failing_half_way_is_rolled_back() {
     let token = enroll(&mut c, "web01.example.org", "").await;
     submit(&mut c, Some(&token), good_report("web01.example.org", "r1")).await.unwrap();
     settled(&server, "web01.example.org").await;
-    {
-        use std::str::FromStr as _;
-        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&server.database_url).unwrap();
-        let mut conn = sqlx::ConnectOptions::connect(&opts).await.unwrap();
-        sqlx::query(
-            "CREATE TRIGGER fail_late BEFORE INSERT ON reports WHEN NEW.report_id = 'r2' \
-             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-        )
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    }
+    fail_inserts(&mut database(&server).await, "reports", "NEW.report_id = 'r2'").await;
     let before = fingerprint(&server).await;
     let mut report = good_report("web01.example.org", "r2");
     report.packages.push(package("curl", "7.88.1", "10+deb12u8"));
@@ -172,9 +161,9 @@ async fn a_report_failing_half_way_is_rolled_back() {
     assert_eq!(fingerprint(&server).await, before, "a failed report left part of itself behind");
 }
 
-/// Reports arriving together are written in one transaction; one of them failing half way
-/// (a trigger refuses its last write) is undone alone: every other report of the burst is
-/// stored whole, and nothing of the failing one remains, not even the package only it has.
+/// Reports arriving together are written in one transaction; one of them failing at its last
+/// write (a trigger refuses the package only it has) is undone alone: every other report of
+/// the burst is stored whole, and nothing of the failing one remains.
 #[tokio::test]
 async fn a_failing_report_among_many_leaves_the_others_stored() {
     let server = start_server(&[]);
@@ -184,15 +173,9 @@ async fn a_failing_report_among_many_leaves_the_others_stored() {
     for name in &names {
         tokens.push(enroll(&mut c.clone(), name, "").await);
     }
-    let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&server.database_url).unwrap();
-    let mut db = sqlx::ConnectOptions::connect(&opts).await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER fail_late BEFORE INSERT ON reports WHEN NEW.report_id = 'bad' \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .execute(&mut db)
-    .await
-    .unwrap();
+    let mut db = database(&server).await;
+    // The bad report's own package is its last write: everything else of it is written first.
+    fail_inserts(&mut db, "packages", "NEW.name = 'only-in-the-bad-report'").await;
     for round in 0..3 {
         let submits = names.iter().zip(&tokens).enumerate().map(|(i, (name, token))| {
             let mut c = c.clone();
@@ -229,12 +212,32 @@ async fn a_failing_report_among_many_leaves_the_others_stored() {
                 assert_eq!((*packages, *reports), want, "round {round}: {name} is not whole");
             }
         }
-        let orphan: i64 = sqlx::query_scalar("SELECT count(*) FROM packages WHERE name = 'only-in-the-bad-report'")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
-        assert_eq!(orphan, 0, "round {round}: the failing report's own package was kept");
+        let links: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM host_repos r WHERE r.host_id = h.id) \
+             + (SELECT count(*) FROM host_tags t WHERE t.host_id = h.id) FROM hosts h WHERE h.hostname = $1",
+        )
+        .bind(&names[7])
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        assert_eq!(links, 0, "round {round}: the failing report's repositories or tags were kept");
     }
+}
+
+/// A connection to the server's SQLite file.
+async fn database(server: &patchman_testkit::server::Server) -> sqlx::SqliteConnection {
+    let opts = <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&server.database_url).unwrap();
+    sqlx::ConnectOptions::connect(&opts).await.unwrap()
+}
+
+/// Makes inserting a row into `table` fail when `condition` holds (a report then fails half
+/// way through its transaction).
+async fn fail_inserts(db: &mut sqlx::SqliteConnection, table: &str, condition: &str) {
+    let sql = format!(
+        "CREATE TRIGGER fail_late BEFORE INSERT ON {table} WHEN {condition} \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(db).await.unwrap();
 }
 
 async fn submit_raw(
