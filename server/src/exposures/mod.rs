@@ -94,7 +94,7 @@ async fn batch(
         }));
     }
     let found = records.iter().map(|r| r.exposures.len() as u64).sum();
-    let changes = store.save_exposures(&records, None).await?;
+    let changes = save(store, &records, None).await?;
     Ok(ExposureStats {
         hosts: records.len() as u64,
         saved: changes.saved,
@@ -148,7 +148,7 @@ pub async fn apply_feed_change(store: &dyn AdvisoryStore, change: &FeedChange) -
             })
             .collect();
         let found = records.iter().map(|r| r.exposures.len() as u64).sum();
-        let changes = store.save_exposures(&records, Some(&change.advisories)).await?;
+        let changes = save(store, &records, Some(&change.advisories)).await?;
         stats.add(ExposureStats {
             hosts: records.len() as u64,
             saved: changes.saved,
@@ -181,5 +181,21 @@ impl ExposureStats {
         self.exposures += o.exposures;
         self.windows_opened += o.windows_opened;
         self.windows_closed += o.windows_closed;
+    }
+}
+
+/// Saves exposures; a save that lost a race (another server saving, a refresh marking the
+/// same hosts) was rolled back whole and is tried again.
+async fn save(
+    store: &dyn AdvisoryStore,
+    records: &[ExposureRecord],
+    scope: Option<&[i64]>,
+) -> StoreResult<crate::store::ExposureChanges> {
+    let mut attempt = 0;
+    loop {
+        match store.save_exposures(records, scope).await {
+            Err(err) if err.is_transient() && attempt < 3 => attempt += 1,
+            other => return other,
+        }
     }
 }

@@ -123,6 +123,16 @@ pub enum StoreError {
     UnknownColumn { table: String, column: String },
 }
 
+impl StoreError {
+    /// The transaction lost a race that another attempt can win: a PostgreSQL deadlock or
+    /// serialization failure (the transaction was rolled back whole), or SQLite's lock still
+    /// taken when the busy timeout ran out.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Db(sqlx::Error::Database(db)) = self else { return false };
+        matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "6" | "517"))
+    }
+}
+
 /// Opens (and creates, for SQLite) the database and applies pending migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     connect_with(url, 16).await

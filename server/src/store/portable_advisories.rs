@@ -582,6 +582,7 @@ macro_rules! portable_advisory_queries {
             }
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = records.iter().map(|r| r.host_id).collect();
+            super::bulk::lock_hosts(&mut tx, &ids).await?;
             let sql = format!("SELECT id, state_version, exposures_version FROM hosts WHERE id IN ({})", id_list(1));
             let versions: HashMap<i64, (i64, i64)> = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql))
                 .bind(ids_param(&ids))

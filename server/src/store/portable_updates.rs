@@ -8,8 +8,8 @@ macro_rules! portable_update_queries {
         use patchman_engine as engine;
 
         use super::bulk::{
-            host_package_ids, id_list, ids_param, insert_host_unknown, insert_host_updates, pair_list, pairs_param,
-            set_host_verdicts, text_list, texts_param, upsert_packages,
+            host_package_ids, id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
+            pairs_param, set_host_verdicts, text_list, texts_param, upsert_packages,
         };
         use crate::contents::RepoContents;
         use crate::store::known::KnownPackages;
@@ -313,6 +313,7 @@ macro_rules! portable_update_queries {
             }
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = verdicts.iter().map(|v| v.host_id).collect();
+            lock_hosts(&mut tx, &ids).await?;
             let sql = format!("SELECT id, state_version, updates_digest FROM hosts WHERE id IN ({})", id_list(1));
             let current: Vec<(i64, i64, Option<Vec<u8>>)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?;
@@ -396,6 +397,7 @@ macro_rules! portable_update_queries {
             }
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = verdicts.iter().map(|v| v.record.host_id).collect();
+            lock_hosts(&mut tx, &ids).await?;
             let sql = format!(
                 "SELECT id, state_version, updates_known FROM hosts WHERE updates_stale = $2 AND id IN ({})",
                 id_list(1)

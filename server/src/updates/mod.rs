@@ -23,6 +23,8 @@ pub use self::cache::DEFAULT_BUDGET_BYTES as DEFAULT_CACHE_BYTES;
 const BATCH: usize = 250;
 /// Passes over the stale hosts before giving up on hosts that keep changing.
 const MAX_PASSES: usize = 100;
+/// Tries of a save that lost a race, after the first.
+const SAVE_ATTEMPTS: usize = 3;
 
 /// Why a recomputation stopped. Hosts it did not save stay stale and are tried again.
 #[derive(Debug, thiserror::Error)]
@@ -277,15 +279,25 @@ async fn save(
             repos_known: e.repos_known,
         })
         .collect();
-    let changes = match scope {
-        Scope::Hosts => store.save_verdicts(&records, now_ms()).await?,
-        Scope::Names => {
-            let records: Vec<NameVerdictRecord> = records
-                .into_iter()
-                .zip(&verdicts)
-                .map(|(record, e)| NameVerdictRecord { record, packages: &e.work.package_ids })
-                .collect();
-            store.save_name_verdicts(&records, now_ms()).await?
+    let names: Vec<NameVerdictRecord> = match scope {
+        Scope::Hosts => Vec::new(),
+        Scope::Names => records
+            .iter()
+            .zip(&verdicts)
+            .map(|(record, e)| NameVerdictRecord { record: record.clone(), packages: &e.work.package_ids })
+            .collect(),
+    };
+    // A save that lost a race (two servers saving, or a refresh marking the same hosts) was
+    // rolled back whole and is tried again; verdicts of states that moved on are skipped then.
+    let mut attempt = 0;
+    let changes = loop {
+        let saved = match scope {
+            Scope::Hosts => store.save_verdicts(&records, now_ms()).await,
+            Scope::Names => store.save_name_verdicts(&names, now_ms()).await,
+        };
+        match saved {
+            Err(err) if err.is_transient() && attempt < SAVE_ATTEMPTS => attempt += 1,
+            other => break other?,
         }
     };
     let updates = verdicts.iter().map(|e| e.verdict.updates.len()).sum();

@@ -149,6 +149,17 @@ pub(super) async fn insert_host_unknown(conn: &mut PgConnection, pairs: &[(i64, 
     Ok(())
 }
 
+/// Locks these hosts' rows in id order, first thing in a transaction that saves what was
+/// computed for them: its later statements would take them in whatever order a join visits
+/// them, and two servers saving (or one saving verdicts, another exposures) then deadlock.
+pub(super) async fn lock_hosts(conn: &mut PgConnection, host_ids: &[i64]) -> StoreResult<()> {
+    sqlx::query("SELECT 1 FROM hosts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+        .bind(host_ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets the verdict columns of each host still at the state its verdict was computed from;
 /// returns how many were set.
 pub(super) async fn set_host_verdicts(

@@ -82,6 +82,12 @@ pub(super) async fn touch_many(
     Ok(touched.into_iter().collect())
 }
 
+/// Nothing to lock: SQLite's one writer at a time already orders the transactions that save
+/// what was computed for hosts (PostgreSQL locks the rows in id order).
+pub(super) async fn lock_hosts(_conn: &mut SqliteConnection, _host_ids: &[i64]) -> StoreResult<()> {
+    Ok(())
+}
+
 /// Inserts packages not stored yet; returns the id of a stored package whose content differs
 /// from the one given with the same id (a hash collision), if any.
 pub(super) async fn upsert_packages(
