@@ -249,6 +249,14 @@ macro_rules! portable_repo_queries {
         /// index of it is stale) and the hosts that use it are marked for recomputation.
         async fn repo_changed(tx: &mut sqlx::Transaction<'static, Db>, repo_id: i64) -> StoreResult<()> {
             sqlx::query("UPDATE repos SET revision = revision + 1 WHERE id = $1").bind(repo_id).execute(&mut **tx).await?;
+            if !LOCK_HOSTS_IN_ORDER.is_empty() {
+                let sql = format!(
+                    "SELECT 1 FROM hosts WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
+                     OR (use_host_repos = $2 AND os_variant_id IN (SELECT v.id FROM os_variants v \
+                     JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1)){LOCK_HOSTS_IN_ORDER}"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo_id).bind(false).execute(&mut **tx).await?;
+            }
             sqlx::query(
                 concat!(
                     "UPDATE hosts SET updates_stale = $2, ",
@@ -309,8 +317,13 @@ macro_rules! portable_repo_queries {
                 .execute(&mut **tx)
                 .await?;
             // A verdict being computed from the repository's previous contents is not saved.
+            const NAMED: &str = "id IN (SELECT DISTINCT host_id FROM host_stale_names WHERE name IN (";
+            if !LOCK_HOSTS_IN_ORDER.is_empty() {
+                let sql = format!("SELECT 1 FROM hosts WHERE {NAMED}{})){LOCK_HOSTS_IN_ORDER}", text_list(1));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(texts_param(&plain)).execute(&mut **tx).await?;
+            }
             let sql = format!(
-                "UPDATE hosts SET {} WHERE id IN (SELECT DISTINCT host_id FROM host_stale_names WHERE name IN ({}))",
+                "UPDATE hosts SET {} WHERE {NAMED}{}))",
                 bump_keeping_exposures!(),
                 text_list(1)
             );
@@ -398,6 +411,11 @@ macro_rules! portable_repo_queries {
             .bind(gone)
             .execute(&mut *tx)
             .await?;
+            if !LOCK_HOSTS_IN_ORDER.is_empty() {
+                let sql =
+                    format!("SELECT 1 FROM hosts WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1){LOCK_HOSTS_IN_ORDER}");
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(gone).execute(&mut *tx).await?;
+            }
             sqlx::query(
                 concat!(
                     "UPDATE hosts SET updates_stale = $2, ",
