@@ -59,7 +59,7 @@ impl RawReport {
             state_digest: [0; 16],
         };
         let mut hasher = Xxh3::new();
-        let mut pending: Vec<u8> = Vec::with_capacity(HASH_PIECE + 4096);
+        let mut pending: Vec<u8> = Vec::with_capacity(all.len().min(HASH_PIECE) + 4096);
         while buf.has_remaining() {
             let start = all.len() - buf.len();
             let (tag, wire) = decode_key(&mut buf).ok()?;

@@ -191,11 +191,5 @@ async fn save(
     records: &[ExposureRecord],
     scope: Option<&[i64]>,
 ) -> StoreResult<crate::store::ExposureChanges> {
-    let mut attempt = 0;
-    loop {
-        match store.save_exposures(records, scope).await {
-            Err(err) if err.is_transient() && attempt < 3 => attempt += 1,
-            other => return other,
-        }
-    }
+    crate::store::retry_transient(3, || store.save_exposures(records, scope)).await
 }

@@ -133,6 +133,22 @@ impl StoreError {
     }
 }
 
+/// Runs a write again, up to `retries` more times, while it fails for a transient reason
+/// (`StoreError::is_transient`): it was rolled back whole, so another attempt starts afresh.
+pub async fn retry_transient<T, F, Fut>(retries: usize, mut write: F) -> StoreResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StoreResult<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Err(err) if err.is_transient() && attempt < retries => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
 /// Opens (and creates, for SQLite) the database and applies pending migrations.
 pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
     connect_with(url, 16).await
@@ -145,5 +161,82 @@ pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<Arc<dy
         "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
         "postgres" | "postgresql" => Ok(Arc::new(postgres::PgStore::open(url, max_connections).await?)),
         other => Err(StoreError::UnsupportedScheme(other.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use std::borrow::Cow;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::{StoreError, retry_transient};
+
+    /// A database error with only a code, as a driver reports one.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "code {}", self.0)
+        }
+    }
+    impl std::error::Error for Coded {}
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn failed(code: &'static str) -> StoreError {
+        StoreError::Db(sqlx::Error::Database(Box::new(Coded(code))))
+    }
+
+    #[tokio::test]
+    async fn deadlocks_and_busy_locks_are_tried_again_other_errors_are_not() {
+        assert!(failed("40P01").is_transient() && failed("40001").is_transient() && failed("5").is_transient());
+        assert!(!failed("23505").is_transient() && !StoreError::PackagesCleaned.is_transient());
+
+        let calls = AtomicUsize::new(0);
+        let answer = retry_transient(3, || async {
+            match calls.fetch_add(1, Ordering::Relaxed) {
+                0 | 1 => Err(failed("40P01")),
+                n => Ok(n),
+            }
+        })
+        .await;
+        assert_eq!(answer.unwrap(), 2, "won on the third attempt");
+
+        calls.store(0, Ordering::Relaxed);
+        let answer: super::StoreResult<()> = retry_transient(3, || async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Err(failed("40P01"))
+        })
+        .await;
+        assert!(answer.is_err());
+        assert_eq!(calls.load(Ordering::Relaxed), 4, "the first attempt and three more");
+
+        calls.store(0, Ordering::Relaxed);
+        let answer: super::StoreResult<()> = retry_transient(3, || async {
+            calls.fetch_add(1, Ordering::Relaxed);
+            Err(failed("23503"))
+        })
+        .await;
+        assert!(answer.is_err());
+        assert_eq!(calls.load(Ordering::Relaxed), 1, "a lasting error is not tried again");
     }
 }

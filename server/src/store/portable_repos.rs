@@ -411,18 +411,13 @@ macro_rules! portable_repo_queries {
             .bind(gone)
             .execute(&mut *tx)
             .await?;
+            const USERS_OF_GONE: &str = " WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1)";
             if !LOCK_HOSTS_IN_ORDER.is_empty() {
-                let sql =
-                    format!("SELECT 1 FROM hosts WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1){LOCK_HOSTS_IN_ORDER}");
+                let sql = format!("SELECT 1 FROM hosts{USERS_OF_GONE}{LOCK_HOSTS_IN_ORDER}");
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(gone).execute(&mut *tx).await?;
             }
-            sqlx::query(
-                concat!(
-                    "UPDATE hosts SET updates_stale = $2, ",
-                    bump_keeping_exposures!(),
-                    " WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1)"
-                ),
-            )
+            let sql = format!("UPDATE hosts SET updates_stale = $2, {}{USERS_OF_GONE}", bump_keeping_exposures!());
+            sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(gone)
             .bind(true)
             .execute(&mut *tx)

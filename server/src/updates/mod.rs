@@ -289,17 +289,13 @@ async fn save(
     };
     // A save that lost a race (two servers saving, or a refresh marking the same hosts) was
     // rolled back whole and is tried again; verdicts of states that moved on are skipped then.
-    let mut attempt = 0;
-    let changes = loop {
-        let saved = match scope {
+    let changes = crate::store::retry_transient(SAVE_ATTEMPTS, || async {
+        match scope {
             Scope::Hosts => store.save_verdicts(&records, now_ms()).await,
             Scope::Names => store.save_name_verdicts(&names, now_ms()).await,
-        };
-        match saved {
-            Err(err) if err.is_transient() && attempt < SAVE_ATTEMPTS => attempt += 1,
-            other => break other?,
         }
-    };
+    })
+    .await?;
     let updates = verdicts.iter().map(|e| e.verdict.updates.len()).sum();
     Ok(Stats {
         hosts: verdicts.len(),

@@ -52,11 +52,11 @@ impl PgStore {
 /// Whether another attempt of the same transaction can succeed: it lost a deadlock or a
 /// serialization race, or hit a unique key another transaction was inserting.
 fn retryable(err: &StoreError) -> bool {
-    if matches!(err, StoreError::PackagesCleaned) {
+    if matches!(err, StoreError::PackagesCleaned) || err.is_transient() {
         return true;
     }
     let StoreError::Db(sqlx::Error::Database(db)) = err else { return false };
-    matches!(db.code().as_deref(), Some("40001" | "40P01" | "23505"))
+    db.code().as_deref() == Some("23505")
 }
 
 super::forward::forward_roles!(PgStore { db: sqlx::Postgres, read: pool, write: pool, known: known });
