@@ -29,6 +29,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .method(
             Method::builder()
+                .name("submit_digest")
+                .route_name("SubmitDigest")
+                .input_type("crate::ReportDigest")
+                .output_type("crate::SubmitResponse")
+                .codec_path("crate::codec::StrictCodec")
+                .build(),
+        )
+        .method(
+            Method::builder()
                 .name("enroll")
                 .route_name("Enroll")
                 .input_type("crate::EnrollRequest")

@@ -9,7 +9,7 @@ use prost::Message;
 use prost::encoding::{WireType, decode_key, decode_varint};
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::Report;
+use crate::{Report, ReportDigest};
 
 /// The encoded bytes of one `Report`.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +100,23 @@ impl RawReport {
         hasher.update(&pending);
         peek.state_digest = hasher.digest128().to_le_bytes();
         Some(peek)
+    }
+}
+
+impl Report {
+    /// What `SubmitDigest` sends instead of this report: its header and the digest the
+    /// server keeps of its state, computed by the same `peek` over the same encoding.
+    pub fn to_digest(&self) -> ReportDigest {
+        let raw = RawReport { bytes: Bytes::from(self.encode_to_vec()) };
+        // A message prost just encoded is always well formed.
+        let state_digest = raw.peek().map_or([0; 16], |p| p.state_digest);
+        ReportDigest {
+            report_id: self.report_id.clone(),
+            generated_at_ms: self.generated_at_ms,
+            host: self.host.clone(),
+            trigger: self.trigger,
+            state_digest: state_digest.to_vec(),
+        }
     }
 }
 
@@ -199,6 +216,19 @@ mod tests {
         put(&mut expected, 11, field(11, &|b| b.extend_from_slice(b"web")));
         let want = xxhash_rust::xxh3::xxh3_128(&expected).to_le_bytes();
         assert_eq!(peek(&r).state_digest, want);
+    }
+
+    #[test]
+    fn a_reports_digest_is_the_digest_its_encoding_peeks_to() {
+        let mut r = report();
+        r.trigger = 3;
+        let d = r.to_digest();
+        assert_eq!(d.state_digest, peek(&r).state_digest.to_vec());
+        assert_eq!((d.report_id.as_str(), d.generated_at_ms, d.trigger), ("r1", 1_700_000_000_123, 3));
+        assert_eq!(d.host.unwrap().hostname, "web01.example.org");
+        let mut other = report();
+        other.kernel = "6.1.1".into();
+        assert_ne!(other.to_digest().state_digest, r.to_digest().state_digest);
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //! ends by timing 300 new connections (TCP, the TLS handshake with `--tls`, HTTP/2 setup), the
 //! cost a host pays per report when it connects afresh. Before the unchanged rounds it waits
 //! until every host's first verdict is saved (printing how long that took), so that the
-//! unchanged reports, as a timer's would, meet a server that is not recomputing.
+//! unchanged reports, as a timer's would, meet a server that is not recomputing. Unchanged
+//! rounds alternate between offering each report's digest first (`SubmitDigest`, as
+//! `patchman-client` does for a timer's report) and sending the whole report.
 //! `PATCHMAN_BENCH_SERVER_LOG=FILTER` has the server log at FILTER as JSON lines on stderr
 //! (`sqlx::query=debug` gives each statement's time: where a report's writing goes).
 
@@ -30,7 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use patchman_proto as pb;
-use patchman_testkit::grpc::submit_raw;
+use patchman_testkit::grpc::{submit_digest_of, submit_raw};
 use patchman_testkit::server::{ENROLLMENT_KEY, Server};
 use pb::report_service_client::ReportServiceClient;
 use tonic::transport::{Channel, Endpoint};
@@ -142,20 +144,36 @@ async fn main() {
         None
     };
     for round in 0..=args.unchanged_rounds {
-        let label = if round == 0 { "first-time" } else { "unchanged" };
+        // Unchanged rounds alternate: offered as a digest first (what `patchman-client` does
+        // for a timer's report), then sent whole (what older clients and the hooks send).
+        let label = match round {
+            0 => "first-time",
+            r if r % 2 == 1 => "unchanged, digest",
+            _ => "unchanged, whole report",
+        };
         let t = Instant::now();
+        let cpu_before: Duration = servers.iter().map(Server::cpu_time).sum();
         let acks = if round == 0 { watch.as_ref().map(|w| w.acks.clone()) } else { None };
         let mut latencies = run_round(&fleet, &wire, &tokens, &channels, args.concurrency, round, acks).await;
         let elapsed = t.elapsed().as_secs_f64();
         latencies.sort_unstable();
         let pct = |p: f64| percentile_ms(&latencies, p);
         println!(
-            "{label:>10}: {} reports in {elapsed:.2} s = {:.0} reports/s; ack latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            "{label:>23}: {} reports in {elapsed:.2} s = {:.0} reports/s; ack latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             latencies.len(),
             latencies.len() as f64 / elapsed,
             pct(0.50),
             pct(0.99),
             pct(1.0)
+        );
+        // The bench's own clients share the cores: what the server alone needs per report.
+        let cpu = servers.iter().map(Server::cpu_time).sum::<Duration>().saturating_sub(cpu_before);
+        let per_report = cpu.as_secs_f64() / latencies.len().max(1) as f64;
+        println!(
+            "{:>23}  server CPU {:.0} µs a report (one core's worth: {:.0} reports/s)",
+            "",
+            per_report * 1e6,
+            1.0 / per_report.max(1e-9)
         );
         if round == 0
             && let Some(w) = watch.take()
@@ -435,7 +453,12 @@ async fn run_round(
                 // Alternate servers per request (channels are grouped per server).
                 let channel = channels[(i % channels.len() + w) % channels.len()].clone();
                 let t = Instant::now();
-                let ack = submit_raw(channel.clone(), &tokens[i], bytes).await.expect("submit");
+                // An unchanged report is a timer's: the client offers its digest first.
+                let ack = if round % 2 == 1 {
+                    submit_digest_of(channel.clone(), &tokens[i], bytes).await.expect("submit digest")
+                } else {
+                    submit_raw(channel.clone(), &tokens[i], bytes).await.expect("submit")
+                };
                 latencies.push(t.elapsed());
                 if let Some(acks) = &acks {
                     acks.at[i].store(acks.since(Instant::now()), Ordering::Relaxed);

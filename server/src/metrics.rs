@@ -70,8 +70,9 @@ pub fn observe(name: &'static str, labels: &[(&'static str, &str)], took: Durati
     });
 }
 
-/// A report's fate at a front door (`grpc`, `protocol1`, `protocol2`): `stored`,
-/// `unchanged`, `duplicate`, `superseded`, or `rejected_<why>`.
+/// A report's fate at a front door (`grpc`, `grpc_digest`, `protocol1`, `protocol2`):
+/// `stored`, `unchanged`, `duplicate`, `superseded`, `send_report` (a digest the server asks
+/// the whole report for), or `rejected_<why>`.
 pub fn report(door: &'static str, result: &str, took: Duration) {
     count("patchman_reports_total", &[("door", door), ("result", result)], 1);
     observe("patchman_ingest_duration_seconds", &[("door", door)], took);

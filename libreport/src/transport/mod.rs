@@ -174,14 +174,31 @@ pub async fn enroll(
     Ok(resp.into_inner().host_token)
 }
 
-/// Sends one report; returns once the server has committed it.
+/// Sends one report; returns once the server has committed it (or found it unchanged).
+///
+/// A report without transactions (a timer's, or the first after enrolling) is offered first
+/// as its digest (`SubmitDigest`): when the host's state is what the server last stored, the
+/// state is not sent at all. When the server asks for it, or predates that call, the whole
+/// report follows.
 pub async fn submit(server: &str, token: &str, report: &Report, link: &Link) -> Result<Ack, SendError> {
     let mut client = connect(server, link).await?;
-    let mut req = tonic::Request::new(to_proto(report));
-    let value = format!("Bearer {token}").parse().map_err(|_| SendError::BadUrl {
-        url: server.to_owned(),
-        message: "the host token is not valid text".into(),
+    let report = to_proto(report);
+    let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().map_err(|_| {
+        SendError::BadUrl { url: server.to_owned(), message: "the host token is not valid text".into() }
     })?;
+    if report.transactions.is_empty() {
+        let mut req = tonic::Request::new(report.to_digest());
+        req.metadata_mut().insert("authorization", value.clone());
+        match client.submit_digest(req).await {
+            Ok(ack) if ack.get_ref().outcome == pb::SubmitOutcome::Unchanged as i32 => {
+                return Ok(Ack { outcome: "unchanged", package_count: ack.get_ref().package_count });
+            }
+            Ok(_) => {}                                                      // the server asks for the report
+            Err(status) if status.code() == tonic::Code::Unimplemented => {} // an older server
+            Err(status) => return Err(refused(status)),
+        }
+    }
+    let mut req = tonic::Request::new(report);
     req.metadata_mut().insert("authorization", value);
     let ack = client.submit(req).await.map_err(refused)?.into_inner();
     let outcome = match pb::SubmitOutcome::try_from(ack.outcome) {

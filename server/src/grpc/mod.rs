@@ -5,6 +5,7 @@ pub mod admin;
 mod advisories;
 mod api_auth;
 mod convert;
+mod digest;
 pub mod json_api;
 pub mod oversize;
 mod paging;
@@ -73,10 +74,9 @@ impl ReportApi {
     async fn unchanged(
         &self,
         sender: &ingest::Sender,
-        raw: &pb::RawReport,
+        peek: pb::ReportPeek,
         now: i64,
     ) -> Result<Option<(String, u32)>, Status> {
-        let Some(peek) = raw.peek() else { return Ok(None) };
         let peek = ingest::Peek {
             report_id: peek.report_id,
             generated_at_ms: peek.generated_at_ms,
@@ -98,14 +98,14 @@ impl ReportApi {
         let peer = peer_of(&req);
         let raw = req.into_inner();
         let peeked = raw.peek();
-        if let Some(peek) = &peeked {
+        let wire_digest = peeked.as_ref().map(|p| p.state_digest);
+        if let Some(peek) = peeked.clone() {
             self.check_cert(peer.as_ref(), &peek.hostname)?;
             self.report_rate.admit(&peek.hostname.to_ascii_lowercase()).map_err(Status::resource_exhausted)?;
+            if let Some((report_id, package_count)) = self.unchanged(&sender, peek, now).await? {
+                return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
+            }
         }
-        if let Some((report_id, package_count)) = self.unchanged(&sender, &raw, now).await? {
-            return Ok(ack(report_id, IngestOutcome::Unchanged { package_count }));
-        }
-        let wire_digest = raw.peek().map(|p| p.state_digest);
         let decoded = raw.decode().map_err(|e| Status::invalid_argument(format!("malformed message: {e}")))?;
         let report =
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
@@ -147,6 +147,7 @@ fn submit_label(outcome: i32) -> &'static str {
         Ok(pb::SubmitOutcome::Unchanged) => "unchanged",
         Ok(pb::SubmitOutcome::Duplicate) => "duplicate",
         Ok(pb::SubmitOutcome::Superseded) => "superseded",
+        Ok(pb::SubmitOutcome::SendReport) => "send_report",
         _ => "unknown",
     }
 }
@@ -200,6 +201,17 @@ impl ReportService for ReportApi {
             Err(status) => status_label(status),
         };
         crate::metrics::report("grpc", result, started.elapsed());
+        answer
+    }
+
+    async fn submit_digest(&self, req: Request<pb::ReportDigest>) -> Result<Response<pb::SubmitResponse>, Status> {
+        let started = std::time::Instant::now();
+        let answer = self.answer_digest(req).await;
+        let result = match &answer {
+            Ok(response) => submit_label(response.get_ref().outcome),
+            Err(status) => status_label(status),
+        };
+        crate::metrics::report("grpc_digest", result, started.elapsed());
         answer
     }
 

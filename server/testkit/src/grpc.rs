@@ -18,6 +18,27 @@ pub async fn submit_raw(channel: Channel, token: &str, bytes: Vec<u8>) -> Result
     grpc.unary(req, path, RawCodec).await.map(|r| r.into_inner())
 }
 
+/// Offers the report encoded in `bytes` as `ReportService/SubmitDigest`, as `patchman-client`
+/// does for a report without transactions: its header and the digest of its state.
+pub async fn submit_digest_of(
+    channel: Channel,
+    token: &str,
+    bytes: Vec<u8>,
+) -> Result<pb::SubmitResponse, tonic::Status> {
+    let peek = pb::RawReport { bytes: bytes.into() }.peek().ok_or_else(|| tonic::Status::invalid_argument("bytes"))?;
+    let offer = pb::ReportDigest {
+        report_id: peek.report_id,
+        generated_at_ms: peek.generated_at_ms,
+        host: Some(pb::Host { hostname: peek.hostname, machine_id: String::new() }),
+        trigger: peek.trigger,
+        state_digest: peek.state_digest.to_vec(),
+    };
+    let mut req = tonic::Request::new(offer);
+    let value = format!("Bearer {token}").parse().map_err(|_| tonic::Status::invalid_argument("token"))?;
+    req.metadata_mut().insert("authorization", value);
+    pb::report_service_client::ReportServiceClient::new(channel).submit_digest(req).await.map(|r| r.into_inner())
+}
+
 #[derive(Debug, Clone, Copy)]
 struct RawCodec;
 

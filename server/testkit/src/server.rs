@@ -168,6 +168,17 @@ impl Server {
             .unwrap_or(0)
     }
 
+    /// CPU time the server has used so far, user and system, all threads (from
+    /// /proc/PID/stat, in USER_HZ ticks: 1/100 s on Linux).
+    pub fn cpu_time(&self) -> std::time::Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) closed by ')': utime is the
+        // 12th of them, stime the 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse::<u64>().ok()).sum();
+        std::time::Duration::from_millis(ticks * 10)
+    }
+
     /// The path of the SQLite file (for SQLite servers).
     pub fn db_path(&self) -> PathBuf {
         PathBuf::from(self.database_url.trim_start_matches("sqlite://"))

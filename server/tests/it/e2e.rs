@@ -37,7 +37,7 @@ fn names(list: &Value, key: &str) -> Vec<String> {
 
 #[test]
 fn this_debian_machine_end_to_end() {
-    let server = start_server(&[]);
+    let server = start_server(&[("PATCHMAN_API__METRICS_TOKEN", METRICS_TOKEN)]);
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
     for f in
@@ -92,6 +92,23 @@ fn this_debian_machine_end_to_end() {
         report(&server, &root, &tmp.path().join("state"), &["--hostname", "deb12.example.org", "--tags", "web,prod"]);
     assert!(out.contains("unchanged"), "{out}");
     assert_eq!(host_json(&server, "deb12.example.org")["reports"].as_array().unwrap().len(), 1);
+    // Both reports were offered as a digest first; only the first was then sent whole.
+    let metrics = metrics(&server);
+    for (door, result, n) in [("grpc_digest", "send_report", 1), ("grpc", "stored", 1), ("grpc_digest", "unchanged", 1)]
+    {
+        let line = format!("patchman_reports_total{{door=\"{door}\",result=\"{result}\"}} {n}\n");
+        assert!(metrics.contains(&line), "no {line} in {metrics}");
+    }
+    assert!(!metrics.contains("door=\"grpc\",result=\"unchanged\""), "{metrics}");
+}
+
+const METRICS_TOKEN: &str = "e2e-metrics-token";
+
+fn metrics(server: &Server) -> String {
+    let out = run(Command::new("curl")
+        .args(["-sf", "-H", &format!("Authorization: Bearer {METRICS_TOKEN}")])
+        .arg(format!("{}/metrics", server.url())));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

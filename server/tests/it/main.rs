@@ -13,6 +13,7 @@ mod compat_trust;
 mod compat_upload;
 mod copy_db;
 mod credentials;
+mod digest;
 mod e2e;
 mod enroll;
 mod exposure_story;

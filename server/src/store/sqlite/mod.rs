@@ -4,6 +4,7 @@
 mod bulk;
 mod ingest;
 mod queries;
+mod seen_digests;
 mod writer;
 
 use std::str::FromStr;
@@ -28,6 +29,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Shared with the batching writer.
     known: Arc<KnownPackages>,
+    seen: seen_digests::SeenDigests,
 }
 
 impl SqliteStore {
@@ -60,7 +62,7 @@ impl SqliteStore {
         let checkpointer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.pragma("cache_size", "-1024")).await?;
         tokio::spawn(checkpoint_forever(checkpointer));
-        Ok(Self { reports, writer, reader, known })
+        Ok(Self { reports, writer, reader, known, seen: Default::default() })
     }
 
     async fn send<T>(&self, job: writer::Job, rx: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
@@ -126,6 +128,10 @@ impl IngestStore for SqliteStore {
         let report = Arc::new(report);
         let job = writer::Job::Ingest { credential: credential.clone(), report: report.clone(), now: now_ms, reply };
         let result = self.send(job, rx).await;
+        if let (Ok(Ok(IngestOutcome::Stored { .. })), Some(digest)) = (&result, &report.wire_digest) {
+            // The host's stored state is now this report's: its next timer report is unchanged.
+            self.seen.record(&report.report.hostname, digest, true);
+        }
         drop(report); // the last reference, freed on this task's thread, not the writer's
         result
     }
@@ -139,14 +145,17 @@ impl IngestStore for SqliteStore {
         now_ms: i64,
     ) -> StoreResult<Option<u32>> {
         // Most reports that are not unchanged are told apart here, on a reader, without a
-        // turn of the one writer all reports queue for; the touch itself checks again.
-        let same: Option<i64> = sqlx::query_scalar("SELECT 1 FROM hosts WHERE hostname = $1 AND wire_digest = $2")
-            .bind(hostname)
-            .bind(&wire_digest[..])
-            .fetch_optional(&self.reader)
-            .await?;
-        if same.is_none() {
-            return Ok(None);
+        // turn of the one writer all reports queue for; the touch itself checks again. A
+        // host found unchanged with this digest last time skips the question.
+        if !self.seen.matches(hostname, wire_digest) {
+            let same: Option<i64> = sqlx::query_scalar("SELECT 1 FROM hosts WHERE hostname = $1 AND wire_digest = $2")
+                .bind(hostname)
+                .bind(&wire_digest[..])
+                .fetch_optional(&self.reader)
+                .await?;
+            if same.is_none() {
+                return Ok(None);
+            }
         }
         let (reply, rx) = oneshot::channel();
         let touch = writer::Touch {
@@ -156,6 +165,10 @@ impl IngestStore for SqliteStore {
             generated_at,
             now: now_ms,
         };
-        self.send(writer::Job::Touch { touch, reply }, rx).await
+        let touched = self.send(writer::Job::Touch { touch, reply }, rx).await;
+        if let Ok(count) = &touched {
+            self.seen.record(hostname, wire_digest, count.is_some());
+        }
+        touched
     }
 }
