@@ -145,11 +145,19 @@ macro_rules! portable_update_queries {
         }
 
         /// What the engine needs of these hosts; the packages as ids.
+        ///
+        /// The hosts' state versions are read first: what is read after them is at least as
+        /// new, so a verdict computed from a state that moved on meanwhile is dropped when
+        /// saved, never saved for the newer state. The rest is read at once, on as many
+        /// connections (one host after its report waits for one round trip, not five).
         pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
-            let mut conn = pool.acquire().await?;
-            let packages: HashMap<i64, Vec<i64>> = host_package_ids(&mut conn, host_ids).await?.into_iter().collect();
-            drop(conn);
-            work_with_packages(pool, host_ids, packages).await
+            let hosts = host_rows(pool, host_ids).await?;
+            let packages = async {
+                let mut conn = pool.acquire().await?;
+                Ok::<_, crate::store::StoreError>(host_package_ids(&mut conn, host_ids).await?.into_iter().collect())
+            };
+            let (packages, (repos, modules)) = tokio::try_join!(packages, host_settings(pool, host_ids))?;
+            Ok(assemble(hosts, packages, repos, modules))
         }
 
         /// Hosts with stale names (and not stale as a whole) with ids above `after`, lowest first.
@@ -199,26 +207,33 @@ macro_rules! portable_update_queries {
                     packages.entry(host).or_default().push(package);
                 }
             }
-            work_with_packages(pool, host_ids, packages).await
+            // A host whose state changed since its stale names were read is stale as a whole:
+            // `save_name_verdicts` drops its verdict.
+            let hosts = host_rows(pool, host_ids).await?;
+            let (repos, modules) = host_settings(pool, host_ids).await?;
+            Ok(assemble(hosts, packages, repos, modules))
         }
 
-        /// What the engine needs of these hosts, with these installed packages.
-        async fn work_with_packages(
+        /// (id, state_version, kernel, arch) of these hosts.
+        async fn host_rows(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<(i64, i64, String, String)>> {
+            let sql = format!("SELECT id, state_version, kernel, arch FROM hosts WHERE id IN ({})", id_list(1));
+            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?)
+        }
+
+        /// The repositories (with priorities) and enabled module streams of these hosts, by
+        /// host; the three queries at once.
+        #[allow(clippy::type_complexity)]
+        async fn host_settings(
             pool: &Pool,
             host_ids: &[i64],
-            mut packages: HashMap<i64, Vec<i64>>,
-        ) -> StoreResult<Vec<HostWork>> {
+        ) -> StoreResult<(HashMap<i64, Vec<(i64, i32)>>, HashMap<i64, Vec<(String, String)>>)> {
             let ids = ids_param(host_ids);
-            let sql = format!("SELECT id, state_version, kernel, arch FROM hosts WHERE id IN ({})", id_list(1));
-            let hosts: Vec<(i64, i64, String, String)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool).await?;
             let sql = format!(
                 "SELECT hr.host_id, hr.repo_id, hr.priority FROM host_repos hr JOIN repos r ON r.id = hr.repo_id \
                  WHERE hr.enabled = $2 AND r.enabled = $2 AND hr.host_id IN ({})",
                 id_list(1)
             );
-            let own: Vec<(i64, i64, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(true).fetch_all(pool).await?;
+            let own = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(true).fetch_all(pool);
             // Hosts that do not use only their own repositories also use their OS group's.
             let sql = format!(
                 "SELECT h.id, gr.repo_id, r.kind FROM hosts h JOIN os_variants v ON v.id = h.os_variant_id \
@@ -226,11 +241,11 @@ macro_rules! portable_update_queries {
                  WHERE h.use_host_repos = $2 AND r.enabled = $3 AND h.id IN ({})",
                 id_list(1)
             );
-            let group: Vec<(i64, i64, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(false).bind(true).fetch_all(pool).await?;
+            let group =
+                sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(false).bind(true).fetch_all(pool);
             let sql = format!("SELECT host_id, name, stream FROM host_modules WHERE host_id IN ({})", id_list(1));
-            let modules: Vec<(i64, String, String)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool).await?;
+            let modules = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool);
+            let (own, group, modules) = tokio::try_join!(own, group, modules)?;
 
             let mut repos: HashMap<i64, Vec<(i64, i32)>> = HashMap::new();
             for (h, r, p) in own {
@@ -247,7 +262,17 @@ macro_rules! portable_update_queries {
             for (h, m, s) in modules {
                 enabled.entry(h).or_default().push((m, s));
             }
-            Ok(hosts
+            Ok((repos, enabled))
+        }
+
+        /// Each host's `HostWork` from its row, installed package ids and settings.
+        fn assemble(
+            hosts: Vec<(i64, i64, String, String)>,
+            mut packages: HashMap<i64, Vec<i64>>,
+            mut repos: HashMap<i64, Vec<(i64, i32)>>,
+            mut enabled: HashMap<i64, Vec<(String, String)>>,
+        ) -> Vec<HostWork> {
+            hosts
                 .into_iter()
                 .map(|(host_id, state_version, kernel, arch)| HostWork {
                     host_id,
@@ -258,7 +283,7 @@ macro_rules! portable_update_queries {
                     modules: enabled.remove(&host_id).unwrap_or_default(),
                     repos: repos.remove(&host_id).unwrap_or_default(),
                 })
-                .collect())
+                .collect()
         }
 
         pub(super) async fn stale_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {

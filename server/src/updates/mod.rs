@@ -332,6 +332,9 @@ fn evaluate_all(inputs: Vec<Prepared>, eval: Engine, memo: &Memos) -> (Vec<Evalu
     (plan.finish(evaluated, repos, &mut memo.twins.lock().unwrap_or_else(|e| e.into_inner())), runs)
 }
 
+/// Batches of at most this many hosts are evaluated on the calling thread.
+const INLINE_HOSTS: usize = 4;
+
 /// The engine's verdict for each host, in order (`None` where it panicked).
 fn evaluate_each(inputs: Vec<Prepared>, eval: Engine, memos: &[Mutex<PackageMemo>]) -> Vec<Option<Evaluated>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
@@ -342,6 +345,21 @@ fn evaluate_each(inputs: Vec<Prepared>, eval: Engine, memos: &[Mutex<PackageMemo
         let tail = rest.split_off(chunk.min(rest.len()));
         slots.push(rest);
         rest = tail;
+    }
+    if let [part] = &mut slots[..]
+        && part.len() <= INLINE_HOSTS
+    {
+        // A host after its report: no thread to start, and it is waited for, not background.
+        let part = std::mem::take(part);
+        // Any engine thread's memo that no running recomputation holds now.
+        let mut memo = memos.iter().find_map(|m| match m.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        });
+        let mut own = PackageMemo::new(4_096);
+        let memo = memo.as_deref_mut().unwrap_or(&mut own);
+        return part.into_iter().map(|p| evaluate_one(p, eval, memo)).collect();
     }
     std::thread::scope(|scope| {
         let handles: Vec<_> = slots
