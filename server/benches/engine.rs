@@ -240,6 +240,9 @@ async fn security_refresh(
     updater: &patchman_server::updates::Updater,
     repos: &[patchman_server::store::views::RepoView],
 ) {
+    // A version new in every run, so that a database kept with `--store sqlite://PATH` can be
+    // refreshed again by running this process once more.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let t = Instant::now();
     let mut names = 0;
     for (v, variant) in world.variants.iter().enumerate() {
@@ -252,7 +255,7 @@ async fn security_refresh(
         let base = &variant.repos[0].packages;
         for p in (1..=5).map(|k| &base[k * base.len() / 6]) {
             let mut fixed = world::stored::package(p);
-            fixed.version = format!("{}.9999", fixed.version);
+            fixed.version = format!("{}.9999.{run}", fixed.version);
             contents.packages.push(fixed);
             names += 1;
         }

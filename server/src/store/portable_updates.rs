@@ -197,8 +197,10 @@ macro_rules! portable_update_queries {
                 .collect();
             let mut packages: HashMap<i64, Vec<i64>> = HashMap::new();
             for chunk in pairs.chunks(50_000) {
+                // Driven by the pairs (a join, not `IN`: no temporary index of them first).
                 let sql = format!(
-                    "SELECT host_id, package_id FROM host_packages WHERE (host_id, package_id) IN (SELECT h, p FROM ({}) x)",
+                    "SELECT hp.host_id, hp.package_id FROM ({}) x \
+                     JOIN host_packages hp ON hp.host_id = x.h AND hp.package_id = x.p",
                     pair_list(1)
                 );
                 let found: Vec<(i64, i64)> =
@@ -451,7 +453,8 @@ macro_rules! portable_update_queries {
                 fresh.iter().flat_map(|v| v.packages.iter().map(move |p| (v.record.host_id, *p))).collect();
             let pairs = pairs_param(&pairs);
             let sql = format!(
-                "SELECT host_id, installed_id, candidate_id FROM host_updates WHERE (host_id, installed_id) IN (SELECT h, p FROM ({}) x)",
+                "SELECT u.host_id, u.installed_id, u.candidate_id FROM ({}) x \
+                 JOIN host_updates u ON u.host_id = x.h AND u.installed_id = x.p",
                 pair_list(1)
             );
             let before: std::collections::HashSet<(i64, i64, i64)> =
