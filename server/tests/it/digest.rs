@@ -77,6 +77,14 @@ async fn the_digest_exchange(server: &Server) {
     assert_eq!(host_json(server, "a.example.org")["last_seen_at"], seen);
     assert_eq!(offer(&mut c, &a, forged.to_digest()).await.unwrap().outcome, pb::SubmitOutcome::Unchanged as i32);
 
+    // Deleted and enrolled again, the host has no state: the digest it was last found
+    // unchanged with (which SQLite remembers) must not make the new host look seen.
+    assert!(server.admin(&["host", "delete", "a.example.org"]).contains("deleted"));
+    let a = enroll(&mut c, "a.example.org", &machine_id).await;
+    let answer = offer(&mut c, &a, forged.to_digest()).await.expect("answered");
+    assert_eq!(answer.outcome, pb::SubmitOutcome::SendReport as i32);
+    assert_eq!(host_json(server, "a.example.org")["last_seen_at"], serde_json::Value::Null);
+
     // Bad input names its field; no token is refused as for Submit.
     let mut short = again.to_digest();
     short.state_digest.pop();
