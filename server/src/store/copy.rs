@@ -241,7 +241,7 @@ const TABLES: &[(&str, &[Column])] = &[
         ],
     ),
     ("host_unknown_packages", &[("host_id", Col::Int, false), ("package_id", Col::Int, false)]),
-    ("host_stale_names", &[("host_id", Col::Int, false), ("name", Col::Text, false)]),
+    ("host_stale_packages", &[("host_id", Col::Int, false), ("package_id", Col::Int, false)]),
     (
         "host_offered_updates",
         &[

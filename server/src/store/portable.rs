@@ -468,7 +468,7 @@ macro_rules! portable_queries {
         /// Hosts stale as a whole, and hosts with stale names.
         pub(super) async fn recompute_queue(pool: &Pool) -> StoreResult<i64> {
             Ok(sqlx::query_scalar(
-                "SELECT count(*) FROM hosts WHERE updates_stale OR id IN (SELECT host_id FROM host_stale_names)",
+                "SELECT count(*) FROM hosts WHERE updates_stale OR id IN (SELECT host_id FROM host_stale_packages)",
             )
             .fetch_one(pool)
             .await?)

@@ -298,16 +298,16 @@ macro_rules! portable_repo_queries {
             let mut plain: Vec<String> = names.into_iter().map(|(_, name)| name).collect();
             plain.sort_unstable();
             plain.dedup();
-            // Each host that uses the repository gets the names it has installed as stale
-            // names: only their verdicts are computed again.
+            // Each host that uses the repository gets its installed packages of those names
+            // marked stale: only their verdicts are computed again.
             let sql = format!(
-                "INSERT INTO host_stale_names (host_id, name) SELECT DISTINCT h.id, p.name FROM hosts h \
+                "INSERT INTO host_stale_packages (host_id, package_id) SELECT h.id, p.id FROM hosts h \
                  JOIN packages p ON p.name IN ({}) \
                  WHERE (h.id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
                  OR (h.use_host_repos = $2 AND h.os_variant_id IN (SELECT v.id FROM os_variants v \
                  JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))) \
                  AND EXISTS (SELECT 1 FROM host_packages hp WHERE hp.host_id = h.id AND hp.package_id = p.id) \
-                 ON CONFLICT (host_id, name) DO NOTHING",
+                 ON CONFLICT (host_id, package_id) DO NOTHING",
                 text_list(3)
             );
             sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -317,7 +317,8 @@ macro_rules! portable_repo_queries {
                 .execute(&mut **tx)
                 .await?;
             // A verdict being computed from the repository's previous contents is not saved.
-            const NAMED: &str = "id IN (SELECT DISTINCT host_id FROM host_stale_names WHERE name IN (";
+            const NAMED: &str = "id IN (SELECT DISTINCT s.host_id FROM host_stale_packages s \
+                 JOIN packages p ON p.id = s.package_id WHERE p.name IN (";
             if !LOCK_HOSTS_IN_ORDER.is_empty() {
                 let sql = format!("SELECT 1 FROM hosts WHERE {NAMED}{})){LOCK_HOSTS_IN_ORDER}", text_list(1));
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(texts_param(&plain)).execute(&mut **tx).await?;

@@ -163,7 +163,7 @@ macro_rules! portable_update_queries {
         /// Hosts with stale names (and not stale as a whole) with ids above `after`, lowest first.
         pub(super) async fn stale_name_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
             Ok(sqlx::query_scalar(
-                "SELECT DISTINCT s.host_id FROM host_stale_names s JOIN hosts h ON h.id = s.host_id \
+                "SELECT DISTINCT s.host_id FROM host_stale_packages s JOIN hosts h ON h.id = s.host_id \
                  WHERE h.updates_stale = $1 AND s.host_id > $2 ORDER BY s.host_id LIMIT $3",
             )
             .bind(false)
@@ -173,44 +173,24 @@ macro_rules! portable_update_queries {
             .await?)
         }
 
-        /// `host_work`, with only the installed packages of each host's stale names. In three
-        /// steps, so that each backend probes (host, package) keys rather than reading every
-        /// package of each host: the hosts' stale names, the packages of those names, then
-        /// which of those (host, package) pairs are installed.
+        /// `host_work`, with only each host's stale packages: the (host, installed package)
+        /// pairs a repository's marking found, those still installed. A host whose packages
+        /// changed since is stale as a whole, and its whole recomputation covered the rest.
         pub(super) async fn stale_name_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
-            let sql = format!("SELECT host_id, name FROM host_stale_names WHERE host_id IN ({})", id_list(1));
-            let stale: Vec<(i64, String)> =
+            let sql = format!(
+                // The marks first, then one probe each (CROSS JOIN fixes the order in SQLite).
+                "SELECT s.host_id, s.package_id FROM host_stale_packages s CROSS JOIN host_packages hp \
+                 WHERE hp.host_id = s.host_id AND hp.package_id = s.package_id AND s.host_id IN ({})",
+                id_list(1)
+            );
+            let found: Vec<(i64, i64)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
-            let mut names: Vec<String> = stale.iter().map(|(_, n)| n.clone()).collect();
-            names.sort_unstable();
-            names.dedup();
-            let sql = format!("SELECT name, id FROM packages WHERE name IN ({})", text_list(1));
-            let rows: Vec<(String, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(texts_param(&names)).fetch_all(pool).await?;
-            let mut ids_of: HashMap<String, Vec<i64>> = HashMap::new();
-            for (name, id) in rows {
-                ids_of.entry(name).or_default().push(id);
-            }
-            let pairs: Vec<(i64, i64)> = stale
-                .iter()
-                .flat_map(|(host, name)| ids_of.get(name).into_iter().flatten().map(move |id| (*host, *id)))
-                .collect();
             let mut packages: HashMap<i64, Vec<i64>> = HashMap::new();
-            for chunk in pairs.chunks(50_000) {
-                // Driven by the pairs (a join, not `IN`: no temporary index of them first).
-                let sql = format!(
-                    "SELECT hp.host_id, hp.package_id FROM ({}) x \
-                     JOIN host_packages hp ON hp.host_id = x.h AND hp.package_id = x.p",
-                    pair_list(1)
-                );
-                let found: Vec<(i64, i64)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(pairs_param(chunk)).fetch_all(pool).await?;
-                for (host, package) in found {
-                    packages.entry(host).or_default().push(package);
-                }
+            for (host, package) in found {
+                packages.entry(host).or_default().push(package);
             }
-            // A host whose state changed since its stale names were read is stale as a whole:
-            // `save_name_verdicts` drops its verdict.
+            // A host whose state changed since its stale packages were read is stale as a
+            // whole: `save_name_verdicts` drops its verdict.
             let hosts = host_rows(pool, host_ids).await?;
             let (repos, modules) = host_settings(pool, host_ids).await?;
             Ok(assemble(hosts, packages, repos, modules))
@@ -307,7 +287,7 @@ macro_rules! portable_update_queries {
                         .execute(&mut *tx)
                         .await?;
                     // Whole hosts are computed from now on: their stale names with them.
-                    sqlx::query("DELETE FROM host_stale_names").execute(&mut *tx).await?;
+                    sqlx::query("DELETE FROM host_stale_packages").execute(&mut *tx).await?;
                     tx.commit().await?;
                     done
                 }
@@ -503,7 +483,7 @@ macro_rules! portable_update_queries {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            let sql = format!("DELETE FROM host_stale_names WHERE host_id IN ({})", id_list(1));
+            let sql = format!("DELETE FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).execute(&mut *tx).await?;
             verdicts_saved(&mut tx, &fresh_list, now).await?;
             tx.commit().await?;
