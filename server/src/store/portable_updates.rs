@@ -177,6 +177,9 @@ macro_rules! portable_update_queries {
         /// pairs a repository's marking found, those still installed. A host whose packages
         /// changed since is stale as a whole, and its whole recomputation covered the rest.
         pub(super) async fn stale_name_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
+            // The state versions first, as in `host_work`: a report after them makes the
+            // verdict's save drop it.
+            let hosts = host_rows(pool, host_ids).await?;
             let sql = format!(
                 // The marks first, then one probe each (CROSS JOIN fixes the order in SQLite).
                 "SELECT s.host_id, s.package_id FROM host_stale_packages s CROSS JOIN host_packages hp \
@@ -189,9 +192,6 @@ macro_rules! portable_update_queries {
             for (host, package) in found {
                 packages.entry(host).or_default().push(package);
             }
-            // A host whose state changed since its stale packages were read is stale as a
-            // whole: `save_name_verdicts` drops its verdict.
-            let hosts = host_rows(pool, host_ids).await?;
             let (repos, modules) = host_settings(pool, host_ids).await?;
             Ok(assemble(hosts, packages, repos, modules))
         }
