@@ -99,7 +99,8 @@ impl ReportApi {
         let raw = req.into_inner();
         let peeked = raw.peek();
         let wire_digest = peeked.as_ref().map(|p| p.state_digest);
-        if let Some(peek) = peeked.clone() {
+        let admitted = peeked.is_some();
+        if let Some(peek) = peeked {
             self.check_cert(peer.as_ref(), &peek.hostname)?;
             self.report_rate.admit(&peek.hostname.to_ascii_lowercase()).map_err(Status::resource_exhausted)?;
             if let Some((report_id, package_count)) = self.unchanged(&sender, peek, now).await? {
@@ -110,7 +111,7 @@ impl ReportApi {
         let report =
             validate::report(decoded, self.limits, now).map_err(|e| Status::invalid_argument(e.to_string()))?;
         self.check_cert(peer.as_ref(), &report.hostname)?;
-        if peeked.is_none() {
+        if !admitted {
             self.report_rate.admit(&report.hostname).map_err(Status::resource_exhausted)?;
         }
         let report_id = report.report_id.clone();
@@ -139,6 +140,21 @@ impl ReportApi {
         }
         Ok(ack(report_id, outcome))
     }
+}
+
+/// A submission's answer, counted in `/metrics` under its door with its outcome and time.
+async fn counted(
+    door: &'static str,
+    answer: impl std::future::Future<Output = Result<Response<pb::SubmitResponse>, Status>>,
+) -> Result<Response<pb::SubmitResponse>, Status> {
+    let started = std::time::Instant::now();
+    let answer = answer.await;
+    let result = match &answer {
+        Ok(response) => submit_label(response.get_ref().outcome),
+        Err(status) => status_label(status),
+    };
+    crate::metrics::report(door, result, started.elapsed());
+    answer
 }
 
 fn submit_label(outcome: i32) -> &'static str {
@@ -194,25 +210,11 @@ fn ack(report_id: String, outcome: IngestOutcome) -> Response<pb::SubmitResponse
 #[tonic::async_trait]
 impl ReportService for ReportApi {
     async fn submit(&self, req: Request<pb::RawReport>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let started = std::time::Instant::now();
-        let answer = self.answer(req).await;
-        let result = match &answer {
-            Ok(response) => submit_label(response.get_ref().outcome),
-            Err(status) => status_label(status),
-        };
-        crate::metrics::report("grpc", result, started.elapsed());
-        answer
+        counted("grpc", self.answer(req)).await
     }
 
     async fn submit_digest(&self, req: Request<pb::ReportDigest>) -> Result<Response<pb::SubmitResponse>, Status> {
-        let started = std::time::Instant::now();
-        let answer = self.answer_digest(req).await;
-        let result = match &answer {
-            Ok(response) => submit_label(response.get_ref().outcome),
-            Err(status) => status_label(status),
-        };
-        crate::metrics::report("grpc_digest", result, started.elapsed());
-        answer
+        counted("grpc_digest", self.answer_digest(req)).await
     }
 
     async fn enroll(&self, req: Request<pb::EnrollRequest>) -> Result<Response<pb::EnrollResponse>, Status> {
