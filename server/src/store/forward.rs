@@ -101,7 +101,6 @@ macro_rules! forward_roles {
             write merge_repos(keep: i64, gone: i64) -> ();
         });
         $crate::store::forward::forward_roles!(@role $store, UpdateStore {
-            read repo_revisions() -> Vec<(i64, i64)>;
             read repo_data(repo_id: i64) -> Option<(i64, patchman_engine::RepoData)>;
             read packages_by_ids(ids: &[i64]) -> Vec<patchman_engine::Pkg>;
             read host_work(host_ids: &[i64]) -> Vec<$crate::store::HostWork>;

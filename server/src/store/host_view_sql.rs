@@ -37,13 +37,14 @@ pub(crate) fn found_unoffered() -> String {
     )
 }
 
-/// Sets `view_disagreements` of the hosts in `ids_subquery` that say what they are offered.
-pub(crate) fn count_update(ids_subquery: &str) -> String {
+/// The number of disagreements of the host row `host` (the updated table's name or alias),
+/// from its saved verdict rows: `view_disagreements` of a host that says what it is offered.
+pub(crate) fn disagreements(host: &str) -> String {
     format!(
-        "UPDATE hosts SET view_disagreements = \
-         (SELECT count(*) FROM host_offered_updates o WHERE o.host_id = hosts.id AND NOT {OFFERED_MATCHED}) + \
+        "CASE WHEN {host}.offered_known THEN \
+         (SELECT count(*) FROM host_offered_updates o WHERE o.host_id = {host}.id AND NOT {OFFERED_MATCHED}) + \
          (SELECT count(DISTINCT c.name || '.' || c.arch) FROM host_updates u JOIN packages c ON c.id = u.candidate_id \
-          WHERE u.host_id = hosts.id AND u.kind = 1 AND NOT {FOUND_OFFERED}) \
-         WHERE offered_known = TRUE AND id IN ({ids_subquery})"
+          WHERE u.host_id = {host}.id AND u.kind = 1 AND NOT {FOUND_OFFERED}) \
+         ELSE {host}.view_disagreements END"
     )
 }

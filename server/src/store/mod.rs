@@ -56,7 +56,7 @@ pub(crate) use self::input::{PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;
 pub use self::records::{
     AuthKind, ClaimedJob, EnrollOutcome, HostEvent, HostWork, ImportLine, ImportSummary, IngestOutcome,
-    IngestRejection, MirrorState, RefreshTarget, SessionRecord, UserRecord,
+    IngestRejection, MirrorState, RefreshTarget, SessionRecord, UsedRepo, UserRecord,
 };
 pub use self::roles::{
     AccountStore, AdminStore, AdvisoryStore, HealthStore, HostQueries, IngestStore, JobStore, RepoStore, SettingsStore,

@@ -8,13 +8,13 @@ macro_rules! portable_update_queries {
         use patchman_engine as engine;
 
         use super::bulk::{
-            host_package_ids, id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
+            id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
             pairs_param, set_host_verdicts, text_list, texts_param, upsert_packages,
         };
         use crate::contents::RepoContents;
         use crate::store::known::KnownPackages;
         use crate::store::views::UpdateView;
-        use crate::store::{HostWork, NameVerdictRecord, PackageRow, VerdictRecord};
+        use crate::store::{HostWork, NameVerdictRecord, PackageRow, UsedRepo, VerdictRecord};
 
         /// The engine's kind of a stored kind; `None` for the kinds it finds no updates for
         /// (arch, gentoo: inventory only).
@@ -46,10 +46,6 @@ macro_rules! portable_update_queries {
         /// The rows the engine can read, without the others.
         fn engine_pkgs(rows: &[<Db as sqlx::Database>::Row]) -> StoreResult<Vec<engine::Pkg>> {
             rows.iter().filter_map(|r| engine_pkg(r).transpose()).collect()
-        }
-
-        pub(super) async fn repo_revisions(pool: &Pool) -> StoreResult<Vec<(i64, i64)>> {
-            Ok(sqlx::query_as("SELECT id, revision FROM repos WHERE enabled = $1").bind(true).fetch_all(pool).await?)
         }
 
         /// A repository as the engine needs it, with its revision.
@@ -144,22 +140,6 @@ macro_rules! portable_update_queries {
             engine_pkgs(&rows)
         }
 
-        /// What the engine needs of these hosts; the packages as ids.
-        ///
-        /// The hosts' state versions are read first: what is read after them is at least as
-        /// new, so a verdict computed from a state that moved on meanwhile is dropped when
-        /// saved, never saved for the newer state. The rest is read at once, on as many
-        /// connections (one host after its report waits for one round trip, not five).
-        pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
-            let hosts = host_rows(pool, host_ids).await?;
-            let packages = async {
-                let mut conn = pool.acquire().await?;
-                Ok::<_, crate::store::StoreError>(host_package_ids(&mut conn, host_ids).await?.into_iter().collect())
-            };
-            let (packages, (repos, modules)) = tokio::try_join!(packages, host_settings(pool, host_ids))?;
-            Ok(assemble(hosts, packages, repos, modules))
-        }
-
         /// Hosts with stale names (and not stale as a whole) with ids above `after`, lowest first.
         pub(super) async fn stale_name_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
             Ok(sqlx::query_scalar(
@@ -197,48 +177,48 @@ macro_rules! portable_update_queries {
         }
 
         /// (id, state_version, kernel, arch) of these hosts.
-        async fn host_rows(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<(i64, i64, String, String)>> {
+        pub(super) async fn host_rows(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<(i64, i64, String, String)>> {
             let sql = format!("SELECT id, state_version, kernel, arch FROM hosts WHERE id IN ({})", id_list(1));
             Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?)
         }
 
-        /// The repositories (with priorities) and enabled module streams of these hosts, by
-        /// host; the three queries at once.
+        /// The repositories (with priorities and revisions) and enabled module streams of
+        /// these hosts, by host; the three queries at once.
         #[allow(clippy::type_complexity)]
-        async fn host_settings(
+        pub(super) async fn host_settings(
             pool: &Pool,
             host_ids: &[i64],
-        ) -> StoreResult<(HashMap<i64, Vec<(i64, i32)>>, HashMap<i64, Vec<(String, String)>>)> {
+        ) -> StoreResult<(HashMap<i64, Vec<UsedRepo>>, HashMap<i64, Vec<(String, String)>>)> {
             let ids = ids_param(host_ids);
             let sql = format!(
-                "SELECT hr.host_id, hr.repo_id, hr.priority FROM host_repos hr JOIN repos r ON r.id = hr.repo_id \
+                "SELECT hr.host_id, hr.repo_id, hr.priority, r.revision FROM host_repos hr JOIN repos r ON r.id = hr.repo_id \
                  WHERE hr.enabled = $2 AND r.enabled = $2 AND hr.host_id IN ({})",
                 id_list(1)
             );
-            let own = sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(true).fetch_all(pool);
+            let own =
+                sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(true).fetch_all(pool);
             // Hosts that do not use only their own repositories also use their OS group's.
             let sql = format!(
-                "SELECT h.id, gr.repo_id, r.kind FROM hosts h JOIN os_variants v ON v.id = h.os_variant_id \
+                "SELECT h.id, gr.repo_id, r.kind, r.revision FROM hosts h JOIN os_variants v ON v.id = h.os_variant_id \
                  JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id JOIN repos r ON r.id = gr.repo_id \
                  WHERE h.use_host_repos = $2 AND r.enabled = $3 AND h.id IN ({})",
                 id_list(1)
             );
-            let group =
-                sqlx::query_as::<_, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(false).bind(true).fetch_all(pool);
+            let group = sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql))
+                .bind(&ids)
+                .bind(false)
+                .bind(true)
+                .fetch_all(pool);
             let sql = format!("SELECT host_id, name, stream FROM host_modules WHERE host_id IN ({})", id_list(1));
             let modules = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool);
             let (own, group, modules) = tokio::try_join!(own, group, modules)?;
 
-            let mut repos: HashMap<i64, Vec<(i64, i32)>> = HashMap::new();
-            for (h, r, p) in own {
-                repos.entry(h).or_default().push((r, p as i32));
+            let mut repos: HashMap<i64, Vec<UsedRepo>> = HashMap::new();
+            for (h, id, priority, revision) in own {
+                repos.entry(h).or_default().push(UsedRepo { id, priority: priority as i32, revision });
             }
-            for (h, r, kind) in group {
-                let list = repos.entry(h).or_default();
-                if !list.iter().any(|(id, _)| *id == r) {
-                    // The default priority of the kind: apt 500, dnf 99.
-                    list.push((r, if kind == PackageKind::Deb as i64 { 500 } else { 99 }));
-                }
+            for (h, id, kind, revision) in group {
+                add_group_repo(repos.entry(h).or_default(), id, kind, revision);
             }
             let mut enabled: HashMap<i64, Vec<(String, String)>> = HashMap::new();
             for (h, m, s) in modules {
@@ -247,11 +227,20 @@ macro_rules! portable_update_queries {
             Ok((repos, enabled))
         }
 
+        /// An OS group's repository of a host that does not use only its own: with the
+        /// default priority of its kind (apt 500, dnf 99), unless the host has it itself.
+        pub(super) fn add_group_repo(list: &mut Vec<UsedRepo>, id: i64, kind: i64, revision: i64) {
+            if !list.iter().any(|r| r.id == id) {
+                let priority = if kind == PackageKind::Deb as i64 { 500 } else { 99 };
+                list.push(UsedRepo { id, priority, revision });
+            }
+        }
+
         /// Each host's `HostWork` from its row, installed package ids and settings.
-        fn assemble(
+        pub(super) fn assemble(
             hosts: Vec<(i64, i64, String, String)>,
             mut packages: HashMap<i64, Vec<i64>>,
-            mut repos: HashMap<i64, Vec<(i64, i32)>>,
+            mut repos: HashMap<i64, Vec<UsedRepo>>,
             mut enabled: HashMap<i64, Vec<(String, String)>>,
         ) -> Vec<HostWork> {
             hosts
@@ -339,9 +328,9 @@ macro_rules! portable_update_queries {
             out.hosts_changed = changed.len();
             if !changed.is_empty() {
                 let ids: Vec<i64> = changed.iter().map(|v| v.host_id).collect();
-                // What the hosts had, to say what was added and removed.
+                // What the hosts had (to say what was added and removed), deleted.
                 let sql = format!(
-                    "SELECT host_id, installed_id, candidate_id FROM host_updates WHERE host_id IN ({})",
+                    "DELETE FROM host_updates WHERE host_id IN ({}) RETURNING host_id, installed_id, candidate_id",
                     id_list(1)
                 );
                 let before: std::collections::HashSet<(i64, i64, i64)> =
@@ -352,10 +341,8 @@ macro_rules! portable_update_queries {
                     .collect();
                 out.updates_added = after.difference(&before).count();
                 out.updates_removed = before.difference(&after).count();
-                for table in ["host_updates", "host_unknown_packages"] {
-                    let sql = format!("DELETE FROM {table} WHERE host_id IN ({})", id_list(1));
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).execute(&mut *tx).await?;
-                }
+                let sql = format!("DELETE FROM host_unknown_packages WHERE host_id IN ({})", id_list(1));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).execute(&mut *tx).await?;
                 let updates: Vec<(i64, &engine::Update)> =
                     changed.iter().flat_map(|v| v.verdict.updates.iter().map(move |u| (v.host_id, u))).collect();
                 insert_host_updates(&mut tx, &updates).await?;
@@ -428,13 +415,14 @@ macro_rules! portable_update_queries {
             }
             let fresh_list: Vec<i64> = fresh.iter().map(|v| v.record.host_id).collect();
             let fresh_ids = ids_param(&fresh_list);
-            // The rows of the stale names: (host, installed package) pairs, one index probe each.
+            // The rows of the stale names, deleted: (host, installed package) pairs, one index
+            // probe each; what they were says what was added and removed.
             let pairs: Vec<(i64, i64)> =
                 fresh.iter().flat_map(|v| v.packages.iter().map(move |p| (v.record.host_id, *p))).collect();
             let pairs = pairs_param(&pairs);
             let sql = format!(
-                "SELECT u.host_id, u.installed_id, u.candidate_id FROM ({}) x \
-                 JOIN host_updates u ON u.host_id = x.h AND u.installed_id = x.p",
+                "DELETE FROM host_updates WHERE (host_id, installed_id) IN (SELECT h, p FROM ({}) x) \
+                 RETURNING host_id, installed_id, candidate_id",
                 pair_list(1)
             );
             let before: std::collections::HashSet<(i64, i64, i64)> =
@@ -447,13 +435,11 @@ macro_rules! portable_update_queries {
             out.updates_removed = before.difference(&after).count();
             out.hosts_changed =
                 after.symmetric_difference(&before).map(|(h, _, _)| *h).collect::<std::collections::HashSet<_>>().len();
-            for (table, column) in [("host_updates", "installed_id"), ("host_unknown_packages", "package_id")] {
-                let sql = format!(
-                    "DELETE FROM {table} WHERE (host_id, {column}) IN (SELECT h, p FROM ({}) x)",
-                    pair_list(1)
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&pairs).execute(&mut *tx).await?;
-            }
+            let sql = format!(
+                "DELETE FROM host_unknown_packages WHERE (host_id, package_id) IN (SELECT h, p FROM ({}) x)",
+                pair_list(1)
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&pairs).execute(&mut *tx).await?;
             let updates: Vec<(i64, &engine::Update)> = fresh
                 .iter()
                 .flat_map(|v| v.record.verdict.updates.iter().map(move |u| (v.record.host_id, u)))
@@ -471,8 +457,9 @@ macro_rules! portable_update_queries {
                 "UPDATE hosts SET updates_digest = NULL, updates_computed_at = $2, \
                  security_update_count = (SELECT count(*) FROM host_updates u WHERE u.host_id = hosts.id AND u.security = $3), \
                  bugfix_update_count = (SELECT count(*) FROM host_updates u WHERE u.host_id = hosts.id AND u.security = $4), \
-                 unknown_package_count = (SELECT count(*) FROM host_unknown_packages k WHERE k.host_id = hosts.id) \
-                 WHERE id IN ({})",
+                 unknown_package_count = (SELECT count(*) FROM host_unknown_packages k WHERE k.host_id = hosts.id), \
+                 view_disagreements = {} WHERE id IN ({})",
+                crate::store::host_view_sql::disagreements("hosts"),
                 id_list(1)
             );
             let saved = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -491,18 +478,14 @@ macro_rules! portable_update_queries {
             Ok(out)
         }
 
-        /// What follows saving verdicts of these hosts: where the verdict and the host's own
-        /// view of its updates disagree, and events for the watch stream (their statuses may
-        /// have changed).
+        /// Events for the watch stream after saving verdicts of these hosts: their statuses may
+        /// have changed.
         async fn verdicts_saved(tx: &mut sqlx::Transaction<'static, Db>, host_ids: &[i64], now: i64) -> StoreResult<()> {
-            let ids = ids_param(host_ids);
-            let sql = crate::store::host_view_sql::count_update(&id_list(1));
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).execute(&mut **tx).await?;
             let sql = format!(
                 "INSERT INTO host_events (hostname, at, deleted) SELECT hostname, $2, $3 FROM hosts WHERE id IN ({})",
                 id_list(1)
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(now).bind(false).execute(&mut **tx).await?;
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).bind(now).bind(false).execute(&mut **tx).await?;
             Ok(())
         }
 

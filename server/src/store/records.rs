@@ -87,8 +87,18 @@ pub struct HostWork {
     pub package_ids: Vec<i64>,
     /// Enabled module streams.
     pub modules: Vec<(String, String)>,
-    /// The repositories whose packages count for the host, with the host's priority.
-    pub repos: Vec<(i64, i32)>,
+    /// The repositories whose packages count for the host.
+    pub repos: Vec<UsedRepo>,
+}
+
+/// A repository as one host uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsedRepo {
+    pub id: i64,
+    /// The host's priority for it (apt's pin priority, dnf's `priority`).
+    pub priority: i32,
+    /// Its revision when the host was read: 0 while never refreshed (contents unknown).
+    pub revision: i64,
 }
 
 /// A repository to refresh and its mirrors, best first.

@@ -264,8 +264,6 @@ pub trait RepoStore: Send + Sync + 'static {
 /// The updater's input and output: stale hosts, their state, repositories, verdicts.
 #[async_trait]
 pub trait UpdateStore: Send + Sync + 'static {
-    /// (repository id, revision) of every enabled repository.
-    async fn repo_revisions(&self) -> StoreResult<Vec<(i64, i64)>>;
     /// A repository as the engine needs it, with its revision.
     async fn repo_data(&self, repo_id: i64) -> StoreResult<Option<(i64, patchman_engine::RepoData)>>;
     /// The packages with these ids that the engine reads (deb, rpm); others are left out.

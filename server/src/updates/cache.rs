@@ -5,7 +5,7 @@
 //! current batch does not use. A batch holds its own references, so eviction never takes
 //! anything from a batch being prepared.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use patchman_engine::hash::FxHashMap;
@@ -53,42 +53,36 @@ impl Caches {
 
     /// Turns store rows into engine inputs, loading what the caches lack.
     pub(super) async fn inputs(&self, store: &dyn UpdateStore, works: Vec<HostWork>) -> UpdateResult<Vec<Prepared>> {
-        let repo_ids: HashSet<i64> = works.iter().flat_map(|w| w.repos.iter().map(|r| r.0)).collect();
-        let repos = self.repos_for(store, &repo_ids).await?;
-        // This batch's packages: those cached now, then the others from the store.
-        let mut found: FxHashMap<i64, Arc<Pkg>> = FxHashMap::default();
-        let mut missing: Vec<i64> = Vec::new();
-        {
-            let cached = lock(&self.packages);
-            for id in works.iter().flat_map(|w| w.package_ids.iter()) {
-                match cached.map.get(id) {
-                    Some(p) => {
-                        found.entry(*id).or_insert_with(|| p.clone());
-                    }
-                    None => missing.push(*id),
-                }
-            }
+        // The newest revision any host of the batch was read with, of each repository.
+        let mut wanted: HashMap<i64, i64> = HashMap::new();
+        for r in works.iter().flat_map(|w| w.repos.iter()) {
+            let revision = wanted.entry(r.id).or_default();
+            *revision = (*revision).max(r.revision);
         }
-        missing.sort_unstable();
-        missing.dedup();
-        for chunk in missing.chunks(CHUNK) {
-            let loaded: Vec<Arc<Pkg>> = store.packages_by_ids(chunk).await?.into_iter().map(Arc::new).collect();
-            for p in &loaded {
-                found.insert(p.id, p.clone());
+        let repos = self.repos_for(store, &wanted).await?;
+        // The hosts' packages as the cache has them; those it lacks are read from the store,
+        // and then the lists are made again in the hosts' order (the cold path).
+        let (mut installed, mut missing) = self.cached_installed(&works, &FxHashMap::default());
+        if !missing.is_empty() {
+            missing.sort_unstable();
+            missing.dedup();
+            let mut loaded: FxHashMap<i64, Arc<Pkg>> = FxHashMap::default();
+            for chunk in missing.chunks(CHUNK) {
+                let batch: Vec<Arc<Pkg>> = store.packages_by_ids(chunk).await?.into_iter().map(Arc::new).collect();
+                loaded.extend(batch.iter().map(|p| (p.id, p.clone())));
+                let room = self.budget.saturating_sub(lock(&self.repos).bytes);
+                lock(&self.packages).add(batch, room);
             }
-            let room = self.budget.saturating_sub(lock(&self.repos).bytes);
-            lock(&self.packages).add(loaded, room);
+            installed = self.cached_installed(&works, &loaded).0;
         }
         Ok(works
             .into_iter()
-            .map(|work| {
-                let installed: Vec<_> = work.package_ids.iter().filter_map(|id| found.get(id).cloned()).collect();
+            .zip(installed)
+            .map(|(work, installed)| {
                 let uses: Vec<RepoUse> = work
                     .repos
                     .iter()
-                    .filter_map(|(id, priority)| {
-                        repos.get(id).map(|(_, r)| RepoUse { repo: r.clone(), priority: *priority })
-                    })
+                    .filter_map(|u| repos.get(&u.id).map(|r| RepoUse { repo: r.clone(), priority: u.priority }))
                     .collect();
                 // Revision 0: never refreshed, its contents unknown. A package the engine cannot
                 // read (arch, gentoo) leaves the host's updates unknown too, and so does having
@@ -96,7 +90,7 @@ impl Caches {
                 let repos_known = !work.repos.is_empty()
                     && !work.package_ids.is_empty()
                     && installed.len() == work.package_ids.len()
-                    && work.repos.iter().all(|(id, _)| repos.get(id).is_some_and(|(revision, _)| *revision > 0));
+                    && work.repos.iter().all(|u| u.revision > 0 && repos.contains_key(&u.id));
                 let input = HostInput {
                     machine_arch: work.arch.clone(),
                     kernel: work.kernel.clone(),
@@ -108,27 +102,48 @@ impl Caches {
             .collect())
     }
 
-    /// The indexes of these repositories (enabled ones), loading those that are new or whose
-    /// revision moved on; past the budget, indexes no one asked for now are dropped.
+    /// Each host's installed packages found in the cache or in `loaded`, in the host's order,
+    /// and the ids found in neither.
+    fn cached_installed(
+        &self,
+        works: &[HostWork],
+        loaded: &FxHashMap<i64, Arc<Pkg>>,
+    ) -> (Vec<Vec<Arc<Pkg>>>, Vec<i64>) {
+        let cached = lock(&self.packages);
+        let mut missing = Vec::new();
+        let installed = works
+            .iter()
+            .map(|w| {
+                let mut list = Vec::with_capacity(w.package_ids.len());
+                for id in &w.package_ids {
+                    match cached.map.get(id).or_else(|| loaded.get(id)) {
+                        Some(p) => list.push(p.clone()),
+                        None => missing.push(*id),
+                    }
+                }
+                list
+            })
+            .collect();
+        (installed, missing)
+    }
+
+    /// The indexes of these repositories (enabled ones) at least at these revisions (as the
+    /// hosts were read), loading those that are new or older; past the budget, indexes no one
+    /// asked for now are dropped.
     async fn repos_for(
         &self,
         store: &dyn UpdateStore,
-        wanted: &HashSet<i64>,
-    ) -> UpdateResult<HashMap<i64, (i64, Arc<IndexedRepo>)>> {
+        wanted: &HashMap<i64, i64>,
+    ) -> UpdateResult<HashMap<i64, Arc<IndexedRepo>>> {
         if wanted.is_empty() {
             return Ok(HashMap::new());
         }
-        let revisions: HashMap<i64, i64> = store.repo_revisions().await?.into_iter().collect();
         let stale: Vec<i64> = {
             let repos = lock(&self.repos);
             wanted
                 .iter()
-                .copied()
-                .filter(|id| match (repos.map.get(id), revisions.get(id)) {
-                    (Some((cached, _, _)), Some(now)) => cached != now,
-                    (None, Some(_)) => true,
-                    (_, None) => false, // disabled or gone: not used
-                })
+                .filter(|(id, revision)| repos.map.get(id).is_none_or(|(cached, _, _)| cached < revision))
+                .map(|(id, _)| *id)
                 .collect()
         };
         for id in stale {
@@ -148,17 +163,13 @@ impl Caches {
             let room = self.budget.saturating_sub(repos.bytes);
             lock(&self.packages).shrink_to(room);
         }
-        Ok(wanted
-            .iter()
-            .filter(|id| revisions.contains_key(id))
-            .filter_map(|id| repos.map.get(id).map(|(rev, index, _)| (*id, (*rev, index.clone()))))
-            .collect())
+        Ok(wanted.keys().filter_map(|id| repos.map.get(id).map(|(_, index, _)| (*id, index.clone()))).collect())
     }
 }
 
 impl RepoCache {
-    fn evict_except(&mut self, keep: &HashSet<i64>, budget: usize) {
-        let drop: Vec<i64> = self.map.keys().copied().filter(|id| !keep.contains(id)).collect();
+    fn evict_except(&mut self, keep: &HashMap<i64, i64>, budget: usize) {
+        let drop: Vec<i64> = self.map.keys().copied().filter(|id| !keep.contains_key(id)).collect();
         for id in drop {
             if self.bytes <= budget {
                 break;

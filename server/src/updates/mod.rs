@@ -337,7 +337,8 @@ const INLINE_HOSTS: usize = 4;
 
 /// The engine's verdict for each host, in order (`None` where it panicked).
 fn evaluate_each(inputs: Vec<Prepared>, eval: Engine, memos: &[Mutex<PackageMemo>]) -> Vec<Option<Evaluated>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(inputs.len().max(1));
+    // One memo per engine thread (`Updater::build`): as many threads.
+    let threads = memos.len().max(1).min(inputs.len().max(1));
     let chunk = inputs.len().div_ceil(threads).max(1);
     let mut slots: Vec<Vec<Prepared>> = Vec::new();
     let mut rest = inputs;

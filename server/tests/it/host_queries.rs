@@ -43,7 +43,7 @@ pub(crate) async fn fleet(store: &Arc<dyn Store>) {
     let update = |w: &HostWork, security: bool| Update {
         installed: w.package_ids[0],
         candidate: w.package_ids[1],
-        repo: w.repos[0].0,
+        repo: w.repos[0].id,
         security,
         kind: UpdateKind::Package,
         erratum: None,

@@ -347,7 +347,7 @@ async fn verdicts_are_saved_only_for_the_state_they_came_from(store: Arc<dyn Sto
         updates: vec![Update {
             installed: w.package_ids[0],
             candidate: w.package_ids[1],
-            repo: w.repos[0].0,
+            repo: w.repos[0].id,
             security,
             kind: UpdateKind::Package,
             erratum: None,

@@ -179,26 +179,29 @@ pub(super) async fn set_host_verdicts(
     let reboot: Vec<&str> = rows.iter().map(|r| r.reboot).collect();
     let known: Vec<bool> = rows.iter().map(|r| r.known).collect();
     let duplicates: Vec<i64> = rows.iter().map(|r| r.duplicates).collect();
-    let done = sqlx::query(
+    let sql = format!(
         "UPDATE hosts h SET updates_stale = false, updates_computed_at = $8, updates_digest = v.digest, \
          security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
-         kernel_reboot_reason = v.reboot, updates_known = v.known, duplicate_package_count = v.duplicates \
+         kernel_reboot_reason = v.reboot, updates_known = v.known, duplicate_package_count = v.duplicates, \
+         view_disagreements = {} \
          FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
          $9::boolean[], $10::bigint[]) AS v(id, sv, digest, security, bugfix, unknown, reboot, known, duplicates) \
          WHERE h.id = v.id AND h.state_version = v.sv",
-    )
-    .bind(&id)
-    .bind(&sv)
-    .bind(&digest)
-    .bind(&security)
-    .bind(&bugfix)
-    .bind(&unknown)
-    .bind(&reboot)
-    .bind(now)
-    .bind(&known)
-    .bind(&duplicates)
-    .execute(&mut *conn)
-    .await?;
+        crate::store::host_view_sql::disagreements("h")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&id)
+        .bind(&sv)
+        .bind(&digest)
+        .bind(&security)
+        .bind(&bugfix)
+        .bind(&unknown)
+        .bind(&reboot)
+        .bind(now)
+        .bind(&known)
+        .bind(&duplicates)
+        .execute(&mut *conn)
+        .await?;
     Ok(done.rows_affected())
 }
 

@@ -26,3 +26,19 @@ crate::store::portable_accounts::portable_account_queries!();
 crate::store::portable_enrollment::portable_enrollment_queries!();
 crate::store::portable_import::portable_import_queries!();
 crate::store::portable_events::portable_event_queries!();
+
+/// What the engine needs of these hosts; the packages as ids.
+///
+/// The hosts' state versions are read first: what is read after them is at least as new, so
+/// a verdict computed from a state that moved on meanwhile is dropped when saved, never saved
+/// for the newer state. The rest is read at once, on as many connections (one host after its
+/// report waits for one round trip, not four).
+pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<crate::store::HostWork>> {
+    let hosts = host_rows(pool, host_ids).await?;
+    let packages = async {
+        let mut conn = pool.acquire().await?;
+        Ok::<_, StoreError>(super::bulk::host_package_ids(&mut conn, host_ids).await?.into_iter().collect())
+    };
+    let (packages, (repos, modules)) = tokio::try_join!(packages, host_settings(pool, host_ids))?;
+    Ok(assemble(hosts, packages, repos, modules))
+}

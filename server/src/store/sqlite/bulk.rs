@@ -206,19 +206,18 @@ pub(super) async fn set_host_verdicts(
             )
         })
         .collect();
-    let done = sqlx::query(
+    let sql = format!(
         "UPDATE hosts SET updates_stale = 0, updates_computed_at = $2, updates_digest = unhex(v.digest), \
          security_update_count = v.security, bugfix_update_count = v.bugfix, unknown_package_count = v.unknown, \
-         kernel_reboot_reason = v.reboot, updates_known = v.known, duplicate_package_count = v.duplicates \
+         kernel_reboot_reason = v.reboot, updates_known = v.known, duplicate_package_count = v.duplicates, \
+         view_disagreements = {} \
          FROM (SELECT j.value->>0 AS id, j.value->>1 AS sv, j.value->>2 AS digest, j.value->>3 AS security, \
          j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot, j.value->>7 AS known, \
          j.value->>8 AS duplicates FROM json_each($1) j) v \
          WHERE hosts.id = v.id AND hosts.state_version = v.sv",
-    )
-    .bind(json(&rows))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+        crate::store::host_view_sql::disagreements("hosts")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(&rows)).bind(now).execute(&mut *conn).await?;
     Ok(done.rows_affected())
 }
 

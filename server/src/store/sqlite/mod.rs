@@ -44,9 +44,12 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory")
             .pragma("journal_size_limit", "67108864");
+        // No pool tests a connection before handing it out: SQLite's is a file, and the test is
+        // a round trip to the connection's worker thread before every statement's own.
         // Other writes (verdicts, repositories, jobs) need less cache than the reports' writer.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone().pragma("cache_size", "-16384"))
             .await?;
         super::migrations::sqlite().run(&writer).await?;
@@ -58,7 +61,8 @@ impl SqliteStore {
         let reports = writer::spawn(batcher, writer.clone(), known.clone(), Arc::new(KnownNames::default()));
         // Readers share the operating system's page cache; a small cache of their own each.
         let reader_options = options.clone().read_only(true).pragma("cache_size", "-8192");
-        let reader = SqlitePoolOptions::new().max_connections(4).connect_with(reader_options).await?;
+        let reader =
+            SqlitePoolOptions::new().max_connections(4).test_before_acquire(false).connect_with(reader_options).await?;
         let checkpointer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.pragma("cache_size", "-1024")).await?;
         tokio::spawn(checkpoint_forever(checkpointer));
