@@ -299,10 +299,11 @@ macro_rules! portable_repo_queries {
             plain.sort_unstable();
             plain.dedup();
             // Each host that uses the repository gets its installed packages of those names
-            // marked stale: only their verdicts are computed again.
-            // The package rows of those names once, then for each host one key probe per row
-            // (a join, not a correlated EXISTS: half the cost; CROSS JOIN keeps SQLite's
-            // order: host by host, so that each host's probes stay on its few pages).
+            // marked stale: only their verdicts are computed again. The package rows of those
+            // names are read once, then each host gets one key probe per row (a join, not a
+            // correlated EXISTS: half the cost; CROSS JOIN keeps SQLite's order host by host,
+            // so that each host's probes stay on its few pages). A mark already there is
+            // returned too: that host's verdict of those names is being computed again as well.
             let sql = format!(
                 "WITH ids (id) AS MATERIALIZED (SELECT id FROM packages WHERE name IN ({})) \
                  INSERT INTO host_stale_packages (host_id, package_id) SELECT h.id, hp.package_id \
@@ -311,28 +312,26 @@ macro_rules! portable_repo_queries {
                  AND (h.id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
                  OR (h.use_host_repos = $2 AND h.os_variant_id IN (SELECT v.id FROM os_variants v \
                  JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))) \
-                 ON CONFLICT (host_id, package_id) DO NOTHING",
+                 ON CONFLICT (host_id, package_id) DO UPDATE SET package_id = excluded.package_id \
+                 RETURNING host_id",
                 text_list(3)
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
+            let mut marked: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(repo_id)
                 .bind(false)
                 .bind(texts_param(&plain))
-                .execute(&mut **tx)
+                .fetch_all(&mut **tx)
                 .await?;
-            // A verdict being computed from the repository's previous contents is not saved.
-            const NAMED: &str = "id IN (SELECT DISTINCT s.host_id FROM host_stale_packages s \
-                 JOIN packages p ON p.id = s.package_id WHERE p.name IN (";
-            if !LOCK_HOSTS_IN_ORDER.is_empty() {
-                let sql = format!("SELECT 1 FROM hosts WHERE {NAMED}{})){LOCK_HOSTS_IN_ORDER}", text_list(1));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(texts_param(&plain)).execute(&mut **tx).await?;
+            marked.sort_unstable();
+            marked.dedup();
+            if marked.is_empty() {
+                return Ok(());
             }
-            let sql = format!(
-                "UPDATE hosts SET {} WHERE {NAMED}{}))",
-                bump_keeping_exposures!(),
-                text_list(1)
-            );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(texts_param(&plain)).execute(&mut **tx).await?;
+            // A verdict of those hosts being computed from the repository's previous contents
+            // is not saved.
+            super::bulk::lock_hosts(&mut **tx, &marked).await?;
+            let sql = format!("UPDATE hosts SET {} WHERE id IN ({})", bump_keeping_exposures!(), id_list(1));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&marked)).execute(&mut **tx).await?;
             Ok(())
         }
 
