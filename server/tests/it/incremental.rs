@@ -80,6 +80,22 @@ pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(st
     let step = offered(&[("bash", "2"), ("openssl", "2")]);
     assert!(store.replace_repo_contents(main.id, &step, 3_000).await.unwrap());
     assert_eq!(marked(&*store).await, ["a.example.org: openssl"]);
+    // The same name changes again while a's verdict of it is being computed (read, not yet
+    // saved): a's state moves on, so that verdict will not be saved; b's, without openssl,
+    // does not.
+    let (a_id, b_id) = (
+        store.host_id("a.example.org").await.unwrap().unwrap(),
+        store.host_id("b.example.org").await.unwrap().unwrap(),
+    );
+    let being_computed = store.stale_name_work(&[a_id]).await.unwrap()[0].state_version;
+    let b_state = store.host_work(&[b_id]).await.unwrap()[0].state_version;
+    for (contents, at) in [(offered(&[("bash", "2"), ("openssl", "3")]), 3_100), (step.clone(), 3_200)] {
+        assert!(store.replace_repo_contents(main.id, &contents, at).await.unwrap());
+        assert_eq!(marked(&*store).await, ["a.example.org: openssl"]);
+        let now = store.stale_name_work(&[a_id]).await.unwrap()[0].state_version;
+        assert!(now > being_computed, "a's state moved on: {now} > {being_computed}");
+        assert_eq!(store.host_work(&[b_id]).await.unwrap()[0].state_version, b_state, "b has no openssl");
+    }
     assert_eq!(store.recompute_queue().await.unwrap(), 1, "a host with stale names is waiting");
     assert!(store.repo_data(main.id).await.unwrap().unwrap().0 > revision);
     let stats = settle().await;
