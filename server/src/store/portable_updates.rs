@@ -159,7 +159,7 @@ macro_rules! portable_update_queries {
         pub(super) async fn stale_name_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
             // The state versions first, as in `host_work`: a report after them makes the
             // verdict's save drop it.
-            let hosts = host_rows(pool, host_ids).await?;
+            let mut works = host_state(pool, host_ids, false).await?;
             let sql = format!(
                 // The marks first, then one probe each (CROSS JOIN fixes the order in SQLite).
                 "SELECT s.host_id, s.package_id FROM host_stale_packages s CROSS JOIN host_packages hp \
@@ -172,59 +172,15 @@ macro_rules! portable_update_queries {
             for (host, package) in found {
                 packages.entry(host).or_default().push(package);
             }
-            let (repos, modules) = host_settings(pool, host_ids).await?;
-            Ok(assemble(hosts, packages, repos, modules))
+            for w in &mut works {
+                w.package_ids = packages.remove(&w.host_id).unwrap_or_default();
+            }
+            Ok(works)
         }
 
-        /// (id, state_version, kernel, arch) of these hosts.
-        pub(super) async fn host_rows(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<(i64, i64, String, String)>> {
-            let sql = format!("SELECT id, state_version, kernel, arch FROM hosts WHERE id IN ({})", id_list(1));
-            Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?)
-        }
-
-        /// The repositories (with priorities and revisions) and enabled module streams of
-        /// these hosts, by host; the three queries at once.
-        #[allow(clippy::type_complexity)]
-        pub(super) async fn host_settings(
-            pool: &Pool,
-            host_ids: &[i64],
-        ) -> StoreResult<(HashMap<i64, Vec<UsedRepo>>, HashMap<i64, Vec<(String, String)>>)> {
-            let ids = ids_param(host_ids);
-            let sql = format!(
-                "SELECT hr.host_id, hr.repo_id, hr.priority, r.revision FROM host_repos hr JOIN repos r ON r.id = hr.repo_id \
-                 WHERE hr.enabled = $2 AND r.enabled = $2 AND hr.host_id IN ({})",
-                id_list(1)
-            );
-            let own =
-                sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(&ids).bind(true).fetch_all(pool);
-            // Hosts that do not use only their own repositories also use their OS group's.
-            let sql = format!(
-                "SELECT h.id, gr.repo_id, r.kind, r.revision FROM hosts h JOIN os_variants v ON v.id = h.os_variant_id \
-                 JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id JOIN repos r ON r.id = gr.repo_id \
-                 WHERE h.use_host_repos = $2 AND r.enabled = $3 AND h.id IN ({})",
-                id_list(1)
-            );
-            let group = sqlx::query_as::<_, (i64, i64, i64, i64)>(sqlx::AssertSqlSafe(sql))
-                .bind(&ids)
-                .bind(false)
-                .bind(true)
-                .fetch_all(pool);
-            let sql = format!("SELECT host_id, name, stream FROM host_modules WHERE host_id IN ({})", id_list(1));
-            let modules = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(&ids).fetch_all(pool);
-            let (own, group, modules) = tokio::try_join!(own, group, modules)?;
-
-            let mut repos: HashMap<i64, Vec<UsedRepo>> = HashMap::new();
-            for (h, id, priority, revision) in own {
-                repos.entry(h).or_default().push(UsedRepo { id, priority: priority as i32, revision });
-            }
-            for (h, id, kind, revision) in group {
-                add_group_repo(repos.entry(h).or_default(), id, kind, revision);
-            }
-            let mut enabled: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-            for (h, m, s) in modules {
-                enabled.entry(h).or_default().push((m, s));
-            }
-            Ok((repos, enabled))
+        /// What the engine needs of these hosts (see the dialect's `host_state`).
+        pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
+            host_state(pool, host_ids, true).await
         }
 
         /// An OS group's repository of a host that does not use only its own: with the
@@ -234,27 +190,6 @@ macro_rules! portable_update_queries {
                 let priority = if kind == PackageKind::Deb as i64 { 500 } else { 99 };
                 list.push(UsedRepo { id, priority, revision });
             }
-        }
-
-        /// Each host's `HostWork` from its row, installed package ids and settings.
-        pub(super) fn assemble(
-            hosts: Vec<(i64, i64, String, String)>,
-            mut packages: HashMap<i64, Vec<i64>>,
-            mut repos: HashMap<i64, Vec<UsedRepo>>,
-            mut enabled: HashMap<i64, Vec<(String, String)>>,
-        ) -> Vec<HostWork> {
-            hosts
-                .into_iter()
-                .map(|(host_id, state_version, kernel, arch)| HostWork {
-                    host_id,
-                    state_version,
-                    kernel,
-                    arch,
-                    package_ids: packages.remove(&host_id).unwrap_or_default(),
-                    modules: enabled.remove(&host_id).unwrap_or_default(),
-                    repos: repos.remove(&host_id).unwrap_or_default(),
-                })
-                .collect()
         }
 
         pub(super) async fn stale_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {

@@ -27,14 +27,14 @@ crate::store::portable_enrollment::portable_enrollment_queries!();
 crate::store::portable_import::portable_import_queries!();
 crate::store::portable_events::portable_event_queries!();
 
-/// What the engine needs of these hosts; the packages as ids. One statement: one snapshot of
-/// each host's state version, packages, repositories (with their revisions) and modules, and
-/// one round trip for a host after its report.
-pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<crate::store::HostWork>> {
+/// What the engine needs of these hosts, the packages as ids (none unless `with_packages`).
+/// One statement: one snapshot of each host's state version, packages, repositories (with
+/// their revisions) and modules, and one round trip for a host after its report.
+async fn host_state(pool: &Pool, host_ids: &[i64], with_packages: bool) -> StoreResult<Vec<crate::store::HostWork>> {
     type Row = (i64, i64, String, String, Option<String>, String, Option<String>, String);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT h.id, h.state_version, h.kernel, h.arch, \
-         (SELECT group_concat(hp.package_id) FROM host_packages hp WHERE hp.host_id = h.id), \
+         CASE WHEN $2 THEN (SELECT group_concat(hp.package_id) FROM host_packages hp WHERE hp.host_id = h.id) END, \
          (SELECT json_group_array(json_array(hr.repo_id, hr.priority, r.revision)) FROM host_repos hr \
           JOIN repos r ON r.id = hr.repo_id WHERE hr.host_id = h.id AND hr.enabled = 1 AND r.enabled = 1), \
          CASE WHEN h.use_host_repos = 0 THEN (SELECT json_group_array(json_array(gr.repo_id, r.kind, r.revision)) \
@@ -44,6 +44,7 @@ pub(super) async fn host_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<
          FROM hosts h WHERE h.id IN (SELECT value FROM json_each($1))",
     )
     .bind(super::bulk::ids_param(host_ids))
+    .bind(with_packages)
     .fetch_all(pool)
     .await?;
     fn parse<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
