@@ -91,6 +91,7 @@ const TABLES: &[(&str, &[Column])] = &[
             ("arch", Col::Text, false),
             ("source_name", Col::Text, false),
             ("source_version", Col::Text, false),
+            ("installed", Col::Bool, false),
         ],
     ),
     ("host_packages", &[("host_id", Col::Int, false), ("package_id", Col::Int, false)]),

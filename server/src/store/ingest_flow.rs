@@ -123,7 +123,8 @@ pub(crate) struct HostUpdate<'a> {
 #[derive(Debug)]
 pub(crate) struct Ingested {
     pub outcome: IngestOutcome,
-    /// Packages written by this transaction: remember them once it committed.
+    /// Packages written or flagged installed by this transaction: remember them once it
+    /// committed.
     pub new_packages: Vec<i64>,
     /// Names looked up or written by this transaction: remember them once it committed.
     pub new_names: Vec<(NameKind, String, i64)>,
@@ -229,7 +230,7 @@ pub(crate) async fn ingest<O: IngestOps>(
     if changed[0] {
         let g = ops.packages_generation().await?;
         known.sync(g);
-        new_packages = known.unknown(rep.packages.iter().map(|p| p.id));
+        new_packages = known.not_installed(rep.packages.iter().map(|p| p.id));
         // A host's first state: it has no package rows to diff against.
         let mut current = if host.digests[0].is_none() { Vec::new() } else { ops.host_package_ids(host.id).await? };
         current.sort_unstable();
@@ -318,8 +319,9 @@ pub(crate) async fn ingest<O: IngestOps>(
     Ok(Ok(Ingested { outcome: IngestOutcome::Stored { package_count, added, removed }, new_packages, new_names }))
 }
 
-/// Inserts the report's packages the cache does not know (sorted by id, as `prepare` left
-/// them); a stored package with one of their ids but other content is a hash collision.
+/// Inserts the report's packages the cache does not know as stored and flagged installed
+/// (sorted by id, as `prepare` left them), and flags them; a stored package with one of their
+/// ids but other content is a hash collision.
 async fn upsert_new_packages<O: IngestOps>(ops: &mut O, rep: &PreparedReport, new: &[i64]) -> StoreResult<()> {
     if new.is_empty() {
         return Ok(());

@@ -1,23 +1,28 @@
 //! What this process knows to be in the database already, so that ingest skips writing it:
-//! package ids, and the ids of OS groups/variants, domains and tags (rows no code deletes).
-//! Entries are added only after the transaction that wrote them committed.
+//! package ids (and whether each is flagged as installed by some host), and the ids of OS
+//! groups/variants, domains and tags (rows no code deletes). Entries are added only after the
+//! transaction that wrote them committed.
 //!
 //! Package rows are deleted only by `patchman clean`, which first bumps the settings value
 //! `packages_generation`: a writer reads it in its transaction before it trusts the cache
 //! (`sync`, which forgets everything after a bump) and again after it wrote its references,
 //! and starts over if it moved (`StoreError::PackagesCleaned`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Mutex;
 
 /// Bounded: when full it starts again empty, which costs a few redundant upserts.
 #[derive(Debug, Default)]
 pub struct KnownPackages {
-    ids: Mutex<HashSet<i64, BuildHasherDefault<IdHasher>>>,
+    /// Each stored id, and whether its row is flagged `installed` (a refresh stores packages
+    /// no host has; ingest flags the ones a host has).
+    ids: Mutex<Ids>,
     /// The `packages_generation` the ids belong to.
     generation: std::sync::atomic::AtomicI64,
 }
+
+type Ids = HashMap<i64, bool, BuildHasherDefault<IdHasher>>;
 
 /// The settings key `patchman clean` bumps before it deletes package rows.
 pub const PACKAGES_GENERATION: &str = "packages_generation";
@@ -46,7 +51,13 @@ impl KnownPackages {
     /// The ids of `candidates` not known to be stored.
     pub fn unknown<I: IntoIterator<Item = i64>>(&self, candidates: I) -> Vec<i64> {
         let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
-        candidates.into_iter().filter(|id| !ids.contains(id)).collect()
+        candidates.into_iter().filter(|id| !ids.contains_key(id)).collect()
+    }
+
+    /// The ids of `candidates` not known to be stored and flagged installed.
+    pub fn not_installed<I: IntoIterator<Item = i64>>(&self, candidates: I) -> Vec<i64> {
+        let ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+        candidates.into_iter().filter(|id| ids.get(id) != Some(&true)).collect()
     }
 
     /// Forgets every id if the database's `packages_generation` is not the one they belong to.
@@ -59,12 +70,26 @@ impl KnownPackages {
         }
     }
 
+    /// These ids are stored (flagged installed or not: a flag already known is kept).
     pub fn remember(&self, stored: &[i64]) {
+        let mut ids = self.room_for(stored.len());
+        for id in stored {
+            ids.entry(*id).or_insert(false);
+        }
+    }
+
+    /// These ids are stored and flagged installed.
+    pub fn remember_installed(&self, installed: &[i64]) {
+        let mut ids = self.room_for(installed.len());
+        ids.extend(installed.iter().map(|id| (*id, true)));
+    }
+
+    fn room_for(&self, more: usize) -> std::sync::MutexGuard<'_, Ids> {
         let mut ids = self.ids.lock().unwrap_or_else(|e| e.into_inner());
-        if ids.len() + stored.len() > CAPACITY {
+        if ids.len() + more > CAPACITY {
             ids.clear();
         }
-        ids.extend(stored.iter().copied());
+        ids
     }
 }
 

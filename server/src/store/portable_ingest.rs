@@ -325,7 +325,8 @@ macro_rules! shared_ingest_ops {
                 &mut self,
                 packages: &[crate::store::PackageRow<'_>],
             ) -> crate::store::StoreResult<Option<i64>> {
-                super::bulk::upsert_packages(&mut self.0, packages).await
+                // Ingest stores the packages a host has.
+                super::bulk::upsert_packages(&mut self.0, packages, true).await
             }
 
             async fn host_package_ids(&mut self, host_id: i64) -> crate::store::StoreResult<Vec<i64>> {

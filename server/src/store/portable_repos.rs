@@ -300,12 +300,13 @@ macro_rules! portable_repo_queries {
             plain.dedup();
             // Each host that uses the repository gets its installed packages of those names
             // marked stale: only their verdicts are computed again. The package rows of those
-            // names are read once, then each host gets one key probe per row (a join, not a
-            // correlated EXISTS: half the cost; CROSS JOIN keeps SQLite's order host by host,
-            // so that each host's probes stay on its few pages). A mark already there is
-            // returned too: that host's verdict of those names is being computed again as well.
+            // names that some host has (`installed`) are read once, then each host gets one key
+            // probe per row (a join, not a correlated EXISTS: half the cost; CROSS JOIN keeps
+            // SQLite's order host by host, so that each host's probes stay on its few pages). A
+            // mark already there is returned too: that host's verdict of those names is being
+            // computed again as well.
             let sql = format!(
-                "WITH ids (id) AS MATERIALIZED (SELECT id FROM packages WHERE name IN ({})) \
+                "WITH ids (id) AS MATERIALIZED (SELECT id FROM packages WHERE name IN ({}) AND installed = $4) \
                  INSERT INTO host_stale_packages (host_id, package_id) SELECT h.id, hp.package_id \
                  FROM hosts h CROSS JOIN ids CROSS JOIN host_packages hp \
                  WHERE hp.host_id = h.id AND hp.package_id = ids.id \
@@ -320,6 +321,7 @@ macro_rules! portable_repo_queries {
                 .bind(repo_id)
                 .bind(false)
                 .bind(texts_param(&plain))
+                .bind(true)
                 .fetch_all(&mut **tx)
                 .await?;
             marked.sort_unstable();
@@ -474,7 +476,7 @@ macro_rules! portable_repo_queries {
             let mut wanted_new = unknown.iter().peekable();
             let new_rows: Vec<PackageRow> = rows.iter().filter(|r| wanted_new.next_if(|id| **id == r.id).is_some()).copied().collect();
             if !new_rows.is_empty() {
-                if let Some(id) = upsert_packages(&mut tx, &new_rows).await? {
+                if let Some(id) = upsert_packages(&mut tx, &new_rows, false).await? {
                     return Err(StoreError::PackageIdCollision(id));
                 }
             }

@@ -203,3 +203,59 @@ async fn copy_db_refuses_a_column_it_does_not_know() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("column owner_team of table repos"), "{out:?}");
 }
+
+/// Upgrading a database whose hosts already have packages flags those packages `installed`
+/// (a repository's set difference probes only flagged rows), and not the rows only a
+/// repository has. On both backends.
+#[tokio::test]
+async fn migrate_flags_the_packages_hosts_already_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
+    let pg = patchman_testkit::pg::fresh_database("migrate_installed");
+    for (url, dialect, before) in [(&sqlite, "sqlite", 11), (&pg, "postgres", 13)] {
+        // The schema as it was before the flag: the migrations older than it.
+        let old = dir.path().join(dialect);
+        std::fs::create_dir_all(&old).unwrap();
+        for entry in std::fs::read_dir(patchman_testkit::workspace_root().join("migrations").join(dialect)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name[..4].parse::<i64>().unwrap() < before {
+                std::fs::copy(&path, old.join(&name)).unwrap();
+            }
+        }
+        let migrator = sqlx::migrate::Migrator::new(old.as_path()).await.unwrap();
+        let rows = "INSERT INTO packages (id, kind, name, epoch, version, release, arch) VALUES \
+                    (1, 1, 'vim', 0, '9', '1', 'amd64'), (2, 1, 'vim', 0, '10', '1', 'amd64'); \
+                    INSERT INTO host_packages (host_id, package_id) VALUES (7, 1)";
+        if dialect == "sqlite" {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(
+                &options.create_if_missing(true).foreign_keys(false),
+            )
+            .await
+            .unwrap();
+            migrator.run(&mut conn).await.unwrap();
+            sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+            migrator.run(&mut conn).await.unwrap();
+            sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
+        }
+        let out = run(Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", url));
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("migrations applied to"), "{out:?}");
+        let flagged: Vec<i64> = if dialect == "sqlite" {
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url).await.unwrap();
+            sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        } else {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+            sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        };
+        assert_eq!(flagged, [1], "{dialect}");
+    }
+}

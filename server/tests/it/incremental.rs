@@ -158,6 +158,22 @@ pub(crate) async fn a_set_difference_marks_only_the_hosts_that_have_its_names(st
     }];
     assert!(store.replace_repo_contents(main.id, &errata, 7_000).await.unwrap());
     assert_eq!(marked(&*store).await, ["a.example.org", "b.example.org"]);
+    settle().await;
+
+    // A package the repository stored before any host had it (vim 9), installed later: its
+    // name's next change finds the host that has it now.
+    let token = patchman_server::auth::TokenHash::of("token-of-b.example.org");
+    ingest(&*store, &token, report("b.example.org", "r2", 8_000, vec![pkg("curl", "1", "1"), pkg("vim", "9", "1")]))
+        .await;
+    settle().await;
+    let mut vim_10 = errata.clone();
+    vim_10.packages.retain(|p| p.name != "vim");
+    vim_10.packages.push(pkg("vim", "10", "1").package);
+    assert!(store.replace_repo_contents(main.id, &vim_10, 9_000).await.unwrap());
+    assert_eq!(marked(&*store).await, ["b.example.org: vim"]);
+    settle().await;
+    let b = store.host("b.example.org").await.unwrap().unwrap();
+    assert_eq!(available(&b), ["curl 2-1", "vim 10-1"]);
 }
 
 /// A small deterministic generator (xorshift), so a failure can be replayed.

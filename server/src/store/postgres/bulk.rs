@@ -39,9 +39,14 @@ pub(super) fn text_list(n: usize) -> String {
 }
 
 /// Inserts packages not stored yet, in id order (concurrent writers lock rows in the same
-/// order); returns the id of a stored package whose content differs from the one given with
-/// the same id (a hash collision), if any.
-pub(super) async fn upsert_packages(conn: &mut PgConnection, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>> {
+/// order), and flags them `installed` if a host has them (flagging the stored ones too, in the
+/// same order); returns the id of a stored package whose content differs from the one given
+/// with the same id (a hash collision), if any.
+pub(super) async fn upsert_packages(
+    conn: &mut PgConnection,
+    packages: &[PackageRow<'_>],
+    installed: bool,
+) -> StoreResult<Option<i64>> {
     let mut rows: Vec<&PackageRow> = packages.iter().collect();
     rows.sort_by_key(|r| r.id);
     let id: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -53,9 +58,9 @@ pub(super) async fn upsert_packages(conn: &mut PgConnection, packages: &[Package
     let arch: Vec<&str> = rows.iter().map(|r| r.package.arch.as_str()).collect();
     let source_name: Vec<&str> = rows.iter().map(|r| r.source_name).collect();
     let source_version: Vec<&str> = rows.iter().map(|r| r.source_version).collect();
-    sqlx::query(
-        "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
+    let inserted = sqlx::query(
+        "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version, installed) \
+         SELECT *, $10 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
          $7::text[], $8::text[], $9::text[]) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -67,8 +72,19 @@ pub(super) async fn upsert_packages(conn: &mut PgConnection, packages: &[Package
     .bind(&arch)
     .bind(&source_name)
     .bind(&source_version)
+    .bind(installed)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if inserted == rows.len() as u64 {
+        return Ok(None); // every row is new: none can differ from a stored one
+    }
+    if installed {
+        sqlx::query("UPDATE packages SET installed = true WHERE id = ANY($1) AND NOT installed")
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(sqlx::query_scalar(
         "SELECT p.id FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], \
          $7::text[]) AS j(id, kind, name, epoch, version, release, arch) JOIN packages p ON p.id = j.id \

@@ -123,7 +123,7 @@ impl IngestStore for PgStore {
             };
             match result {
                 Ok(Ok(ingested)) => {
-                    self.known.remember(&ingested.new_packages);
+                    self.known.remember_installed(&ingested.new_packages);
                     self.names.remember(&ingested.new_names);
                     return Ok(Ok(ingested.outcome));
                 }

@@ -88,11 +88,13 @@ pub(super) async fn lock_hosts(_conn: &mut SqliteConnection, _host_ids: &[i64]) 
     Ok(())
 }
 
-/// Inserts packages not stored yet; returns the id of a stored package whose content differs
-/// from the one given with the same id (a hash collision), if any.
+/// Inserts packages not stored yet, and flags them `installed` if a host has them (flagging
+/// the stored ones too); returns the id of a stored package whose content differs from the
+/// one given with the same id (a hash collision), if any.
 pub(super) async fn upsert_packages(
     conn: &mut SqliteConnection,
     packages: &[PackageRow<'_>],
+    installed: bool,
 ) -> StoreResult<Option<i64>> {
     let rows: Vec<_> = packages
         .iter()
@@ -103,16 +105,27 @@ pub(super) async fn upsert_packages(
         .collect();
     let rows = json(&rows);
     let inserted = sqlx::query(
-        "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version) \
+        "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version, installed) \
          SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, \
-         j.value->>7, j.value->>8 FROM json_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
+         j.value->>7, j.value->>8, $2 FROM json_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
     )
     .bind(&rows)
+    .bind(installed)
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if inserted == packages.len() as u64 {
         return Ok(None); // every row is new: none can differ from a stored one
+    }
+    if installed {
+        sqlx::query(
+            "UPDATE packages SET installed = $2 WHERE installed = $3 AND id IN (SELECT j.value->>0 FROM json_each($1) j)",
+        )
+        .bind(&rows)
+        .bind(true)
+        .bind(false)
+        .execute(&mut *conn)
+        .await?;
     }
     Ok(sqlx::query_scalar(
         "SELECT p.id FROM json_each($1) j JOIN packages p ON p.id = j.value->>0 \

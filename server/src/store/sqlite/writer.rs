@@ -154,7 +154,7 @@ impl Done {
         match self {
             Done::Ingest(reply, result, ingested) => {
                 if let Some(i) = ingested {
-                    known.remember(&i.new_packages);
+                    known.remember_installed(&i.new_packages);
                     names.remember(&i.new_names);
                 }
                 let _ = reply.send(result);
