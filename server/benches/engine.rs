@@ -200,12 +200,15 @@ async fn recompute_stored(world: world::World, host_count: usize, url: &str) {
         let stats = updater.recompute_all().await.unwrap();
         let (repos_bytes, package_bytes) = updater.cache_bytes();
         println!(
-            "recompute all ({round}): {} hosts ({} engine runs), {} updates, {} verdicts written in {:.2} s; \
-             peak RSS {} MB (caches: indexes {} MB, packages {} MB)",
+            "recompute all ({round}): {} hosts ({} engine runs), {} updates, {} verdicts written ({} changed: \
+             {} update rows added, {} removed) in {:.2} s; peak RSS {} MB (caches: indexes {} MB, packages {} MB)",
             stats.hosts,
             stats.evaluated,
             stats.updates,
             stats.saved,
+            stats.hosts_changed,
+            stats.updates_added,
+            stats.updates_removed,
             t.elapsed().as_secs_f64(),
             rss_mb(),
             repos_bytes >> 20,

@@ -38,6 +38,7 @@ pub mod postgres;
 mod records;
 mod roles;
 pub mod sqlite;
+mod verdict_diff;
 pub mod views;
 
 use std::sync::Arc;

@@ -263,27 +263,43 @@ macro_rules! portable_update_queries {
             out.hosts_changed = changed.len();
             if !changed.is_empty() {
                 let ids: Vec<i64> = changed.iter().map(|v| v.host_id).collect();
-                // What the hosts had (to say what was added and removed), deleted.
+                // What the hosts have, compared with what they get: only the rows that differ
+                // are written (a recomputation that changes one update of a host rewrites that
+                // one, not the host's every row).
                 let sql = format!(
-                    "DELETE FROM host_updates WHERE host_id IN ({}) RETURNING host_id, installed_id, candidate_id",
+                    "SELECT host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason \
+                     FROM host_updates WHERE host_id IN ({})",
                     id_list(1)
                 );
-                let before: std::collections::HashSet<(i64, i64, i64)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?.into_iter().collect();
-                let after: std::collections::HashSet<(i64, i64, i64)> = changed
-                    .iter()
-                    .flat_map(|v| v.verdict.updates.iter().map(move |u| (v.host_id, u.installed, u.candidate)))
-                    .collect();
-                out.updates_added = after.difference(&before).count();
-                out.updates_removed = before.difference(&after).count();
-                let sql = format!("DELETE FROM host_unknown_packages WHERE host_id IN ({})", id_list(1));
-                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).execute(&mut *tx).await?;
-                let updates: Vec<(i64, &engine::Update)> =
+                let stored: Vec<crate::store::verdict_diff::StoredUpdate> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?;
+                let wanted: Vec<(i64, &engine::Update)> =
                     changed.iter().flat_map(|v| v.verdict.updates.iter().map(move |u| (v.host_id, u))).collect();
-                insert_host_updates(&mut tx, &updates).await?;
-                let unknown: Vec<(i64, i64)> =
+                let diff = crate::store::verdict_diff::updates(&stored, &wanted);
+                out.updates_added = diff.added;
+                out.updates_removed = diff.removed;
+                if !diff.delete.is_empty() {
+                    let sql = format!(
+                        "DELETE FROM host_updates WHERE (host_id, installed_id) IN (SELECT h, p FROM ({}) x)",
+                        pair_list(1)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pairs_param(&diff.delete)).execute(&mut *tx).await?;
+                }
+                insert_host_updates(&mut tx, &diff.insert).await?;
+                let sql = format!("SELECT host_id, package_id FROM host_unknown_packages WHERE host_id IN ({})", id_list(1));
+                let stored: Vec<(i64, i64)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?;
+                let wanted: Vec<(i64, i64)> =
                     changed.iter().flat_map(|v| v.verdict.not_in_repos.iter().map(move |p| (v.host_id, *p))).collect();
-                insert_host_unknown(&mut tx, &unknown).await?;
+                let (gone, new) = crate::store::verdict_diff::pairs(&stored, &wanted);
+                if !gone.is_empty() {
+                    let sql = format!(
+                        "DELETE FROM host_unknown_packages WHERE (host_id, package_id) IN (SELECT h, p FROM ({}) x)",
+                        pair_list(1)
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pairs_param(&gone)).execute(&mut *tx).await?;
+                }
+                insert_host_unknown(&mut tx, &new).await?;
             }
             let columns: Vec<crate::store::VerdictColumns> = fresh
                 .iter()

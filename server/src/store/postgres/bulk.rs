@@ -125,8 +125,7 @@ pub(super) async fn insert_host_updates(
     let candidate: Vec<i64> = updates.iter().map(|(_, u)| u.candidate).collect();
     let repo: Vec<i64> = updates.iter().map(|(_, u)| u.repo).collect();
     let security: Vec<bool> = updates.iter().map(|(_, u)| u.security).collect();
-    let kind: Vec<i64> =
-        updates.iter().map(|(_, u)| if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 }).collect();
+    let kind: Vec<i64> = updates.iter().map(|(_, u)| crate::store::verdict_diff::kind_code(u)).collect();
     let erratum: Vec<&str> = updates.iter().map(|(_, u)| u.erratum.as_deref().unwrap_or("")).collect();
     let reason: Vec<&str> = updates.iter().map(|(_, u)| u.reason.as_str()).collect();
     sqlx::query(

@@ -163,7 +163,7 @@ pub(super) async fn insert_host_updates(
     let rows: Vec<_> = updates
         .iter()
         .map(|(host, u)| {
-            let kind = if u.kind == patchman_engine::UpdateKind::Kernel { 2 } else { 1 };
+            let kind = crate::store::verdict_diff::kind_code(u);
             (host, u.installed, u.candidate, u.repo, u.security, kind, u.erratum.as_deref().unwrap_or(""), &u.reason)
         })
         .collect();
