@@ -11,6 +11,9 @@
 //! With `--store`, the same world is also stored (hosts ingested, repositories filled) and
 //! the server's updater recomputes it from the database, in a child process whose peak memory
 //! is the server's own: all hosts, then single hosts, then a security pocket's day.
+//! The child alone reruns on a kept database: `target/release/deps/engine-* --recompute-from
+//! sqlite:///PATH --hosts N`; with `PATCHMAN_BENCH_LOG=sqlx::query=debug` it logs every
+//! statement and its time as JSON lines on stderr.
 
 mod world;
 
@@ -45,6 +48,14 @@ fn main() {
         }
     }
     if let Some(url) = recompute_from {
+        // `PATCHMAN_BENCH_LOG=sqlx::query=debug` logs every statement with its time, as JSON
+        // lines on stderr, to see where a phase's time goes.
+        if let Ok(filter) = std::env::var("PATCHMAN_BENCH_LOG") {
+            let filter: tracing_subscriber::filter::Targets = filter.parse().expect("PATCHMAN_BENCH_LOG: a log filter");
+            use tracing_subscriber::prelude::*;
+            let fmt = tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr);
+            tracing_subscriber::registry().with(filter).with(fmt).init();
+        }
         // The child of a `--store` run: the repositories are the same world's; its hosts are stored.
         let world = world::world(variants, 0, scale, 7, images);
         tokio::runtime::Runtime::new().unwrap().block_on(recompute_stored(world, hosts, &url));

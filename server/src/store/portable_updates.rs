@@ -143,8 +143,10 @@ macro_rules! portable_update_queries {
         /// Hosts with stale names (and not stale as a whole) with ids above `after`, lowest first.
         pub(super) async fn stale_name_hosts(pool: &Pool, after: i64, limit: i64) -> StoreResult<Vec<i64>> {
             Ok(sqlx::query_scalar(
-                "SELECT DISTINCT s.host_id FROM host_stale_packages s JOIN hosts h ON h.id = s.host_id \
-                 WHERE h.updates_stale = $1 AND s.host_id > $2 ORDER BY s.host_id LIMIT $3",
+                // The marks in key order, each host's row probed (CROSS JOIN fixes that order in
+                // SQLite, which otherwise walked every host after `after`, then sorted them).
+                "SELECT DISTINCT s.host_id FROM host_stale_packages s CROSS JOIN hosts h \
+                 WHERE h.id = s.host_id AND h.updates_stale = $1 AND s.host_id > $2 ORDER BY s.host_id LIMIT $3",
             )
             .bind(false)
             .bind(after)
