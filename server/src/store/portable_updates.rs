@@ -9,7 +9,7 @@ macro_rules! portable_update_queries {
 
         use super::bulk::{
             id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
-            pairs_param, set_host_verdicts, text_list, texts_param, upsert_packages,
+            pairs_param, set_host_verdicts, stored_updates, text_list, texts_param, upsert_packages,
         };
         use crate::contents::RepoContents;
         use crate::store::known::KnownPackages;
@@ -268,13 +268,7 @@ macro_rules! portable_update_queries {
                 // What the hosts have, compared with what they get: only the rows that differ
                 // are written (a recomputation that changes one update of a host rewrites that
                 // one, not the host's every row).
-                let sql = format!(
-                    "SELECT host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason \
-                     FROM host_updates WHERE host_id IN ({})",
-                    id_list(1)
-                );
-                let stored: Vec<crate::store::verdict_diff::StoredUpdate> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?;
+                let stored = stored_updates(&mut tx, &ids).await?;
                 let wanted: Vec<(i64, &engine::Update)> =
                     changed.iter().flat_map(|v| v.verdict.updates.iter().map(move |u| (v.host_id, u))).collect();
                 let diff = crate::store::verdict_diff::updates(&stored, &wanted);

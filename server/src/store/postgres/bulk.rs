@@ -112,6 +112,20 @@ pub(super) async fn host_package_ids(conn: &mut PgConnection, host_ids: &[i64]) 
     .await?)
 }
 
+/// The stored update rows of these hosts.
+pub(super) async fn stored_updates(
+    conn: &mut PgConnection,
+    host_ids: &[i64],
+) -> StoreResult<Vec<crate::store::verdict_diff::StoredUpdate>> {
+    Ok(sqlx::query_as(
+        "SELECT host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason \
+         FROM host_updates WHERE host_id = ANY($1)",
+    )
+    .bind(host_ids)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// Writes the updates of many hosts: (host id, update).
 pub(super) async fn insert_host_updates(
     conn: &mut PgConnection,
