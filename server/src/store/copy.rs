@@ -438,6 +438,14 @@ enum Db {
 /// Rows written per INSERT statement.
 const BATCH: usize = 500;
 
+/// SQLite's tables derived from the copied ones, and how to rebuild them: a host's package
+/// ids packed in one row (`host_package_sets`, from `host_packages`).
+const SQLITE_DERIVED: &[(&str, &str)] = &[(
+    "host_package_sets",
+    "INSERT INTO host_package_sets (host_id, ids) \
+     SELECT host_id, unhex(group_concat(printf('%016x', package_id), '')) FROM host_packages GROUP BY host_id",
+)];
+
 /// What was copied: rows per table.
 pub type CopyCounts = Vec<(&'static str, u64)>;
 
@@ -458,6 +466,12 @@ pub async fn copy_db(from: &str, to: &str) -> StoreResult<CopyCounts> {
     let mut counts = Vec::new();
     for (table, cols) in TABLES {
         counts.push((*table, copy_table(&src, &dst, table, cols).await?));
+    }
+    if let Db::Sqlite(_) = &dst {
+        for (table, rebuild) in SQLITE_DERIVED {
+            execute(&dst, &format!("DELETE FROM {table}")).await?;
+            execute(&dst, rebuild).await?;
+        }
     }
     if let Db::Postgres(pool) = &dst {
         for (table, cols) in TABLES {
@@ -520,7 +534,11 @@ async fn check_tables(db: &Db) -> StoreResult<()> {
                 .await?
         }
     };
-    if let Some(unknown) = names.iter().find(|n| !TABLES.iter().any(|(t, _)| t == n)) {
+    let known = |n: &str| {
+        TABLES.iter().any(|(t, _)| *t == n)
+            || matches!(db, Db::Sqlite(_)) && SQLITE_DERIVED.iter().any(|(t, _)| *t == n)
+    };
+    if let Some(unknown) = names.iter().find(|n| !known(n)) {
         return Err(StoreError::UnknownTable(unknown.to_string()));
     }
     for (table, cols) in TABLES {

@@ -53,7 +53,6 @@ pub(crate) trait SharedIngestOps: Send {
     /// Inserts packages that are not stored yet; returns the id of a stored package whose
     /// content differs from the one given with the same id (a hash collision), if any.
     async fn upsert_packages(&mut self, packages: &[PackageRow<'_>]) -> StoreResult<Option<i64>>;
-    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>>;
     async fn create_repo(&mut self, repo: &PreparedRepo, arch: &str, now: i64) -> StoreResult<i64>;
     async fn delete_repo(&mut self, repo_id: i64) -> StoreResult<()>;
     async fn update_host(&mut self, host_id: i64, update: &HostUpdate<'_>) -> StoreResult<()>;
@@ -68,8 +67,15 @@ pub(crate) trait IngestOps: SharedIngestOps {
     async fn packages_generation(&mut self) -> StoreResult<i64>;
     /// Stores a transaction record unless the host sent it before.
     async fn insert_transaction(&mut self, host_id: i64, t: &Transaction, now: i64) -> StoreResult<()>;
+    /// The host's installed package ids.
+    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>>;
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
     async fn add_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()>;
+    /// The host's whole installed set (sorted), after its links changed, for a dialect that
+    /// also keeps it packed in one row (SQLite: `host_package_sets`).
+    async fn keep_package_set(&mut self, _host_id: i64, _ids: &[i64]) -> StoreResult<()> {
+        Ok(())
+    }
     /// For each list of URLs, the repository that owns one of them (the lowest id), if any.
     async fn repos_by_urls(&mut self, url_lists: &[&[RepoUrl]]) -> StoreResult<Vec<Option<i64>>>;
     /// Adds the URLs no repository owns yet as mirrors of the repository given with each.
@@ -243,6 +249,7 @@ pub(crate) async fn ingest<O: IngestOps>(
             ops.add_host_packages(host.id, &add).await?;
             generation = Some(g);
         }
+        ops.keep_package_set(host.id, &wanted).await?;
         (added, removed) = (add.len() as u32, remove.len() as u32);
     }
     if changed[1] {

@@ -139,13 +139,6 @@ macro_rules! portable_ingest_queries {
             Ok(())
         }
 
-        pub(in crate::store) async fn package_ids_of_host(conn: &mut Conn, host_id: i64) -> StoreResult<Vec<i64>> {
-            Ok(sqlx::query_scalar("SELECT package_id FROM host_packages WHERE host_id = $1")
-                .bind(host_id)
-                .fetch_all(&mut *conn)
-                .await?)
-        }
-
         /// The new transaction's row id, or `None` when the host sent it before.
         pub(in crate::store) async fn insert_transaction_row(
             conn: &mut Conn,
@@ -327,10 +320,6 @@ macro_rules! shared_ingest_ops {
             ) -> crate::store::StoreResult<Option<i64>> {
                 // Ingest stores the packages a host has.
                 super::bulk::upsert_packages(&mut self.0, packages, true).await
-            }
-
-            async fn host_package_ids(&mut self, host_id: i64) -> crate::store::StoreResult<Vec<i64>> {
-                super::queries::package_ids_of_host(&mut self.0, host_id).await
             }
 
             async fn create_repo(

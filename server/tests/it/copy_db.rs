@@ -206,9 +206,10 @@ async fn copy_db_refuses_a_column_it_does_not_know() {
 
 /// Upgrading a database whose hosts already have packages flags those packages `installed`
 /// (a repository's set difference probes only flagged rows), and not the rows only a
-/// repository has. On both backends.
+/// repository has; on SQLite it also packs each host's package ids in one row. On both
+/// backends.
 #[tokio::test]
-async fn migrate_flags_the_packages_hosts_already_have() {
+async fn migrate_flags_and_packs_the_packages_hosts_already_have() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
     let pg = patchman_testkit::pg::fresh_database("migrate_installed");
@@ -224,38 +225,53 @@ async fn migrate_flags_the_packages_hosts_already_have() {
             }
         }
         let migrator = sqlx::migrate::Migrator::new(old.as_path()).await.unwrap();
-        let rows = "INSERT INTO packages (id, kind, name, epoch, version, release, arch) VALUES \
-                    (1, 1, 'vim', 0, '9', '1', 'amd64'), (2, 1, 'vim', 0, '10', '1', 'amd64'); \
-                    INSERT INTO host_packages (host_id, package_id) VALUES (7, 1)";
-        if dialect == "sqlite" {
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
-            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(
-                &options.create_if_missing(true).foreign_keys(false),
-            )
-            .await
-            .unwrap();
-            migrator.run(&mut conn).await.unwrap();
-            sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
-        } else {
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
-            migrator.run(&mut conn).await.unwrap();
-            sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
-        }
-        let out = run(Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", url));
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with("migrations applied to"), "{out:?}");
+        let rows = "INSERT INTO hosts (id, hostname, enrolled_at) VALUES (7, 'a', 1), (8, 'b', 1); \
+                    INSERT INTO packages (id, kind, name, epoch, version, release, arch) VALUES \
+                    (1, 1, 'vim', 0, '9', '1', 'amd64'), (2, 1, 'vim', 0, '10', '1', 'amd64'), \
+                    (-3, 1, 'curl', 0, '8', '1', 'amd64'); \
+                    INSERT INTO host_packages (host_id, package_id) VALUES (7, 1), (8, -3), (8, 1)";
         let flagged: Vec<i64> = if dialect == "sqlite" {
-            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url).await.unwrap();
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
+            let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options.create_if_missing(true))
+                .await
+                .unwrap();
+            migrator.run(&mut conn).await.unwrap();
+            sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
+            migrate(url);
+            let sets: Vec<(i64, Vec<u8>)> =
+                sqlx::query_as("SELECT host_id, ids FROM host_package_sets ORDER BY host_id")
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+            let sets: Vec<(i64, Vec<i64>)> = sets
+                .into_iter()
+                .map(|(host, ids)| {
+                    let mut ids: Vec<i64> =
+                        ids.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap())).collect();
+                    ids.sort();
+                    (host, ids)
+                })
+                .collect();
+            assert_eq!(sets, [(7, vec![1]), (8, vec![-3, 1])]);
             sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
                 .fetch_all(&mut conn)
                 .await
                 .unwrap()
         } else {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+            migrator.run(&mut conn).await.unwrap();
+            sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
+            migrate(url);
             sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
                 .fetch_all(&mut conn)
                 .await
                 .unwrap()
         };
-        assert_eq!(flagged, [1], "{dialect}");
+        assert_eq!(flagged, [-3, 1], "{dialect}");
     }
+}
+
+fn migrate(url: &str) {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_patchman")).arg("migrate").env("PATCHMAN_DATABASE_URL", url));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("migrations applied to"), "{out:?}");
 }

@@ -84,6 +84,13 @@ impl IngestOps for PgIngest {
         Ok(())
     }
 
+    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT package_id FROM host_packages WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_all(&mut *self.0)
+            .await?)
+    }
+
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {
         sqlx::query("DELETE FROM host_packages WHERE host_id = $1 AND package_id = ANY($2)")
             .bind(host_id)

@@ -137,19 +137,31 @@ pub(super) async fn upsert_packages(
     .await?)
 }
 
-/// The installed package ids of each host.
+/// The installed package ids of each host (that has any).
 pub(super) async fn host_package_ids(
     conn: &mut SqliteConnection,
     host_ids: &[i64],
 ) -> StoreResult<Vec<(i64, Vec<i64>)>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT host_id, group_concat(package_id) FROM host_packages \
-         WHERE host_id IN (SELECT value FROM json_each($1)) GROUP BY host_id",
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT host_id, ids FROM host_package_sets WHERE host_id IN (SELECT value FROM json_each($1)) AND length(ids) > 0",
     )
     .bind(ids_param(host_ids))
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(|(h, list)| (h, list.split(',').filter_map(|id| id.parse().ok()).collect())).collect())
+    rows.into_iter().map(|(h, set)| Ok((h, unpack_ids(&set)?))).collect()
+}
+
+/// A host's package ids as `host_package_sets` keeps them: 8 bytes each, big-endian (what
+/// its migration's `printf('%016x')` gives).
+pub(super) fn pack_ids(ids: &[i64]) -> Vec<u8> {
+    ids.iter().flat_map(|id| id.to_be_bytes()).collect()
+}
+
+pub(super) fn unpack_ids(set: &[u8]) -> StoreResult<Vec<i64>> {
+    if !set.len().is_multiple_of(8) {
+        return Err(crate::store::StoreError::Corrupt(format!("a host's package set of {} bytes", set.len())));
+    }
+    Ok(set.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default())).collect())
 }
 
 /// Writes the updates of many hosts: (host id, update).

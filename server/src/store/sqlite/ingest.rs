@@ -61,6 +61,26 @@ impl IngestOps for SqliteIngest<'_> {
         Ok(())
     }
 
+    async fn host_package_ids(&mut self, host_id: i64) -> StoreResult<Vec<i64>> {
+        let set: Option<Vec<u8>> = sqlx::query_scalar("SELECT ids FROM host_package_sets WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        super::bulk::unpack_ids(set.as_deref().unwrap_or_default())
+    }
+
+    async fn keep_package_set(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO host_package_sets (host_id, ids) VALUES ($1, $2) \
+             ON CONFLICT (host_id) DO UPDATE SET ids = excluded.ids",
+        )
+        .bind(host_id)
+        .bind(super::bulk::pack_ids(ids))
+        .execute(&mut *self.0)
+        .await?;
+        Ok(())
+    }
+
     async fn remove_host_packages(&mut self, host_id: i64, ids: &[i64]) -> StoreResult<()> {
         sqlx::query("DELETE FROM host_packages WHERE host_id = $1 AND package_id IN (SELECT value FROM json_each($2))")
             .bind(host_id)

@@ -31,10 +31,10 @@ crate::store::portable_events::portable_event_queries!();
 /// One statement: one snapshot of each host's state version, packages, repositories (with
 /// their revisions) and modules, and one round trip for a host after its report.
 async fn host_state(pool: &Pool, host_ids: &[i64], with_packages: bool) -> StoreResult<Vec<crate::store::HostWork>> {
-    type Row = (i64, i64, String, String, Option<String>, String, Option<String>, String);
+    type Row = (i64, i64, String, String, Option<Vec<u8>>, String, Option<String>, String);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT h.id, h.state_version, h.kernel, h.arch, \
-         CASE WHEN $2 THEN (SELECT group_concat(hp.package_id) FROM host_packages hp WHERE hp.host_id = h.id) END, \
+         CASE WHEN $2 THEN (SELECT s.ids FROM host_package_sets s WHERE s.host_id = h.id) END, \
          (SELECT json_group_array(json_array(hr.repo_id, hr.priority, r.revision)) FROM host_repos hr \
           JOIN repos r ON r.id = hr.repo_id WHERE hr.host_id = h.id AND hr.enabled = 1 AND r.enabled = 1), \
          CASE WHEN h.use_host_repos = 0 THEN (SELECT json_group_array(json_array(gr.repo_id, r.kind, r.revision)) \
@@ -67,8 +67,7 @@ async fn host_state(pool: &Pool, host_ids: &[i64], with_packages: bool) -> Store
             state_version,
             kernel,
             arch,
-            package_ids: packages
-                .map_or_else(Vec::new, |list| list.split(',').filter_map(|id| id.parse().ok()).collect()),
+            package_ids: super::bulk::unpack_ids(packages.as_deref().unwrap_or_default())?,
             modules: parse("modules", &modules)?,
             repos,
         });
