@@ -3,6 +3,12 @@
 //! repository's contents. Expanded after `portable_queries!` and `portable_update_queries!` in
 //! the same module, it uses their imports.
 
+/// The hosts `h` that use repository `$1` (`$2` bound to false): its own repository, or its OS
+/// group's when it does not use only its own.
+pub(super) const USES_REPO: &str = "(h.id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
+     OR (h.use_host_repos = $2 AND h.os_variant_id IN (SELECT v.id FROM os_variants v \
+     JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1)))";
+
 macro_rules! portable_repo_queries {
     () => {
         /// Every repository with its mirrors, package and host counts.
@@ -299,31 +305,28 @@ macro_rules! portable_repo_queries {
             plain.sort_unstable();
             plain.dedup();
             // Each host that uses the repository gets its installed packages of those names
-            // marked stale: only their verdicts are computed again. The package rows of those
-            // names that some host has (`installed`) are read once, then each host gets one key
-            // probe per row (a join, not a correlated EXISTS: half the cost; CROSS JOIN keeps
-            // SQLite's order host by host, so that each host's probes stay on its few pages). A
-            // mark already there is returned too: that host's verdict of those names is being
-            // computed again as well.
-            let sql = format!(
-                "WITH ids (id) AS MATERIALIZED (SELECT id FROM packages WHERE name IN ({}) AND installed = $4) \
-                 INSERT INTO host_stale_packages (host_id, package_id) SELECT h.id, hp.package_id \
-                 FROM hosts h CROSS JOIN ids CROSS JOIN host_packages hp \
-                 WHERE hp.host_id = h.id AND hp.package_id = ids.id \
-                 AND (h.id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
-                 OR (h.use_host_repos = $2 AND h.os_variant_id IN (SELECT v.id FROM os_variants v \
-                 JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))) \
-                 ON CONFLICT (host_id, package_id) DO UPDATE SET package_id = excluded.package_id \
-                 RETURNING host_id",
-                text_list(3)
-            );
-            let mut marked: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                .bind(repo_id)
-                .bind(false)
+            // marked stale: only their verdicts are computed again. Only the package rows of
+            // those names that some host has (`installed`) are looked for. A mark already there
+            // is returned too: that host's verdict of those names is being computed again as
+            // well.
+            let sql = format!("SELECT id FROM packages WHERE name IN ({}) AND installed = $2", text_list(1));
+            let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(texts_param(&plain))
                 .bind(true)
                 .fetch_all(&mut **tx)
                 .await?;
+            let mut pairs = super::bulk::installed_among(&mut **tx, repo_id, &ids).await?;
+            if pairs.is_empty() {
+                return Ok(());
+            }
+            pairs.sort_unstable();
+            let sql = format!(
+                "INSERT INTO host_stale_packages (host_id, package_id) SELECT h, p FROM ({}) x WHERE true \
+                 ON CONFLICT (host_id, package_id) DO UPDATE SET package_id = excluded.package_id RETURNING host_id",
+                pair_list(1)
+            );
+            let mut marked: Vec<i64> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(pairs_param(&pairs)).fetch_all(&mut **tx).await?;
             marked.sort_unstable();
             marked.dedup();
             if marked.is_empty() {

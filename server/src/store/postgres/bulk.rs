@@ -112,6 +112,24 @@ pub(super) async fn host_package_ids(conn: &mut PgConnection, host_ids: &[i64]) 
     .await?)
 }
 
+/// The (host, package) pairs of `ids` installed on the hosts that use repository `repo_id`
+/// (by `host_packages_by_package`).
+pub(super) async fn installed_among(
+    conn: &mut PgConnection,
+    repo_id: i64,
+    ids: &[i64],
+) -> StoreResult<Vec<(i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT h.id, hp.package_id FROM host_packages hp JOIN hosts h ON h.id = hp.host_id \
+         WHERE hp.package_id = ANY($3) AND {}",
+        crate::store::portable_repos::USES_REPO
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(repo_id).bind(false).bind(ids).fetch_all(&mut *conn).await?)
+}
+
 /// The stored update rows of these hosts.
 pub(super) async fn stored_updates(
     conn: &mut PgConnection,

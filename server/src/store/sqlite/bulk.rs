@@ -151,6 +151,31 @@ pub(super) async fn host_package_ids(
     rows.into_iter().map(|(h, set)| Ok((h, unpack_ids(&set)?))).collect()
 }
 
+/// The (host, package) pairs of `ids` installed on the hosts that use repository `repo_id`.
+/// Each such host's packed set is read once and looked up in memory: probing each id's
+/// (host, package) key cost ~0.5 µs an id and host, ~1 M probes a repository at 100,000 hosts.
+pub(super) async fn installed_among(
+    conn: &mut SqliteConnection,
+    repo_id: i64,
+    ids: &[i64],
+) -> StoreResult<Vec<(i64, i64)>> {
+    use futures_util::TryStreamExt as _;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
+    let sql = format!(
+        "SELECT h.id, s.ids FROM hosts h JOIN host_package_sets s ON s.host_id = h.id WHERE {}",
+        crate::store::portable_repos::USES_REPO
+    );
+    let mut rows = sqlx::query_as::<_, (i64, Vec<u8>)>(sqlx::AssertSqlSafe(sql)).bind(repo_id).bind(false).fetch(conn);
+    let mut pairs = Vec::new();
+    while let Some((host, set)) = rows.try_next().await? {
+        pairs.extend(unpack_ids(&set)?.into_iter().filter(|id| wanted.contains(id)).map(|id| (host, id)));
+    }
+    Ok(pairs)
+}
+
 /// A host's package ids as `host_package_sets` keeps them: 8 bytes each, big-endian (what
 /// its migration's `printf('%016x')` gives).
 pub(super) fn pack_ids(ids: &[i64]) -> Vec<u8> {
