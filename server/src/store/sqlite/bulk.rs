@@ -1,5 +1,6 @@
 //! SQLite's ways with many rows at once: lists travel as one JSON parameter, unpacked by
-//! `json_each`. Used by ingest, repository contents and the engine's verdicts.
+//! `json_each` (`jsonb_each` where rows are arrays: `->>` then reads each one without parsing
+//! it again). Used by ingest, repository contents and the engine's verdicts.
 
 use sqlx::SqliteConnection;
 
@@ -36,7 +37,7 @@ pub(super) fn pairs_param(pairs: &[(i64, i64)]) -> String {
 
 /// A subquery of two columns `h`, `p`: the (id, id) pairs bound at parameter `n`.
 pub(super) fn pair_list(n: usize) -> String {
-    format!("SELECT j.value->>0 AS h, j.value->>1 AS p FROM json_each(${n}) j")
+    format!("SELECT j.value->>0 AS h, j.value->>1 AS p FROM jsonb_each(${n}) j")
 }
 
 /// A touch of the unchanged fast path with a host token, among several written at once.
@@ -61,7 +62,7 @@ pub(super) async fn touch_many(
     let touched: Vec<(String, i64)> = sqlx::query_as(
         "UPDATE hosts SET last_seen_at = v.now, last_generated_at = v.generated_at \
          FROM (SELECT j.value->>0 AS hostname, unhex(j.value->>1) AS digest, unhex(j.value->>2) AS token, \
-               j.value->>3 AS generated_at, j.value->>4 AS now FROM json_each($1) j) v \
+               j.value->>3 AS generated_at, j.value->>4 AS now FROM jsonb_each($1) j) v \
          WHERE hosts.hostname = v.hostname AND hosts.wire_digest = v.digest \
          AND coalesce(hosts.last_generated_at, 0) <= v.generated_at \
          AND hosts.id = (SELECT t.host_id FROM host_tokens t WHERE t.token_hash = v.token) \
@@ -107,7 +108,7 @@ pub(super) async fn upsert_packages(
     let inserted = sqlx::query(
         "INSERT INTO packages (id, kind, name, epoch, version, release, arch, source_name, source_version, installed) \
          SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, \
-         j.value->>7, j.value->>8, $2 FROM json_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
+         j.value->>7, j.value->>8, $2 FROM jsonb_each($1) j WHERE true ON CONFLICT (id) DO NOTHING",
     )
     .bind(&rows)
     .bind(installed)
@@ -119,7 +120,7 @@ pub(super) async fn upsert_packages(
     }
     if installed {
         sqlx::query(
-            "UPDATE packages SET installed = $2 WHERE installed = $3 AND id IN (SELECT j.value->>0 FROM json_each($1) j)",
+            "UPDATE packages SET installed = $2 WHERE installed = $3 AND id IN (SELECT j.value->>0 FROM jsonb_each($1) j)",
         )
         .bind(&rows)
         .bind(true)
@@ -128,7 +129,7 @@ pub(super) async fn upsert_packages(
         .await?;
     }
     Ok(sqlx::query_scalar(
-        "SELECT p.id FROM json_each($1) j JOIN packages p ON p.id = j.value->>0 \
+        "SELECT p.id FROM jsonb_each($1) j JOIN packages p ON p.id = j.value->>0 \
          WHERE p.kind <> j.value->>1 OR p.name <> j.value->>2 OR p.epoch <> j.value->>3 \
          OR p.version <> j.value->>4 OR p.release <> j.value->>5 OR p.arch <> j.value->>6 LIMIT 1",
     )
@@ -205,9 +206,11 @@ pub(super) async fn insert_host_updates(
         })
         .collect();
     sqlx::query(
+        // jsonb_each: each row's array stays SQLite's binary JSON, which `->>` reads without
+        // parsing it again (json_each hands it over as text: 8 parses a row).
         "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
          SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7 \
-         FROM json_each($1) j WHERE true ON CONFLICT DO NOTHING",
+         FROM jsonb_each($1) j WHERE true ON CONFLICT DO NOTHING",
     )
     .bind(json(&rows))
     .execute(&mut *conn)
@@ -247,7 +250,7 @@ pub(super) async fn insert_host_unknown(conn: &mut SqliteConnection, pairs: &[(i
     }
     sqlx::query(
         "INSERT INTO host_unknown_packages (host_id, package_id) \
-         SELECT j.value->>0, j.value->>1 FROM json_each($1) j WHERE true ON CONFLICT DO NOTHING",
+         SELECT j.value->>0, j.value->>1 FROM jsonb_each($1) j WHERE true ON CONFLICT DO NOTHING",
     )
     .bind(json(&pairs))
     .execute(&mut *conn)
@@ -288,7 +291,7 @@ pub(super) async fn set_host_verdicts(
          view_disagreements = {} \
          FROM (SELECT j.value->>0 AS id, j.value->>1 AS sv, j.value->>2 AS digest, j.value->>3 AS security, \
          j.value->>4 AS bugfix, j.value->>5 AS unknown, j.value->>6 AS reboot, j.value->>7 AS known, \
-         j.value->>8 AS duplicates FROM json_each($1) j) v \
+         j.value->>8 AS duplicates FROM jsonb_each($1) j) v \
          WHERE hosts.id = v.id AND hosts.state_version = v.sv",
         crate::store::host_view_sql::disagreements("hosts")
     );
@@ -305,7 +308,7 @@ pub(super) async fn insert_exposures(conn: &mut SqliteConnection, rows: &[(i64, 
     for chunk in rows.chunks(50_000) {
         sqlx::query(
             "INSERT INTO host_exposures (host_id, advisory_id, package_id, fixed) \
-             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3 FROM json_each($1) j",
+             SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3 FROM jsonb_each($1) j",
         )
         .bind(json(&chunk))
         .execute(&mut *conn)
@@ -319,7 +322,7 @@ pub(super) async fn insert_windows(conn: &mut SqliteConnection, rows: &[(i64, i6
     for chunk in rows.chunks(50_000) {
         sqlx::query(
             "INSERT INTO exposure_windows (host_id, advisory_id, opened_at) \
-             SELECT j.value->>0, j.value->>1, j.value->>2 FROM json_each($1) j",
+             SELECT j.value->>0, j.value->>1, j.value->>2 FROM jsonb_each($1) j",
         )
         .bind(json(&chunk))
         .execute(&mut *conn)

@@ -52,7 +52,7 @@ impl IngestOps for SqliteIngest<'_> {
             .collect();
         sqlx::query(
             "INSERT INTO transaction_changes (transaction_id, seq, action, name, arch, old_version, new_version) \
-             SELECT $1, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5 FROM json_each($2) j",
+             SELECT $1, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5 FROM jsonb_each($2) j",
         )
         .bind(id)
         .bind(json(&changes))
@@ -103,7 +103,7 @@ impl IngestOps for SqliteIngest<'_> {
         let pairs: Vec<(usize, &str)> =
             url_lists.iter().enumerate().flat_map(|(i, urls)| urls.iter().map(move |u| (i, u.url.as_str()))).collect();
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT j.value->>0, min(m.repo_id) FROM json_each($1) j JOIN mirrors m ON m.url = j.value->>1 \
+            "SELECT j.value->>0, min(m.repo_id) FROM jsonb_each($1) j JOIN mirrors m ON m.url = j.value->>1 \
              GROUP BY j.value->>0",
         )
         .bind(json(&pairs))
@@ -116,7 +116,7 @@ impl IngestOps for SqliteIngest<'_> {
         let rows: Vec<(i64, &str, i64)> = mirrors.iter().map(|(id, u)| (*id, u.url.as_str(), u.kind as i64)).collect();
         sqlx::query(
             "INSERT INTO mirrors (repo_id, url, url_kind, created_at) SELECT j.value->>0, j.value->>1, j.value->>2, $1 \
-             FROM json_each($2) j WHERE true ON CONFLICT (url) DO NOTHING",
+             FROM jsonb_each($2) j WHERE true ON CONFLICT (url) DO NOTHING",
         )
         .bind(now)
         .bind(json(&rows))
@@ -139,7 +139,7 @@ impl IngestOps for SqliteIngest<'_> {
         if !links.is_empty() {
             sqlx::query(
                 "INSERT INTO host_repos (host_id, repo_id, priority) SELECT $1, j.value->>0, j.value->>1 \
-                 FROM json_each($2) j WHERE true ON CONFLICT (host_id, repo_id) DO UPDATE SET priority = excluded.priority",
+                 FROM jsonb_each($2) j WHERE true ON CONFLICT (host_id, repo_id) DO UPDATE SET priority = excluded.priority",
             )
             .bind(host_id)
             .bind(json(&links))
@@ -159,7 +159,7 @@ impl IngestOps for SqliteIngest<'_> {
         let modules: Vec<_> = modules.iter().map(|m| (&m.name, &m.stream, m.profiles.join(","))).collect();
         sqlx::query(
             "INSERT INTO host_modules (host_id, name, stream, profiles) \
-             SELECT $1, j.value->>0, j.value->>1, j.value->>2 FROM json_each($2) j WHERE true ON CONFLICT DO NOTHING",
+             SELECT $1, j.value->>0, j.value->>1, j.value->>2 FROM jsonb_each($2) j WHERE true ON CONFLICT DO NOTHING",
         )
         .bind(host_id)
         .bind(json(&modules))
@@ -183,7 +183,7 @@ impl IngestOps for SqliteIngest<'_> {
         sqlx::query(
             "INSERT INTO host_offered_updates (host_id, name, arch, epoch, version, release, repo, security) \
              SELECT $1, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6 \
-             FROM json_each($2) j WHERE true ON CONFLICT DO NOTHING",
+             FROM jsonb_each($2) j WHERE true ON CONFLICT DO NOTHING",
         )
         .bind(host_id)
         .bind(json(&rows))
