@@ -255,28 +255,13 @@ macro_rules! portable_repo_queries {
         /// index of it is stale) and the hosts that use it are marked for recomputation.
         async fn repo_changed(tx: &mut sqlx::Transaction<'static, Db>, repo_id: i64) -> StoreResult<()> {
             sqlx::query("UPDATE repos SET revision = revision + 1 WHERE id = $1").bind(repo_id).execute(&mut **tx).await?;
+            let uses_repo = crate::store::portable_repos::USES_REPO;
             if !LOCK_HOSTS_IN_ORDER.is_empty() {
-                let sql = format!(
-                    "SELECT 1 FROM hosts WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
-                     OR (use_host_repos = $2 AND os_variant_id IN (SELECT v.id FROM os_variants v \
-                     JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1)){LOCK_HOSTS_IN_ORDER}"
-                );
+                let sql = format!("SELECT 1 FROM hosts h WHERE {uses_repo}{LOCK_HOSTS_IN_ORDER}");
                 sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo_id).bind(false).execute(&mut **tx).await?;
             }
-            sqlx::query(
-                concat!(
-                    "UPDATE hosts SET updates_stale = $2, ",
-                    bump_keeping_exposures!(),
-                    " WHERE id IN (SELECT host_id FROM host_repos WHERE repo_id = $1) \
-                     OR (use_host_repos = $3 AND os_variant_id IN (SELECT v.id FROM os_variants v \
-                     JOIN os_group_repos gr ON gr.os_group_id = v.os_group_id WHERE gr.repo_id = $1))"
-                ),
-            )
-            .bind(repo_id)
-            .bind(true)
-            .bind(false)
-            .execute(&mut **tx)
-            .await?;
+            let sql = format!("UPDATE hosts AS h SET updates_stale = $3, {} WHERE {uses_repo}", bump_keeping_exposures!());
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(repo_id).bind(false).bind(true).execute(&mut **tx).await?;
             Ok(())
         }
 
