@@ -144,6 +144,16 @@ pub(crate) struct VerdictColumns<'a> {
     pub duplicates: i64,
 }
 
+/// A host's saved counts moved by a names-only save: what its deleted rows had against what
+/// its new rows have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CountChange {
+    pub host_id: i64,
+    pub security: i64,
+    pub bugfix: i64,
+    pub unknown: i64,
+}
+
 /// The result of trying one mirror.
 #[derive(Debug, Clone)]
 pub struct MirrorAttempt<'a> {

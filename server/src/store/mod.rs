@@ -53,7 +53,7 @@ pub use self::input::{
     NewEnrollmentKey, NewSession, NewUser, OrgGroup, OrgHost, OrgRepo, Organisation, PreparedPackage, PreparedRepo,
     PreparedReport, VerdictRecord,
 };
-pub(crate) use self::input::{PackageRow, VerdictColumns};
+pub(crate) use self::input::{CountChange, PackageRow, VerdictColumns};
 pub use self::known::KnownPackages;
 pub use self::records::{
     AuthKind, ClaimedJob, EnrollOutcome, HostEvent, HostWork, ImportLine, ImportSummary, IngestOutcome,

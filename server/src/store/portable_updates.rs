@@ -8,7 +8,7 @@ macro_rules! portable_update_queries {
         use patchman_engine as engine;
 
         use super::bulk::{
-            id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
+            add_host_counts, id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
             pairs_param, set_host_verdicts, stored_updates, text_list, texts_param, upsert_packages,
         };
         use crate::contents::RepoContents;
@@ -377,60 +377,50 @@ macro_rules! portable_update_queries {
             let fresh_list: Vec<i64> = fresh.iter().map(|v| v.record.host_id).collect();
             let fresh_ids = ids_param(&fresh_list);
             // The rows of the stale names, deleted: (host, installed package) pairs, one index
-            // probe each; what they were says what was added and removed.
+            // probe each; what they were says what was added and removed, and how each host's
+            // counts move (no recount of its every row).
             let pairs: Vec<(i64, i64)> =
                 fresh.iter().flat_map(|v| v.packages.iter().map(move |p| (v.record.host_id, *p))).collect();
             let pairs = pairs_param(&pairs);
             let sql = format!(
                 "DELETE FROM host_updates WHERE (host_id, installed_id) IN (SELECT h, p FROM ({}) x) \
-                 RETURNING host_id, installed_id, candidate_id",
+                 RETURNING host_id, installed_id, candidate_id, security",
                 pair_list(1)
             );
-            let before: std::collections::HashSet<(i64, i64, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&pairs).fetch_all(&mut *tx).await?.into_iter().collect();
-            let after: std::collections::HashSet<(i64, i64, i64)> = fresh
-                .iter()
-                .flat_map(|v| v.record.verdict.updates.iter().map(move |u| (v.record.host_id, u.installed, u.candidate)))
-                .collect();
-            out.updates_added = after.difference(&before).count();
-            out.updates_removed = before.difference(&after).count();
-            out.hosts_changed =
-                after.symmetric_difference(&before).map(|(h, _, _)| *h).collect::<std::collections::HashSet<_>>().len();
+            let deleted: Vec<(i64, i64, i64, bool)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&pairs).fetch_all(&mut *tx).await?;
             let sql = format!(
-                "DELETE FROM host_unknown_packages WHERE (host_id, package_id) IN (SELECT h, p FROM ({}) x)",
+                "DELETE FROM host_unknown_packages WHERE (host_id, package_id) IN (SELECT h, p FROM ({}) x) RETURNING host_id",
                 pair_list(1)
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&pairs).execute(&mut *tx).await?;
+            let unknown_deleted: Vec<i64> =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(&pairs).fetch_all(&mut *tx).await?;
+            // Only rows of the marked packages: exactly those deleted above are written again,
+            // so that the counts' changes are exact.
             let updates: Vec<(i64, &engine::Update)> = fresh
                 .iter()
-                .flat_map(|v| v.record.verdict.updates.iter().map(move |u| (v.record.host_id, u)))
+                .flat_map(|v| {
+                    let marked = v.packages;
+                    v.record.verdict.updates.iter().filter(|u| marked.contains(&u.installed)).map(move |u| (v.record.host_id, u))
+                })
                 .collect();
             insert_host_updates(&mut tx, &updates).await?;
             // "In no repository" only where the host's whole verdict can say it.
             let unknown: Vec<(i64, i64)> = fresh
                 .iter()
                 .filter(|v| current.get(&v.record.host_id).is_some_and(|(_, known)| *known))
-                .flat_map(|v| v.record.verdict.not_in_repos.iter().map(move |p| (v.record.host_id, *p)))
+                .flat_map(|v| {
+                    let marked = v.packages;
+                    v.record.verdict.not_in_repos.iter().filter(|p| marked.contains(p)).map(move |p| (v.record.host_id, *p))
+                })
                 .collect();
             insert_host_unknown(&mut tx, &unknown).await?;
+            let changes =
+                crate::store::verdict_diff::name_changes(&fresh_list, &deleted, &updates, &unknown_deleted, &unknown);
+            (out.updates_added, out.updates_removed, out.hosts_changed) =
+                (changes.added, changes.removed, changes.hosts_changed);
             // The digest of a whole verdict is no longer known: the next whole one rewrites.
-            let sql = format!(
-                "UPDATE hosts SET updates_digest = NULL, updates_computed_at = $2, \
-                 security_update_count = (SELECT count(*) FROM host_updates u WHERE u.host_id = hosts.id AND u.security = $3), \
-                 bugfix_update_count = (SELECT count(*) FROM host_updates u WHERE u.host_id = hosts.id AND u.security = $4), \
-                 unknown_package_count = (SELECT count(*) FROM host_unknown_packages k WHERE k.host_id = hosts.id), \
-                 view_disagreements = {} WHERE id IN ({})",
-                crate::store::host_view_sql::disagreements("hosts"),
-                id_list(1)
-            );
-            let saved = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&fresh_ids)
-                .bind(now)
-                .bind(true)
-                .bind(false)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let saved = add_host_counts(&mut tx, &changes.counts, now).await?;
             let sql = format!("DELETE FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&fresh_ids).execute(&mut *tx).await?;
             verdicts_saved(&mut tx, &fresh_list, now).await?;

@@ -83,6 +83,64 @@ pub(crate) fn pairs(stored: &[(i64, i64)], wanted: &[(i64, i64)]) -> (Pairs, Pai
     (old.difference(&new).copied().collect(), new.difference(&old).copied().collect())
 }
 
+/// What a names-only save changes: per host, how its counts move (deleted rows against
+/// written ones), and how many updates are added and removed and on how many hosts.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct NameChanges {
+    pub counts: Vec<crate::store::CountChange>,
+    pub added: usize,
+    pub removed: usize,
+    pub hosts_changed: usize,
+}
+
+/// A names-only save of `hosts` (sorted): `deleted` are the (host, installed, candidate,
+/// security) rows it deleted, `written` the updates it writes (a repeated (host, installed,
+/// candidate) key is written once, the first), `unknown_deleted` the hosts of the "in no
+/// repository" rows it deleted (one entry a row), `unknown_written` the pairs it writes.
+/// Every host of `hosts` gets a count change, zero or not.
+pub(crate) fn name_changes(
+    hosts: &[i64],
+    deleted: &[(i64, i64, i64, bool)],
+    written: &[(i64, &Update)],
+    unknown_deleted: &[i64],
+    unknown_written: &[(i64, i64)],
+) -> NameChanges {
+    let mut counts: BTreeMap<i64, crate::store::CountChange> =
+        hosts.iter().map(|&host_id| (host_id, crate::store::CountChange { host_id, ..Default::default() })).collect();
+    let mut count = |host: i64, security: bool, by: i64| {
+        let c = counts.entry(host).or_insert(crate::store::CountChange { host_id: host, ..Default::default() });
+        if security {
+            c.security += by;
+        } else {
+            c.bugfix += by;
+        }
+    };
+    let before: BTreeSet<(i64, i64, i64)> = deleted.iter().map(|&(h, i, c, _)| (h, i, c)).collect();
+    for &(host, _, _, security) in deleted {
+        count(host, security, -1);
+    }
+    let mut after = BTreeSet::new();
+    for (host, u) in written {
+        if after.insert((*host, u.installed, u.candidate)) {
+            count(*host, u.security, 1);
+        }
+    }
+    for host in unknown_deleted {
+        counts.entry(*host).or_insert(crate::store::CountChange { host_id: *host, ..Default::default() }).unknown -= 1;
+    }
+    let unknown: BTreeSet<(i64, i64)> = unknown_written.iter().copied().collect();
+    for (host, _) in unknown {
+        counts.entry(host).or_insert(crate::store::CountChange { host_id: host, ..Default::default() }).unknown += 1;
+    }
+    let changed: BTreeSet<i64> = before.symmetric_difference(&after).map(|(h, _, _)| *h).collect();
+    NameChanges {
+        counts: counts.into_values().collect(),
+        added: after.difference(&before).count(),
+        removed: before.difference(&after).count(),
+        hosts_changed: changed.len(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,6 +197,27 @@ mod tests {
         let written: Vec<i64> = diff.insert.iter().map(|(_, u)| u.candidate).collect();
         assert_eq!(written, [10, 11]);
         assert_eq!((diff.added, diff.removed), (1, 0));
+    }
+
+    #[test]
+    fn a_names_save_moves_each_hosts_counts_by_what_it_deleted_and_wrote() {
+        let mut fixed = update(1, 12, "newer in security");
+        fixed.security = true;
+        let other = update(3, 30, "newer");
+        // Host 5 had a bugfix update of package 1 and gets a security one instead, written
+        // twice (counted once); host 6 loses its only update of package 3 and an unknown
+        // package; host 7 changes nothing but is saved.
+        let changes = name_changes(
+            &[5, 6, 7],
+            &[(5, 1, 10, false), (6, 3, 30, false)],
+            &[(5, &fixed), (5, &fixed), (6, &other)],
+            &[6],
+            &[(5, 8), (5, 8)],
+        );
+        let counts: Vec<(i64, i64, i64, i64)> =
+            changes.counts.iter().map(|c| (c.host_id, c.security, c.bugfix, c.unknown)).collect();
+        assert_eq!(counts, [(5, 1, -1, 1), (6, 0, 0, -1), (7, 0, 0, 0)]);
+        assert_eq!((changes.added, changes.removed, changes.hosts_changed), (1, 1, 1));
     }
 
     #[test]

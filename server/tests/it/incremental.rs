@@ -231,7 +231,16 @@ async fn verdicts(store: &dyn Store, hosts: &[String]) -> Vec<String> {
             .map(|u| format!("{} {}→{} {} sec={}", u.name, u.installed, u.available_name, u.available, u.security))
             .collect();
         updates.sort();
-        lines.push(format!("{h}: {} | none: {:?}", updates.join(", "), d.packages_not_in_repos));
+        // The counts kept on the host row (a names-only save moves them by what it changed).
+        let s = &d.summary;
+        lines.push(format!(
+            "{h}: {} | none: {:?} | counts {} {} {}",
+            updates.join(", "),
+            d.packages_not_in_repos,
+            s.security_updates,
+            s.bugfix_updates,
+            s.unknown_packages
+        ));
     }
     lines
 }

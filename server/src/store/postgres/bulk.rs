@@ -252,6 +252,40 @@ pub(super) async fn set_host_verdicts(
     Ok(done.rows_affected())
 }
 
+/// A names-only save's counts: each host's counts move by its change (its digest is no longer
+/// that of a whole verdict); returns the hosts updated.
+pub(super) async fn add_host_counts(
+    conn: &mut PgConnection,
+    rows: &[crate::store::CountChange],
+    now: i64,
+) -> StoreResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let id: Vec<i64> = rows.iter().map(|r| r.host_id).collect();
+    let security: Vec<i64> = rows.iter().map(|r| r.security).collect();
+    let bugfix: Vec<i64> = rows.iter().map(|r| r.bugfix).collect();
+    let unknown: Vec<i64> = rows.iter().map(|r| r.unknown).collect();
+    let sql = format!(
+        "UPDATE hosts h SET updates_digest = NULL, updates_computed_at = $5, \
+         security_update_count = h.security_update_count + v.security, \
+         bugfix_update_count = h.bugfix_update_count + v.bugfix, \
+         unknown_package_count = h.unknown_package_count + v.unknown, view_disagreements = {} \
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(id, security, bugfix, unknown) \
+         WHERE h.id = v.id",
+        crate::store::host_view_sql::disagreements("h")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&id)
+        .bind(&security)
+        .bind(&bugfix)
+        .bind(&unknown)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Writes exposures: (host id, advisory id, package id, fixed version).
 pub(super) async fn insert_exposures(conn: &mut PgConnection, rows: &[(i64, i64, i64, &str)]) -> StoreResult<()> {
     for chunk in rows.chunks(50_000) {

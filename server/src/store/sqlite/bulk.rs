@@ -322,6 +322,30 @@ pub(super) async fn set_host_verdicts(
     Ok(done.rows_affected())
 }
 
+/// A names-only save's counts: each host's counts move by its change (its digest is no longer
+/// that of a whole verdict); returns the hosts updated.
+pub(super) async fn add_host_counts(
+    conn: &mut SqliteConnection,
+    rows: &[crate::store::CountChange],
+    now: i64,
+) -> StoreResult<u64> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = rows.iter().map(|r| (r.host_id, r.security, r.bugfix, r.unknown)).collect();
+    let sql = format!(
+        "UPDATE hosts SET updates_digest = NULL, updates_computed_at = $2, \
+         security_update_count = security_update_count + v.security, \
+         bugfix_update_count = bugfix_update_count + v.bugfix, \
+         unknown_package_count = unknown_package_count + v.unknown, view_disagreements = {} \
+         FROM (SELECT j.value->>0 AS id, j.value->>1 AS security, j.value->>2 AS bugfix, j.value->>3 AS unknown \
+         FROM jsonb_each($1) j) v WHERE hosts.id = v.id",
+        crate::store::host_view_sql::disagreements("hosts")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(&rows)).bind(now).execute(&mut *conn).await?;
+    Ok(done.rows_affected())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
