@@ -12,7 +12,7 @@
 //! the server's updater recomputes it from the database, in a child process whose peak memory
 //! is the server's own: all hosts, then single hosts, then a security pocket's day.
 //! The child alone reruns on a kept database: `target/release/deps/engine-* --recompute-from
-//! sqlite:///PATH --hosts N`; with `PATCHMAN_BENCH_LOG=sqlx::query=debug` it logs every
+//! sqlite:///PATH --hosts N` (with `--refresh-only`, only the security pocket's day); with `PATCHMAN_BENCH_LOG=sqlx::query=debug` it logs every
 //! statement and its time as JSON lines on stderr.
 
 mod world;
@@ -32,10 +32,20 @@ fn rss_mb() -> u64 {
     kb("VmHWM:").unwrap_or(0) / 1024
 }
 
+/// This process's CPU time so far (user and system, all threads).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the command's closing parenthesis: utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse::<u64>().ok()).sum();
+    ticks as f64 / 100.0
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut hosts, mut variants, mut scale, mut store, mut images) = (10_000usize, 20usize, 1.0f64, None, 0usize);
     let mut recompute_from: Option<String> = None;
+    let mut refresh_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--hosts" => hosts = args.next().and_then(|v| v.parse().ok()).expect("--hosts N"),
@@ -44,6 +54,7 @@ fn main() {
             "--store" => store = args.next(),
             "--images" => images = args.next().and_then(|v| v.parse().ok()).expect("--images N"),
             "--recompute-from" => recompute_from = args.next(),
+            "--refresh-only" => refresh_only = true,
             _ => {}
         }
     }
@@ -58,7 +69,7 @@ fn main() {
         }
         // The child of a `--store` run: the repositories are the same world's; its hosts are stored.
         let world = world::world(variants, 0, scale, 7, images);
-        tokio::runtime::Runtime::new().unwrap().block_on(recompute_stored(world, hosts, &url));
+        tokio::runtime::Runtime::new().unwrap().block_on(recompute_stored(world, hosts, &url, refresh_only));
         return;
     }
     let t = Instant::now();
@@ -200,12 +211,16 @@ async fn stored(world: world::World, url: &str) {
 
 /// Recomputes a stored world (`--recompute-from URL`): every host twice, single hosts, and a
 /// security pocket's day, with this process's peak memory.
-async fn recompute_stored(world: world::World, host_count: usize, url: &str) {
+async fn recompute_stored(world: world::World, host_count: usize, url: &str, refresh_only: bool) {
     let store = patchman_server::store::connect(url).await.expect("open the store");
     let repos = store.repos().await.unwrap();
     let budget = patchman_server::updates::DEFAULT_CACHE_BYTES;
     let updater = patchman_server::updates::Updater::build(store.clone(), None, budget);
     println!("recomputing process: peak RSS {} MB before (updater cache budget {} MB)", rss_mb(), budget >> 20);
+    if refresh_only {
+        security_refresh(&world, host_count, &*store, &updater, &repos).await;
+        return;
+    }
     for round in ["cold caches", "warm caches"] {
         let t = Instant::now();
         let stats = updater.recompute_all().await.unwrap();
@@ -257,7 +272,7 @@ async fn security_refresh(
     // A version new in every run, so that a database kept with `--store sqlite://PATH` can be
     // refreshed again by running this process once more.
     let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_seconds());
     let mut names = 0;
     for (v, variant) in world.variants.iter().enumerate() {
         let r = variant.repos.len() - 1;
@@ -281,11 +296,12 @@ async fn security_refresh(
     let stats = updater.recompute_stale().await.unwrap();
     println!(
         "security refresh ({names} packages in {} repositories): {} of {} hosts marked ({whole} whole, {by_name} for some names), \
-         {} verdicts saved in {:.2} s (contents applied and hosts marked in {applied:.2} s)",
+         {} verdicts saved in {:.2} s, {:.2} s of CPU (contents applied and hosts marked in {applied:.2} s)",
         world.variants.len(),
         whole + by_name,
         host_count,
         stats.saved,
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu
     );
 }
