@@ -156,40 +156,23 @@ macro_rules! portable_update_queries {
         }
 
         /// `host_work`, with only each host's stale packages: the (host, installed package)
-        /// pairs a repository's marking found, those still installed. A host whose packages
-        /// changed since is stale as a whole, and its whole recomputation covered the rest.
+        /// pairs a repository's marking found. They are installed: marking reads them from the
+        /// host's current packages and moves its state version on, and a whole verdict saved
+        /// for a later state deletes them (`save_verdicts`).
         pub(super) async fn stale_name_work(pool: &Pool, host_ids: &[i64]) -> StoreResult<Vec<HostWork>> {
             // The state versions first, as in `host_work`: a report after them makes the
-            // verdict's save drop it. Where a host's installed set is one row (SQLite's packed
-            // sets), it comes along and the marks are checked against it in memory.
-            let mut works = host_state(pool, host_ids, PACKED_PACKAGE_SETS).await?;
-            let found: Vec<(i64, i64)> = if PACKED_PACKAGE_SETS {
-                let sql = format!(
-                    "SELECT host_id, package_id FROM host_stale_packages WHERE host_id IN ({})",
-                    id_list(1)
-                );
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?
-            } else {
-                let sql = format!(
-                    // The marks first, then one probe each (CROSS JOIN fixes the order in SQLite).
-                    "SELECT s.host_id, s.package_id FROM host_stale_packages s CROSS JOIN host_packages hp \
-                     WHERE hp.host_id = s.host_id AND hp.package_id = s.package_id AND s.host_id IN ({})",
-                    id_list(1)
-                );
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?
-            };
+            // verdict's save drop it.
+            let mut works = host_state(pool, host_ids, false).await?;
+            let sql =
+                format!("SELECT host_id, package_id FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
+            let found: Vec<(i64, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
             let mut packages: HashMap<i64, Vec<i64>> = HashMap::new();
             for (host, package) in found {
                 packages.entry(host).or_default().push(package);
             }
             for w in &mut works {
-                let mut marked = packages.remove(&w.host_id).unwrap_or_default();
-                if PACKED_PACKAGE_SETS {
-                    let mut installed = std::mem::take(&mut w.package_ids);
-                    installed.sort_unstable();
-                    marked.retain(|p| installed.binary_search(p).is_ok());
-                }
-                w.package_ids = marked;
+                w.package_ids = packages.remove(&w.host_id).unwrap_or_default();
             }
             Ok(works)
         }
@@ -330,6 +313,11 @@ macro_rules! portable_update_queries {
                 .collect();
             let saved = set_host_verdicts(&mut tx, &columns, now).await?;
             let fresh_ids: Vec<i64> = fresh.iter().map(|v| v.host_id).collect();
+            // A whole verdict covers every name: the hosts' stale names are done with it. A
+            // name marked after this verdict's state was read moved the host's state version
+            // on, and the verdict is not saved.
+            let sql = format!("DELETE FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).execute(&mut *tx).await?;
             verdicts_saved(&mut tx, &fresh_ids, now).await?;
             tx.commit().await?;
             out.saved = saved as usize;

@@ -207,7 +207,7 @@ async fn copy_db_refuses_a_column_it_does_not_know() {
 /// repository has; on SQLite it also packs each host's package ids in one row. On both
 /// backends.
 #[tokio::test]
-async fn migrate_flags_and_packs_the_packages_hosts_already_have() {
+async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks_of_packages_gone() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("old.db").display());
     let pg = patchman_testkit::pg::fresh_database("migrate_installed");
@@ -227,7 +227,10 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have() {
                     INSERT INTO packages (id, kind, name, epoch, version, release, arch) VALUES \
                     (1, 1, 'vim', 0, '9', '1', 'amd64'), (2, 1, 'vim', 0, '10', '1', 'amd64'), \
                     (-3, 1, 'curl', 0, '8', '1', 'amd64'); \
-                    INSERT INTO host_packages (host_id, package_id) VALUES (7, 1), (8, -3), (8, 1)";
+                    INSERT INTO host_packages (host_id, package_id) VALUES (7, 1), (8, -3), (8, 1); \
+                    INSERT INTO host_stale_packages (host_id, package_id) VALUES (7, 1), (7, 2), (8, -3)";
+        // Host 7 has no vim 10 (any more): its mark goes; the marks of installed packages stay.
+        let marks = "SELECT host_id, package_id FROM host_stale_packages ORDER BY host_id, package_id";
         let flagged: Vec<i64> = if dialect == "sqlite" {
             let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
             let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options.create_if_missing(true))
@@ -251,6 +254,8 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have() {
                 })
                 .collect();
             assert_eq!(sets, [(7, vec![1]), (8, vec![-3, 1])]);
+            let kept: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut conn).await.unwrap();
+            assert_eq!(kept, [(7, 1), (8, -3)]);
             sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
                 .fetch_all(&mut conn)
                 .await
@@ -260,6 +265,8 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have() {
             migrator.run(&mut conn).await.unwrap();
             sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
             migrate(url);
+            let kept: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut conn).await.unwrap();
+            assert_eq!(kept, [(7, 1), (8, -3)]);
             sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
                 .fetch_all(&mut conn)
                 .await

@@ -11,9 +11,6 @@ const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
 /// `clean` keeps writers of package references out until it commits (see `store::known`).
 const LOCK_PACKAGE_REFERENCES: &str = "LOCK TABLE host_packages, repo_packages, erratum_packages, module_packages, host_unknown_packages, host_updates IN SHARE MODE";
 
-/// Installed ids are read from the links.
-const PACKED_PACKAGE_SETS: bool = false;
-
 /// Marks take the hosts they make stale in id order first, as saves do (`bulk::lock_hosts`):
 /// an update through a join takes rows in the join's order, and two orders deadlock.
 const LOCK_HOSTS_IN_ORDER: &str = " ORDER BY id FOR NO KEY UPDATE";

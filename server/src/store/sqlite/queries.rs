@@ -12,9 +12,6 @@ const CLAIM_JOB: &str = "UPDATE jobs SET lease_owner = $1, lease_until = $3 \
 /// SQLite's write lock (`BEGIN_WRITE`) already keeps every writer out during `clean`.
 const LOCK_PACKAGE_REFERENCES: &str = "";
 
-/// Each host's installed ids are one row (`host_package_sets`): read it rather than probe links.
-const PACKED_PACKAGE_SETS: bool = true;
-
 /// One writer at a time: no row locks, no order to keep.
 const LOCK_HOSTS_IN_ORDER: &str = "";
 
