@@ -291,9 +291,7 @@ macro_rules! portable_repo_queries {
             plain.dedup();
             // Each host that uses the repository gets its installed packages of those names
             // marked stale: only their verdicts are computed again. Only the package rows of
-            // those names that some host has (`installed`) are looked for. A mark already there
-            // is returned too: that host's verdict of those names is being computed again as
-            // well.
+            // those names that some host has (`installed`) are looked for.
             let sql = format!("SELECT id FROM packages WHERE name IN ({}) AND installed = $2", text_list(1));
             let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(texts_param(&plain))
@@ -307,16 +305,14 @@ macro_rules! portable_repo_queries {
             pairs.sort_unstable();
             let sql = format!(
                 "INSERT INTO host_stale_packages (host_id, package_id) SELECT h, p FROM ({}) x WHERE true \
-                 ON CONFLICT (host_id, package_id) DO UPDATE SET package_id = excluded.package_id RETURNING host_id",
+                 ON CONFLICT (host_id, package_id) DO NOTHING",
                 pair_list(1)
             );
-            let mut marked: Vec<i64> =
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(pairs_param(&pairs)).fetch_all(&mut **tx).await?;
-            marked.sort_unstable();
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(pairs_param(&pairs)).execute(&mut **tx).await?;
+            // Every host of a pair is marked, also where its mark was there already: that
+            // host's verdict of those names is being computed again as well.
+            let mut marked: Vec<i64> = pairs.iter().map(|(host, _)| *host).collect();
             marked.dedup();
-            if marked.is_empty() {
-                return Ok(());
-            }
             // A verdict of those hosts being computed from the repository's previous contents
             // is not saved.
             super::bulk::lock_hosts(&mut **tx, &marked).await?;

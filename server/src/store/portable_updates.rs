@@ -9,7 +9,7 @@ macro_rules! portable_update_queries {
 
         use super::bulk::{
             add_host_counts, id_list, ids_param, insert_host_unknown, insert_host_updates, lock_hosts, pair_list,
-            pairs_param, set_host_verdicts, stored_updates, text_list, texts_param, upsert_packages,
+            pairs_param, set_host_verdicts, stale_marks, stored_updates, text_list, texts_param, upsert_packages,
         };
         use crate::contents::RepoContents;
         use crate::store::known::KnownPackages;
@@ -163,14 +163,7 @@ macro_rules! portable_update_queries {
             // The state versions first, as in `host_work`: a report after them makes the
             // verdict's save drop it.
             let mut works = host_state(pool, host_ids, false).await?;
-            let sql =
-                format!("SELECT host_id, package_id FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
-            let found: Vec<(i64, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(host_ids)).fetch_all(pool).await?;
-            let mut packages: HashMap<i64, Vec<i64>> = HashMap::new();
-            for (host, package) in found {
-                packages.entry(host).or_default().push(package);
-            }
+            let mut packages: HashMap<i64, Vec<i64>> = stale_marks(pool, host_ids).await?.into_iter().collect();
             for w in &mut works {
                 w.package_ids = packages.remove(&w.host_id).unwrap_or_default();
             }

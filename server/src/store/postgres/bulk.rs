@@ -286,6 +286,16 @@ pub(super) async fn add_host_counts(
     Ok(done.rows_affected())
 }
 
+/// The stale names' packages of these hosts (that have any), one row a host.
+pub(super) async fn stale_marks(pool: &sqlx::PgPool, host_ids: &[i64]) -> StoreResult<Vec<(i64, Vec<i64>)>> {
+    Ok(sqlx::query_as(
+        "SELECT host_id, array_agg(package_id) FROM host_stale_packages WHERE host_id = ANY($1) GROUP BY host_id",
+    )
+    .bind(host_ids)
+    .fetch_all(pool)
+    .await?)
+}
+
 /// Writes exposures: (host id, advisory id, package id, fixed version).
 pub(super) async fn insert_exposures(conn: &mut PgConnection, rows: &[(i64, i64, i64, &str)]) -> StoreResult<()> {
     for chunk in rows.chunks(50_000) {

@@ -152,6 +152,25 @@ pub(super) async fn host_package_ids(
     rows.into_iter().map(|(h, set)| Ok((h, unpack_ids(&set)?))).collect()
 }
 
+/// The stale names' packages of these hosts (that have any), one row a host: sqlx hands
+/// SQLite's rows over at ~3 µs each, ~5 marks a host.
+pub(super) async fn stale_marks(pool: &sqlx::SqlitePool, host_ids: &[i64]) -> StoreResult<Vec<(i64, Vec<i64>)>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT host_id, json_group_array(package_id) FROM host_stale_packages \
+         WHERE host_id IN (SELECT value FROM json_each($1)) GROUP BY host_id",
+    )
+    .bind(ids_param(host_ids))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(host, ids)| {
+            let ids = serde_json::from_str(&ids)
+                .map_err(|e| crate::store::StoreError::Corrupt(format!("host {host}'s stale packages as JSON: {e}")))?;
+            Ok((host, ids))
+        })
+        .collect()
+}
+
 /// The (host, package) pairs of `ids` installed on the hosts that use repository `repo_id`.
 /// Each such host's packed set is read once and looked up in memory: probing each id's
 /// (host, package) key cost ~0.5 µs an id and host, ~1 M probes a repository at 100,000 hosts.
