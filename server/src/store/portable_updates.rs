@@ -237,11 +237,16 @@ macro_rules! portable_update_queries {
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = verdicts.iter().map(|v| v.host_id).collect();
             lock_hosts(&mut tx, &ids).await?;
-            let sql = format!("SELECT id, state_version, updates_digest FROM hosts WHERE id IN ({})", id_list(1));
-            let current: Vec<(i64, i64, Option<Vec<u8>>)> =
+            let sql = format!(
+                "SELECT id, state_version, updates_digest, \
+                 EXISTS (SELECT 1 FROM host_stale_packages s WHERE s.host_id = hosts.id) FROM hosts WHERE id IN ({})",
+                id_list(1)
+            );
+            let current: Vec<(i64, i64, Option<Vec<u8>>, bool)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(ids_param(&ids)).fetch_all(&mut *tx).await?;
+            let marked: Vec<i64> = current.iter().filter(|c| c.3).map(|c| c.0).collect();
             let current: HashMap<i64, (i64, Option<Vec<u8>>)> =
-                current.into_iter().map(|(id, sv, digest)| (id, (sv, digest))).collect();
+                current.into_iter().map(|(id, sv, digest, _)| (id, (sv, digest))).collect();
             // Only verdicts computed from the host's current state; rows rewritten only where the
             // verdict changed.
             let fresh: Vec<&VerdictRecord> =
@@ -309,8 +314,11 @@ macro_rules! portable_update_queries {
             // A whole verdict covers every name: the hosts' stale names are done with it. A
             // name marked after this verdict's state was read moved the host's state version
             // on, and the verdict is not saved.
-            let sql = format!("DELETE FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&fresh_ids)).execute(&mut *tx).await?;
+            let done: Vec<i64> = marked.into_iter().filter(|h| fresh_ids.contains(h)).collect();
+            if !done.is_empty() {
+                let sql = format!("DELETE FROM host_stale_packages WHERE host_id IN ({})", id_list(1));
+                sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ids_param(&done)).execute(&mut *tx).await?;
+            }
             verdicts_saved(&mut tx, &fresh_ids, now).await?;
             tx.commit().await?;
             out.saved = saved as usize;
