@@ -11,8 +11,9 @@
 //! With `--store`, the same world is also stored (hosts ingested, repositories filled) and
 //! the server's updater recomputes it from the database, in a child process whose peak memory
 //! is the server's own: all hosts, then single hosts, then a security pocket's day.
-//! The child alone reruns on a kept database: `target/release/deps/engine-* --recompute-from
-//! sqlite:///PATH --hosts N` (with `--refresh-only`, only the security pocket's day); with `PATCHMAN_BENCH_LOG=sqlx::query=debug` it logs every
+//! The child alone reruns on a kept database: `ENGINE --recompute-from sqlite:///PATH --hosts N`
+//! (ENGINE: the executable `cargo bench --bench engine --no-run` names; with `--refresh-only`,
+//! only the security pocket's day); with `PATCHMAN_BENCH_LOG=sqlx::query=debug` it logs every
 //! statement and its time as JSON lines on stderr.
 
 mod world;

@@ -202,10 +202,7 @@ pub(super) async fn installed_among(
 /// the two sorted lists (ingest packs a host's ids sorted), a few ns an id where a hash
 /// lookup of each unpacked id cost ~20. A set found out of order is looked up id by id.
 fn packed_among<'a>(set: &'a [u8], wanted: &'a [i64]) -> StoreResult<impl Iterator<Item = i64> + 'a> {
-    if !set.len().is_multiple_of(8) {
-        return Err(crate::store::StoreError::Corrupt(format!("a host's package set of {} bytes", set.len())));
-    }
-    let ids = set.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default()));
+    let ids = packed_ids(set)?;
     let sorted = ids.clone().zip(ids.clone().skip(1)).all(|(a, b)| a < b);
     let mut next = 0;
     Ok(ids.filter(move |id| {
@@ -226,10 +223,15 @@ pub(super) fn pack_ids(ids: &[i64]) -> Vec<u8> {
 }
 
 pub(super) fn unpack_ids(set: &[u8]) -> StoreResult<Vec<i64>> {
+    Ok(packed_ids(set)?.collect())
+}
+
+/// The ids of a packed set, read in place; an error for a length no whole number of ids fits.
+fn packed_ids(set: &[u8]) -> StoreResult<impl Iterator<Item = i64> + Clone + '_> {
     if !set.len().is_multiple_of(8) {
         return Err(crate::store::StoreError::Corrupt(format!("a host's package set of {} bytes", set.len())));
     }
-    Ok(set.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default())).collect())
+    Ok(set.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default())))
 }
 
 /// Writes the updates of many hosts: (host id, update).
