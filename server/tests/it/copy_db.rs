@@ -204,8 +204,8 @@ async fn copy_db_refuses_a_column_it_does_not_know() {
 
 /// Upgrading a database whose hosts already have packages flags those packages `installed`
 /// (a repository's set difference probes only flagged rows), and not the rows only a
-/// repository has; on SQLite it also packs each host's package ids in one row. On both
-/// backends.
+/// repository has; on SQLite it also packs each host's package ids in one row. The links and
+/// update rows that lose their key checks are all kept. On both backends.
 #[tokio::test]
 async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks_of_packages_gone() {
     let dir = tempfile::tempdir().unwrap();
@@ -228,7 +228,12 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks
                     (1, 1, 'vim', 0, '9', '1', 'amd64'), (2, 1, 'vim', 0, '10', '1', 'amd64'), \
                     (-3, 1, 'curl', 0, '8', '1', 'amd64'); \
                     INSERT INTO host_packages (host_id, package_id) VALUES (7, 1), (8, -3), (8, 1); \
-                    INSERT INTO host_stale_packages (host_id, package_id) VALUES (7, 1), (7, 2), (8, -3)";
+                    INSERT INTO host_stale_packages (host_id, package_id) VALUES (7, 1), (7, 2), (8, -3); \
+                    INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, reason) \
+                    VALUES (7, 1, 2, 4, true, 0, 'newer')";
+        // Links and update rows lose their key checks (SQLite rebuilds both tables): no row is lost.
+        let links = "SELECT host_id, package_id FROM host_packages ORDER BY host_id, package_id";
+        let updates = "SELECT host_id, installed_id, candidate_id, repo_id FROM host_updates";
         // Host 7 has no vim 10 (any more): its mark goes; the marks of installed packages stay.
         let marks = "SELECT host_id, package_id FROM host_stale_packages ORDER BY host_id, package_id";
         let flagged: Vec<i64> = if dialect == "sqlite" {
@@ -256,6 +261,10 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks
             assert_eq!(sets, [(7, vec![1]), (8, vec![-3, 1])]);
             let kept: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut conn).await.unwrap();
             assert_eq!(kept, [(7, 1), (8, -3)]);
+            let kept: Vec<(i64, i64)> = sqlx::query_as(links).fetch_all(&mut conn).await.unwrap();
+            assert_eq!(kept, [(7, 1), (8, -3), (8, 1)]);
+            let kept: Vec<(i64, i64, i64, i64)> = sqlx::query_as(updates).fetch_all(&mut conn).await.unwrap();
+            assert_eq!(kept, [(7, 1, 2, 4)]);
             sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
                 .fetch_all(&mut conn)
                 .await
@@ -267,6 +276,10 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks
             migrate(url);
             let kept: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut conn).await.unwrap();
             assert_eq!(kept, [(7, 1), (8, -3)]);
+            let kept: Vec<(i64, i64)> = sqlx::query_as(links).fetch_all(&mut conn).await.unwrap();
+            assert_eq!(kept, [(7, 1), (8, -3), (8, 1)]);
+            let kept: Vec<(i64, i64, i64, i64)> = sqlx::query_as(updates).fetch_all(&mut conn).await.unwrap();
+            assert_eq!(kept, [(7, 1, 2, 4)]);
             sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
                 .fetch_all(&mut conn)
                 .await

@@ -279,9 +279,34 @@ async fn the_unchanged_fast_path_needs_the_same_wire_state(store: Arc<dyn Store>
 async fn deleting_a_host_removes_its_rows(store: Arc<dyn Store>) {
     let token = enroll(&*store, "d.example.org").await;
     ingest(&*store, &token, report("d.example.org", "r1", 100, base_packages())).await;
+    let id = store.host_id("d.example.org").await.unwrap().unwrap();
+    let work = store.host_work(&[id]).await.unwrap().remove(0);
+    let update = patchman_engine::Update {
+        installed: work.package_ids[0],
+        candidate: work.package_ids[1],
+        repo: work.repos[0].id,
+        security: true,
+        kind: patchman_engine::UpdateKind::Package,
+        erratum: None,
+        reason: "newer in the test".into(),
+    };
+    let verdict = patchman_engine::Verdict { updates: vec![update], ..Default::default() };
+    let record = store::VerdictRecord {
+        host_id: id,
+        state_version: work.state_version,
+        digest: [1; 16],
+        verdict: &verdict,
+        repos_known: true,
+    };
+    assert_eq!(store.save_verdicts(&[record], 150).await.unwrap().saved, 1);
+    assert_eq!(store.host_update_list("d.example.org").await.unwrap().unwrap().1.len(), 1);
     assert!(store.delete_host("d.example.org").await.unwrap());
     assert!(!store.delete_host("d.example.org").await.unwrap());
     assert!(store.host("d.example.org").await.unwrap().is_none());
+    // The next host may be given the freed id (SQLite reuses the highest): it inherits no row.
+    enroll(&*store, "n.example.org").await;
+    let (_, updates) = store.host_update_list("n.example.org").await.unwrap().unwrap();
+    assert!(updates.is_empty(), "the deleted host's update rows stayed: {updates:?}");
     // Its package links went with it: every package it had is now one nothing refers to.
     let orphans = store.clean(i64::MAX, 0, true).await.unwrap().packages;
     assert_eq!(orphans, base_packages().len() as u64, "the deleted host's package rows stayed");
