@@ -32,6 +32,9 @@ pub struct SqliteStore {
     seen: seen_digests::SeenDigests,
 }
 
+/// How long a write other than a report's may wait for the write connection.
+const WRITES_WAIT_AT_MOST: Duration = Duration::from_secs(300);
+
 impl SqliteStore {
     /// Opens `sqlite://path`, creating the file on first use, and applies migrations.
     pub async fn open(url: &str) -> StoreResult<Self> {
@@ -47,8 +50,13 @@ impl SqliteStore {
         // No pool tests a connection before handing it out: SQLite's is a file, and the test is
         // a round trip to the connection's worker thread before every statement's own.
         // Other writes (verdicts, repositories, jobs) need less cache than the reports' writer.
+        // They queue for its one connection, and under a stream of reports each gets its turn
+        // only every few seconds (`writer::give_others_their_turn`): a background pass behind a
+        // dozen verdict saves waited past sqlx's 30 s default and failed. Each waits its turn;
+        // a request's own timeout still bounds a web or gRPC caller.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(WRITES_WAIT_AT_MOST)
             .test_before_acquire(false)
             .connect_with(options.clone().pragma("cache_size", "-16384"))
             .await?;
