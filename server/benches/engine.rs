@@ -42,6 +42,10 @@ fn cpu_seconds() -> f64 {
     ticks as f64 / 100.0
 }
 
+/// The server's allocator (`src/main.rs`): the store and the updater run in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut hosts, mut variants, mut scale, mut store, mut images) = (10_000usize, 20usize, 1.0f64, None, 0usize);
