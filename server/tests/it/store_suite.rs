@@ -62,6 +62,7 @@ stories!(
     hosts_share_repositories_by_url,
     the_unchanged_fast_path_needs_the_same_wire_state,
     deleting_a_host_removes_its_rows,
+    a_verdict_of_thousands_of_updates_is_saved_whole,
     concurrent_reports_of_one_host_end_consistent,
     jobs_are_claimed_once_and_taken_over_after_the_lease,
     verdicts_are_saved_only_for_the_state_they_came_from,
@@ -313,6 +314,42 @@ async fn deleting_a_host_removes_its_rows(store: Arc<dyn Store>) {
     let gone =
         store.ingest(&Credential::Host(token), prepare(report("d.example.org", "r2", 200, vec![])), 2).await.unwrap();
     assert_eq!(gone, Err(IngestRejection::UnknownToken));
+}
+
+/// More update rows than one insert statement binds (SQLite writes them in chunks): every row
+/// is stored, as the next save's difference shows.
+async fn a_verdict_of_thousands_of_updates_is_saved_whole(store: Arc<dyn Store>) {
+    let token = enroll(&*store, "big.example.org").await;
+    ingest(&*store, &token, report("big.example.org", "r1", 100, base_packages())).await;
+    let id = store.host_id("big.example.org").await.unwrap().unwrap();
+    let work = store.host_work(&[id]).await.unwrap().remove(0);
+    let updates = |n: i64| -> Vec<patchman_engine::Update> {
+        (1..=n)
+            .map(|i| patchman_engine::Update {
+                installed: i,
+                candidate: 1_000_000 + i,
+                repo: work.repos[0].id,
+                security: i % 2 == 0,
+                kind: patchman_engine::UpdateKind::Package,
+                erratum: None,
+                reason: format!("{i}.0 in the test"),
+            })
+            .collect()
+    };
+    let mut saved = Vec::new();
+    for (n, digest) in [(9_000, 1), (8_900, 2)] {
+        let verdict = patchman_engine::Verdict { updates: updates(n), ..Default::default() };
+        let record = store::VerdictRecord {
+            host_id: id,
+            state_version: work.state_version,
+            digest: [digest; 16],
+            verdict: &verdict,
+            repos_known: true,
+        };
+        let changes = store.save_verdicts(&[record], 150 + i64::from(digest)).await.unwrap();
+        saved.push((changes.updates_added, changes.updates_removed));
+    }
+    assert_eq!(saved, [(9_000, 0), (0, 100)], "the second save finds every row of the first");
 }
 
 async fn concurrent_reports_of_one_host_end_consistent(store: Arc<dyn Store>) {
