@@ -1,7 +1,7 @@
 //! SQLite's ways with many rows at once: lists travel as one JSON parameter, unpacked by
 //! `json_each` (`jsonb_each` where rows are arrays: `->>` then reads each one without parsing
 //! it again). Used by ingest, repository contents and the engine's verdicts; update rows,
-//! the most numerous, are bound as parameters instead.
+//! the most numerous, are bound as parameters in full chunks.
 
 use sqlx::SqliteConnection;
 
@@ -235,27 +235,29 @@ fn packed_ids(set: &[u8]) -> StoreResult<impl Iterator<Item = i64> + Clone + '_>
     Ok(set.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default())))
 }
 
-/// Update rows an insert binds at most: 8 parameters a row, within SQLite's 32,766.
-const UPDATES_PER_INSERT: usize = 4_000;
+/// Update rows an insert binds as parameters (8 a row, within SQLite's 32,766).
+const UPDATES_PER_INSERT: usize = 1_000;
 
-/// Writes the updates of many hosts: (host id, update). The rows are bound as parameters, not
-/// sent as one JSON text: parsing that text (two 19-digit ids a row) was a third of the time
-/// of writing a full recomputation's 12 M rows.
+/// Writes the updates of many hosts: (host id, update). Full chunks of rows are bound as
+/// parameters to one prepared statement: parsing them from JSON text (two 19-digit ids a row)
+/// was a third of the time of writing a full recomputation's 12 M rows. The rest (all of a
+/// single host's rows) goes as JSON: preparing a statement for its row count would cost more
+/// than parsing them.
 pub(super) async fn insert_host_updates(
     conn: &mut SqliteConnection,
     updates: &[(i64, &patchman_engine::Update)],
 ) -> StoreResult<()> {
-    for chunk in updates.chunks(UPDATES_PER_INSERT) {
-        let mut sql = String::with_capacity(120 + 18 * chunk.len());
-        sql.push_str(
-            "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            sql.push_str(if i == 0 { "(?,?,?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?,?,?)" });
-        }
-        sql.push_str(" ON CONFLICT DO NOTHING");
-        // Only the full chunk's statement is worth keeping prepared.
-        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(chunk.len() == UPDATES_PER_INSERT);
+    static BOUND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let bound = BOUND.get_or_init(|| {
+        let rows = vec!["(?,?,?,?,?,?,?,?)"; UPDATES_PER_INSERT].join(",");
+        format!(
+            "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
+             VALUES {rows} ON CONFLICT DO NOTHING"
+        )
+    });
+    let mut chunks = updates.chunks_exact(UPDATES_PER_INSERT);
+    for chunk in &mut chunks {
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(bound.as_str()));
         for (host, u) in chunk {
             insert = insert
                 .bind(*host)
@@ -269,6 +271,27 @@ pub(super) async fn insert_host_updates(
         }
         insert.execute(&mut *conn).await?;
     }
+    let rest = chunks.remainder();
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = rest
+        .iter()
+        .map(|(host, u)| {
+            let kind = crate::store::verdict_diff::kind_code(u);
+            (host, u.installed, u.candidate, u.repo, u.security, kind, u.erratum.as_deref().unwrap_or(""), &u.reason)
+        })
+        .collect();
+    sqlx::query(
+        // jsonb_each: each row's array stays SQLite's binary JSON, which `->>` reads without
+        // parsing it again (json_each hands it over as text: 8 parses a row).
+        "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
+         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7 \
+         FROM jsonb_each($1) j WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(json(&rows))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
