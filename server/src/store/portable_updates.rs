@@ -342,17 +342,18 @@ macro_rules! portable_update_queries {
             let mut tx = pool.begin_with(BEGIN_WRITE).await?;
             let ids: Vec<i64> = verdicts.iter().map(|v| v.record.host_id).collect();
             lock_hosts(&mut tx, &ids).await?;
-            let sql = format!(
-                "SELECT id, state_version, updates_known FROM hosts WHERE updates_stale = $2 AND id IN ({})",
-                id_list(1)
-            );
+            // Which of them are stale is filtered here, not in SQL: PostgreSQL, its statistics
+            // taken while most hosts were stale, walked `hosts_stale` for the few not stale
+            // (every host, each checked against the list: 120 ms a batch at 10,000 hosts).
+            let sql =
+                format!("SELECT id, state_version, updates_known, updates_stale FROM hosts WHERE id IN ({})", id_list(1));
             let current: HashMap<i64, (i64, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(ids_param(&ids))
-                .bind(false)
                 .fetch_all(&mut *tx)
                 .await?
                 .into_iter()
-                .map(|(id, sv, known): (i64, i64, bool)| (id, (sv, known)))
+                .filter(|(.., stale): &(i64, i64, bool, bool)| !stale)
+                .map(|(id, sv, known, _)| (id, (sv, known)))
                 .collect();
             let mut fresh: Vec<&NameVerdictRecord> = verdicts
                 .iter()
