@@ -32,6 +32,9 @@ pub struct SqliteStore {
     seen: seen_digests::SeenDigests,
 }
 
+/// How long a batch of reports may wait for SQLite's write lock (other writes: 10 s).
+const REPORTS_WAIT_FOR_THE_LOCK_AT_MOST: Duration = Duration::from_secs(60);
+
 /// How long a write other than a report's may wait for the write connection.
 const WRITES_WAIT_AT_MOST: Duration = Duration::from_secs(300);
 
@@ -61,8 +64,12 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("cache_size", "-16384"))
             .await?;
         super::migrations::sqlite().run(&writer).await?;
-        // The batching writer checkpoints nothing itself: a commit never waits for one.
-        let batch_options = options.clone().pragma("wal_autocheckpoint", "0");
+        // The batching writer checkpoints nothing itself: a commit never waits for one. It may
+        // wait longer than the other writes for SQLite's lock: a run of short transactions on
+        // the other connection (an exposures pass over 100,000 hosts) kept it out for 10 s,
+        // and a whole batch of reports failed where it could have waited.
+        let batch_options =
+            options.clone().pragma("wal_autocheckpoint", "0").busy_timeout(REPORTS_WAIT_FOR_THE_LOCK_AT_MOST);
         let batcher =
             SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(batch_options).await?;
         let known = Arc::new(KnownPackages::default());
