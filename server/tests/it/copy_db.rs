@@ -236,7 +236,20 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks
         let updates = "SELECT host_id, installed_id, candidate_id, repo_id FROM host_updates";
         // Host 7 has no vim 10 (any more): its mark goes; the marks of installed packages stay.
         let marks = "SELECT host_id, package_id FROM host_stale_packages ORDER BY host_id, package_id";
-        let flagged: Vec<i64> = if dialect == "sqlite" {
+        // What both dialects must hold after migrating: marks, links, update rows, flags.
+        macro_rules! after {
+            ($conn:ident) => {{
+                let marks: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut $conn).await.unwrap();
+                let links: Vec<(i64, i64)> = sqlx::query_as(links).fetch_all(&mut $conn).await.unwrap();
+                let updates: Vec<(i64, i64, i64, i64)> = sqlx::query_as(updates).fetch_all(&mut $conn).await.unwrap();
+                let flagged: Vec<i64> = sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
+                    .fetch_all(&mut $conn)
+                    .await
+                    .unwrap();
+                (marks, links, updates, flagged)
+            }};
+        }
+        let (kept, links, updates, flagged) = if dialect == "sqlite" {
             let options: sqlx::sqlite::SqliteConnectOptions = url.parse().unwrap();
             let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options.create_if_missing(true))
                 .await
@@ -259,32 +272,17 @@ async fn migrate_flags_and_packs_the_packages_hosts_already_have_and_drops_marks
                 })
                 .collect();
             assert_eq!(sets, [(7, vec![1]), (8, vec![-3, 1])]);
-            let kept: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut conn).await.unwrap();
-            assert_eq!(kept, [(7, 1), (8, -3)]);
-            let kept: Vec<(i64, i64)> = sqlx::query_as(links).fetch_all(&mut conn).await.unwrap();
-            assert_eq!(kept, [(7, 1), (8, -3), (8, 1)]);
-            let kept: Vec<(i64, i64, i64, i64)> = sqlx::query_as(updates).fetch_all(&mut conn).await.unwrap();
-            assert_eq!(kept, [(7, 1, 2, 4)]);
-            sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
+            after!(conn)
         } else {
             let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
             migrator.run(&mut conn).await.unwrap();
             sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
             migrate(url);
-            let kept: Vec<(i64, i64)> = sqlx::query_as(marks).fetch_all(&mut conn).await.unwrap();
-            assert_eq!(kept, [(7, 1), (8, -3)]);
-            let kept: Vec<(i64, i64)> = sqlx::query_as(links).fetch_all(&mut conn).await.unwrap();
-            assert_eq!(kept, [(7, 1), (8, -3), (8, 1)]);
-            let kept: Vec<(i64, i64, i64, i64)> = sqlx::query_as(updates).fetch_all(&mut conn).await.unwrap();
-            assert_eq!(kept, [(7, 1, 2, 4)]);
-            sqlx::query_scalar("SELECT id FROM packages WHERE installed ORDER BY id")
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
+            after!(conn)
         };
+        assert_eq!(kept, [(7, 1), (8, -3)], "{dialect}");
+        assert_eq!(links, [(7, 1), (8, -3), (8, 1)], "{dialect}");
+        assert_eq!(updates, [(7, 1, 2, 4)], "{dialect}");
         assert_eq!(flagged, [-3, 1], "{dialect}");
     }
 }

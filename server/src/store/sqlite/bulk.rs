@@ -235,6 +235,9 @@ fn packed_ids(set: &[u8]) -> StoreResult<impl Iterator<Item = i64> + Clone + '_>
     Ok(set.chunks_exact(8).map(|b| i64::from_be_bytes(b.try_into().unwrap_or_default())))
 }
 
+const INSERT_UPDATES: &str =
+    "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason)";
+
 /// Update rows an insert binds as parameters (8 a row, within SQLite's 32,766).
 const UPDATES_PER_INSERT: usize = 1_000;
 
@@ -250,10 +253,7 @@ pub(super) async fn insert_host_updates(
     static BOUND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let bound = BOUND.get_or_init(|| {
         let rows = vec!["(?,?,?,?,?,?,?,?)"; UPDATES_PER_INSERT].join(",");
-        format!(
-            "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
-             VALUES {rows} ON CONFLICT DO NOTHING"
-        )
+        format!("{INSERT_UPDATES} VALUES {rows} ON CONFLICT DO NOTHING")
     });
     let mut chunks = updates.chunks_exact(UPDATES_PER_INSERT);
     for chunk in &mut chunks {
@@ -282,16 +282,13 @@ pub(super) async fn insert_host_updates(
             (host, u.installed, u.candidate, u.repo, u.security, kind, u.erratum.as_deref().unwrap_or(""), &u.reason)
         })
         .collect();
-    sqlx::query(
-        // jsonb_each: each row's array stays SQLite's binary JSON, which `->>` reads without
-        // parsing it again (json_each hands it over as text: 8 parses a row).
-        "INSERT INTO host_updates (host_id, installed_id, candidate_id, repo_id, security, kind, erratum, reason) \
-         SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7 \
-         FROM jsonb_each($1) j WHERE true ON CONFLICT DO NOTHING",
-    )
-    .bind(json(&rows))
-    .execute(&mut *conn)
-    .await?;
+    // jsonb_each: each row's array stays SQLite's binary JSON, which `->>` reads without
+    // parsing it again (json_each hands it over as text: 8 parses a row).
+    let sql = format!(
+        "{INSERT_UPDATES} SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, \
+         j.value->>6, j.value->>7 FROM jsonb_each($1) j WHERE true ON CONFLICT DO NOTHING"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(json(&rows)).execute(&mut *conn).await?;
     Ok(())
 }
 
